@@ -1,0 +1,86 @@
+//! Pieces several pages share: the frame with navigation, status pills, time formatting.
+
+use leptos::prelude::*;
+use switchboard::model::{ComponentState, Role, UserInfo};
+
+/// Sets `data-hydrated` on <html> once the browser build has taken over, so tests (and CSS)
+/// can tell a live page from server-rendered HTML.
+pub fn mark_hydrated() {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = document().document_element() {
+            let _ = el.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
+/// Page frame: header with the areas, the signed-in user and logout, then the page.
+#[component]
+pub fn Frame(title: &'static str, children: Children) -> impl IntoView {
+    let user = Resource::new(|| (), |_| crate::api::whoami());
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Switchboard"</a>
+            <nav>
+                <a href="/">"Dashboard"</a>
+                <Suspense fallback=|| ()>
+                    {move || user.get().and_then(|u| u.ok()).flatten().filter(|u| u.role == Role::Admin).map(|_| view! {
+                        <a href="/audit">"Audit log"</a>
+                    })}
+                </Suspense>
+            </nav>
+            <div class="who">
+                <Suspense fallback=|| ()>
+                    {move || user.get().and_then(|u| u.ok()).flatten().map(|u: UserInfo| view! {
+                        <span class="user" data-testid="current-user">{u.name.clone()}" · "{u.role.to_string()}</span>
+                        <form method="post" action="/logout" class="inline">
+                            <button type="submit" class="link">"Log out"</button>
+                        </form>
+                    })}
+                </Suspense>
+            </div>
+        </header>
+        <main class="page">
+            <h1>{title}</h1>
+            {children()}
+        </main>
+    }
+}
+
+#[component]
+pub fn StatePill(state: ComponentState) -> impl IntoView {
+    let class = format!("pill pill-{}", match state {
+        ComponentState::Up => "up",
+        ComponentState::Down => "down",
+        ComponentState::Unknown => "unknown",
+        ComponentState::Disabled => "disabled",
+    });
+    view! { <span class=class>{state.label()}</span> }
+}
+
+/// "3 d 4 h", "5 h 2 min", "42 s".
+pub fn format_duration(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m} min")
+    } else if m > 0 {
+        format!("{m} min {s} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_duration;
+
+    #[test]
+    fn durations_read_at_the_right_granularity() {
+        assert_eq!(format_duration(42), "42 s");
+        assert_eq!(format_duration(125), "2 min 5 s");
+        assert_eq!(format_duration(3 * 3600 + 120), "3 h 2 min");
+        assert_eq!(format_duration(2 * 86_400 + 5 * 3600), "2 d 5 h");
+    }
+}

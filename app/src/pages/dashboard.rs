@@ -1,0 +1,75 @@
+//! `/`: is everything up? Database, each integration, version, uptime, and the way to each area.
+
+use crate::api::get_system_status;
+use crate::components::{format_duration, Frame, StatePill};
+use leptos::prelude::*;
+use switchboard::model::ComponentStatus;
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let refresh = RwSignal::new(0u32);
+    let status = Resource::new(move || refresh.get(), |_| get_system_status());
+
+    view! {
+        <Frame title="Dashboard">
+            <section class="toolbar">
+                <button
+                    class="secondary"
+                    data-testid="refresh-status"
+                    on:click=move |_| refresh.update(|n| *n += 1)
+                >
+                    "Check again"
+                </button>
+                <span class="muted" data-testid="refresh-count">
+                    {move || match refresh.get() { 0 => String::new(), n => format!("checked {n}× since the page opened") }}
+                </span>
+            </section>
+            <Transition fallback=|| view! { <p class="muted">"Checking…"</p> }>
+                {move || status.get().map(|r| match r {
+                    Err(e) => view! { <p class="alert error">{e.to_string()}</p> }.into_any(),
+                    Ok(s) => view! {
+                        <section class="cards">
+                            <div class="card stat"><h2>"Version"</h2><p data-testid="version">{s.version.clone()}</p></div>
+                            <div class="card stat"><h2>"Uptime"</h2><p data-testid="uptime">{format_duration(s.uptime_seconds)}</p></div>
+                            <div class="card stat"><h2>"Mode"</h2><p data-testid="mode">{s.mode.clone()}</p></div>
+                        </section>
+                        <section class="card">
+                            <h2>"Health"</h2>
+                            <table class="status">
+                                <tbody>
+                                    <StatusRow c=s.database.clone()/>
+                                    {s.integrations.iter().cloned().map(|c| view! { <StatusRow c/> }).collect_view()}
+                                </tbody>
+                            </table>
+                            {s.integrations.is_empty().then(|| view! {
+                                <p class="muted">"No CMS nodes or other integrations are configured."</p>
+                            })}
+                        </section>
+                    }.into_any(),
+                })}
+            </Transition>
+            <section class="card">
+                <h2>"Areas"</h2>
+                <ul class="areas">
+                    <li><strong>"Calls & banners"</strong>" — live calls from CDRs, security banners. "<span class="muted">"Not yet available."</span></li>
+                    <li><strong>"Lobby"</strong>" — who waits, admit one or many. "<span class="muted">"Not yet available."</span></li>
+                    <li><strong>"Branding"</strong>" — invitation templates and files CMS fetches. "<span class="muted">"Not yet available."</span></li>
+                    <li><strong>"Calendar"</strong>" — join details in Exchange invites. "<span class="muted">"Not yet available."</span></li>
+                    <li><strong>"Incidents"</strong>" — Webex incident rooms. "<span class="muted">"Not yet available."</span></li>
+                    <li><a href="/audit">"Audit log"</a>" — every operator action (admins)."</li>
+                </ul>
+            </section>
+        </Frame>
+    }
+}
+
+#[component]
+fn StatusRow(c: ComponentStatus) -> impl IntoView {
+    view! {
+        <tr data-testid="status-row">
+            <th>{c.name}</th>
+            <td><StatePill state=c.state/></td>
+            <td class="muted">{c.detail}</td>
+        </tr>
+    }
+}

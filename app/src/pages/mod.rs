@@ -1,0 +1,21 @@
+//! One module per page.
+
+pub mod audit;
+pub mod dashboard;
+pub mod login;
+
+use leptos::prelude::*;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+        r.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="page">
+            <h1>"Not found"</h1>
+            <p>"There is no page at this address. " <a href="/">"Back to the dashboard"</a></p>
+        </main>
+    }
+}

@@ -1,0 +1,227 @@
+//! Operator sign-in over plain HTML forms (`POST /login`, `POST /logout`), the session guard
+//! every non-public path passes through, and the cross-site request check.
+
+use crate::state::AppState;
+use app::LoginFeedback;
+use axum::body::Body;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use leptos::prelude::provide_context;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use switchboard::auth::LimitDecision;
+use switchboard::model::UserInfo;
+use switchboard::store::{AuditRecord, AuditResult};
+use tower_sessions::Session;
+
+const USER_KEY: &str = "user";
+
+/// What the session remembers: who, not what they may do (the role is read fresh each request).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SessionUser {
+    id: i64,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: Option<String>,
+    password: Option<String>,
+    next: Option<String>,
+}
+
+/// Paths reachable without a session: the login page, assets, health/metrics, and what CMS
+/// and other systems call.
+pub fn is_public(path: &str) -> bool {
+    const EXACT: &[&str] = &["/login", "/healthz", "/metrics", "/favicon.svg", "/favicon.ico", "/robots.txt"];
+    const PREFIXES: &[&str] = &["/pkg/", "/api/get_login_feedback", "/api/whoami"];
+    EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return login_failure(&state, StatusCode::BAD_REQUEST, "The sign-in form was not sent as a form.", "", None).await;
+    };
+    let username = form.username.unwrap_or_default().trim().to_string();
+    let password = form.password.unwrap_or_default();
+    if username.is_empty() || password.is_empty() {
+        return login_failure(&state, StatusCode::BAD_REQUEST, "Enter your user name and password.", &username, None).await;
+    }
+    let addr = peer.ip().to_string();
+    if let LimitDecision::Limited { retry_after } = state.limiter.check(&username, &addr) {
+        let secs = retry_after.as_secs().max(1);
+        tracing::warn!(user = %username, %addr, "login refused: too many failures");
+        let msg = format!("Too many failed sign-ins. Wait {secs} seconds and try again.");
+        return login_failure(&state, StatusCode::TOO_MANY_REQUESTS, &msg, &username, Some(secs)).await;
+    }
+    let user = match state.services.store.authenticate(&username, &password).await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!(error = %e, "login: database error");
+            return login_failure(&state, StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable right now; try again shortly.", &username, None).await;
+        }
+    };
+    let Some(user) = user else {
+        state.limiter.record_failure(&username, &addr);
+        state.metrics.login_failures.inc();
+        tracing::info!(user = %username, %addr, "login failed");
+        audit(&state, AuditRecord::new(&username, "login", AuditResult::Denied).detail(&format!("from {addr}"))).await;
+        return login_failure(&state, StatusCode::UNAUTHORIZED, "Wrong user name or password.", &username, None).await;
+    };
+    state.limiter.record_success(&username);
+    // A new id at sign-in, so an id planted before login is worthless afterwards.
+    let stored = async {
+        session.cycle_id().await?;
+        session.insert(USER_KEY, SessionUser { id: user.id, name: user.name.clone() }).await
+    }
+    .await;
+    if let Err(e) = stored {
+        tracing::error!(error = %e, "login: session store error");
+        return login_failure(&state, StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable right now; try again shortly.", &username, None).await;
+    }
+    tracing::info!(user = %user.name, role = %user.role, %addr, "login");
+    audit(&state, AuditRecord::new(&user.name, "login", AuditResult::Ok).detail(&format!("from {addr}"))).await;
+    Redirect::to(&app::safe_next(form.next)).into_response()
+}
+
+pub async fn logout(State(state): State<AppState>, session: Session) -> Response {
+    if let Ok(Some(u)) = session.get::<SessionUser>(USER_KEY).await {
+        audit(&state, AuditRecord::new(&u.name, "logout", AuditResult::Ok)).await;
+    }
+    if let Err(e) = session.flush().await {
+        tracing::warn!(error = %e, "logout: could not delete session");
+    }
+    Redirect::to("/login?reason=signed-out").into_response()
+}
+
+async fn audit(state: &AppState, rec: AuditRecord<'_>) {
+    if let Err(e) = state.services.store.audit(rec).await {
+        tracing::error!(error = %e, "audit log write failed");
+    }
+}
+
+/// Renders the login page again with the reason, with the given status.
+async fn login_failure(state: &AppState, status: StatusCode, message: &str, username: &str, retry_after: Option<u64>) -> Response {
+    let feedback = LoginFeedback { message: message.to_string(), username: username.to_string() };
+    let options = state.leptos_options.clone();
+    let services = state.services.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(
+        move || {
+            provide_context(feedback.clone());
+            provide_context(services.clone());
+        },
+        move || app::shell(options.clone()),
+    );
+    let req = Request::builder().method(Method::GET).uri("/login").body(Body::empty());
+    let mut res = match req {
+        Ok(req) => render(req).await,
+        Err(_) => (status, message.to_string()).into_response(),
+    };
+    *res.status_mut() = status;
+    if let Some(secs) = retry_after {
+        if let Ok(v) = secs.to_string().parse() {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    res
+}
+
+/// Lets public paths through; for the rest, finds the signed-in user (with the current role)
+/// and puts it in the request, or sends people to the login page and API callers a 401.
+pub async fn require_session(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if is_public(&path) {
+        return next.run(req).await;
+    }
+    if let Ok(Some(su)) = session.get::<SessionUser>(USER_KEY).await {
+        match state.services.store.find_user(&su.name).await {
+            Ok(Some(u)) if u.id == su.id => {
+                req.extensions_mut().insert(UserInfo::from(u));
+                return next.run(req).await;
+            }
+            Ok(_) => {
+                // The account was removed or replaced since sign-in.
+                let _ = session.flush().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "session check: database error");
+                return (StatusCode::SERVICE_UNAVAILABLE, "The database is not answering; try again shortly.").into_response();
+            }
+        }
+    }
+    let had_cookie = has_session_cookie(req.headers());
+    if req.method() == Method::GET && !path.starts_with("/api/") {
+        let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let mut url = format!("/login?next={}", urlencode(target));
+        if had_cookie {
+            url.push_str("&reason=expired");
+        }
+        return Redirect::to(&url).into_response();
+    }
+    (StatusCode::UNAUTHORIZED, "You are not signed in (or your session expired). Sign in again.").into_response()
+}
+
+fn has_session_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(';').any(|c| c.trim().starts_with(crate::state::SESSION_COOKIE)))
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Refuses state-changing requests that a browser sent from another site. SameSite=Lax already
+/// keeps the session cookie off most of them; this closes the rest (and covers server functions).
+pub async fn same_origin_only(req: Request, next: Next) -> Response {
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method {
+        if let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+            let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+            let origin_host = origin.split("://").nth(1).unwrap_or("");
+            if origin != "null" && origin_host != host {
+                tracing::warn!(%origin, %host, "cross-site request refused");
+                return (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_paths_are_only_login_assets_and_system_endpoints() {
+        for p in ["/login", "/healthz", "/metrics", "/pkg/switchboard.js", "/api/whoami123"] {
+            assert!(is_public(p), "{p}");
+        }
+        for p in ["/", "/audit", "/api/get_system_status42", "/login/../audit", "/loginx"] {
+            assert!(!is_public(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn next_targets_are_percent_encoded() {
+        assert_eq!(urlencode("/audit?offset=50&action=login"), "/audit%3Foffset%3D50%26action%3Dlogin");
+    }
+}

@@ -1,0 +1,195 @@
+//! The command line: `demo`, `serve`, `user add`, `migrate`.
+
+use crate::config::Config;
+use crate::startup::{Application, Mode};
+use crate::telemetry;
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use rand::distributions::{Alphanumeric, DistString};
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use switchboard::model::Role;
+use switchboard::store::Store;
+
+#[derive(Parser, Debug)]
+#[command(name = "switchboard", version, about = "Switchboard: CMS and Webex operations in one place")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run with an embedded database in a data directory (kept between runs) and the simulators.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Run for real, from a config file.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Manage operator accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user (or, with --replace, reset an existing one). The password is asked for,
+    /// or read from the first line of standard input when it is not a terminal.
+    Add {
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Replace the password and role if the user exists.
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// Which installation a command works on: a config file, or a data directory.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Target {
+    /// Configuration file (TOML).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data directory (database and state); overrides `server.data_dir`.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Target {
+    pub fn load(&self) -> anyhow::Result<Config> {
+        let mut cfg = Config::load(self.config.as_deref())?;
+        if let Some(dir) = &self.data_dir {
+            cfg.server.data_dir = dir.clone();
+        }
+        Ok(cfg)
+    }
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse::<Role>().map_err(|e| e.to_string())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo { addr, target } => {
+            let mut cfg = target.load()?;
+            cfg.server.addr = addr;
+            telemetry::init(cfg.server.log_format);
+            demo(cfg).await
+        }
+        Command::Serve { config } => {
+            let cfg = Target { config: Some(config), data_dir: None }.load()?;
+            telemetry::init(cfg.server.log_format);
+            serve(cfg, Mode::Serve).await
+        }
+        Command::Migrate { target } => {
+            let cfg = target.load()?;
+            let store = open_store(&cfg).await?;
+            store.migrate().await?;
+            println!("Database {} is up to date.", cfg.database_url());
+            Ok(())
+        }
+        Command::User { command: UserCommand::Add { name, role, replace, target } } => {
+            let cfg = target.load()?;
+            let store = open_store(&cfg).await?;
+            store.migrate().await?;
+            let password = read_password(&name)?;
+            let user = if replace {
+                store.upsert_user(&name, &password, role).await?
+            } else {
+                store.create_user(&name, &password, role).await?
+            };
+            println!("User '{}' ({}) saved.", user.name, user.role);
+            Ok(())
+        }
+    }
+}
+
+async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&cfg.server.data_dir)
+        .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
+    Ok(Store::connect(&cfg.database_url()).await?)
+}
+
+fn read_password(name: &str) -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {name}: "))?;
+        let second = rpassword::prompt_password("Again: ")?;
+        if first != second {
+            bail!("the two passwords differ");
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let pw = line.trim_end_matches(['\r', '\n']).to_string();
+        if pw.is_empty() {
+            bail!("no password on standard input");
+        }
+        Ok(pw)
+    }
+}
+
+async fn demo(cfg: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.server.data_dir)
+        .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
+    let app = Application::build(&cfg, Mode::Demo).await?;
+    let login = ensure_demo_admin(app.store()).await?;
+    let url = format!("http://{}", app.addr());
+    println!();
+    println!("  Switchboard demo is running at {url}");
+    println!("  Data directory: {} (kept between runs)", cfg.server.data_dir.display());
+    println!("  {login}");
+    println!("  Stop with Ctrl-C.");
+    println!();
+    tracing::info!(%url, "listening");
+    app.run_until(telemetry::shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The demo's `admin` account: the password from `SWITCHBOARD_ADMIN_PASSWORD` if set, otherwise a
+/// random one, created once and shown only then.
+async fn ensure_demo_admin(store: &Store) -> anyhow::Result<String> {
+    if let Ok(pw) = std::env::var("SWITCHBOARD_ADMIN_PASSWORD") {
+        if !pw.is_empty() {
+            store.upsert_user("admin", &pw, Role::Admin).await?;
+            return Ok("Log in as 'admin' with the password in SWITCHBOARD_ADMIN_PASSWORD.".into());
+        }
+    }
+    if store.user_exists("admin").await? {
+        return Ok("Log in as 'admin' with the password printed when this data directory was first used \
+                   (or restart with SWITCHBOARD_ADMIN_PASSWORD=... to set a new one)."
+            .into());
+    }
+    let pw = Alphanumeric.sample_string(&mut rand::thread_rng(), 16);
+    store.create_user("admin", &pw, Role::Admin).await?;
+    Ok(format!("Log in as 'admin' with password {pw}  (shown once; keep it)"))
+}
+
+async fn serve(cfg: Config, mode: Mode) -> anyhow::Result<()> {
+    let app = Application::build(&cfg, mode).await?;
+    if app.store().count_users().await? == 0 {
+        tracing::warn!("no users yet: add one with `switchboard user add NAME --role admin --config FILE`");
+    }
+    tracing::info!(addr = %app.addr(), "listening");
+    app.run_until(telemetry::shutdown_signal()).await?;
+    Ok(())
+}

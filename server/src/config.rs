@@ -1,0 +1,228 @@
+//! Configuration: one TOML file (see `switchboard.example.toml`), every key overridable by a
+//! `SWITCHBOARD_<SECTION>__<KEY>` environment variable. Errors name the offending key.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub cms: CmsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub addr: SocketAddr,
+    /// Where the SQLite database and other state live.
+    pub data_dir: PathBuf,
+    /// The built site (wasm, js, css, public assets), as produced by `cargo leptos build`.
+    pub site_root: PathBuf,
+    /// Set when Switchboard is reached over HTTPS (directly or through a proxy): cookies get `Secure`.
+    pub secure_cookies: bool,
+    /// Largest request body accepted anywhere, in bytes.
+    pub max_body_bytes: usize,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// A `sqlite:` URL. Empty means `switchboard.db` in `server.data_dir`.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// A session unused for this long is ended.
+    pub idle_timeout_minutes: u32,
+    /// Failed logins allowed per user name and per client address within the window.
+    pub max_failures: u32,
+    pub failure_window_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CmsConfig {
+    pub nodes: Vec<CmsNodeConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CmsNodeConfig {
+    pub name: String,
+    /// Base URL of the API, e.g. `https://cb1.example.com:445`.
+    pub url: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("data"),
+            site_root: PathBuf::from("target/site"),
+            secure_cookies: false,
+            max_body_bytes: 2 * 1024 * 1024,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { idle_timeout_minutes: 60, max_failures: 5, failure_window_seconds: 60 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Environment variables that are read elsewhere and are not config keys.
+const NOT_CONFIG_KEYS: &[&str] = &["admin_password", "log"];
+
+impl Config {
+    /// Defaults, then the file (if given), then `SWITCHBOARD_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Missing(file.to_path_buf()));
+            }
+            fig = fig.merge(Toml::file_exact(file));
+        }
+        fig = fig.merge(Env::prefixed("SWITCHBOARD_").split("__").ignore(NOT_CONFIG_KEYS));
+        let cfg: Config = fig.extract().map_err(|e| ConfigError::Invalid(describe(e)))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.auth.max_failures == 0 {
+            return Err(ConfigError::Invalid("auth.max_failures must be at least 1".into()));
+        }
+        if self.auth.idle_timeout_minutes == 0 {
+            return Err(ConfigError::Invalid("auth.idle_timeout_minutes must be at least 1".into()));
+        }
+        for (i, n) in self.cms.nodes.iter().enumerate() {
+            if !(n.url.starts_with("http://") || n.url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "cms.nodes[{i}].url must start with http:// or https:// (got '{}')",
+                    n.url
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(u) if !u.trim().is_empty() => u.clone(),
+            _ => switchboard::store::sqlite_url_for(&self.server.data_dir.join("switchboard.db")),
+        }
+    }
+}
+
+/// Figment's errors carry the key path; put it first so the bad key is what people read.
+fn describe(err: figment::Error) -> String {
+    err.into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() { None } else { Some(e.path.join(".")) };
+            let source = e.metadata.as_ref().map(|m| m.name.to_string());
+            let kind = e.kind.to_string();
+            match (key, source) {
+                (Some(k), Some(s)) => format!("key '{k}' (from {s}): {kind}"),
+                (Some(k), None) => format!("key '{k}': {kind}"),
+                (None, Some(s)) => format!("{kind} (from {s})"),
+                (None, None) => kind,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_apply_without_a_file() {
+        Jail::expect_with(|_| {
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.server.addr.port(), 3000);
+            assert_eq!(c.auth.max_failures, 5);
+            assert!(c.database_url().ends_with("data/switchboard.db"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_values_are_overridden_by_environment_variables() {
+        Jail::expect_with(|jail| {
+            jail.create_file("s.toml", "[server]\naddr = \"127.0.0.1:4000\"\n[auth]\nmax_failures = 3\n")?;
+            jail.set_env("SWITCHBOARD_AUTH__MAX_FAILURES", "7");
+            jail.set_env("SWITCHBOARD_ADMIN_PASSWORD", "not-a-config-key");
+            let c = Config::load(Some(Path::new("s.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.server.addr.port(), 4000);
+            assert_eq!(c.auth.max_failures, 7);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_or_unknown_key_is_reported_by_name() {
+        Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[server]\naddr = \"nowhere\"\n")?;
+            let err = Config::load(Some(Path::new("bad.toml"))).unwrap_err().to_string();
+            assert!(err.contains("server.addr"), "{err}");
+
+            jail.create_file("typo.toml", "[auth]\nidle_timeout = 5\n")?;
+            let err = Config::load(Some(Path::new("typo.toml"))).unwrap_err().to_string();
+            assert!(err.contains("idle_timeout"), "{err}");
+
+            jail.create_file("cms.toml", "[[cms.nodes]]\nname = \"cb1\"\nurl = \"cb1:445\"\n")?;
+            let err = Config::load(Some(Path::new("cms.toml"))).unwrap_err().to_string();
+            assert!(err.contains("cms.nodes[0].url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        Jail::expect_with(|_| {
+            let err = Config::load(Some(Path::new("nope.toml"))).unwrap_err().to_string();
+            assert!(err.contains("nope.toml"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_annotated_example_parses() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../switchboard.example.toml");
+        Jail::expect_with(|_| {
+            Config::load(Some(Path::new(example))).map_err(|e| e.to_string())?;
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,11 @@
+//! The Switchboard server: configuration, command line, HTTP router and background work.
+//! `main.rs` only parses the command line and calls in here; tests build the same `Application`.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod metrics;
+pub mod ops;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

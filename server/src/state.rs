@@ -1,0 +1,30 @@
+//! The router's shared state.
+
+use crate::metrics::Metrics;
+use app::api::ssr::Services;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+use switchboard::auth::LoginLimiter;
+
+pub const SESSION_COOKIE: &str = "switchboard_session";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub services: Services,
+    pub limiter: Arc<LoginLimiter>,
+    pub metrics: Metrics,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for Metrics {
+    fn from_ref(s: &AppState) -> Self {
+        s.metrics.clone()
+    }
+}

@@ -1,0 +1,82 @@
+//! Starts the real application on an ephemeral port against a SQLite file in a temp dir.
+
+#![allow(dead_code)]
+
+use reqwest::redirect::Policy;
+use server::config::Config;
+use server::startup::{Application, Mode};
+use std::path::{Path, PathBuf};
+use switchboard::model::Role;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestApp {
+    pub base: String,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+pub fn config_for(data_dir: &Path) -> Config {
+    let mut cfg = Config::default();
+    cfg.server.addr = "127.0.0.1:0".parse().unwrap();
+    cfg.server.data_dir = data_dir.to_path_buf();
+    cfg
+}
+
+impl TestApp {
+    pub async fn spawn(data_dir: &Path) -> TestApp {
+        Self::spawn_with(config_for(data_dir)).await
+    }
+
+    pub async fn spawn_with(cfg: Config) -> TestApp {
+        let app = Application::build(&cfg, Mode::Serve).await.expect("application builds");
+        let base = format!("http://{}", app.addr());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestApp { base, data_dir: cfg.server.data_dir.clone(), stop: Some(tx), task: Some(task) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Graceful stop, as on SIGTERM; returns once the server has let go of the database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task ends cleanly");
+        }
+    }
+
+    pub async fn add_user(&self, name: &str, password: &str, role: Role) {
+        let store = switchboard::store::Store::open_in_dir(&self.data_dir).await.unwrap();
+        store.create_user(name, password, role).await.unwrap();
+        store.close().await;
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+}
+
+pub async fn login(app: &TestApp, c: &reqwest::Client, user: &str, password: &str) -> reqwest::Response {
+    c.post(app.url("/login"))
+        .form(&[("username", user), ("password", password), ("next", "/")])
+        .send()
+        .await
+        .unwrap()
+}
+
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}

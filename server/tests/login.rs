@@ -1,0 +1,189 @@
+//! Operator sign-in, sessions, roles and the operational endpoints, over real HTTP.
+
+mod common;
+
+use common::{client, location, login, TestApp};
+use leptos::server_fn::ServerFn;
+use switchboard::model::Role;
+
+#[tokio::test]
+async fn pages_need_a_session_and_send_people_to_login_with_the_way_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let c = client();
+    let res = c.get(app.url("/audit?offset=50")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/login?next=/audit%3Foffset%3D50");
+
+    let res = c.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    assert!(body.contains(r#"action="/login""#) && body.contains(r#"method="post""#), "a plain HTML form");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn right_password_signs_in_with_a_safe_cookie_and_shows_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    app.add_user("ann", "ann-password", Role::Operator).await;
+    let c = client();
+    let res = login(&app, &c, "ann", "ann-password").await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/");
+    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(cookie.starts_with("switchboard_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP in tests: {cookie}");
+
+    let res = c.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("Dashboard"));
+    assert!(body.contains("ann"), "shows who is signed in");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_password_unknown_user_and_missing_fields_get_clear_errors_without_leaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    app.add_user("ann", "ann-password", Role::Operator).await;
+    let c = client();
+
+    for (user, pw) in [("ann", "nope-nope"), ("nobody", "ann-password")] {
+        let res = login(&app, &c, user, pw).await;
+        assert_eq!(res.status(), 401, "{user}");
+        assert!(res.headers().get("set-cookie").is_none(), "no session for a failed login");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("Wrong user name or password."), "{body}");
+        assert!(!body.contains("argon2"), "no hash in the page");
+    }
+
+    let res = c.post(app.url("/login")).form(&[("username", "ann")]).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("Enter your user name and password."));
+
+    let res = c.post(app.url("/login")).header("content-type", "application/json").body("{}").send().await.unwrap();
+    assert_eq!(res.status(), 400);
+
+    let res = c.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 303, "still signed out");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn five_failures_in_a_minute_lock_the_user_out_with_429_even_for_the_right_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    app.add_user("ann", "ann-password", Role::Operator).await;
+    let c = client();
+    for _ in 0..5 {
+        assert_eq!(login(&app, &c, "ann", "bad-password").await.status(), 401);
+    }
+    let res = login(&app, &c, "ann", "ann-password").await;
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    let body = res.text().await.unwrap();
+    assert!(body.contains("Too many failed sign-ins"), "{body}");
+
+    let metrics = c.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("switchboard_login_failures_total 5"), "{metrics}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_survives_a_restart_and_the_id_changes_at_each_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    app.add_user("ann", "ann-password", Role::Viewer).await;
+    let c = client();
+    let first = login(&app, &c, "ann", "ann-password").await;
+    let first_cookie = first.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let second = login(&app, &c, "ann", "ann-password").await;
+    let second_cookie = second.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    assert_ne!(first_cookie, second_cookie, "session id rotated at login");
+
+    app.stop().await;
+    let app = TestApp::spawn(dir.path()).await;
+    let res = c.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "still signed in after the restart");
+
+    // The old id from before the second login is worthless.
+    let stale = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = stale.get(app.url("/")).header("cookie", &first_cookie).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(location(&res).contains("reason=expired"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn roles_are_enforced_in_server_functions_not_just_hidden_in_the_ui() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    app.add_user("vic", "viewer-password", Role::Viewer).await;
+    app.add_user("root", "admin-password", Role::Admin).await;
+    let path = app::api::AuditLog::PATH;
+
+    let anon = client();
+    let res = anon.post(app.url(path)).form(&[("offset", "0")]).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+
+    let viewer = client();
+    login(&app, &viewer, "vic", "viewer-password").await;
+    let res = viewer.post(app.url(path)).form(&[("offset", "0")]).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("Your role (viewer) may not do this"));
+
+    let admin = client();
+    login(&app, &admin, "root", "admin-password").await;
+    let res = admin.post(app.url(path)).form(&[("offset", "0")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let page: switchboard::model::AuditPage = res.json().await.unwrap();
+    let actions: Vec<(&str, &str)> = page.entries.iter().map(|e| (e.actor.as_str(), e.result.as_str())).collect();
+    assert!(actions.contains(&("vic", "ok")) && actions.contains(&("root", "ok")), "logins are audited: {actions:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    app.add_user("ann", "ann-password", Role::Operator).await;
+    let c = client();
+    login(&app, &c, "ann", "ann-password").await;
+    let res = c.post(app.url("/logout")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/login?reason=signed-out");
+    assert_eq!(c.get(app.url("/")).send().await.unwrap().status(), 303);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_metrics_body_limit_and_cross_site_posts() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let c = client();
+    let res = c.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().contains_key("x-request-id"), "every answer carries its request id");
+    let metrics = c.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"switchboard_http_requests_total{method="GET",route="/healthz",status="200"} 1"#), "{metrics}");
+    assert!(metrics.contains("switchboard_http_request_duration_seconds_bucket"), "{metrics}");
+
+    let huge = "x".repeat(3 * 1024 * 1024);
+    let res = c.post(app.url("/login")).header("content-type", "application/x-www-form-urlencoded").body(huge).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+
+    let res = c
+        .post(app.url("/login"))
+        .header("origin", "https://evil.example")
+        .form(&[("username", "a"), ("password", "b")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    app.stop().await;
+}

@@ -1,0 +1,10 @@
+//! Switchboard's domain crate: the model types every layer shares and, behind the `server`
+//! feature, the engines, integrations and the store. The default build holds only serde types
+//! so the browser (wasm) build of the UI can use them without pulling tokio, sqlx or reqwest.
+
+pub mod model;
+
+#[cfg(feature = "server")]
+pub mod auth;
+#[cfg(feature = "server")]
+pub mod store;
