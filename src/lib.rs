@@ -7,4 +7,8 @@ pub mod model;
 #[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]
+pub mod cms;
+#[cfg(feature = "sim")]
+pub mod sim;
+#[cfg(feature = "server")]
 pub mod store;

@@ -1,0 +1,164 @@
+//! Several Call Bridges as one: per-node health, which node hosts which call (calls are local
+//! to a bridge, while spaces and users live in the shared database and any healthy node answers).
+
+use super::error::CmsError;
+use super::model::{CallDetail, CallSummary};
+use super::node::{CmsNode, NodeConfig, NodeState};
+use futures::future::join_all;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+
+/// The outcome of one request per node.
+#[derive(Debug)]
+pub struct NodeResult<T> {
+    pub node: String,
+    pub result: Result<T, CmsError>,
+}
+
+pub struct CmsCluster {
+    nodes: Vec<Arc<CmsNode>>,
+    /// call id -> index of the node that hosts it.
+    call_home: RwLock<HashMap<String, usize>>,
+}
+
+impl CmsCluster {
+    pub fn new(configs: Vec<NodeConfig>) -> Result<Self, CmsError> {
+        let nodes = configs.into_iter().map(|c| CmsNode::new(c).map(Arc::new)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { nodes, call_home: RwLock::new(HashMap::new()) })
+    }
+
+    pub fn nodes(&self) -> &[Arc<CmsNode>] {
+        &self.nodes
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Arc<CmsNode>> {
+        self.nodes.iter().find(|n| n.name() == name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Checks every node at once; each node keeps its own health.
+    pub async fn check_health(&self) {
+        join_all(self.nodes.iter().map(|n| n.check_health())).await;
+    }
+
+    /// Runs `f` on every node concurrently, keeping each node's outcome.
+    pub async fn on_each<'a, T, F, Fut>(&'a self, f: F) -> Vec<NodeResult<T>>
+    where
+        F: Fn(&'a CmsNode) -> Fut,
+        Fut: Future<Output = Result<T, CmsError>> + 'a,
+    {
+        let futs = self.nodes.iter().map(|n| {
+            let fut = f(n);
+            async move { NodeResult { node: n.name().to_string(), result: fut.await } }
+        });
+        join_all(futs).await
+    }
+
+    /// Active calls on every node, remembering where each one lives.
+    pub async fn calls(&self) -> Vec<NodeResult<Vec<CallSummary>>> {
+        let results = self.on_each(|n| n.calls()).await;
+        if let Ok(mut home) = self.call_home.write() {
+            for (i, r) in results.iter().enumerate() {
+                if let Ok(calls) = &r.result {
+                    for c in calls {
+                        home.insert(c.id.clone(), i);
+                    }
+                }
+            }
+        }
+        results
+    }
+
+    /// Records that a call lives on a node (e.g. learnt from a CDR's callBridge).
+    pub fn remember_call(&self, call_id: &str, node_name: &str) {
+        if let Some(i) = self.nodes.iter().position(|n| n.name() == node_name) {
+            if let Ok(mut home) = self.call_home.write() {
+                home.insert(call_id.to_string(), i);
+            }
+        }
+    }
+
+    pub fn forget_call(&self, call_id: &str) {
+        if let Ok(mut home) = self.call_home.write() {
+            home.remove(call_id);
+        }
+    }
+
+    /// The node hosting a call: from memory, else by asking each reachable node in turn.
+    pub async fn node_for_call(&self, call_id: &str) -> Result<(Arc<CmsNode>, CallDetail), CmsError> {
+        if self.nodes.is_empty() {
+            return Err(CmsError::NoNodes);
+        }
+        let known = self.call_home.read().ok().and_then(|h| h.get(call_id).copied());
+        if let Some(i) = known {
+            match self.nodes[i].call(call_id).await {
+                Ok(d) => return Ok((self.nodes[i].clone(), d)),
+                Err(CmsError::NotFound { .. }) => self.forget_call(call_id),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut last_err = None;
+        for (i, n) in self.ordered_nodes() {
+            match n.call(call_id).await {
+                Ok(d) => {
+                    if let Ok(mut home) = self.call_home.write() {
+                        home.insert(call_id.to_string(), i);
+                    }
+                    return Ok((n.clone(), d));
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        // Not found anywhere reachable: say "not found" only if every node answered.
+        Err(match last_err {
+            Some(e @ CmsError::NotFound { .. }) => e,
+            Some(e) => e,
+            None => CmsError::NoNodes,
+        })
+    }
+
+    /// Healthy (or unchecked) nodes first, so a down node is tried last.
+    fn ordered_nodes(&self) -> Vec<(usize, &Arc<CmsNode>)> {
+        let mut v: Vec<(usize, &Arc<CmsNode>)> = self.nodes.iter().enumerate().collect();
+        v.sort_by_key(|(_, n)| n.health().state == NodeState::Down);
+        v
+    }
+
+    /// Runs a request for cluster-wide data (spaces, users, profiles) on the first node that
+    /// answers, failing over past nodes that are down.
+    pub async fn any_node<'a, T, F, Fut>(&'a self, f: F) -> Result<T, CmsError>
+    where
+        F: Fn(&'a CmsNode) -> Fut,
+        Fut: Future<Output = Result<T, CmsError>> + 'a,
+    {
+        let mut last = CmsError::NoNodes;
+        for (_, n) in self.ordered_nodes() {
+            match f(n).await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_node_failure() => {
+                    tracing::warn!(node = %n.name(), error = %e, "CMS node failed; trying the next one");
+                    last = e;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    /// Sets (or with empty text clears) the banner of a call on the node hosting it.
+    pub async fn set_call_message(&self, call_id: &str, text: &str, position: &str, duration: &str) -> Result<String, CmsError> {
+        let (node, _) = self.node_for_call(call_id).await?;
+        node.set_call_message(call_id, text, position, duration).await?;
+        Ok(node.name().to_string())
+    }
+
+    /// Registers `url` as a CDR receiver on every node (each keeps its own list), skipping
+    /// nodes that already have it. Each node's outcome: `Ok(true)` added, `Ok(false)` present.
+    pub async fn ensure_cdr_receiver(&self, url: &str) -> Vec<NodeResult<bool>> {
+        self.on_each(|n| n.ensure_cdr_receiver(url)).await
+    }
+}
