@@ -2,10 +2,14 @@
 //! feature, the engines, integrations and the store. The default build holds only serde types
 //! so the browser (wasm) build of the UI can use them without pulling tokio, sqlx or reqwest.
 
+pub mod branding;
 pub mod model;
 
 #[cfg(feature = "server")]
 pub mod auth;
+pub mod banner;
+#[cfg(feature = "server")]
+pub mod cdr;
 #[cfg(feature = "server")]
 pub mod cms;
 #[cfg(feature = "sim")]

@@ -20,6 +20,14 @@ pub mod ssr {
         pub mode: &'static str,
         /// Health of each configured integration, kept fresh by background workers.
         pub integrations: Arc<RwLock<Vec<ComponentStatus>>>,
+        /// The CMS cluster, when nodes are configured.
+        pub cms: Option<Arc<switchboard::cms::CmsCluster>>,
+        /// Live calls from CDRs.
+        pub cdr: Arc<switchboard::cdr::CdrService>,
+        /// Banner enforcement (only with a CMS cluster to talk to).
+        pub enforcer: Option<Arc<switchboard::banner::enforcer::Enforcer>>,
+        /// Branding host: CMS-facing lookups (cached), changes, request log.
+        pub branding: switchboard::branding::BrandingService,
     }
 
     pub fn services() -> Result<Services, ServerFnError> {

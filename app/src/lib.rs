@@ -6,7 +6,7 @@
 
 pub mod api;
 mod components;
-mod pages;
+pub mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -48,6 +48,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage/>
                 <Route path=path!("/") view=pages::dashboard::DashboardPage/>
                 <Route path=path!("/audit") view=pages::audit::AuditPage/>
+                <Route path=path!("/calls") view=pages::calls::CallsPage/>
+                <Route path=path!("/settings") view=pages::settings::SettingsPage/>
+                <Route path=path!("/branding") view=pages::branding::BrandingPage/>
             </Routes>
         </Router>
     }

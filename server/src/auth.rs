@@ -39,7 +39,7 @@ pub struct LoginForm {
 pub fn is_public(path: &str) -> bool {
     const EXACT: &[&str] = &["/login", "/healthz", "/metrics", "/favicon.svg", "/favicon.ico", "/robots.txt"];
     const PREFIXES: &[&str] = &["/pkg/", "/api/get_login_feedback", "/api/whoami"];
-    EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
+    EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p)) || crate::branding::is_public_path(path)
 }
 
 pub async fn login_submit(
@@ -139,7 +139,7 @@ async fn login_failure(state: &AppState, status: StatusCode, message: &str, user
 /// and puts it in the request, or sends people to the login page and API callers a 401.
 pub async fn require_session(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    if is_public(&path) {
+    if is_public(&path) || path == state.cdr_path {
         return next.run(req).await;
     }
     if let Ok(Some(su)) = session.get::<SessionUser>(USER_KEY).await {
@@ -212,10 +212,30 @@ mod tests {
 
     #[test]
     fn public_paths_are_only_login_assets_and_system_endpoints() {
-        for p in ["/login", "/healthz", "/metrics", "/pkg/switchboard.js", "/api/whoami123"] {
+        for p in [
+            "/login",
+            "/healthz",
+            "/metrics",
+            "/pkg/switchboard.js",
+            "/api/whoami123",
+            "/invites/acme",
+            "/branding/acme/call/welcome.wav",
+            "/branding/acme/ivr/ivr_welcome.wav",
+            "/branding/acme/webapp.zip",
+        ] {
             assert!(is_public(p), "{p}");
         }
-        for p in ["/", "/audit", "/api/get_system_status42", "/login/../audit", "/loginx"] {
+        for p in [
+            "/",
+            "/audit",
+            "/api/get_system_status42",
+            "/login/../audit",
+            "/loginx",
+            "/branding",
+            "/branding/acme",
+            "/api/branding/acme/upload",
+            "/branding/acme/call/x.wav/extra",
+        ] {
             assert!(!is_public(p), "{p}");
         }
     }

@@ -39,11 +39,27 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage the branding CMS fetches (invitation templates, call/IVR files, web-app archive).
+    Branding {
+        #[command(subcommand)]
+        command: BrandingCommand,
+    },
+    /// Run a simulator on its own.
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[command(flatten)]
         target: Target,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimCommand {
+    /// A Cisco Meeting Server (one node, or a cluster with --nodes N).
+    Cms(crate::demo::SimCmsArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -57,6 +73,21 @@ pub enum UserCommand {
         /// Replace the password and role if the user exists.
         #[arg(long)]
         replace: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BrandingCommand {
+    /// Import a folder laid out like the original static folder: invitation_template[_ll_CC].txt
+    /// at the top, call files in CallBranding/ (or call/), IVR files in ivr/, one *.zip as the
+    /// web-app sign-in archive. Files with the same name are replaced; the tenant is created if new.
+    Import {
+        dir: PathBuf,
+        /// Tenant to import into (lower-case letters, digits, '-', '_').
+        #[arg(long)]
+        tenant: String,
         #[command(flatten)]
         target: Target,
     },
@@ -100,12 +131,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(cfg.server.log_format);
             serve(cfg, Mode::Serve).await
         }
+        Command::Sim { command: SimCommand::Cms(args) } => {
+            telemetry::init(crate::config::LogFormat::Text);
+            crate::demo::run_sim_cms(args).await
+        }
         Command::Migrate { target } => {
             let cfg = target.load()?;
             let store = open_store(&cfg).await?;
             store.migrate().await?;
             println!("Database {} is up to date.", cfg.database_url());
             Ok(())
+        }
+        Command::Branding { command: BrandingCommand::Import { dir, tenant, target } } => {
+            let cfg = target.load()?;
+            let store = open_store(&cfg).await?;
+            store.migrate().await?;
+            branding_import(&store, &dir, &tenant).await
         }
         Command::User { command: UserCommand::Add { name, role, replace, target } } => {
             let cfg = target.load()?;
@@ -148,16 +189,21 @@ fn read_password(name: &str) -> anyhow::Result<String> {
     }
 }
 
-async fn demo(cfg: Config) -> anyhow::Result<()> {
+async fn demo(mut cfg: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.server.data_dir)
         .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
+    let world = crate::demo::start(&mut cfg).await?;
     let app = Application::build(&cfg, Mode::Demo).await?;
     let login = ensure_demo_admin(app.store()).await?;
+    if let Err(e) = crate::demo_branding::seed(app.store()).await {
+        tracing::warn!(error = %e, "could not seed the demo branding tenant");
+    }
     let url = format!("http://{}", app.addr());
     println!();
     println!("  Switchboard demo is running at {url}");
     println!("  Data directory: {} (kept between runs)", cfg.server.data_dir.display());
     println!("  {login}");
+    println!("  Simulated CMS cluster: {} and {} (API user switchboard-demo)", world.cms.url(0), world.cms.url(1));
     println!("  Stop with Ctrl-C.");
     println!();
     tracing::info!(%url, "listening");
@@ -182,6 +228,28 @@ async fn ensure_demo_admin(store: &Store) -> anyhow::Result<String> {
     let pw = Alphanumeric.sample_string(&mut rand::thread_rng(), 16);
     store.create_user("admin", &pw, Role::Admin).await?;
     Ok(format!("Log in as 'admin' with password {pw}  (shown once; keep it)"))
+}
+
+async fn branding_import(store: &Store, dir: &std::path::Path, tenant: &str) -> anyhow::Result<()> {
+    let svc = switchboard::branding::BrandingService::new(store.clone());
+    let actor = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let report = switchboard::branding::import::import_dir(&svc, dir, tenant, &actor).await?;
+    svc.flush_log().await;
+    if report.tenant_created {
+        println!("Created tenant '{tenant}'.");
+    }
+    println!("Took {} file(s):", report.taken.len());
+    for (path, what) in &report.taken {
+        println!("  + {}  ->  {what}", path.display());
+    }
+    println!("Skipped {} file(s):", report.skipped.len());
+    for (path, why) in &report.skipped {
+        println!("  - {}  ({why})", path.display());
+    }
+    if report.taken.is_empty() {
+        bail!("nothing was imported from {}", dir.display());
+    }
+    Ok(())
 }
 
 async fn serve(cfg: Config, mode: Mode) -> anyhow::Result<()> {

@@ -14,6 +14,52 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub cms: CmsConfig,
+    pub cdr: CdrConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CdrConfig {
+    /// Where CMS POSTs CDRs.
+    pub path: String,
+    /// If set, CMS must add `?token=<this>` to the receiver URL.
+    pub token: Option<Secret>,
+    /// If not empty, only these addresses or networks (`10.1.2.3`, `10.0.0.0/8`) may post CDRs.
+    pub allowed_sources: Vec<String>,
+    /// Largest CDR POST accepted, in bytes (at most `server.max_body_bytes`).
+    pub max_body_bytes: usize,
+    /// At start, the live state is rebuilt from the records received in this many hours.
+    pub rebuild_hours: i64,
+    /// How often the live state is checked against the CMS API.
+    pub reconcile_interval_seconds: u64,
+}
+
+impl Default for CdrConfig {
+    fn default() -> Self {
+        Self {
+            path: "/cdr".into(),
+            token: None,
+            allowed_sources: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+            rebuild_hours: 24,
+            reconcile_interval_seconds: 60,
+        }
+    }
+}
+
+impl CdrConfig {
+    /// The allow-list, parsed; a bad entry is an error naming it.
+    pub fn networks(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.allowed_sources
+            .iter()
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| ConfigError::Invalid(format!("cdr.allowed_sources: '{s}' is not an IP address or network")))
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,18 +103,71 @@ pub struct AuthConfig {
     pub failure_window_seconds: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CmsConfig {
+    /// API user and password for every node, unless a node sets its own.
+    pub username: String,
+    pub password: Secret,
+    /// Seconds before a CMS request is given up.
+    pub timeout_seconds: u64,
+    /// Requests in flight to one node at once.
+    pub max_concurrency: usize,
+    /// Extra attempts for idempotent requests after 5xx or connection errors.
+    pub retries: usize,
+    /// How often each node's health is checked.
+    pub health_interval_seconds: u64,
+    /// The URL CMS should POST CDRs to (how CMS reaches Switchboard, e.g.
+    /// `http://switchboard.example.com:3000/cdr`). With `register_cdr_receiver`, Switchboard adds
+    /// it to every node's `/system/cdrReceivers` at start, unless already there.
+    pub cdr_receiver_url: Option<String>,
+    pub register_cdr_receiver: bool,
     pub nodes: Vec<CmsNodeConfig>,
+}
+
+impl Default for CmsConfig {
+    fn default() -> Self {
+        Self {
+            username: String::new(),
+            password: Secret::default(),
+            timeout_seconds: 10,
+            max_concurrency: 32,
+            retries: 3,
+            health_interval_seconds: 30,
+            cdr_receiver_url: None,
+            register_cdr_receiver: false,
+            nodes: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CmsNodeConfig {
     pub name: String,
-    /// Base URL of the API, e.g. `https://cb1.example.com:445`.
+    /// Base URL of the API, e.g. `https://cb1.example.com:445` (`/api/v1` is added).
     pub url: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// PEM file of the CA (or self-signed certificate) to trust for this node.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Skip certificate checks entirely. Labs only; logged loudly.
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// A secret from the config: never printed by `Debug`, so it cannot reach a log line.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "<redacted>" })
+    }
 }
 
 impl Default for ServerConfig {
@@ -131,6 +230,21 @@ impl Config {
                     n.url
                 )));
             }
+            if n.username.as_deref().unwrap_or(&self.cms.username).is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "cms.nodes[{i}] has no API user: set cms.username or cms.nodes[{i}].username"
+                )));
+            }
+        }
+        if !self.cdr.path.starts_with('/') || self.cdr.path.len() < 2 {
+            return Err(ConfigError::Invalid(format!("cdr.path must start with / (got '{}')", self.cdr.path)));
+        }
+        if self.cdr.max_body_bytes > self.server.max_body_bytes {
+            return Err(ConfigError::Invalid("cdr.max_body_bytes must not exceed server.max_body_bytes".into()));
+        }
+        self.cdr.networks()?;
+        if self.cms.register_cdr_receiver && self.cms.cdr_receiver_url.is_none() {
+            return Err(ConfigError::Invalid("cms.register_cdr_receiver needs cms.cdr_receiver_url".into()));
         }
         Ok(())
     }
@@ -201,9 +315,20 @@ mod tests {
             let err = Config::load(Some(Path::new("typo.toml"))).unwrap_err().to_string();
             assert!(err.contains("idle_timeout"), "{err}");
 
-            jail.create_file("cms.toml", "[[cms.nodes]]\nname = \"cb1\"\nurl = \"cb1:445\"\n")?;
+            jail.create_file("cms.toml", "[cms]\nusername = \"api\"\n[[cms.nodes]]\nname = \"cb1\"\nurl = \"cb1:445\"\n")?;
             let err = Config::load(Some(Path::new("cms.toml"))).unwrap_err().to_string();
             assert!(err.contains("cms.nodes[0].url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_CMS__PASSWORD", "hunter2-secret");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.cms.password.0, "hunter2-secret");
+            assert!(!format!("{c:?}").contains("hunter2"));
             Ok(())
         });
     }

@@ -2,8 +2,13 @@
 //! `main.rs` only parses the command line and calls in here; tests build the same `Application`.
 
 pub mod auth;
+pub mod cdr;
+pub mod branding;
 pub mod cli;
+pub mod cms;
 pub mod config;
+pub mod demo;
+pub mod demo_branding;
 pub mod metrics;
 pub mod ops;
 pub mod startup;

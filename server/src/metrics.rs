@@ -32,6 +32,11 @@ pub struct Metrics {
     pub http_requests: Family<RequestLabels, Counter>,
     pub http_duration: Family<RouteLabels, Histogram>,
     pub login_failures: Counter,
+    pub cdr_records: Counter,
+    pub cdr_duplicates: Counter,
+    pub cdr_malformed: Counter,
+    pub cdr_missing: Counter,
+    pub cdr_live_legs: prometheus_client::metrics::gauge::Gauge,
 }
 
 impl Default for Metrics {
@@ -50,7 +55,27 @@ impl Metrics {
         registry.register("http_requests", "HTTP requests handled", http_requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", http_duration.clone());
         registry.register("login_failures", "Failed operator logins", login_failures.clone());
-        Self { registry: Arc::new(Mutex::new(registry)), http_requests, http_duration, login_failures }
+        let cdr_records = Counter::default();
+        let cdr_duplicates = Counter::default();
+        let cdr_malformed = Counter::default();
+        let cdr_missing = Counter::default();
+        let cdr_live_legs = prometheus_client::metrics::gauge::Gauge::default();
+        registry.register("cdr_records", "CDR records stored (new)", cdr_records.clone());
+        registry.register("cdr_duplicate_records", "CDR records received again (CMS resends) and ignored", cdr_duplicates.clone());
+        registry.register("cdr_malformed_posts", "CDR posts rejected as malformed (kept as dead letters)", cdr_malformed.clone());
+        registry.register("cdr_records_missing", "CDR records CMS reported lost (numPreceedingRecordsMissing)", cdr_missing.clone());
+        registry.register("cdr_live_legs", "Call legs currently live", cdr_live_legs.clone());
+        Self {
+            registry: Arc::new(Mutex::new(registry)),
+            http_requests,
+            http_duration,
+            login_failures,
+            cdr_records,
+            cdr_duplicates,
+            cdr_malformed,
+            cdr_missing,
+            cdr_live_legs,
+        }
     }
 
     /// Lets later capabilities add their own metrics to the same exposition.

@@ -19,7 +19,11 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use switchboard::auth::LoginLimiter;
 use switchboard::model::{ComponentState, ComponentStatus};
+use switchboard::banner::enforcer::Enforcer;
+use switchboard::cdr::CdrService;
+use switchboard::model::BannerRules;
 use switchboard::store::Store;
+
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -68,11 +72,23 @@ impl Application {
                 detail: format!("{} (not checked yet)", n.url),
             })
             .collect();
+        let cms = crate::cms::cluster_from_config(&config.cms)?;
+        let cdr = CdrService::new(store.clone());
+        let replayed = cdr.rebuild(config.cdr.rebuild_hours).await?;
+        if replayed > 0 {
+            tracing::info!(records = replayed, "live call state rebuilt from stored CDRs");
+        }
+        let rules: BannerRules = store.setting(switchboard::banner::RULES_SETTING).await?.unwrap_or_default();
+        let enforcer = cms.as_ref().map(|c| Enforcer::new(cdr.clone(), c.clone(), rules));
         let services = Services {
             store: store.clone(),
             started: Instant::now(),
             mode: mode.as_str(),
             integrations: Arc::new(RwLock::new(integrations)),
+            cms,
+            cdr: cdr.clone(),
+            enforcer: enforcer.clone(),
+            branding: switchboard::branding::BrandingService::new(store.clone()),
         };
 
         let listener = TcpListener::bind(config.server.addr).await?;
@@ -86,12 +102,17 @@ impl Application {
 
         let state = AppState {
             leptos_options,
-            services,
+            services: services.clone(),
             limiter: Arc::new(LoginLimiter::new(
                 config.auth.max_failures as usize,
                 Duration::from_secs(config.auth.failure_window_seconds),
             )),
             metrics: Metrics::new(),
+            cdr_guard: crate::cdr::CdrGuard {
+                token: config.cdr.token.clone().map(|t| t.0).filter(|t| !t.is_empty()),
+                networks: config.cdr.networks()?,
+            },
+            cdr_path: config.cdr.path.clone(),
         };
 
         let sessions = SessionManagerLayer::new(session_store.clone())
@@ -103,7 +124,7 @@ impl Application {
             .with_always_save(true)
             .with_expiry(Expiry::OnInactivity(time::Duration::minutes(config.auth.idle_timeout_minutes.into())));
 
-        let router = build_router(state, sessions, config.server.max_body_bytes);
+        let router = build_router(state, sessions, config.server.max_body_bytes, config.cdr.max_body_bytes);
 
         let reaper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -116,7 +137,33 @@ impl Application {
             }
         });
 
-        Ok(Self { listener, router, store, addr, background: vec![reaper] })
+        let mut background = vec![reaper];
+        if let Some(cluster) = &services.cms {
+            background.push(crate::cms::spawn_health_worker(
+                cluster.clone(),
+                services.integrations.clone(),
+                Duration::from_secs(config.cms.health_interval_seconds.max(1)),
+            ));
+            if let (true, Some(url)) = (config.cms.register_cdr_receiver, config.cms.cdr_receiver_url.clone()) {
+                let cluster = cluster.clone();
+                background.push(tokio::spawn(async move { crate::cms::register_cdr_receiver(&cluster, &url).await }));
+            }
+            // Reconcile with the API now (calls that began before we listened) and then regularly.
+            let (cdr, cluster, every) = (cdr.clone(), cluster.clone(), Duration::from_secs(config.cdr.reconcile_interval_seconds.max(5)));
+            background.push(tokio::spawn(async move {
+                loop {
+                    for problem in cdr.reconcile(&cluster).await {
+                        tracing::warn!(%problem, "reconciling live calls with CMS");
+                    }
+                    tokio::time::sleep(every).await;
+                }
+            }));
+        }
+        if let Some(e) = &enforcer {
+            background.push(e.spawn());
+        }
+
+        Ok(Self { listener, router, store, addr, background })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -139,7 +186,7 @@ impl Application {
     }
 }
 
-fn build_router(state: AppState, sessions: SessionManagerLayer<SqliteStore>, max_body: usize) -> Router {
+fn build_router(state: AppState, sessions: SessionManagerLayer<SqliteStore>, max_body: usize, cdr_max_body: usize) -> Router {
     let routes = generate_route_list(App);
     let services = state.services.clone();
     let leptos_options = state.leptos_options.clone();
@@ -149,6 +196,9 @@ fn build_router(state: AppState, sessions: SessionManagerLayer<SqliteStore>, max
         .route("/logout", post(auth::logout))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(metrics::exposition))
+        .route(&state.cdr_path, post(crate::cdr::receive).layer(DefaultBodyLimit::max(cdr_max_body)))
+        .route("/events/calls", get(crate::cdr::events))
+        .merge(crate::branding::routes())
         .leptos_routes_with_context(
             &state,
             routes,

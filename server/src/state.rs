@@ -15,6 +15,9 @@ pub struct AppState {
     pub services: Services,
     pub limiter: Arc<LoginLimiter>,
     pub metrics: Metrics,
+    pub cdr_guard: crate::cdr::CdrGuard,
+    /// Where CMS posts CDRs (public, like the login page).
+    pub cdr_path: String,
 }
 
 impl FromRef<AppState> for LeptosOptions {

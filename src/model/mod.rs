@@ -1,8 +1,11 @@
 //! Types the UI shows and server functions return. Plain serde data, safe for the wasm build.
 
+pub mod branding;
+mod calls;
 mod role;
 mod status;
 
+pub use calls::{BannerEvent, BannerRules, CallsOverview, CdrGap, LiveCall, LiveLeg, MeetingView, SecurityLevel};
 pub use role::{Role, RoleParseError};
 pub use status::{ComponentState, ComponentStatus, SystemStatus};
 

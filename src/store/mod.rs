@@ -2,9 +2,12 @@
 //! SQLite (a file in the data directory) is the embedded default.
 
 mod audit;
+mod cdr;
+mod branding;
 mod users;
 
 pub use audit::{AuditRecord, AuditResult};
+pub use branding::{BrandingBlob, BrandingFileMeta, BrandingRequestRow, NewBrandingFile};
 pub use users::{StoredUser, UserError};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

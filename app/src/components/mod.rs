@@ -14,6 +14,27 @@ pub fn mark_hydrated() {
     });
 }
 
+/// A counter that goes up whenever the server pushes `event` on the SSE stream at `url`, so a
+/// page can refetch its resources by push instead of polling. Server-side it stays 0.
+pub fn live_refresh(url: &'static str, event: &'static str) -> RwSignal<u32> {
+    let tick = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        if let Ok(es) = web_sys::EventSource::new(url) {
+            let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| tick.update(|n| *n += 1));
+            let _ = es.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+            cb.forget();
+            let es = send_wrapper::SendWrapper::new(es);
+            on_cleanup(move || es.close());
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (url, event);
+    tick
+}
+
 /// Page frame: header with the areas, the signed-in user and logout, then the page.
 #[component]
 pub fn Frame(title: &'static str, children: Children) -> impl IntoView {
@@ -23,6 +44,10 @@ pub fn Frame(title: &'static str, children: Children) -> impl IntoView {
             <a class="brand" href="/">"Switchboard"</a>
             <nav>
                 <a href="/">"Dashboard"</a>
+                <a href="/calls">"Calls"</a>
+                <a href="/lobby">"Lobby"</a>
+                <a href="/branding">"Branding"</a>
+                <a href="/settings">"Settings"</a>
                 <Suspense fallback=|| ()>
                     {move || user.get().and_then(|u| u.ok()).flatten().filter(|u| u.role == Role::Admin).map(|_| view! {
                         <a href="/audit">"Audit log"</a>

@@ -53,7 +53,7 @@ pub fn DashboardPage() -> impl IntoView {
                 <ul class="areas">
                     <li><strong>"Calls & banners"</strong>" — live calls from CDRs, security banners. "<span class="muted">"Not yet available."</span></li>
                     <li><strong>"Lobby"</strong>" — who waits, admit one or many. "<span class="muted">"Not yet available."</span></li>
-                    <li><strong>"Branding"</strong>" — invitation templates and files CMS fetches. "<span class="muted">"Not yet available."</span></li>
+                    <li><a href="/branding">"Branding"</a>" — invitation templates and files CMS fetches."</li>
                     <li><strong>"Calendar"</strong>" — join details in Exchange invites. "<span class="muted">"Not yet available."</span></li>
                     <li><strong>"Incidents"</strong>" — Webex incident rooms. "<span class="muted">"Not yet available."</span></li>
                     <li><a href="/audit">"Audit log"</a>" — every operator action (admins)."</li>

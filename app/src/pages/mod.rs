@@ -1,8 +1,11 @@
 //! One module per page.
 
 pub mod audit;
+pub mod calls;
+pub mod branding;
 pub mod dashboard;
 pub mod login;
+pub mod settings;
 
 use leptos::prelude::*;
 

@@ -1,0 +1,183 @@
+//! `/calls`: live calls across the cluster from CDRs, grouped into meetings by callCorrelator,
+//! with security badges, each participant, the banner each call shows, CDR gaps and the banner
+//! history. Updates by push (SSE) as CDRs arrive.
+
+use crate::components::{live_refresh, Frame};
+use leptos::prelude::*;
+use switchboard::model::{CallsOverview, LiveLeg, MeetingView};
+
+#[server]
+pub async fn get_calls_overview() -> Result<CallsOverview, ServerFnError> {
+    use crate::api::ssr;
+    use std::collections::BTreeMap;
+    use switchboard::banner::rules::{desired_banner, is_restricted, leg_level};
+    use switchboard::model::{BannerRules, Role, SecurityLevel};
+    ssr::require(Role::Viewer).await?;
+    let s = ssr::services()?;
+    let rules: BannerRules = s.enforcer.as_ref().map(|e| e.rules()).unwrap_or_default();
+    let mut groups: BTreeMap<String, Vec<switchboard::model::LiveCall>> = BTreeMap::new();
+    for c in s.cdr.calls() {
+        groups.entry(c.correlator.clone().unwrap_or_else(|| c.id.clone())).or_default().push(c);
+    }
+    let mut meetings: Vec<MeetingView> = groups
+        .into_iter()
+        .map(|(key, mut instances)| {
+            instances.sort_by(|a, b| a.node.cmp(&b.node).then(a.id.cmp(&b.id)));
+            let people: Vec<&LiveLeg> = instances.iter().flat_map(|c| c.legs.iter()).filter(|l| !l.is_distribution_link()).collect();
+            let banner = desired_banner(&instances, &rules);
+            let banner_shown = instances.iter().all(|c| c.message_text.clone().filter(|t| !t.is_empty()) == banner);
+            MeetingView {
+                key,
+                name: instances.iter().map(|c| c.name.clone()).find(|n| !n.is_empty()).unwrap_or_else(|| "(unnamed call)".into()),
+                restricted: instances.iter().any(|c| is_restricted(&c.name, &rules)),
+                externals: people.iter().filter(|l| leg_level(l, &rules) == Some(SecurityLevel::External)).count(),
+                lobby: people.iter().filter(|l| l.in_lobby).count(),
+                participants: people.len(),
+                banner,
+                banner_shown,
+                instances,
+            }
+        })
+        .collect();
+    meetings.sort_by(|a, b| a.name.cmp(&b.name));
+    let store = &s.store;
+    let internal = |e| ssr::internal("Reading call data", e);
+    Ok(CallsOverview {
+        meetings,
+        gaps: store.recent_cdr_gaps(10).await.map_err(internal)?,
+        history: store.banner_history(20).await.map_err(internal)?,
+        dead_letters: store.cdr_dead_letter_count().await.map_err(internal)?,
+        records_received: store.cdr_record_count().await.map_err(internal)?,
+    })
+}
+
+fn leg_state(l: &LiveLeg) -> (&'static str, &'static str) {
+    if l.in_ivr {
+        ("in IVR", "state-ivr")
+    } else if l.in_lobby {
+        ("waiting in lobby", "state-lobby")
+    } else if l.connected {
+        ("in call", "state-in")
+    } else {
+        ("connecting", "state-ivr")
+    }
+}
+
+fn leg_kind(l: &LiveLeg) -> String {
+    let base = match (l.leg_type.as_deref(), l.sub_type.as_deref()) {
+        (_, Some("webApp")) => "web app".to_string(),
+        (Some(t), Some(s)) => format!("{t} / {s}"),
+        (Some(t), None) => t.to_string(),
+        (None, Some(s)) => s.to_string(),
+        (None, None) => "—".to_string(),
+    };
+    if l.guest {
+        format!("{base} (guest)")
+    } else {
+        base
+    }
+}
+
+#[component]
+pub fn CallsPage() -> impl IntoView {
+    let pushed = live_refresh("/events/calls", "calls");
+    let data = Resource::new(move || pushed.get(), |_| get_calls_overview());
+    view! {
+        <Frame title="Live calls">
+            <Transition fallback=|| view! { <p class="muted">"Loading calls…"</p> }>
+                {move || data.get().map(|r| match r {
+                    Err(e) => view! { <p class="alert error">{e.to_string()}</p> }.into_any(),
+                    Ok(o) => view! { <Overview o/> }.into_any(),
+                })}
+            </Transition>
+        </Frame>
+    }
+}
+
+#[component]
+fn Overview(o: CallsOverview) -> impl IntoView {
+    let count = o.meetings.len();
+    view! {
+        <p class="muted" data-testid="calls-summary">
+            {format!("{count} meeting(s) live · {} CDR records stored", o.records_received)}
+            {(o.dead_letters > 0).then(|| format!(" · {} malformed CDR post(s) kept for inspection", o.dead_letters))}
+        </p>
+        {(!o.gaps.is_empty()).then(|| view! {
+            <div class="alert error" data-testid="cdr-gaps">
+                <strong>"CMS lost CDR records while Switchboard was unreachable. "</strong>
+                "Calls may be missing participants until the next check against the CMS API. "
+                <ul>
+                    {o.gaps.iter().map(|g| view! {
+                        <li>{format!("{}: {} record(s) missing (bridge {}, session {})", g.at, g.missing, if g.bridge.is_empty() { "single node" } else { &g.bridge }, g.session)}</li>
+                    }).collect_view()}
+                </ul>
+            </div>
+        })}
+        {(count == 0).then(|| view! { <p class="card muted">"No calls right now."</p> })}
+        <div class="meetings">
+            {o.meetings.into_iter().map(|m| view! { <Meeting m/> }).collect_view()}
+        </div>
+        <section class="card">
+            <h2>"Banner history"</h2>
+            <table class="grid" data-testid="banner-history">
+                <thead><tr><th>"When (UTC)"</th><th>"Call"</th><th>"Node"</th><th>"Banner"</th><th>"Result"</th></tr></thead>
+                <tbody>
+                    {o.history.into_iter().map(|h| {
+                        let class = if h.result == "ok" { "" } else { "result-failed" };
+                        view! { <tr><td>{h.at}</td><td>{h.call_name}</td><td>{h.node}</td><td>{h.text}</td><td class=class>{h.result}</td></tr> }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+fn Meeting(m: MeetingView) -> impl IntoView {
+    let nodes: Vec<String> = m.instances.iter().map(|c| c.node.clone().unwrap_or_else(|| "node ?".into())).collect();
+    let legs: Vec<(String, LiveLeg)> = m
+        .instances
+        .iter()
+        .flat_map(|c| c.legs.iter().filter(|l| !l.is_distribution_link()).map(move |l| (c.node.clone().unwrap_or_default(), l.clone())))
+        .collect();
+    let banner = m.banner.clone();
+    view! {
+        <article class="card meeting" data-testid="meeting" data-name=m.name.clone()>
+            <header class="meeting-head">
+                <h3>{m.name.clone()}</h3>
+                <span class="badges">
+                    {m.restricted.then(|| view! { <span class="badge badge-restricted" data-testid="badge-restricted">"Restricted"</span> })}
+                    {(m.externals > 0).then(|| view! { <span class="badge badge-external" data-testid="badge-external">{format!("{} external", m.externals)}</span> })}
+                    {(m.lobby > 0).then(|| view! { <span class="badge badge-lobby" data-testid="badge-lobby">{format!("{} in lobby", m.lobby)}</span> })}
+                    <span class="badge">{format!("{} participant(s)", m.participants)}</span>
+                    {(nodes.len() > 1).then(|| view! { <span class="badge">{format!("on {} bridges", nodes.len())}</span> })}
+                </span>
+            </header>
+            <p class="banner-line" data-testid="banner">
+                {match (banner, m.banner_shown) {
+                    (Some(t), true) => view! { <span class="banner-on">"Banner shown: " <q>{t}</q></span> }.into_any(),
+                    (Some(t), false) => view! { <span class="banner-pending">"Banner pending: " <q>{t}</q></span> }.into_any(),
+                    (None, true) => view! { <span class="muted">"No banner"</span> }.into_any(),
+                    (None, false) => view! { <span class="banner-pending">"Clearing banner…"</span> }.into_any(),
+                }}
+            </p>
+            <table class="grid">
+                <thead><tr><th>"Participant"</th><th>"Address"</th><th>"Joined with"</th><th>"State"</th><th>"Node"</th></tr></thead>
+                <tbody>
+                    {legs.into_iter().map(|(node, l)| {
+                        let (state, class) = leg_state(&l);
+                        view! {
+                            <tr data-testid="leg">
+                                <td>{if l.display_name.is_empty() { "(no name)".to_string() } else { l.display_name.clone() }}</td>
+                                <td>{l.remote_address.clone().unwrap_or_default()}</td>
+                                <td>{leg_kind(&l)}</td>
+                                <td class=class>{state}</td>
+                                <td>{node}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </article>
+    }
+}

@@ -1,0 +1,420 @@
+//! The CMS-facing branding endpoints (public, GET and HEAD): invitation templates, call and IVR
+//! customization files, the web-app sign-in archive; with ETag/Last-Modified, 304s, gzip for
+//! text, and a log line per request for the page. Also the operators' upload endpoint, which
+//! needs a session and the operator role. Paths never reach a filesystem: names become keys.
+
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+use switchboard::branding::{
+    BrandingError, BrandingService, FileKind, Lookup, ResourceName, Served, ServedRequest, TemplateKey, TenantName,
+};
+use switchboard::model::{Role, UserInfo};
+use switchboard::store::{AuditRecord, AuditResult};
+
+/// CMS re-fetches on every call; a minute keeps edits visible quickly while 304s keep it cheap.
+const CACHE_FOUND: &str = "public, max-age=60";
+/// A miss may be filled any moment by an operator.
+const CACHE_MISSING: &str = "no-cache";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/invites/{tenant}", get(invite))
+        .route("/branding/{tenant}/call/{file}", get(call_file))
+        .route("/branding/{tenant}/ivr/{file}", get(ivr_file))
+        .route("/branding/{tenant}/webapp.zip", get(webapp_archive))
+        .route("/api/branding/{tenant}/upload", post(upload))
+}
+
+/// Whether a path is one of the CMS-facing branding endpoints, which need no session. Matches
+/// the shapes exactly (segment counts), so `/branding` and `/api/branding/...` stay protected.
+pub fn is_public_path(path: &str) -> bool {
+    let segs: Vec<&str> = path.split('/').collect();
+    let ok = |s: &str| !s.is_empty();
+    match segs.as_slice() {
+        ["", "invites", t] => ok(t),
+        ["", "branding", t, "webapp.zip"] => ok(t),
+        ["", "branding", t, "call" | "ivr", f] => ok(t) && ok(f),
+        _ => false,
+    }
+}
+
+fn service(state: &AppState) -> &BrandingService {
+    &state.services.branding
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    // CMS sends `?language=xx_YY`; a missing, repeated or malformed one means the default.
+    let language = query.into_iter().find(|(k, _)| k == "language").map(|(_, v)| v);
+    let log_name = language.clone().unwrap_or_default();
+    let svc = service(&state);
+    let result = match TenantName::parse(&tenant) {
+        Ok(t) => svc.template(&t, language.as_deref()).await,
+        Err(e) => Err(e.into()),
+    };
+    answer(svc, &headers, method, peer, tenant, FileKind::Template, log_name, result)
+}
+
+async fn call_file(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    headers: HeaderMap,
+    Path((tenant, file)): Path<(String, String)>,
+) -> Response {
+    resource(&state, peer, method, &headers, tenant, FileKind::Call, file).await
+}
+
+async fn ivr_file(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    headers: HeaderMap,
+    Path((tenant, file)): Path<(String, String)>,
+) -> Response {
+    resource(&state, peer, method, &headers, tenant, FileKind::Ivr, file).await
+}
+
+async fn resource(
+    state: &AppState,
+    peer: SocketAddr,
+    method: Method,
+    headers: &HeaderMap,
+    tenant: String,
+    kind: FileKind,
+    file: String,
+) -> Response {
+    let svc = service(state);
+    let result = async {
+        let t = TenantName::parse(&tenant)?;
+        let name = ResourceName::parse(&file)?;
+        svc.resource(&t, kind, &name).await
+    }
+    .await;
+    answer(svc, headers, method, peer, tenant, kind, file, result)
+}
+
+async fn webapp_archive(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> Response {
+    let svc = service(&state);
+    let result = match TenantName::parse(&tenant) {
+        Ok(t) => svc.webapp_archive(&t).await,
+        Err(e) => Err(e.into()),
+    };
+    answer(svc, &headers, method, peer, tenant, FileKind::WebappArchive, "webapp.zip".into(), result)
+}
+
+/// Turns a lookup into the HTTP answer and logs the request.
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    svc: &BrandingService,
+    headers: &HeaderMap,
+    method: Method,
+    peer: SocketAddr,
+    tenant: String,
+    kind: FileKind,
+    name: String,
+    result: Result<Lookup, BrandingError>,
+) -> Response {
+    let (res, served) = match result {
+        Ok(Lookup::Found(s)) => (respond(headers, &s), s.served.clone()),
+        Ok(Lookup::Missing) => (not_found(&format!("{tenant} has no {} '{name}'", kind.label())), None),
+        Ok(Lookup::UnknownTenant) => (not_found(&format!("there is no tenant '{tenant}'")), None),
+        Err(e) => {
+            if e.is_internal() {
+                tracing::error!(error = %e, %tenant, kind = kind.as_str(), "branding request failed");
+            }
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let msg = if e.is_internal() { "internal error; the server log has details".to_string() } else { e.to_string() };
+            (plain(status, CACHE_MISSING, msg), None)
+        }
+    };
+    svc.log(ServedRequest {
+        tenant,
+        kind,
+        name,
+        method: method.to_string(),
+        status: res.status().as_u16(),
+        served,
+        remote: Some(peer.ip().to_string()),
+    });
+    res
+}
+
+fn plain(status: StatusCode, cache: &'static str, msg: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        msg + "\n",
+    )
+        .into_response()
+}
+
+fn not_found(msg: &str) -> Response {
+    plain(StatusCode::NOT_FOUND, CACHE_MISSING, msg.to_string())
+}
+
+/// 200 with the body (gzipped when asked for and worth it), or 304 when the client's copy is current.
+fn respond(req: &HeaderMap, s: &Served) -> Response {
+    let gz = s.gzip.as_ref().filter(|_| accepts_gzip(req));
+    let (body, etag) = match gz {
+        Some(g) => (g.clone(), &s.etag_gzip),
+        None => (s.body.clone(), &s.etag),
+    };
+    let last_modified = httpdate::fmt_http_date(s.last_modified);
+    let fresh = match req.get(header::IF_NONE_MATCH) {
+        Some(inm) => etag_matches(inm, etag),
+        None => req
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .is_some_and(|since| whole_seconds(s.last_modified) <= since),
+    };
+    let mut b = Response::builder()
+        .header(header::ETAG, etag.as_str())
+        .header(header::LAST_MODIFIED, last_modified)
+        .header(header::CACHE_CONTROL, CACHE_FOUND);
+    if s.gzip.is_some() {
+        b = b.header(header::VARY, "accept-encoding");
+    }
+    let res = if fresh {
+        b.status(StatusCode::NOT_MODIFIED).body(Body::empty())
+    } else {
+        if gz.is_some() {
+            b = b.header(header::CONTENT_ENCODING, "gzip");
+        }
+        b.status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, s.content_type.as_str())
+            .header(header::CONTENT_LENGTH, body.len())
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+            .body(Body::from(body))
+    };
+    res.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not build a branding response");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })
+}
+
+/// HTTP dates have whole seconds; compare at that precision or a fresh copy would look stale.
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+fn accepts_gzip(req: &HeaderMap) -> bool {
+    req.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|item| {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        let q_zero = parts.any(|p| {
+            let p = p.trim().replace(' ', "");
+            p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000"
+        });
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
+    })
+}
+
+/// `If-None-Match` uses the weak comparison: `W/` is ignored, `*` matches anything.
+fn etag_matches(header_value: &HeaderValue, etag: &str) -> bool {
+    let Ok(v) = header_value.to_str() else { return false };
+    v.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operators' upload: a plain multipart form post, so it works without JavaScript and from tests.
+
+#[derive(Default)]
+struct UploadForm {
+    kind: Option<String>,
+    language: Option<String>,
+    name: Option<String>,
+    file: Option<(String, Vec<u8>)>,
+}
+
+async fn read_form(mut mp: Multipart) -> Result<UploadForm, (StatusCode, String)> {
+    let mut form = UploadForm::default();
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err((e.status(), format!("The upload could not be read: {}", e.body_text()))),
+        };
+        let field_name = field.name().unwrap_or("").to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let data = field
+            .bytes()
+            .await
+            .map_err(|e| (e.status(), format!("The upload could not be read: {}", e.body_text())))?;
+        let text = || String::from_utf8_lossy(&data).trim().to_string();
+        match field_name.as_str() {
+            "kind" => form.kind = Some(text()),
+            "language" => form.language = Some(text()).filter(|s| !s.is_empty()),
+            "name" => form.name = Some(text()).filter(|s| !s.is_empty()),
+            "file" => form.file = Some((file_name.unwrap_or_default(), data.to_vec())),
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// `POST /api/branding/{tenant}/upload` (multipart: `kind`, `file`, optional `language`/`name`).
+/// Browsers (Accept: text/html) are sent back to the page with a notice; other callers get the
+/// status and a one-line message.
+async fn upload(
+    State(state): State<AppState>,
+    user: Option<Extension<UserInfo>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let browser = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    let reply = |status: StatusCode, msg: String| -> Response {
+        if browser {
+            let key = if status.is_success() { "notice" } else { "error" };
+            let tenant_q = TenantName::parse(&tenant).map(|t| format!("tenant={t}&")).unwrap_or_default();
+            Redirect::to(&format!("/branding?{tenant_q}{key}={}", urlencode(&msg))).into_response()
+        } else {
+            (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], msg + "\n").into_response()
+        }
+    };
+    let Some(Extension(user)) = user else {
+        return reply(StatusCode::UNAUTHORIZED, "Sign in first.".into());
+    };
+    if !user.role.allows(Role::Operator) {
+        let rec = AuditRecord::new(&user.name, "branding.upload", AuditResult::Denied).target(&tenant);
+        if let Err(e) = state.services.store.audit(rec).await {
+            tracing::error!(error = %e, "audit log write failed");
+        }
+        return reply(StatusCode::FORBIDDEN, format!("Your role ({}) may not change branding; it needs operator.", user.role));
+    }
+    let multipart = match multipart {
+        Ok(m) => m,
+        Err(e) => return reply(e.status(), format!("Send the upload as multipart/form-data ({})", e.body_text())),
+    };
+    let form = match read_form(multipart).await {
+        Ok(f) => f,
+        Err((status, msg)) => return reply(status, msg),
+    };
+    let Some((file_name, content)) = form.file else {
+        return reply(StatusCode::BAD_REQUEST, "Choose a file to upload.".into());
+    };
+    let Some(kind) = form.kind.as_deref().and_then(FileKind::parse) else {
+        return reply(StatusCode::BAD_REQUEST, "Say what the file is (kind: template, call, ivr, webapp or archive).".into());
+    };
+    // The stored name: explicit, else from the file's own name (templates: the language in it).
+    let name = match kind {
+        FileKind::Template => match (form.language, TemplateKey::from_file_name(&file_name)) {
+            (Some(l), _) => l,
+            (None, Some(Ok(key))) => key.label(),
+            (None, Some(Err(e))) => return reply(StatusCode::BAD_REQUEST, e.to_string()),
+            (None, None) => {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    "Give the template's language (or 'default'), or name the file invitation_template_<ll_CC>.txt.".into(),
+                )
+            }
+        },
+        FileKind::WebappArchive => "webapp.zip".into(),
+        _ => form.name.unwrap_or(file_name),
+    };
+    match service(&state).put(&tenant, kind, &name, &content, &user.name, "branding.upload").await {
+        Ok(out) => {
+            let verb = if out.replaced { "Replaced" } else { "Added" };
+            let mut msg = format!("{verb} {} {} for {} ({}).", kind.label().to_lowercase(), out.name, out.tenant, out.detail);
+            for w in out.warnings.iter().take(3) {
+                msg.push_str(" Note: ");
+                msg.push_str(w);
+            }
+            reply(if out.replaced { StatusCode::OK } else { StatusCode::CREATED }, msg)
+        }
+        Err(e) => {
+            if e.is_internal() {
+                tracing::error!(error = %e, "branding upload failed");
+                return reply(StatusCode::INTERNAL_SERVER_ERROR, "Storing the upload failed; the server log has details.".into());
+            }
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            reply(status, format!("Not stored: {e}"))
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_cms_shapes_are_public() {
+        for p in ["/invites/acme", "/branding/acme/call/welcome.wav", "/branding/acme/ivr/ivr_welcome.wav", "/branding/acme/webapp.zip"] {
+            assert!(is_public_path(p), "{p}");
+        }
+        for p in [
+            "/branding",
+            "/branding/",
+            "/branding/acme",
+            "/branding/acme/call",
+            "/branding/acme/call/",
+            "/branding/acme/other/x.wav",
+            "/branding/acme/call/x.wav/more",
+            "/api/branding/acme/upload",
+            "/invites/acme/x",
+            "/invites/",
+        ] {
+            assert!(!is_public_path(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_accepts_lists_and_star() {
+        let m = |v: &str| etag_matches(&HeaderValue::from_str(v).unwrap(), "\"abc\"");
+        assert!(m("\"abc\""));
+        assert!(m("W/\"abc\""));
+        assert!(m("\"x\", \"abc\""));
+        assert!(m("*"));
+        assert!(!m("\"abcd\""));
+    }
+
+    #[test]
+    fn gzip_is_used_only_when_accepted() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepts_gzip(&m)
+        };
+        assert!(h("gzip, deflate, br"));
+        assert!(h("br;q=1.0, gzip;q=0.8"));
+        assert!(!h("gzip;q=0"));
+        assert!(!h("br"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+}

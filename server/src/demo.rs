@@ -1,0 +1,98 @@
+//! Demo mode's simulated world, and `switchboard sim cms` to run the CMS simulator alone.
+
+use crate::config::{CmsNodeConfig, Config, Secret};
+use clap::{Args, ValueEnum};
+use rand::distributions::{Alphanumeric, DistString};
+use std::net::SocketAddr;
+use std::time::Duration;
+use switchboard::sim::cms::{Scenario, SimCms, SimConfig};
+
+/// Simulators started for demo mode; they stop when dropped.
+pub struct DemoWorld {
+    pub cms: SimCms,
+    _scenario: tokio::task::JoinHandle<()>,
+}
+
+/// Starts a two-node simulated CMS cluster with living meetings and points `cfg` at it.
+pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
+    let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 20);
+    let sim_cfg = SimConfig { nodes: 2, username: "switchboard-demo".into(), password: password.clone(), ..SimConfig::default() };
+    let cms = SimCms::start("127.0.0.1:0".parse()?, sim_cfg).await?;
+    let scenario = Scenario::demo_setup(&cms.cluster);
+    let handle = Scenario::run_demo(cms.cluster.clone(), scenario, rand::random());
+    cfg.cms.username = "switchboard-demo".into();
+    cfg.cms.password = Secret(password);
+    cfg.cms.health_interval_seconds = 10;
+    cfg.cms.nodes = (0..2)
+        .map(|i| CmsNodeConfig { name: format!("cb{}", i + 1), url: cms.url(i), username: None, password: None, ca_file: None, insecure: false })
+        .collect();
+    cfg.cms.cdr_receiver_url = Some(format!("http://{}/cdr", cfg.server.addr));
+    cfg.cms.register_cdr_receiver = true;
+    Ok(DemoWorld { cms, _scenario: handle })
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScenarioArg {
+    /// Meetings with lobbies, a restricted meeting, a call on two bridges; people come and go.
+    Demo,
+    /// Nothing happens unless you drive it.
+    Quiet,
+}
+
+#[derive(Debug, Args)]
+pub struct SimCmsArgs {
+    /// Address of node 1; node k listens on port + k - 1.
+    #[arg(long, default_value = "127.0.0.1:9445")]
+    pub addr: SocketAddr,
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
+    #[arg(long, default_value = "admin")]
+    pub user: String,
+    #[arg(long, default_value = "admin-sim")]
+    pub password: String,
+    #[arg(long, value_enum, default_value = "demo")]
+    pub scenario: ScenarioArg,
+    /// Added to every API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of API requests answered 503 (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Share of API requests whose connection is dropped mid-answer (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Largest page the API returns.
+    #[arg(long, default_value_t = 10)]
+    pub max_page: usize,
+    /// A CDR receiver to register on every node at start (e.g. http://127.0.0.1:3000/cdr).
+    #[arg(long)]
+    pub cdr_receiver: Option<String>,
+}
+
+pub async fn run_sim_cms(a: SimCmsArgs) -> anyhow::Result<()> {
+    let cfg = SimConfig { nodes: a.nodes.max(1), username: a.user.clone(), password: a.password, max_page: a.max_page.max(1), ..SimConfig::default() };
+    let sim = SimCms::start(a.addr, cfg).await?;
+    for i in 0..a.nodes.max(1) {
+        let f = &sim.node(i).faults;
+        f.set_latency(Duration::from_millis(a.latency_ms));
+        f.set_error_rate(a.error_rate);
+        f.set_drop_rate(a.drop_rate);
+        if let Some(url) = &a.cdr_receiver {
+            sim.cluster.add_cdr_receiver(i, url).map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    let _driver = match a.scenario {
+        ScenarioArg::Demo => {
+            let s = Scenario::demo_setup(&sim.cluster);
+            Some(Scenario::run_demo(sim.cluster.clone(), s, rand::random()))
+        }
+        ScenarioArg::Quiet => None,
+    };
+    println!("CMS simulator running ({} node(s)), API user '{}':", a.nodes.max(1), a.user);
+    for i in 0..a.nodes.max(1) {
+        println!("  {}  {}/api/v1   (inspect: {}/sim/requests, /sim/state, /sim/cdr)", sim.node(i).name, sim.url(i), sim.url(i));
+    }
+    println!("Stop with Ctrl-C.");
+    crate::telemetry::shutdown_signal().await;
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! The CDR receiver, live call state and security banners, over real HTTP, against the CMS
+//! simulator (which sends CDRs as CMS does and records the banner PUTs it receives).
+
+mod common;
+
+use common::{client, login, TestApp};
+use leptos::server_fn::ServerFn;
+use std::future::Future;
+use std::time::Duration;
+use switchboard::model::{CallsOverview, Role};
+use switchboard::sim::cms::{Joiner, SimCms, SimConfig};
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+async fn overview(app: &TestApp, c: &reqwest::Client) -> CallsOverview {
+    let res = c.post(app.url(app::pages::calls::GetCallsOverview::PATH)).form(&[("", "")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn viewer(app: &TestApp) -> reqwest::Client {
+    app.add_user("vic", "viewer-password", Role::Viewer).await;
+    let c = client();
+    login(app, &c, "vic", "viewer-password").await;
+    c
+}
+
+fn post_cdr(c: &reqwest::Client, app: &TestApp, body: String) -> impl Future<Output = reqwest::Response> {
+    let req = c.post(app.url("/cdr")).header("content-type", "text/xml").body(body).send();
+    async move { req.await.unwrap() }
+}
+
+const START: &str = r#"<?xml version="1.0"?><records session="S-1"><record type="callStart" time="2026-11-23T09:00:00Z" recordIndex="1" correlatorIndex="0"><call id="c-1"><name>Quarterly Review</name><callType>coSpace</callType><callCorrelator>k-1</callCorrelator></call></record><record type="callLegStart" time="2026-11-23T09:00:01Z" recordIndex="2" correlatorIndex="1"><callLeg id="l-1"><displayName>Guest Ann</displayName><remoteAddress>ann@webapp</remoteAddress><type>acano</type><subType>webApp</subType><guestConnection>true</guestConnection><call>c-1</call></callLeg></record><record type="callLegUpdate" time="2026-11-23T09:00:02Z" recordIndex="3" correlatorIndex="2"><callLeg id="l-1"><state>connected</state><call>c-1</call><deactivated>true</deactivated></callLeg></record></records>"#;
+
+#[tokio::test]
+async fn batches_are_stored_once_even_when_resent_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let cms = reqwest::Client::new();
+    assert_eq!(post_cdr(&cms, &app, START.into()).await.status(), 200);
+    assert_eq!(post_cdr(&cms, &app, START.into()).await.status(), 200, "a resent batch is acknowledged again");
+
+    let c = viewer(&app).await;
+    let o = overview(&app, &c).await;
+    assert_eq!(o.records_received, 3, "duplicates applied once");
+    assert_eq!(o.meetings.len(), 1);
+    let m = &o.meetings[0];
+    assert_eq!((m.name.as_str(), m.lobby, m.externals), ("Quarterly Review", 1, 1));
+    let metrics = cms.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("switchboard_cdr_duplicate_records_total 3"), "{metrics}");
+
+    // Crash-like restart: the state comes back from the store.
+    app.stop().await;
+    let app = TestApp::spawn(dir.path()).await;
+    let c = client();
+    login(&app, &c, "vic", "viewer-password").await;
+    let o = overview(&app, &c).await;
+    assert_eq!(o.meetings.len(), 1, "rebuilt from stored CDRs");
+    assert_eq!(o.meetings[0].instances[0].legs[0].display_name, "Guest Ann");
+
+    // The rest of the call arrives after the restart.
+    let end = r#"<records session="S-1"><record type="callLegEnd" time="t" recordIndex="4" correlatorIndex="3"><callLeg id="l-1"><reason>remoteTeardown</reason></callLeg></record><record type="callEnd" time="t" recordIndex="5" correlatorIndex="4"><call id="c-1"/></record></records>"#;
+    assert_eq!(post_cdr(&cms, &app, end.into()).await.status(), 200);
+    assert!(overview(&app, &c).await.meetings.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_unknown_oversized_and_unauthorised_posts_get_the_right_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = common::config_for(dir.path());
+    cfg.cdr.token = Some(server::config::Secret("s3cret-token".into()));
+    cfg.cdr.max_body_bytes = 64 * 1024;
+    let app = TestApp::spawn_with(cfg).await;
+    let cms = reqwest::Client::new();
+    let post = |q: &str, body: String| cms.post(app.url(&format!("/cdr{q}"))).body(body).send();
+
+    let res = post("", START.into()).await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("token"));
+    assert_eq!(post("?token=wrong", START.into()).await.unwrap().status(), 403);
+
+    let res = post("?token=s3cret-token", "<records session=\"S\"><record type=".into()).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().starts_with("Not a CDR document: "));
+
+    let future = r#"<records session="S-9"><record type="somethingNew" time="t" recordIndex="1"><gadget id="g"><x>1</x></gadget></record></records>"#;
+    assert_eq!(post("?token=s3cret-token", future.into()).await.unwrap().status(), 200, "unknown types are accepted");
+    assert_eq!(post("?token=s3cret-token", START.into()).await.unwrap().status(), 200, "the receiver goes on after a bad body");
+    assert_eq!(post("?token=s3cret-token", "x".repeat(100 * 1024)).await.unwrap().status(), 413);
+
+    let c = viewer(&app).await;
+    let o = overview(&app, &c).await;
+    assert_eq!(o.dead_letters, 1, "the malformed body is kept for inspection");
+    assert_eq!(o.records_received, 4);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn records_cms_lost_are_surfaced_as_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let cms = reqwest::Client::new();
+    let body = r#"<records session="S-2" callBridge="cb-x"><record type="callStart" time="t" recordIndex="40" correlatorIndex="39" numPreceedingRecordsMissing="17"><call id="c-2"><name>After outage</name></call></record></records>"#;
+    assert_eq!(post_cdr(&cms, &app, body.into()).await.status(), 200);
+    let c = viewer(&app).await;
+    let o = overview(&app, &c).await;
+    assert_eq!(o.gaps.len(), 1);
+    assert_eq!((o.gaps[0].missing, o.gaps[0].bridge.as_str()), (17, "cb-x"));
+    let page = c.get(app.url("/calls")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("17 record(s) missing"), "the calls page says so");
+    let metrics = cms.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("switchboard_cdr_records_missing_total 17"));
+    app.stop().await;
+}
+
+async fn sim(nodes: usize) -> SimCms {
+    let cfg = SimConfig { nodes, username: "api".into(), password: "api-pass".into(), ..SimConfig::default() };
+    SimCms::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap()
+}
+
+async fn app_with_cms(dir: &std::path::Path, sim: &SimCms) -> TestApp {
+    let mut cfg = common::config_for(dir);
+    cfg.cms.username = "api".into();
+    cfg.cms.password = server::config::Secret("api-pass".into());
+    cfg.cms.timeout_seconds = 2;
+    cfg.cms.nodes = (0..sim.addrs().len())
+        .map(|i| server::config::CmsNodeConfig { name: format!("cb{}", i + 1), url: sim.url(i), username: None, password: None, ca_file: None, insecure: false })
+        .collect();
+    let app = TestApp::spawn_with(cfg).await;
+    for i in 0..sim.addrs().len() {
+        sim.cluster.add_cdr_receiver(i, &app.url("/cdr")).unwrap();
+    }
+    app
+}
+
+#[tokio::test]
+async fn a_guest_joining_raises_the_banner_and_leaving_clears_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(1).await;
+    let app = app_with_cms(dir.path(), &sim).await;
+    let call = sim.cluster.start_call(0, None, Some("Team Sync")).unwrap();
+    sim.cluster.join(0, &call, Joiner::sip("Host", "host@example.com", true)).unwrap();
+    let guest = sim.cluster.join(0, &call, Joiner::web_guest("Guest Ann")).unwrap();
+    eventually("external banner shown", || async { sim.cluster.call_message(0, &call).map(|m| m.0) == Some("External Participant(s) in Meeting".into()) }).await;
+    let (_, pos, dur) = sim.cluster.call_message(0, &call).unwrap();
+    assert_eq!((pos.as_str(), dur.as_str()), ("bottom", "permanent"));
+
+    sim.cluster.leave(0, &guest.leg).unwrap();
+    // The host is SIP from an unlisted domain, so external too: lists decide.
+    eventually("banner stays for the external SIP host", || async { sim.cluster.call_message(0, &call).map(|m| m.0) == Some("External Participant(s) in Meeting".into()) }).await;
+
+    // Make example.com secure: the banner goes away, with an explicit clear.
+    let admin = client();
+    app.add_user("root", "admin-password", Role::Admin).await;
+    login(&app, &admin, "root", "admin-password").await;
+    let res = admin
+        .post(app.url(app::pages::settings::SaveBannerSettings::PATH))
+        .form(&[
+            ("restricted_keywords", "restricted"),
+            ("secure_domains", "example.com"),
+            ("internal_domains", ""),
+            ("restricted_text", "Restricted Meeting"),
+            ("external_text", "External Participant(s) in Meeting"),
+            ("internal_text", ""),
+            ("position", "bottom"),
+            ("duration", "permanent"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    eventually("banner cleared", || async { sim.cluster.call_message(0, &call).map(|m| m.0) == Some(String::new()) }).await;
+    let clear = sim.node(0).requests().into_iter().filter(|r| r.method == "PUT").last().unwrap();
+    assert_eq!(clear.body, "messageText=&messagePosition=bottom&messageDuration=0");
+
+    // Nothing more is sent while nothing changes.
+    let puts = sim.node(0).requests().iter().filter(|r| r.method == "PUT").count();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(sim.node(0).requests().iter().filter(|r| r.method == "PUT").count(), puts, "PUT only on a difference");
+
+    let c = client();
+    login(&app, &c, "root", "admin-password").await;
+    let o = overview(&app, &c).await;
+    assert!(o.history.len() >= 2, "every change is in the history");
+    assert!(o.history.iter().all(|h| h.result == "ok"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_restricted_meeting_on_two_bridges_gets_the_banner_on_both_and_failures_are_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(2).await;
+    let app = app_with_cms(dir.path(), &sim).await;
+    sim.node(1).faults.set_down(true);
+    let call = sim.cluster.start_call(0, None, Some("Project Falcon (RESTRICTED)")).unwrap();
+    let remote = sim.cluster.distribute(0, &call, 1).unwrap();
+    sim.cluster.join(0, &call, Joiner::sip("Host", "host@example.com", true)).unwrap();
+    let c = viewer(&app).await;
+    eventually("the failed PUT is in the history", || async {
+        overview(&app, &c).await.history.iter().any(|h| h.result.starts_with("failed"))
+    })
+    .await;
+    sim.node(1).faults.set_down(false);
+    for (node, id) in [(0, &call), (1, &remote)] {
+        eventually("banner on each instance", || async {
+            sim.cluster.call_message(node, id).map(|m| m.0).is_some_and(|t| t.starts_with("Restricted Meeting"))
+        })
+        .await;
+    }
+    let o = overview(&app, &c).await;
+    let m = o.meetings.iter().find(|m| m.name.contains("Falcon")).unwrap();
+    assert_eq!(m.instances.len(), 2, "grouped by callCorrelator");
+    assert!(m.restricted && m.banner_shown);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn calls_that_began_before_switchboard_listened_are_picked_up_from_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(1).await;
+    let call = sim.cluster.start_call(0, None, Some("Early bird")).unwrap();
+    sim.cluster.join(0, &call, Joiner::web_guest("Early Guest")).unwrap();
+    let app = app_with_cms(dir.path(), &sim).await;
+    let c = viewer(&app).await;
+    let mut found = None;
+    for _ in 0..100 {
+        let o = overview(&app, &c).await;
+        if let Some(m) = o.meetings.into_iter().find(|m| m.name == "Early bird") {
+            found = Some(m);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let m = found.expect("reconciled from the API");
+    assert_eq!(m.lobby, 1);
+    assert_eq!(m.instances[0].node.as_deref(), Some("cb1"));
+    eventually("banner for the early guest", || async { sim.cluster.call_message(0, &call).map(|m| m.0) == Some("External Participant(s) in Meeting".into()) }).await;
+    app.stop().await;
+}

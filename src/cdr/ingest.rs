@@ -1,0 +1,257 @@
+//! The CDR service: stores each batch (deduplicated) before it is acknowledged, applies new
+//! records to the live state, announces changes, rebuilds after a restart and reconciles with
+//! the CMS API so calls that began before Switchboard listened are known too.
+
+use super::parse::{parse_batch, Batch, Record};
+use super::state::{CallKey, Change, LiveState};
+use crate::cms::model::CallLeg;
+use crate::cms::CmsCluster;
+use crate::model::{LiveCall, LiveLeg};
+use crate::store::{Store, StoreError};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CallEvent {
+    Changed(CallKey),
+    Ended(CallKey),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    pub records: usize,
+    pub new: usize,
+    pub duplicates: usize,
+    pub missing: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The body is not a CDR document; it was kept as a dead letter.
+    #[error("{0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Default)]
+pub struct IngestCounters {
+    pub batches: AtomicU64,
+    pub records: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub malformed: AtomicU64,
+    pub missing: AtomicU64,
+}
+
+pub struct CdrService {
+    store: Store,
+    state: RwLock<LiveState>,
+    events: broadcast::Sender<CallEvent>,
+    pub counters: IngestCounters,
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+impl CdrService {
+    pub fn new(store: Store) -> Arc<Self> {
+        let (events, _) = broadcast::channel(4096);
+        Arc::new(Self { store, state: RwLock::new(LiveState::default()), events, counters: IngestCounters::default() })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<CallEvent> {
+        self.events.subscribe()
+    }
+
+    /// Receives one POST body from `peer`. `Ok` means the records are committed to the store
+    /// (so answering 200 loses nothing); a malformed body is kept as a dead letter.
+    pub async fn ingest(&self, body: &str, peer: &str) -> Result<IngestReport, IngestError> {
+        let batch = match parse_batch(body) {
+            Ok(b) => b,
+            Err(e) => {
+                self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                let reason = e.to_string();
+                tracing::warn!(%peer, %reason, "malformed CDR body kept as a dead letter");
+                self.store.cdr_dead_letter(peer, &reason, body).await?;
+                return Err(IngestError::Malformed(reason));
+            }
+        };
+        self.ingest_batch(batch).await
+    }
+
+    async fn ingest_batch(&self, batch: Batch) -> Result<IngestReport, IngestError> {
+        let bridge = batch.call_bridge.clone().unwrap_or_default();
+        let fresh: HashSet<u64> = self.store.insert_cdr_records(&bridge, &batch.session, &batch.records).await?.into_iter().collect();
+        let mut report = IngestReport { records: batch.records.len(), new: fresh.len(), duplicates: batch.records.len() - fresh.len(), missing: 0 };
+        let new_records: Vec<&Record> = batch.records.iter().filter(|r| fresh.contains(&r.record_index)).collect();
+        for r in &new_records {
+            if r.missing_before > 0 {
+                report.missing += r.missing_before;
+                tracing::warn!(bridge = %bridge, session = %batch.session, record_index = r.record_index, missing = r.missing_before,
+                    "CMS reports CDR records lost before this one (its buffer overflowed while we were unreachable)");
+                self.store.cdr_gap(&bridge, &batch.session, r.record_index, r.missing_before).await?;
+            }
+        }
+        let changes: Vec<Change> = {
+            let mut st = write(&self.state);
+            new_records.iter().map(|r| st.apply(&bridge, r)).collect()
+        };
+        self.announce(changes);
+        let c = &self.counters;
+        c.batches.fetch_add(1, Ordering::Relaxed);
+        c.records.fetch_add(report.new as u64, Ordering::Relaxed);
+        c.duplicates.fetch_add(report.duplicates as u64, Ordering::Relaxed);
+        c.missing.fetch_add(report.missing, Ordering::Relaxed);
+        Ok(report)
+    }
+
+    fn announce(&self, changes: Vec<Change>) {
+        let mut seen = HashSet::new();
+        for ch in changes {
+            let ev = match ch {
+                Change::Call(k) => CallEvent::Changed(k),
+                Change::CallEnded(k) => CallEvent::Ended(k),
+                Change::None => continue,
+            };
+            if seen.insert(ev.clone()) {
+                // No receiver is fine: nobody is watching yet.
+                let _ = self.events.send(ev);
+            }
+        }
+    }
+
+    /// Replays what was received in the last `hours` into an empty state (after a restart).
+    pub async fn rebuild(&self, hours: i64) -> Result<usize, StoreError> {
+        let since = (time::OffsetDateTime::now_utc() - time::Duration::hours(hours))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let rows = self.store.cdr_records_since(&since).await?;
+        let n = rows.len();
+        let mut st = write(&self.state);
+        for (bridge, session, raw) in rows {
+            let doc = format!("<records session=\"{session}\">{raw}</records>");
+            if let Ok(b) = parse_batch(&doc) {
+                for r in &b.records {
+                    st.apply(&bridge, r);
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Makes the live state agree with the CMS API: adds calls CDRs never described (they began
+    /// before we listened), drops calls that are gone, and learns each call's node, its banner
+    /// and its participants' ids.
+    pub async fn reconcile(&self, cluster: &CmsCluster) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut seen_ok_nodes = HashSet::new();
+        let mut present = HashSet::new();
+        for (idx, r) in cluster.calls().await.into_iter().enumerate() {
+            let calls = match r.result {
+                Ok(c) => c,
+                Err(e) => {
+                    problems.push(e.to_string());
+                    continue;
+                }
+            };
+            seen_ok_nodes.insert(r.node.clone());
+            let node = &cluster.nodes()[idx];
+            for c in calls {
+                present.insert(c.id.clone());
+                let detail = node.call(&c.id).await;
+                let legs = node.call_legs_detailed(&c.id).await;
+                let (Ok(detail), Ok(legs)) = (detail, legs) else { continue };
+                let bridge = read(&self.state).call(&CallKey(c.id.clone())).map(|x| x.bridge.clone()).unwrap_or_default();
+                let live = LiveCall {
+                    id: c.id.clone(),
+                    bridge: bridge.clone(),
+                    node: Some(node.name().to_string()),
+                    name: detail.name.clone(),
+                    co_space: detail.co_space.clone(),
+                    owner: None,
+                    correlator: detail.call_correlator.clone(),
+                    call_type: None,
+                    started: String::new(),
+                    legs: Vec::new(),
+                    message_text: detail.message_text.clone().filter(|t| !t.is_empty()),
+                };
+                let legs: Vec<LiveLeg> = legs.into_iter().map(|l| live_leg(l, &bridge, &c.id)).collect();
+                let key = write(&self.state).reconcile_call(live, legs);
+                let _ = self.events.send(CallEvent::Changed(key));
+            }
+        }
+        // Only drop calls when every node answered; otherwise we cannot know they are gone.
+        if seen_ok_nodes.len() == cluster.nodes().len() {
+            let stale: Vec<CallKey> = read(&self.state).keys().into_iter().filter(|k| !present.contains(&k.0)).collect();
+            for k in stale {
+                write(&self.state).remove_call(&k);
+                let _ = self.events.send(CallEvent::Ended(k));
+            }
+        }
+        problems
+    }
+
+    pub fn snapshot(&self, key: &CallKey) -> Option<LiveCall> {
+        read(&self.state).snapshot(key)
+    }
+
+    /// Every call with its legs.
+    pub fn calls(&self) -> Vec<LiveCall> {
+        let st = read(&self.state);
+        st.keys().iter().filter_map(|k| st.snapshot(k)).collect()
+    }
+
+    /// The call instances of the meeting a call belongs to (same callCorrelator), itself included.
+    pub fn meeting_of(&self, key: &CallKey) -> Vec<LiveCall> {
+        let st = read(&self.state);
+        let Some(me) = st.snapshot(key) else { return Vec::new() };
+        match &me.correlator {
+            Some(k) => st.keys().iter().filter_map(|x| st.snapshot(x)).filter(|c| c.correlator.as_ref() == Some(k)).collect(),
+            None => vec![me],
+        }
+    }
+
+    pub fn set_node(&self, key: &CallKey, node: &str) {
+        write(&self.state).set_node(key, node);
+    }
+
+    pub fn set_message(&self, key: &CallKey, text: Option<String>) {
+        write(&self.state).set_message(key, text);
+        let _ = self.events.send(CallEvent::Changed(key.clone()));
+    }
+
+    pub fn leg_count(&self) -> usize {
+        read(&self.state).leg_count()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+fn live_leg(l: CallLeg, bridge: &str, call: &str) -> LiveLeg {
+    LiveLeg {
+        id: l.id,
+        bridge: bridge.to_string(),
+        call: Some(call.to_string()),
+        participant: l.participant,
+        display_name: l.name,
+        local_address: l.local_address,
+        remote_address: l.remote_party,
+        leg_type: l.r#type,
+        sub_type: l.sub_type,
+        guest: false,
+        direction: l.direction,
+        connected: true,
+        in_lobby: l.status.deactivated,
+        in_ivr: false,
+        started: String::new(),
+    }
+}

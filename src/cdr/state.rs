@@ -1,0 +1,277 @@
+//! The live picture of every call and leg, built from CDRs. Robust to records arriving out of
+//! order or not at all: a leg update before its start creates the leg, a leg naming an unknown
+//! call creates a placeholder call, and the CMS API fills in what CDRs never said.
+
+use super::parse::{Record, RecordType};
+use crate::model::{LiveCall, LiveLeg};
+use std::collections::{BTreeMap, HashMap};
+
+/// A call instance: CMS call ids are GUIDs, unique across the Call Bridges of a cluster (each
+/// bridge's instance of a distributed call has its own id, sharing the callCorrelator).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey(pub String);
+
+#[derive(Debug, Clone, Default)]
+pub struct LiveState {
+    calls: BTreeMap<CallKey, LiveCall>,
+    legs: HashMap<String, LiveLeg>,
+}
+
+/// What a record changed, so listeners (banner enforcer, pages) know where to look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Call(CallKey),
+    CallEnded(CallKey),
+    None,
+}
+
+impl LiveState {
+    pub fn calls(&self) -> impl Iterator<Item = &LiveCall> {
+        self.calls.values()
+    }
+
+    pub fn call(&self, key: &CallKey) -> Option<&LiveCall> {
+        self.calls.get(key)
+    }
+
+    pub fn legs_of<'a>(&'a self, key: &'a CallKey) -> impl Iterator<Item = &'a LiveLeg> + 'a {
+        self.legs.values().filter(move |l| l.call.as_deref() == Some(key.0.as_str()))
+    }
+
+    pub fn leg_count(&self) -> usize {
+        self.legs.len()
+    }
+
+    fn call_entry(&mut self, key: &CallKey, bridge: &str, time: &str) -> &mut LiveCall {
+        self.calls.entry(key.clone()).or_insert_with(|| LiveCall {
+            id: key.0.clone(),
+            bridge: bridge.to_string(),
+            node: None,
+            name: String::new(),
+            co_space: None,
+            owner: None,
+            correlator: None,
+            call_type: None,
+            started: time.to_string(),
+            legs: Vec::new(),
+            message_text: None,
+        })
+    }
+
+    fn leg_entry(&mut self, bridge: &str, id: &str, time: &str) -> &mut LiveLeg {
+        self.legs.entry(id.to_string()).or_insert_with(|| LiveLeg {
+            id: id.to_string(),
+            bridge: bridge.to_string(),
+            call: None,
+            participant: None,
+            display_name: String::new(),
+            local_address: None,
+            remote_address: None,
+            leg_type: None,
+            sub_type: None,
+            guest: false,
+            direction: None,
+            connected: false,
+            in_lobby: false,
+            in_ivr: false,
+            started: time.to_string(),
+        })
+    }
+
+    /// Applies one record from a bridge (`""` for a single node that sends no callBridge).
+    pub fn apply(&mut self, bridge: &str, r: &Record) -> Change {
+        match r.kind {
+            RecordType::CallStart => {
+                let key = CallKey(r.id.clone());
+                let c = self.call_entry(&key, bridge, &r.time);
+                if let Some(v) = r.field("name") {
+                    c.name = v.to_string();
+                }
+                c.co_space = r.field("coSpace").map(str::to_string).or(c.co_space.take());
+                c.owner = r.field("ownerName").map(str::to_string).or(c.owner.take());
+                c.correlator = r.field("callCorrelator").map(str::to_string).or(c.correlator.take());
+                c.call_type = r.field("callType").map(str::to_string).or(c.call_type.take());
+                c.started = r.time.clone();
+                Change::Call(key)
+            }
+            RecordType::CallEnd => {
+                let key = CallKey(r.id.clone());
+                self.remove_call(&key);
+                Change::CallEnded(key)
+            }
+            RecordType::CallLegStart | RecordType::CallLegUpdate => {
+                let time = r.time.clone();
+                let leg = self.leg_entry(bridge, &r.id, &time);
+                if let Some(v) = r.field("displayName") {
+                    leg.display_name = v.to_string();
+                }
+                if let Some(v) = r.field("localAddress") {
+                    leg.local_address = Some(v.to_string());
+                }
+                if let Some(v) = r.field("remoteAddress").or(r.field("remoteParty")) {
+                    leg.remote_address = Some(v.to_string());
+                }
+                if let Some(v) = r.field("type") {
+                    leg.leg_type = Some(v.to_string());
+                }
+                if let Some(v) = r.field("subType") {
+                    leg.sub_type = Some(v.to_string());
+                }
+                if let Some(v) = r.flag("guestConnection") {
+                    leg.guest = v;
+                }
+                if let Some(v) = r.field("direction") {
+                    leg.direction = Some(v.to_string());
+                }
+                if r.kind == RecordType::CallLegUpdate {
+                    // Absent `state` means not yet connected.
+                    leg.connected = r.field("state") == Some("connected");
+                }
+                if r.field("ivr").is_some() {
+                    leg.in_ivr = true;
+                } else if let Some(c) = r.field("call").filter(|c| !c.is_empty()) {
+                    leg.in_ivr = false;
+                    leg.call = Some(c.to_string());
+                }
+                if let Some(v) = r.flag("deactivated") {
+                    leg.in_lobby = v;
+                }
+                let call = leg.call.clone();
+                match call {
+                    Some(c) => {
+                        let key = CallKey(c);
+                        self.call_entry(&key, bridge, &time);
+                        Change::Call(key)
+                    }
+                    None => Change::None,
+                }
+            }
+            RecordType::CallLegEnd => match self.legs.remove(&r.id) {
+                Some(l) => match l.call {
+                    Some(c) => Change::Call(CallKey(c)),
+                    None => Change::None,
+                },
+                None => Change::None,
+            },
+            _ => Change::None,
+        }
+    }
+
+    /// Replaces what CDRs say about a call with what the CMS API says now (after a restart,
+    /// or for calls that began before Switchboard listened).
+    pub fn reconcile_call(&mut self, call: LiveCall, legs: Vec<LiveLeg>) -> CallKey {
+        let key = CallKey(call.id.clone());
+        self.legs.retain(|_, l| l.call.as_deref() != Some(key.0.as_str()));
+        for l in legs {
+            self.legs.insert(l.id.clone(), l);
+        }
+        let existing = self.calls.remove(&key);
+        let mut call = call;
+        if let Some(e) = existing {
+            if call.name.is_empty() {
+                call.name = e.name;
+            }
+            call.owner = call.owner.or(e.owner);
+            call.call_type = call.call_type.or(e.call_type);
+            if call.bridge.is_empty() {
+                call.bridge = e.bridge;
+            }
+        }
+        self.calls.insert(key.clone(), call);
+        key
+    }
+
+    /// Drops a call the CMS API says is gone.
+    pub fn remove_call(&mut self, key: &CallKey) {
+        self.calls.remove(key);
+        self.legs.retain(|_, l| l.call.as_deref() != Some(key.0.as_str()));
+    }
+
+    pub fn keys(&self) -> Vec<CallKey> {
+        self.calls.keys().cloned().collect()
+    }
+
+    /// A snapshot of a call with its legs, for pages and the banner rules.
+    pub fn snapshot(&self, key: &CallKey) -> Option<LiveCall> {
+        let mut c = self.calls.get(key)?.clone();
+        let mut legs: Vec<LiveLeg> = self.legs_of(key).cloned().collect();
+        legs.sort_by(|a, b| a.started.cmp(&b.started).then(a.id.cmp(&b.id)));
+        c.legs = legs;
+        Some(c)
+    }
+
+    pub fn set_node(&mut self, key: &CallKey, node: &str) {
+        if let Some(c) = self.calls.get_mut(key) {
+            c.node = Some(node.to_string());
+        }
+    }
+
+    pub fn set_message(&mut self, key: &CallKey, text: Option<String>) {
+        if let Some(c) = self.calls.get_mut(key) {
+            c.message_text = text;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cdr::parse::parse_batch;
+
+    fn apply_all(state: &mut LiveState, xml: &str) {
+        let b = parse_batch(xml).unwrap();
+        for r in &b.records {
+            state.apply(b.call_bridge.as_deref().unwrap_or(""), r);
+        }
+    }
+
+    #[test]
+    fn a_call_with_a_guest_in_the_lobby_then_admitted_then_gone() {
+        let mut s = LiveState::default();
+        apply_all(&mut s, r#"<records session="S"><record type="callStart" time="t1" recordIndex="1" correlatorIndex="0"><call id="C"><name>Board</name><callCorrelator>K</callCorrelator></call></record>
+            <record type="callLegStart" time="t2" recordIndex="2" correlatorIndex="1"><callLeg id="L"><displayName>Ann</displayName><subType>webApp</subType><call>C</call></callLeg></record>
+            <record type="callLegUpdate" time="t3" recordIndex="3" correlatorIndex="2"><callLeg id="L"><state>connected</state><call>C</call><deactivated>true</deactivated></callLeg></record></records>"#);
+        let key = CallKey("C".into());
+        let snap = s.snapshot(&key).unwrap();
+        assert_eq!(snap.name, "Board");
+        assert_eq!(snap.correlator.as_deref(), Some("K"));
+        assert!(snap.legs[0].in_lobby && snap.legs[0].connected);
+
+        apply_all(&mut s, r#"<records session="S"><record type="callLegUpdate" time="t4" recordIndex="4"><callLeg id="L"><state>connected</state><call>C</call><deactivated>false</deactivated></callLeg></record></records>"#);
+        assert!(!s.snapshot(&key).unwrap().legs[0].in_lobby);
+        apply_all(&mut s, r#"<records session="S"><record type="callLegEnd" time="t5" recordIndex="5"><callLeg id="L"><reason>x</reason></callLeg></record></records>"#);
+        assert!(s.snapshot(&key).unwrap().legs.is_empty());
+        apply_all(&mut s, r#"<records session="S"><record type="callEnd" time="t6" recordIndex="6"><call id="C"/></record></records>"#);
+        assert!(s.snapshot(&key).is_none());
+    }
+
+    #[test]
+    fn out_of_order_records_still_give_the_right_picture() {
+        let mut s = LiveState::default();
+        // The update arrives before the start, and the leg before its call.
+        apply_all(&mut s, r#"<records session="S" callBridge="B"><record type="callLegUpdate" time="t3" recordIndex="3"><callLeg id="L"><state>connected</state><call>C</call><deactivated>true</deactivated></callLeg></record>
+            <record type="callLegStart" time="t2" recordIndex="2"><callLeg id="L"><displayName>Ann</displayName><call>C</call></callLeg></record>
+            <record type="callStart" time="t1" recordIndex="1"><call id="C"><name>Late name</name></call></record></records>"#);
+        let key = CallKey("C".into());
+        let snap = s.snapshot(&key).unwrap();
+        assert_eq!(snap.name, "Late name");
+        assert_eq!(snap.bridge, "B");
+        assert_eq!(snap.legs.len(), 1);
+        assert!(snap.legs[0].in_lobby, "a later-arriving start does not undo the lobby state");
+        assert_eq!(snap.legs[0].display_name, "Ann");
+        // An end for a leg never seen is harmless.
+        apply_all(&mut s, r#"<records session="S"><record type="callLegEnd" time="t" recordIndex="9"><callLeg id="ghost"/></record></records>"#);
+    }
+
+    #[test]
+    fn a_leg_in_the_ivr_has_no_call_until_it_joins_one() {
+        let mut s = LiveState::default();
+        apply_all(&mut s, r#"<records session="S"><record type="callLegStart" time="t" recordIndex="1"><callLeg id="L"><displayName>Dialler</displayName></callLeg></record>
+            <record type="callLegUpdate" time="t" recordIndex="2"><callLeg id="L"><state>connected</state><ivr/></callLeg></record></records>"#);
+        assert_eq!(s.calls().count(), 0);
+        assert_eq!(s.leg_count(), 1);
+        apply_all(&mut s, r#"<records session="S"><record type="callLegUpdate" time="t" recordIndex="3"><callLeg id="L"><state>connected</state><call>C</call></callLeg></record></records>"#);
+        let snap = s.snapshot(&CallKey("C".into())).unwrap();
+        assert!(!snap.legs[0].in_ivr);
+    }
+}
