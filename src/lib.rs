@@ -12,6 +12,7 @@ pub mod banner;
 pub mod cdr;
 #[cfg(feature = "server")]
 pub mod cms;
+pub mod lobby;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[cfg(feature = "server")]

@@ -26,8 +26,20 @@ pub mod ssr {
         pub cdr: Arc<switchboard::cdr::CdrService>,
         /// Banner enforcement (only with a CMS cluster to talk to).
         pub enforcer: Option<Arc<switchboard::banner::enforcer::Enforcer>>,
+        /// Admitting from the lobby (only with a CMS cluster).
+        pub lobby: Option<Arc<switchboard::lobby::admit::LobbyService>>,
+        /// Bulk admits in progress or recently done, by job id.
+        pub admit_jobs: Arc<std::sync::Mutex<std::collections::HashMap<String, switchboard::model::AdmitJob>>>,
+        /// Only in demo mode.
+        pub demo: Option<Arc<dyn DemoControl>>,
         /// Branding host: CMS-facing lookups (cached), changes, request log.
         pub branding: switchboard::branding::BrandingService,
+    }
+
+    /// What demo mode lets people do to the simulated world, to see Switchboard react.
+    pub trait DemoControl: Send + Sync {
+        /// A web-app guest with a fresh name joins the call; returns the name.
+        fn guest_joins(&self, call_id: &str) -> Result<String, String>;
     }
 
     pub fn services() -> Result<Services, ServerFnError> {
@@ -65,6 +77,19 @@ pub mod ssr {
         tracing::error!(%err, "{context}");
         ServerFnError::new(format!("{context} failed; the server log has details."))
     }
+}
+
+/// Demo mode only: a web-app guest joins the given call in the simulated CMS.
+#[server]
+pub async fn demo_guest_joins(call_id: String) -> Result<String, ServerFnError> {
+    use switchboard::model::Role;
+    use switchboard::store::{AuditRecord, AuditResult};
+    let user = ssr::require(Role::Operator).await?;
+    let s = ssr::services()?;
+    let demo = s.demo.clone().ok_or_else(|| ServerFnError::new("Only available in demo mode."))?;
+    let name = demo.guest_joins(&call_id).map_err(ServerFnError::new)?;
+    let _ = s.store.audit(AuditRecord::new(&user.name, "demo.guest_joins", AuditResult::Ok).target(&call_id).detail(&name)).await;
+    Ok(name)
 }
 
 /// The user behind this session, or none on the login page.

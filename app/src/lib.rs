@@ -49,6 +49,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=pages::dashboard::DashboardPage/>
                 <Route path=path!("/audit") view=pages::audit::AuditPage/>
                 <Route path=path!("/calls") view=pages::calls::CallsPage/>
+                <Route path=path!("/lobby") view=pages::lobby::LobbyPage/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage/>
                 <Route path=path!("/branding") view=pages::branding::BrandingPage/>
             </Routes>

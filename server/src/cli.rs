@@ -192,8 +192,14 @@ fn read_password(name: &str) -> anyhow::Result<String> {
 async fn demo(mut cfg: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.server.data_dir)
         .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
+    {
+        let store = open_store(&cfg).await?;
+        store.migrate().await?;
+        crate::demo::seed_rules(&store).await?;
+        store.close().await;
+    }
     let world = crate::demo::start(&mut cfg).await?;
-    let app = Application::build(&cfg, Mode::Demo).await?;
+    let app = Application::build_with(&cfg, Mode::Demo, Some(world.control())).await?;
     let login = ensure_demo_admin(app.store()).await?;
     if let Err(e) = crate::demo_branding::seed(app.store()).await {
         tracing::warn!(error = %e, "could not seed the demo branding tenant");

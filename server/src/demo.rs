@@ -13,6 +13,46 @@ pub struct DemoWorld {
     _scenario: tokio::task::JoinHandle<()>,
 }
 
+/// Demo controls backed by the simulated cluster.
+pub struct SimControl {
+    cluster: std::sync::Arc<switchboard::sim::cms::Cluster>,
+    counter: std::sync::atomic::AtomicUsize,
+}
+
+impl app::api::ssr::DemoControl for SimControl {
+    fn guest_joins(&self, call_id: &str) -> Result<String, String> {
+        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let name = format!("Demo Guest {n}");
+        for node in 0..self.cluster.nodes.len() {
+            if self.cluster.calls(node).iter().any(|(id, _)| id == call_id) {
+                return self.cluster.join(node, call_id, switchboard::sim::cms::Joiner::web_guest(&name)).map(|_| name).map_err(|e| e.to_string());
+            }
+        }
+        Err("That call has ended.".into())
+    }
+}
+
+impl DemoWorld {
+    pub fn control(&self) -> std::sync::Arc<dyn app::api::ssr::DemoControl> {
+        std::sync::Arc::new(SimControl { cluster: self.cms.cluster.clone(), counter: Default::default() })
+    }
+}
+
+/// Banner rules that fit the demo's addresses: rooms are secure, example.com is internal.
+/// Only written when no rules were saved yet, so an operator's changes survive restarts.
+pub async fn seed_rules(store: &switchboard::store::Store) -> anyhow::Result<()> {
+    use switchboard::model::BannerRules;
+    if store.setting::<BannerRules>(switchboard::banner::RULES_SETTING).await?.is_none() {
+        let rules = BannerRules {
+            secure_domains: vec!["rooms.example.com".into()],
+            internal_domains: vec!["example.com".into()],
+            ..BannerRules::default()
+        };
+        store.put_setting(switchboard::banner::RULES_SETTING, &rules, "demo").await?;
+    }
+    Ok(())
+}
+
 /// Starts a two-node simulated CMS cluster with living meetings and points `cfg` at it.
 pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
     let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 20);

@@ -57,6 +57,11 @@ impl Mode {
 
 impl Application {
     pub async fn build(config: &Config, mode: Mode) -> anyhow::Result<Self> {
+        Self::build_with(config, mode, None).await
+    }
+
+    /// As `build`, with demo-mode controls over the simulated world.
+    pub async fn build_with(config: &Config, mode: Mode, demo: Option<Arc<dyn app::api::ssr::DemoControl>>) -> anyhow::Result<Self> {
         let store = Store::connect(&config.database_url()).await?;
         store.migrate().await?;
         let session_store = SqliteStore::new(store.pool().clone());
@@ -81,6 +86,7 @@ impl Application {
         let rules: BannerRules = store.setting(switchboard::banner::RULES_SETTING).await?.unwrap_or_default();
         let enforcer = cms.as_ref().map(|c| Enforcer::new(cdr.clone(), c.clone(), rules));
         let services = Services {
+            lobby: cms.as_ref().map(|c| switchboard::lobby::admit::LobbyService::new(cdr.clone(), c.clone(), store.clone())),
             store: store.clone(),
             started: Instant::now(),
             mode: mode.as_str(),
@@ -88,6 +94,8 @@ impl Application {
             cms,
             cdr: cdr.clone(),
             enforcer: enforcer.clone(),
+            admit_jobs: Default::default(),
+            demo,
             branding: switchboard::branding::BrandingService::new(store.clone()),
         };
 
@@ -155,7 +163,11 @@ impl Application {
                     for problem in cdr.reconcile(&cluster).await {
                         tracing::warn!(%problem, "reconciling live calls with CMS");
                     }
-                    tokio::time::sleep(every).await;
+                    // Sleep until the next round, or until a page asks for fresh data.
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {},
+                        _ = cdr.reconcile_requested() => {},
+                    }
                 }
             }));
         }

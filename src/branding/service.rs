@@ -426,6 +426,7 @@ impl BrandingService {
             (true, 0) => "the uploaded archive".to_string(),
             (true, n) => format!("the uploaded archive (the {n} separate parts are ignored while it exists)"),
             (false, 0) => "nothing yet: CMS gets 404 and keeps its own sign-in page".to_string(),
+            (false, 1) => "built from the one part below".to_string(),
             (false, n) => format!("built from the {n} parts below"),
         };
         Ok(TenantBranding {

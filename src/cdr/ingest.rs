@@ -50,6 +50,8 @@ pub struct CdrService {
     state: RwLock<LiveState>,
     events: broadcast::Sender<CallEvent>,
     pub counters: IngestCounters,
+    reconcile_wanted: tokio::sync::Notify,
+    last_reconcile_request: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -63,7 +65,28 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 impl CdrService {
     pub fn new(store: Store) -> Arc<Self> {
         let (events, _) = broadcast::channel(4096);
-        Arc::new(Self { store, state: RwLock::new(LiveState::default()), events, counters: IngestCounters::default() })
+        Arc::new(Self {
+            store,
+            state: RwLock::new(LiveState::default()),
+            events,
+            counters: IngestCounters::default(),
+            reconcile_wanted: tokio::sync::Notify::new(),
+            last_reconcile_request: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Asks the reconciler for a check against the CMS API soon (a page just opened); at most
+    /// one request per 10 seconds goes through, so many open pages cannot flood CMS.
+    pub fn request_reconcile(&self) {
+        let mut last = self.last_reconcile_request.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(10)) {
+            *last = Some(std::time::Instant::now());
+            self.reconcile_wanted.notify_one();
+        }
+    }
+
+    pub async fn reconcile_requested(&self) {
+        self.reconcile_wanted.notified().await
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<CallEvent> {
@@ -227,6 +250,13 @@ impl CdrService {
         let _ = self.events.send(CallEvent::Changed(key.clone()));
     }
 
+    /// Records that these legs of a call were admitted (CMS confirms with a CDR shortly after).
+    pub fn mark_admitted<'a>(&self, call_id: &str, legs: impl Iterator<Item = &'a str>) {
+        let key = CallKey(call_id.to_string());
+        write(&self.state).set_in_lobby(legs, false);
+        let _ = self.events.send(CallEvent::Changed(key));
+    }
+
     pub fn leg_count(&self) -> usize {
         read(&self.state).leg_count()
     }
@@ -241,7 +271,7 @@ fn live_leg(l: CallLeg, bridge: &str, call: &str) -> LiveLeg {
         id: l.id,
         bridge: bridge.to_string(),
         call: Some(call.to_string()),
-        participant: l.participant,
+        participant: None,
         display_name: l.name,
         local_address: l.local_address,
         remote_address: l.remote_party,
@@ -252,6 +282,15 @@ fn live_leg(l: CallLeg, bridge: &str, call: &str) -> LiveLeg {
         connected: true,
         in_lobby: l.status.deactivated,
         in_ivr: false,
-        started: String::new(),
+        started: l.status.duration_seconds.map(started_ago).unwrap_or_default(),
     }
+}
+
+/// The RFC 3339 time `secs` seconds ago (CMS reports a leg's age, not its start).
+fn started_ago(secs: u64) -> String {
+    (time::OffsetDateTime::now_utc() - time::Duration::seconds(secs as i64))
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }

@@ -200,6 +200,14 @@ impl LiveState {
         Some(c)
     }
 
+    pub fn set_in_lobby<'a>(&mut self, legs: impl Iterator<Item = &'a str>, in_lobby: bool) {
+        for id in legs {
+            if let Some(l) = self.legs.get_mut(id) {
+                l.in_lobby = in_lobby;
+            }
+        }
+    }
+
     pub fn set_node(&mut self, key: &CallKey, node: &str) {
         if let Some(c) = self.calls.get_mut(key) {
             c.node = Some(node.to_string());

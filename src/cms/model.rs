@@ -85,7 +85,6 @@ pub struct CallLeg {
     pub r#type: Option<String>,
     pub sub_type: Option<String>,
     pub direction: Option<String>,
-    pub participant: Option<String>,
     #[serde(default)]
     pub status: CallLegStatus,
 }

@@ -388,6 +388,23 @@ impl CmsNode {
         self.list_all(&format!("/calls/{call_id}/participants"), &[]).await
     }
 
+    /// The call legs of one participant (`GET /participants/<id>/callLegs`).
+    pub async fn participant_legs(&self, participant_id: &str) -> Result<Vec<model::CallLegSummary>, CmsError> {
+        self.list_all(&format!("/participants/{participant_id}/callLegs"), &[]).await
+    }
+
+    /// Which participant each leg of a call belongs to (leg id -> participant id). CDRs name legs,
+    /// admitting needs participants; matching by id, never by display name.
+    pub async fn participant_by_leg(&self, call_id: &str) -> Result<std::collections::HashMap<String, String>, CmsError> {
+        let participants = self.participants_of(call_id).await?;
+        let pairs: Vec<(String, Vec<model::CallLegSummary>)> = stream::iter(participants)
+            .map(|p| async move { self.participant_legs(&p.id).await.map(|legs| (p.id, legs)) })
+            .buffer_unordered(self.cfg.max_concurrency.max(1))
+            .try_collect()
+            .await?;
+        Ok(pairs.into_iter().flat_map(|(p, legs)| legs.into_iter().map(move |l| (l.id, p.clone()))).collect())
+    }
+
     pub async fn set_call_message(&self, call_id: &str, text: &str, position: &str, duration: &str) -> Result<(), CmsError> {
         self.put_form(
             &format!("/calls/{call_id}"),

@@ -134,4 +134,6 @@ pub struct CallsOverview {
     pub history: Vec<BannerEvent>,
     pub dead_letters: i64,
     pub records_received: i64,
+    /// Demo mode: the page offers controls over the simulated world.
+    pub demo: bool,
 }

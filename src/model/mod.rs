@@ -2,10 +2,12 @@
 
 pub mod branding;
 mod calls;
+mod lobby;
 mod role;
 mod status;
 
 pub use calls::{BannerEvent, BannerRules, CallsOverview, CdrGap, LiveCall, LiveLeg, MeetingView, SecurityLevel};
+pub use lobby::{AdmitJob, AdmitOutcome, AdmitResult, AdmitTarget, LobbyMeeting, LobbyPerson};
 pub use role::{Role, RoleParseError};
 pub use status::{ComponentState, ComponentStatus, SystemStatus};
 

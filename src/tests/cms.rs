@@ -171,6 +171,8 @@ async fn lobby_participants_are_admitted_only_while_an_activator_is_in_the_call(
     assert!(!n.call_leg(&guest.leg).await.unwrap().status.deactivated, "admitted");
     let ps = n.participants_of(&call).await.unwrap();
     assert_eq!(ps.len(), 2);
+    let by_leg = n.participant_by_leg(&call).await.unwrap();
+    assert_eq!(by_leg.get(&guest.leg), Some(&guest.participant), "legs map to participants by id");
 }
 
 #[tokio::test]

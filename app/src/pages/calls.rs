@@ -48,6 +48,7 @@ pub async fn get_calls_overview() -> Result<CallsOverview, ServerFnError> {
         history: store.banner_history(20).await.map_err(internal)?,
         dead_letters: store.cdr_dead_letter_count().await.map_err(internal)?,
         records_received: store.cdr_record_count().await.map_err(internal)?,
+        demo: s.demo.is_some(),
     })
 }
 
@@ -115,7 +116,7 @@ fn Overview(o: CallsOverview) -> impl IntoView {
         })}
         {(count == 0).then(|| view! { <p class="card muted">"No calls right now."</p> })}
         <div class="meetings">
-            {o.meetings.into_iter().map(|m| view! { <Meeting m/> }).collect_view()}
+            {o.meetings.into_iter().map(|m| view! { <Meeting m demo=o.demo/> }).collect_view()}
         </div>
         <section class="card">
             <h2>"Banner history"</h2>
@@ -133,7 +134,12 @@ fn Overview(o: CallsOverview) -> impl IntoView {
 }
 
 #[component]
-fn Meeting(m: MeetingView) -> impl IntoView {
+fn Meeting(m: MeetingView, demo: bool) -> impl IntoView {
+    let first_call = m.instances.first().map(|c| c.id.clone()).unwrap_or_default();
+    let join = Action::new(move |call: &String| {
+        let call = call.clone();
+        async move { crate::api::demo_guest_joins(call).await.map_err(|e| e.to_string()) }
+    });
     let nodes: Vec<String> = m.instances.iter().map(|c| c.node.clone().unwrap_or_else(|| "node ?".into())).collect();
     let legs: Vec<(String, LiveLeg)> = m
         .instances
@@ -152,6 +158,16 @@ fn Meeting(m: MeetingView) -> impl IntoView {
                     <span class="badge">{format!("{} participant(s)", m.participants)}</span>
                     {(nodes.len() > 1).then(|| view! { <span class="badge">{format!("on {} bridges", nodes.len())}</span> })}
                 </span>
+                {demo.then(|| view! {
+                    <button class="secondary demo" data-testid="demo-guest" title="Demo mode: a web-app guest joins this meeting in the simulated CMS"
+                        on:click=move |_| { join.dispatch(first_call.clone()); }>
+                        "Demo: a guest joins"
+                    </button>
+                    {move || join.value().get().map(|r| match r {
+                        Ok(name) => view! { <span class="muted">{format!("{name} is joining…")}</span> }.into_any(),
+                        Err(e) => view! { <span class="result-failed">{e}</span> }.into_any(),
+                    })}
+                })}
             </header>
             <p class="banner-line" data-testid="banner">
                 {match (banner, m.banner_shown) {

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod calls;
 pub mod branding;
 pub mod dashboard;
+pub mod lobby;
 pub mod login;
 pub mod settings;
 

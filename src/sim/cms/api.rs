@@ -87,6 +87,7 @@ pub fn router(cluster: Arc<Cluster>, node: usize) -> axum::routing::IntoMakeServ
         .route("/api/v1/calllegs/{id}", get(get_call_leg))
         .route("/api/v1/participants", get(list_participants))
         .route("/api/v1/participants/{id}", get(get_participant).put(put_participant))
+        .route("/api/v1/participants/{id}/calllegs", get(list_participant_legs))
         .route("/api/v1/cospaces", get(list_co_spaces).post(post_co_space))
         .route("/api/v1/cospaces/{id}", get(get_co_space).put(put_co_space).delete(delete_co_space))
         .route("/api/v1/users", get(list_users))
@@ -324,6 +325,19 @@ async fn get_participant(State(ctx): State<Ctx>, Path(id): Path<String>) -> Resp
         Some(p) => xml_ok(xml::object(xml::participant(p, &n.bridge_id))),
         None => not_found("participant"),
     }
+}
+
+async fn list_participant_legs(State(ctx): State<Ctx>, Path(id): Path<String>, Query(q): Q) -> Response {
+    let db = lock(&ctx.cluster.nodes[ctx.node].db);
+    if !db.participants.contains_key(&id) {
+        return not_found("participant");
+    }
+    let legs: Vec<_> = db.legs.values().filter(|l| l.participant == id).collect();
+    let (a, b) = match page(&q, legs.len(), ctx.cluster.cfg.max_page) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    xml_ok(xml::collection("callLegs", legs.len(), &legs[a..b].iter().map(|l| xml::leg_summary(l)).collect::<Vec<_>>()))
 }
 
 async fn put_participant(State(ctx): State<Ctx>, Path(id): Path<String>, Form(f): F) -> Response {

@@ -18,13 +18,16 @@ pub enum ScenarioKind {
 
 pub struct Scenario {
     pub calls: Vec<(usize, String)>,
+    /// Calls where the scenario itself never brings in outsiders (so a person can, and see
+    /// the banner appear).
+    pub internal_only: Vec<String>,
 }
 
 const GUESTS: &[&str] = &["Guest Ann", "Visitor Vic", "Guest Gina", "Pat (guest)", "Sam Contractor", "Lee Auditor", "Kim Press"];
 const ROOMS: &[(&str, &str)] = &[
-    ("Room Oslo", "oslo.room@example.com"),
-    ("Room Lima", "lima.room@example.com"),
-    ("Jabber Jo", "jo@jabber.example.com"),
+    ("Room Oslo", "oslo@rooms.example.com"),
+    ("Room Lima", "lima@rooms.example.com"),
+    ("Jabber Jo", "jo@example.com"),
     ("Partner Pete", "pete@partner.example"),
     ("Supplier Sue", "sue@supplier.example"),
 ];
@@ -44,11 +47,12 @@ impl Scenario {
         c.add_co_space("Bob Builder's space", "bob.builder", "200002", Some(bob), None);
 
         let mut calls = Vec::new();
+        let mut internal_only = Vec::new();
         // A locked, restricted meeting: the host is in, guests wait for an operator.
         if let Ok(id) = c.start_call(0, Some(&board), None) {
             let _ = c.set_locked(0, &id, true);
             let _ = c.join(0, &id, Joiner::web_user("Alice Admin", alice, true));
-            let _ = c.join(0, &id, Joiner::sip("Room Oslo", "oslo.room@example.com", false));
+            let _ = c.join(0, &id, Joiner::sip("Room Oslo", "oslo@rooms.example.com", false));
             let _ = c.join(0, &id, Joiner::web_guest("Guest Ann"));
             calls.push((0, id));
         }
@@ -59,19 +63,21 @@ impl Scenario {
             let _ = c.join(standup_node, &id, Joiner::sip("Partner Pete", "pete@partner.example", false));
             calls.push((standup_node, id));
         }
-        // A meeting on both bridges.
+        // A meeting on both bridges, internal people only: no banner until a guest joins.
         if let Ok(id) = c.start_call(0, Some(&allhands), None) {
-            let _ = c.join(0, &id, Joiner::web_user("Bob Builder", bob, true));
-            let _ = c.join(0, &id, Joiner::sip("Room Lima", "lima.room@example.com", true));
+            let _ = c.join(0, &id, Joiner::sip("Bob Builder", bob, true));
+            let _ = c.join(0, &id, Joiner::sip("Room Lima", "lima@rooms.example.com", true));
             calls.push((0, id.clone()));
+            internal_only.push(id.clone());
             if c.nodes.len() > 1 {
                 if let Ok(remote) = c.distribute(0, &id, 1) {
-                    let _ = c.join(1, &remote, Joiner::sip("Jabber Jo", "jo@jabber.example.com", true));
+                    let _ = c.join(1, &remote, Joiner::sip("Jabber Jo", "jo@example.com", true));
+                    internal_only.push(remote.clone());
                     calls.push((1, remote));
                 }
             }
         }
-        Scenario { calls }
+        Scenario { calls, internal_only }
     }
 
     /// Keeps the demo alive: every few seconds someone joins, waits, or leaves.
@@ -84,21 +90,27 @@ impl Scenario {
                 let legs = c.legs(*node, call);
                 let people: Vec<_> = legs.iter().filter(|l| l.kind != LegKind::DistributionLink).collect();
                 let waiting = people.iter().filter(|l| l.deactivated).count();
+                let internal = scenario.internal_only.contains(call);
                 match rng.gen_range(0..10) {
                     // Keep at least one guest in a lobby, at most four.
-                    0..=3 if waiting < 4 && people.len() < 9 => {
+                    0..=3 if !internal && waiting < 4 && people.len() < 9 => {
                         let name = GUESTS[rng.gen_range(0..GUESTS.len())];
                         let _ = c.join(*node, call, Joiner::web_guest(name));
                     }
                     4..=5 if people.len() < 9 => {
-                        let (name, uri) = ROOMS[rng.gen_range(0..ROOMS.len())];
+                        let rooms: Vec<_> = ROOMS.iter().filter(|(_, uri)| !internal || uri.ends_with("example.com")).collect();
+                        let (name, uri) = rooms[rng.gen_range(0..rooms.len())];
                         let mut j = Joiner::sip(name, uri, false);
                         j.via_ivr = rng.gen_bool(0.3);
                         let _ = c.join(*node, call, j);
                     }
                     6..=8 => {
-                        // Someone who is neither host nor the last waiting guest leaves.
-                        let leavers: Vec<_> = people.iter().filter(|l| !l.activator && !(l.deactivated && waiting <= 1)).collect();
+                        // Someone who is neither host nor the last waiting guest leaves; people
+                        // a person brought in through the demo controls stay.
+                        let leavers: Vec<_> = people
+                            .iter()
+                            .filter(|l| !l.activator && !(l.deactivated && waiting <= 1) && !l.name.starts_with("Demo Guest"))
+                            .collect();
                         if !leavers.is_empty() {
                             let l = leavers[rng.gen_range(0..leavers.len())];
                             let _ = c.leave(*node, &l.id);

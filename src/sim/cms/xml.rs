@@ -108,7 +108,6 @@ pub fn leg_detail(l: &Leg) -> String {
         el(&mut s, "subType", sub);
     }
     el(&mut s, "direction", l.direction);
-    el(&mut s, "participant", &l.participant);
     s.push_str("<configuration><needsActivation>");
     s.push_str(if l.activator { "false" } else { "true" });
     s.push_str("</needsActivation></configuration><status>");
