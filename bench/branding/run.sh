@@ -29,6 +29,8 @@ cargo build --release -q -p server --bin switchboard
 SB=target/release/switchboard
 
 WORK="$(mktemp -d /tmp/sb-bench.XXXXXX)"
+# nginx workers run as www-data: they must be able to read the served folder.
+chmod 755 "$WORK"
 SB_PID=""; NGINX_STARTED=""
 cleanup() {
   [ -n "$SB_PID" ] && kill "$SB_PID" 2>/dev/null && wait "$SB_PID" 2>/dev/null || true

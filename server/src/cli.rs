@@ -259,6 +259,8 @@ async fn branding_import(store: &Store, dir: &std::path::Path, tenant: &str) -> 
 }
 
 async fn serve(cfg: Config, mode: Mode) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.server.data_dir)
+        .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
     let app = Application::build(&cfg, mode).await?;
     if app.store().count_users().await? == 0 {
         tracing::warn!("no users yet: add one with `switchboard user add NAME --role admin --config FILE`");

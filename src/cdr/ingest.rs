@@ -9,7 +9,6 @@ use crate::cms::CmsCluster;
 use crate::model::{LiveCall, LiveLeg};
 use crate::store::{Store, StoreError};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
 
@@ -36,20 +35,10 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
-#[derive(Default)]
-pub struct IngestCounters {
-    pub batches: AtomicU64,
-    pub records: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub malformed: AtomicU64,
-    pub missing: AtomicU64,
-}
-
 pub struct CdrService {
     store: Store,
     state: RwLock<LiveState>,
     events: broadcast::Sender<CallEvent>,
-    pub counters: IngestCounters,
     reconcile_wanted: tokio::sync::Notify,
     last_reconcile_request: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -69,7 +58,6 @@ impl CdrService {
             store,
             state: RwLock::new(LiveState::default()),
             events,
-            counters: IngestCounters::default(),
             reconcile_wanted: tokio::sync::Notify::new(),
             last_reconcile_request: std::sync::Mutex::new(None),
         })
@@ -99,7 +87,6 @@ impl CdrService {
         let batch = match parse_batch(body) {
             Ok(b) => b,
             Err(e) => {
-                self.counters.malformed.fetch_add(1, Ordering::Relaxed);
                 let reason = e.to_string();
                 tracing::warn!(%peer, %reason, "malformed CDR body kept as a dead letter");
                 self.store.cdr_dead_letter(peer, &reason, body).await?;
@@ -114,24 +101,16 @@ impl CdrService {
         let fresh: HashSet<u64> = self.store.insert_cdr_records(&bridge, &batch.session, &batch.records).await?.into_iter().collect();
         let mut report = IngestReport { records: batch.records.len(), new: fresh.len(), duplicates: batch.records.len() - fresh.len(), missing: 0 };
         let new_records: Vec<&Record> = batch.records.iter().filter(|r| fresh.contains(&r.record_index)).collect();
-        for r in &new_records {
-            if r.missing_before > 0 {
-                report.missing += r.missing_before;
-                tracing::warn!(bridge = %bridge, session = %batch.session, record_index = r.record_index, missing = r.missing_before,
-                    "CMS reports CDR records lost before this one (its buffer overflowed while we were unreachable)");
-                self.store.cdr_gap(&bridge, &batch.session, r.record_index, r.missing_before).await?;
-            }
+        for r in new_records.iter().filter(|r| r.missing_before > 0) {
+            report.missing += r.missing_before;
+            tracing::warn!(bridge = %bridge, session = %batch.session, record_index = r.record_index, missing = r.missing_before,
+                "CMS reports CDR records lost before this one (its buffer overflowed while we were unreachable)");
         }
         let changes: Vec<Change> = {
             let mut st = write(&self.state);
             new_records.iter().map(|r| st.apply(&bridge, r)).collect()
         };
         self.announce(changes);
-        let c = &self.counters;
-        c.batches.fetch_add(1, Ordering::Relaxed);
-        c.records.fetch_add(report.new as u64, Ordering::Relaxed);
-        c.duplicates.fetch_add(report.duplicates as u64, Ordering::Relaxed);
-        c.missing.fetch_add(report.missing, Ordering::Relaxed);
         Ok(report)
     }
 
@@ -173,8 +152,9 @@ impl CdrService {
     /// before we listened), drops calls that are gone, and learns each call's node, its banner
     /// and its participants' ids.
     pub async fn reconcile(&self, cluster: &CmsCluster) -> Vec<String> {
+        use futures::stream::{self, StreamExt};
         let mut problems = Vec::new();
-        let mut seen_ok_nodes = HashSet::new();
+        let mut nodes_ok = 0;
         let mut present = HashSet::new();
         for (idx, r) in cluster.calls().await.into_iter().enumerate() {
             let calls = match r.result {
@@ -184,13 +164,29 @@ impl CdrService {
                     continue;
                 }
             };
-            seen_ok_nodes.insert(r.node.clone());
+            nodes_ok += 1;
             let node = &cluster.nodes()[idx];
-            for c in calls {
-                present.insert(c.id.clone());
-                let detail = node.call(&c.id).await;
-                let legs = node.call_legs_detailed(&c.id).await;
-                let (Ok(detail), Ok(legs)) = (detail, legs) else { continue };
+            present.extend(calls.iter().map(|c| c.id.clone()));
+            // Each call's detail and legs, many calls at once (the node bounds requests in flight).
+            let fetched: Vec<_> = stream::iter(calls)
+                .map(|c| async move {
+                    let (detail, legs) = futures::join!(node.call(&c.id), node.call_legs_detailed(&c.id));
+                    (c, detail, legs)
+                })
+                .buffer_unordered(64)
+                .collect()
+                .await;
+            for (c, detail, legs) in fetched {
+                let (detail, legs) = match (detail, legs) {
+                    (Ok(d), Ok(l)) => (d, l),
+                    // Ended between the listing and now, or a transient error: next round.
+                    (Err(e), _) | (_, Err(e)) => {
+                        if !matches!(e, crate::cms::CmsError::NotFound { .. }) {
+                            problems.push(e.to_string());
+                        }
+                        continue;
+                    }
+                };
                 let bridge = read(&self.state).call(&CallKey(c.id.clone())).map(|x| x.bridge.clone()).unwrap_or_default();
                 let live = LiveCall {
                     id: c.id.clone(),
@@ -211,7 +207,7 @@ impl CdrService {
             }
         }
         // Only drop calls when every node answered; otherwise we cannot know they are gone.
-        if seen_ok_nodes.len() == cluster.nodes().len() {
+        if nodes_ok == cluster.nodes().len() {
             let stale: Vec<CallKey> = read(&self.state).keys().into_iter().filter(|k| !present.contains(&k.0)).collect();
             for k in stale {
                 write(&self.state).remove_call(&k);

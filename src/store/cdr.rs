@@ -30,6 +30,17 @@ impl Store {
             let rows = qb.build().fetch_all(&mut *tx).await?;
             fresh.extend(rows.iter().map(|r| r.get::<i64, _>(0) as u64));
         }
+        // Gaps CMS reported, in the same transaction, so a resend can neither lose nor repeat them.
+        for r in records.iter().filter(|r| r.missing_before > 0 && fresh.contains(&r.record_index)) {
+            sqlx::query("INSERT INTO cdr_gaps (at, bridge, session, record_index, missing) VALUES (?, ?, ?, ?, ?)")
+                .bind(&now)
+                .bind(bridge)
+                .bind(session)
+                .bind(r.record_index as i64)
+                .bind(r.missing_before as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(fresh)
     }
@@ -51,18 +62,6 @@ impl Store {
 
     pub async fn cdr_record_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cdr_records").fetch_one(self.pool()).await?)
-    }
-
-    pub async fn cdr_gap(&self, bridge: &str, session: &str, record_index: u64, missing: u64) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO cdr_gaps (at, bridge, session, record_index, missing) VALUES (?, ?, ?, ?, ?)")
-            .bind(now_rfc3339())
-            .bind(bridge)
-            .bind(session)
-            .bind(record_index as i64)
-            .bind(missing as i64)
-            .execute(self.pool())
-            .await?;
-        Ok(())
     }
 
     pub async fn recent_cdr_gaps(&self, limit: i64) -> Result<Vec<CdrGap>, StoreError> {

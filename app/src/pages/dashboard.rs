@@ -51,11 +51,12 @@ pub fn DashboardPage() -> impl IntoView {
             <section class="card">
                 <h2>"Areas"</h2>
                 <ul class="areas">
-                    <li><strong>"Calls & banners"</strong>" — live calls from CDRs, security banners. "<span class="muted">"Not yet available."</span></li>
-                    <li><strong>"Lobby"</strong>" — who waits, admit one or many. "<span class="muted">"Not yet available."</span></li>
+                    <li><a href="/calls">"Calls & banners"</a>" — live calls from CDRs, security banners in calls."</li>
+                    <li><a href="/lobby">"Lobby"</a>" — who waits, admit one or many."</li>
                     <li><a href="/branding">"Branding"</a>" — invitation templates and files CMS fetches."</li>
                     <li><strong>"Calendar"</strong>" — join details in Exchange invites. "<span class="muted">"Not yet available."</span></li>
                     <li><strong>"Incidents"</strong>" — Webex incident rooms. "<span class="muted">"Not yet available."</span></li>
+                    <li><a href="/settings">"Settings"</a>" — security banner rules."</li>
                     <li><a href="/audit">"Audit log"</a>" — every operator action (admins)."</li>
                 </ul>
             </section>

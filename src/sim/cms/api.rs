@@ -173,7 +173,8 @@ async fn log_requests(State(ctx): State<Ctx>, req: Request, next: Next) -> Respo
     let query = parts.uri.query().unwrap_or("").to_string();
     let text = String::from_utf8_lossy(&bytes).to_string();
     let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    ctx.cluster.nodes[ctx.node].record(super::LoggedRequest { method, path, query, body: text, status: res.status().as_u16() });
+    let node = &ctx.cluster.nodes[ctx.node];
+    node.record(super::LoggedRequest { method, path, query, body: text, status: res.status().as_u16(), at_us: node.clock_us() });
     res
 }
 

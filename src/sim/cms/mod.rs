@@ -105,6 +105,8 @@ pub struct LoggedRequest {
     pub query: String,
     pub body: String,
     pub status: u16,
+    /// When the answer was sent, in microseconds since the node started.
+    pub at_us: u64,
 }
 
 pub struct Node {
@@ -137,6 +139,10 @@ impl Node {
             log.pop_front();
         }
         log.push_back(r);
+    }
+    /// Microseconds since this node started, the clock of `LoggedRequest::at_us`.
+    pub fn clock_us(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
     }
     pub fn cdr_stats(&self) -> Vec<cdr::ReceiverStats> {
         lock(&self.outbox).stats()

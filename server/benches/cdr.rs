@@ -1,0 +1,229 @@
+//! Benchmark of the CDR receiver, against the real `switchboard` binary in its own process:
+//!  1. ingest over keep-alive HTTP on loopback, 50 records per POST, durable storage: records/s
+//!     (target >= 20,000/s), next to parsing alone in this process as the baseline;
+//!  2. from a guest joining in the CMS simulator to the banner PUT reaching it, at a steady
+//!     ~500 records/s of other traffic: p50/p99 (target p99 <= 50 ms);
+//!  3. peak memory (VmHWM) of the server holding 5,000 live legs (target <= 150 MB).
+//! Run: `cargo bench -p server --bench cdr` (`BENCH_RECORDS` changes the size of part 1).
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use switchboard::sim::cms::{Joiner, SimCms, SimConfig};
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn peak_rss_mb(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let kb = |key: &str| status.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        (kb("VmHWM:") / 1024.0, kb("VmRSS:") / 1024.0)
+    }
+}
+
+async fn start_server(extra: &str) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = dir.path().join("bench.toml");
+    let mut f = std::fs::File::create(&cfg).unwrap();
+    writeln!(f, "[server]\naddr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nmax_body_bytes = 8388608\n{extra}", dir.path().join("data").display()).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start switchboard");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Server { child, base, _dir: dir };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("switchboard did not start");
+}
+
+/// CDR bodies of `n_batches` x 50 records: calls that start, gain legs that connect and leave, end.
+fn bodies(session: &str, n_batches: usize) -> Vec<String> {
+    let mut out = Vec::with_capacity(n_batches);
+    let mut idx = 0u64;
+    let mut call = 0u64;
+    let mut recs: Vec<String> = Vec::new();
+    let mut push = |recs: &mut Vec<String>, kind: &str, inner: String| {
+        idx += 1;
+        recs.push(format!("<record type=\"{kind}\" time=\"2026-11-23T10:00:00Z\" recordIndex=\"{idx}\" correlatorIndex=\"{}\">{inner}</record>", idx - 1));
+    };
+    while out.len() < n_batches {
+        call += 1;
+        push(&mut recs, "callStart", format!("<call id=\"c-{call}\"><name>Bench {call}</name><callType>coSpace</callType><callCorrelator>k-{call}</callCorrelator></call>"));
+        for leg in 0..8 {
+            let id = format!("l-{call}-{leg}");
+            push(&mut recs, "callLegStart", format!("<callLeg id=\"{id}\"><displayName>Person {leg}</displayName><remoteAddress>p{leg}@example.com</remoteAddress><type>sip</type><direction>incoming</direction><call>c-{call}</call></callLeg>"));
+            push(&mut recs, "callLegUpdate", format!("<callLeg id=\"{id}\"><state>connected</state><call>c-{call}</call><deactivated>false</deactivated></callLeg>"));
+        }
+        for leg in 0..8 {
+            push(&mut recs, "callLegEnd", format!("<callLeg id=\"l-{call}-{leg}\"><reason>remoteTeardown</reason><durationSeconds>60</durationSeconds></callLeg>"));
+        }
+        push(&mut recs, "callEnd", format!("<call id=\"c-{call}\"><callLegsCompleted>8</callLegsCompleted><durationSeconds>60</durationSeconds></call>"));
+        while recs.len() >= 50 && out.len() < n_batches {
+            let batch: Vec<String> = recs.drain(..50).collect();
+            out.push(format!("<?xml version=\"1.0\"?>\n<records session=\"{session}\">{}</records>", batch.concat()));
+        }
+    }
+    out
+}
+
+async fn ingest(server: &Server, bodies: Vec<String>, connections: usize) -> f64 {
+    let n_records = bodies.len() * 50;
+    let chunks: Vec<Vec<String>> = {
+        let mut c = vec![Vec::new(); connections];
+        for (i, b) in bodies.into_iter().enumerate() {
+            c[i % connections].push(b);
+        }
+        c
+    };
+    let t = Instant::now();
+    let tasks: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| {
+            let url = format!("{}/cdr", server.base);
+            tokio::spawn(async move {
+                // One keep-alive connection, one batch in flight: how a Call Bridge sends.
+                let http = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+                for b in chunk {
+                    let r = http.post(&url).header("content-type", "text/xml").body(b).send().await.unwrap();
+                    assert_eq!(r.status(), 200);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    n_records as f64 / t.elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let n_records: usize = std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    let n_batches = n_records / 50;
+
+    // 1. Throughput.
+    let baseline_bodies = bodies("S-parse", n_batches);
+    let t = Instant::now();
+    let mut parsed = 0;
+    for b in &baseline_bodies {
+        parsed += switchboard::cdr::parse::parse_batch(b).unwrap().records.len();
+    }
+    let parse_rate = parsed as f64 / t.elapsed().as_secs_f64();
+    let server = start_server("").await;
+    let one = ingest(&server, bodies("S-1", n_batches / 2), 1).await;
+    let two = ingest(&server, bodies("S-2", n_batches / 2), 2).await;
+    println!("CDR ingest, 50 records per POST, durable (SQLite WAL), keep-alive on loopback:");
+    println!("  1 connection (one Call Bridge):   {one:>9.0} records/s   ({:.0}% of the 20,000/s target)", one / 200.0);
+    println!("  2 connections (two Call Bridges): {two:>9.0} records/s   ({:.0}% of the 20,000/s target)", two / 200.0);
+    println!("  baseline, parsing alone in-process: {parse_rate:>9.0} records/s  (HTTP + storage + state cost {:.1}x)", parse_rate / two);
+    drop(server);
+
+    // 3. Memory with 5,000 live legs (fresh process): 200 calls x 25 connected legs.
+    let server = start_server("").await;
+    let (before, _) = server.peak_rss_mb();
+    let mut live = Vec::new();
+    let mut idx = 0u64;
+    for call in 0..200 {
+        let mut recs = vec![];
+        idx += 1;
+        recs.push(format!("<record type=\"callStart\" time=\"t\" recordIndex=\"{idx}\"><call id=\"m-{call}\"><name>Meeting {call}</name><callCorrelator>mk-{call}</callCorrelator></call></record>"));
+        for leg in 0..25 {
+            idx += 1;
+            recs.push(format!("<record type=\"callLegStart\" time=\"t\" recordIndex=\"{idx}\"><callLeg id=\"ml-{call}-{leg}\"><displayName>Person {leg} of meeting {call}</displayName><remoteAddress>person{leg}.m{call}@example.com</remoteAddress><localAddress>meeting{call}@meet.example.com</localAddress><type>sip</type><direction>incoming</direction><call>m-{call}</call></callLeg></record>"));
+            idx += 1;
+            recs.push(format!("<record type=\"callLegUpdate\" time=\"t\" recordIndex=\"{idx}\"><callLeg id=\"ml-{call}-{leg}\"><state>connected</state><call>m-{call}</call><deactivated>false</deactivated></callLeg></record>"));
+        }
+        live.push(format!("<records session=\"S-mem\">{}</records>", recs.concat()));
+    }
+    ingest(&server, live, 1).await;
+    let (peak, rss) = server.peak_rss_mb();
+    println!("Memory with 5,000 live legs: peak {peak:.1} MB, now {rss:.1} MB (at start {before:.1} MB; target <= 150 MB)");
+    drop(server);
+
+    // 2. Banner latency under a steady ~500 records/s.
+    let sim = SimCms::start("127.0.0.1:0".parse().unwrap(), SimConfig { username: "b".into(), password: "b-pass".into(), ..SimConfig::default() })
+        .await
+        .unwrap();
+    let server = start_server(&format!(
+        "[cms]\nusername = \"b\"\npassword = \"b-pass\"\nhealth_interval_seconds = 60\n[[cms.nodes]]\nname = \"cb1\"\nurl = \"{}\"\n",
+        sim.url(0)
+    ))
+    .await;
+    sim.cluster.add_cdr_receiver(0, &format!("{}/cdr", server.base)).unwrap();
+    // Background: restricted calls (their banner never changes) where people join and leave.
+    let background: Vec<String> = (0..20).map(|i| sim.cluster.start_call(0, None, Some(&format!("Restricted load {i}"))).unwrap()).collect();
+    let cluster = sim.cluster.clone();
+    let load = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(4));
+        let mut joined: Vec<(String, String)> = Vec::new();
+        let mut n = 0usize;
+        loop {
+            tick.tick().await;
+            n += 1;
+            let call = &background[n % background.len()];
+            if joined.len() > 200 || (n % 2 == 0 && !joined.is_empty()) {
+                let (c, l) = joined.remove(0);
+                let _ = cluster.leave(0, &l);
+                let _ = c;
+            } else if let Ok(j) = cluster.join(0, call, Joiner::sip("Load", "load@example.com", true)) {
+                joined.push((call.clone(), j.leg));
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut latencies = Vec::new();
+    for i in 0..150 {
+        let call = sim.cluster.start_call(0, None, Some(&format!("Probe {i}"))).unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let t0 = sim.node(0).clock_us();
+        sim.cluster.join(0, &call, Joiner::web_guest("Probe guest")).unwrap();
+        let path = format!("/api/v1/calls/{call}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(r) = sim.node(0).requests().iter().rev().find(|r| r.method == "PUT" && r.path == path) {
+                latencies.push((r.at_us.saturating_sub(t0)) as f64 / 1000.0);
+                break;
+            }
+            if Instant::now() > deadline {
+                latencies.push(5000.0);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let _ = sim.cluster.end_call(0, &call);
+        if i % 50 == 49 {
+            sim.node(0).clear_requests();
+        }
+    }
+    load.abort();
+    let stats = sim.node(0).cdr_stats();
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "Guest joins -> banner PUT at the simulator (includes CMS's CDR send), {} probes under ~500 records/s: p50 {:.1} ms, p99 {:.1} ms (target p99 <= 50 ms); {} records delivered",
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        stats.iter().map(|s| s.delivered).sum::<u64>()
+    );
+    drop(server);
+}
