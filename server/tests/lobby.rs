@@ -3,32 +3,12 @@
 
 mod common;
 
-use common::{client, login, TestApp};
+use common::{app_with_cms, client, login, sim, TestApp};
 use leptos::server_fn::ServerFn;
 use std::time::Duration;
 use switchboard::model::{AdmitJob, AdmitOutcome, AdmitTarget, AuditPage, Role};
-use switchboard::sim::cms::{Joiner, Scenario, SimCms, SimConfig};
+use switchboard::sim::cms::{Joiner, Scenario};
 
-async fn sim(nodes: usize) -> SimCms {
-    let cfg = SimConfig { nodes, username: "api".into(), password: "api-pass".into(), ..SimConfig::default() };
-    SimCms::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap()
-}
-
-async fn app_with_cms(dir: &std::path::Path, sim: &SimCms) -> TestApp {
-    let mut cfg = common::config_for(dir);
-    cfg.cms.username = "api".into();
-    cfg.cms.password = server::config::Secret("api-pass".into());
-    cfg.cms.timeout_seconds = 2;
-    cfg.cms.retries = 1;
-    cfg.cms.nodes = (0..sim.addrs().len())
-        .map(|i| server::config::CmsNodeConfig { name: format!("cb{}", i + 1), url: sim.url(i), username: None, password: None, ca_file: None, insecure: false })
-        .collect();
-    let app = TestApp::spawn_with(cfg).await;
-    for i in 0..sim.addrs().len() {
-        sim.cluster.add_cdr_receiver(i, &app.url("/cdr")).unwrap();
-    }
-    app
-}
 
 async fn operator(app: &TestApp) -> reqwest::Client {
     app.add_user("opal", "operator-password", Role::Operator).await;

@@ -161,8 +161,23 @@ impl LiveState {
     /// or for calls that began before Switchboard listened).
     pub fn reconcile_call(&mut self, call: LiveCall, legs: Vec<LiveLeg>) -> CallKey {
         let key = CallKey(call.id.clone());
-        self.legs.retain(|_, l| l.call.as_deref() != Some(key.0.as_str()));
-        for l in legs {
+        let mut previous: HashMap<String, LiveLeg> = HashMap::new();
+        self.legs.retain(|id, l| {
+            if l.call.as_deref() == Some(key.0.as_str()) {
+                previous.insert(id.clone(), l.clone());
+                false
+            } else {
+                true
+            }
+        });
+        for mut l in legs {
+            // The API does not say who is a guest, and CDRs know when a leg really started.
+            if let Some(old) = previous.get(&l.id) {
+                l.guest |= old.guest;
+                if !old.started.is_empty() {
+                    l.started = old.started.clone();
+                }
+            }
             self.legs.insert(l.id.clone(), l);
         }
         let existing = self.calls.remove(&key);
@@ -281,5 +296,26 @@ mod tests {
         apply_all(&mut s, r#"<records session="S"><record type="callLegUpdate" time="t" recordIndex="3"><callLeg id="L"><state>connected</state><call>C</call></callLeg></record></records>"#);
         let snap = s.snapshot(&CallKey("C".into())).unwrap();
         assert!(!snap.legs[0].in_ivr);
+    }
+
+    #[test]
+    fn reconciling_with_the_api_keeps_what_only_cdrs_know_and_drops_legs_cms_no_longer_has() {
+        let mut s = LiveState::default();
+        apply_all(&mut s, r#"<records session="S"><record type="callLegStart" time="2026-01-01T10:00:00Z" recordIndex="1"><callLeg id="L1"><displayName>Ann</displayName><guestConnection>true</guestConnection><call>C</call></callLeg></record>
+            <record type="callLegStart" time="2026-01-01T10:00:01Z" recordIndex="2"><callLeg id="L2"><displayName>Gone</displayName><call>C</call></callLeg></record></records>"#);
+        let key = CallKey("C".into());
+        let mut call = s.snapshot(&key).unwrap();
+        call.name = "From API".into();
+        call.node = Some("cb1".into());
+        let mut api_leg = call.legs.iter().find(|l| l.id == "L1").unwrap().clone();
+        api_leg.guest = false;
+        api_leg.started = String::new();
+        api_leg.in_lobby = true;
+        s.reconcile_call(call, vec![api_leg]);
+        let snap = s.snapshot(&key).unwrap();
+        assert_eq!(snap.name, "From API");
+        assert_eq!(snap.legs.len(), 1, "L2 is gone according to CMS");
+        assert!(snap.legs[0].guest && snap.legs[0].in_lobby);
+        assert_eq!(snap.legs[0].started, "2026-01-01T10:00:00Z");
     }
 }

@@ -64,21 +64,6 @@ fn leg_state(l: &LiveLeg) -> (&'static str, &'static str) {
     }
 }
 
-fn leg_kind(l: &LiveLeg) -> String {
-    let base = match (l.leg_type.as_deref(), l.sub_type.as_deref()) {
-        (_, Some("webApp")) => "web app".to_string(),
-        (Some(t), Some(s)) => format!("{t} / {s}"),
-        (Some(t), None) => t.to_string(),
-        (None, Some(s)) => s.to_string(),
-        (None, None) => "—".to_string(),
-    };
-    if l.guest {
-        format!("{base} (guest)")
-    } else {
-        base
-    }
-}
-
 #[component]
 pub fn CallsPage() -> impl IntoView {
     let pushed = live_refresh("/events/calls", "calls");
@@ -144,7 +129,7 @@ fn Meeting(m: MeetingView, demo: bool) -> impl IntoView {
     let legs: Vec<(String, LiveLeg)> = m
         .instances
         .iter()
-        .flat_map(|c| c.legs.iter().filter(|l| !l.is_distribution_link()).map(move |l| (c.node.clone().unwrap_or_default(), l.clone())))
+        .flat_map(|c| c.legs.iter().filter(|l| !l.is_distribution_link()).map(move |l| (c.node.clone().unwrap_or_else(|| "—".into()), l.clone())))
         .collect();
     let banner = m.banner.clone();
     view! {
@@ -186,7 +171,7 @@ fn Meeting(m: MeetingView, demo: bool) -> impl IntoView {
                             <tr data-testid="leg">
                                 <td>{if l.display_name.is_empty() { "(no name)".to_string() } else { l.display_name.clone() }}</td>
                                 <td>{l.remote_address.clone().unwrap_or_default()}</td>
-                                <td>{leg_kind(&l)}</td>
+                                <td>{switchboard::lobby::view::joined_with(&l)}</td>
                                 <td class=class>{state}</td>
                                 <td>{node}</td>
                             </tr>

@@ -203,6 +203,9 @@ fn MeetingLobby(m: LobbyMeeting, can: bool, selected: RwSignal<HashSet<AdmitTarg
                     view! { <button class="secondary" data-testid="admit-all" on:click=move |_| admit(all.clone())>{format!("Admit all waiting ({n})")}</button> }
                 })}
             </header>
+            {(n > 0 && m.in_call.is_empty()).then(|| view! {
+                <p class="muted" data-testid="no-host">"Nobody who can start this meeting is in it yet: CMS lets people in once a host joins, and cannot admit anyone before."</p>
+            })}
             {(n > 0).then(|| view! {
                 <table class="grid">
                     <thead><tr><th></th><th>"Waiting"</th><th>"Joined with"</th><th>"Address"</th><th>"Since (UTC)"</th><th></th></tr></thead>

@@ -80,3 +80,26 @@ pub async fn login(app: &TestApp, c: &reqwest::Client, user: &str, password: &st
 pub fn location(res: &reqwest::Response) -> String {
     res.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
 }
+
+/// A CMS simulator with `nodes` Call Bridges and the API user the helpers below configure.
+pub async fn sim(nodes: usize) -> switchboard::sim::cms::SimCms {
+    let cfg = switchboard::sim::cms::SimConfig { nodes, username: "api".into(), password: "api-pass".into(), ..Default::default() };
+    switchboard::sim::cms::SimCms::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap()
+}
+
+/// Switchboard pointed at every node of `sim`, registered there as the CDR receiver.
+pub async fn app_with_cms(dir: &Path, sim: &switchboard::sim::cms::SimCms) -> TestApp {
+    let mut cfg = config_for(dir);
+    cfg.cms.username = "api".into();
+    cfg.cms.password = server::config::Secret("api-pass".into());
+    cfg.cms.timeout_seconds = 2;
+    cfg.cms.retries = 1;
+    cfg.cms.nodes = (0..sim.addrs().len())
+        .map(|i| server::config::CmsNodeConfig { name: format!("cb{}", i + 1), url: sim.url(i), username: None, password: None, ca_file: None, insecure: false })
+        .collect();
+    let app = TestApp::spawn_with(cfg).await;
+    for i in 0..sim.addrs().len() {
+        sim.cluster.add_cdr_receiver(i, &app.url("/cdr")).unwrap();
+    }
+    app
+}
