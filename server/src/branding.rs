@@ -23,13 +23,20 @@ const CACHE_FOUND: &str = "public, max-age=60";
 /// A miss may be filled any moment by an operator.
 const CACHE_MISSING: &str = "no-cache";
 
-pub fn routes() -> Router<AppState> {
+/// The public CMS-facing routes. They carry only the branding service as state (not the whole
+/// app state, which would be cloned per request) and are meant to be merged outside the session
+/// layers: CMS has no session, and skipping that machinery is most of the speed.
+pub fn cms_routes<S: Clone + Send + Sync + 'static>(svc: &BrandingService) -> Router<S> {
     Router::new()
-        .route("/invites/{tenant}", get(invite))
-        .route("/branding/{tenant}/call/{file}", get(call_file))
-        .route("/branding/{tenant}/ivr/{file}", get(ivr_file))
-        .route("/branding/{tenant}/webapp.zip", get(webapp_archive))
-        .route("/api/branding/{tenant}/upload", post(upload))
+        .route_service("/invites/{tenant}", get(invite).with_state(svc.clone()))
+        .route_service("/branding/{tenant}/call/{file}", get(call_file).with_state(svc.clone()))
+        .route_service("/branding/{tenant}/ivr/{file}", get(ivr_file).with_state(svc.clone()))
+        .route_service("/branding/{tenant}/webapp.zip", get(webapp_archive).with_state(svc.clone()))
+}
+
+/// The operators' upload endpoint; behind the session layers.
+pub fn manage_routes() -> Router<AppState> {
+    Router::new().route("/api/branding/{tenant}/upload", post(upload))
 }
 
 /// Whether a path is one of the CMS-facing branding endpoints, which need no session. Matches
@@ -45,12 +52,8 @@ pub fn is_public_path(path: &str) -> bool {
     }
 }
 
-fn service(state: &AppState) -> &BrandingService {
-    &state.services.branding
-}
-
 async fn invite(
-    State(state): State<AppState>,
+    State(svc): State<BrandingService>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     headers: HeaderMap,
@@ -60,36 +63,35 @@ async fn invite(
     // CMS sends `?language=xx_YY`; a missing, repeated or malformed one means the default.
     let language = query.into_iter().find(|(k, _)| k == "language").map(|(_, v)| v);
     let log_name = language.clone().unwrap_or_default();
-    let svc = service(&state);
     let result = match TenantName::parse(&tenant) {
         Ok(t) => svc.template(&t, language.as_deref()).await,
         Err(e) => Err(e.into()),
     };
-    answer(svc, &headers, method, peer, tenant, FileKind::Template, log_name, result)
+    answer(&svc, &headers, method, peer, tenant, FileKind::Template, log_name, result)
 }
 
 async fn call_file(
-    State(state): State<AppState>,
+    State(svc): State<BrandingService>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     headers: HeaderMap,
     Path((tenant, file)): Path<(String, String)>,
 ) -> Response {
-    resource(&state, peer, method, &headers, tenant, FileKind::Call, file).await
+    resource(&svc, peer, method, &headers, tenant, FileKind::Call, file).await
 }
 
 async fn ivr_file(
-    State(state): State<AppState>,
+    State(svc): State<BrandingService>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     headers: HeaderMap,
     Path((tenant, file)): Path<(String, String)>,
 ) -> Response {
-    resource(&state, peer, method, &headers, tenant, FileKind::Ivr, file).await
+    resource(&svc, peer, method, &headers, tenant, FileKind::Ivr, file).await
 }
 
 async fn resource(
-    state: &AppState,
+    svc: &BrandingService,
     peer: SocketAddr,
     method: Method,
     headers: &HeaderMap,
@@ -97,7 +99,6 @@ async fn resource(
     kind: FileKind,
     file: String,
 ) -> Response {
-    let svc = service(state);
     let result = async {
         let t = TenantName::parse(&tenant)?;
         let name = ResourceName::parse(&file)?;
@@ -108,18 +109,17 @@ async fn resource(
 }
 
 async fn webapp_archive(
-    State(state): State<AppState>,
+    State(svc): State<BrandingService>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     headers: HeaderMap,
     Path(tenant): Path<String>,
 ) -> Response {
-    let svc = service(&state);
     let result = match TenantName::parse(&tenant) {
         Ok(t) => svc.webapp_archive(&t).await,
         Err(e) => Err(e.into()),
     };
-    answer(svc, &headers, method, peer, tenant, FileKind::WebappArchive, "webapp.zip".into(), result)
+    answer(&svc, &headers, method, peer, tenant, FileKind::WebappArchive, "webapp.zip".into(), result)
 }
 
 /// Turns a lookup into the HTTP answer and logs the request.
@@ -337,7 +337,7 @@ async fn upload(
         FileKind::WebappArchive => "webapp.zip".into(),
         _ => form.name.unwrap_or(file_name),
     };
-    match service(&state).put(&tenant, kind, &name, &content, &user.name, "branding.upload").await {
+    match state.services.branding.put(&tenant, kind, &name, &content, &user.name, "branding.upload").await {
         Ok(out) => {
             let verb = if out.replaced { "Replaced" } else { "Added" };
             let mut msg = format!("{verb} {} {} for {} ({}).", kind.label().to_lowercase(), out.name, out.tenant, out.detail);

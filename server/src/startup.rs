@@ -210,7 +210,7 @@ fn build_router(state: AppState, sessions: SessionManagerLayer<SqliteStore>, max
         .route("/metrics", get(metrics::exposition))
         .route(&state.cdr_path, post(crate::cdr::receive).layer(DefaultBodyLimit::max(cdr_max_body)))
         .route("/events/calls", get(crate::cdr::events))
-        .merge(crate::branding::routes())
+        .merge(crate::branding::manage_routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -221,6 +221,8 @@ fn build_router(state: AppState, sessions: SessionManagerLayer<SqliteStore>, max
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_session))
         .layer(sessions)
         .layer(axum::middleware::from_fn(auth::same_origin_only))
+        // CMS-facing branding fetches: public, so added after the session layers (skipping them).
+        .merge(crate::branding::cms_routes(&state.services.branding))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))

@@ -165,7 +165,8 @@ impl Cache {
 }
 
 enum LogMsg {
-    Row(BrandingRequestRow),
+    /// Time as taken, formatted by the writer: the request path stays cheap.
+    Row(SystemTime, ServedRequest),
     Flush(oneshot::Sender<()>),
 }
 
@@ -318,17 +319,7 @@ impl BrandingService {
 
     /// Queues a CMS request for the log; never waits (a full queue drops and counts).
     pub fn log(&self, r: ServedRequest) {
-        let row = BrandingRequestRow {
-            at: now(),
-            tenant: cut(&r.tenant, 64),
-            kind: r.kind.as_str(),
-            name: cut(&r.name, 100),
-            method: r.method,
-            status: r.status,
-            served: r.served,
-            remote: r.remote,
-        };
-        if self.inner.log.try_send(LogMsg::Row(row)).is_err() {
+        if self.inner.log.try_send(LogMsg::Row(SystemTime::now(), r)).is_err() {
             let n = self.inner.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(dropped = n, "branding request log is behind; requests not logged");
@@ -576,16 +567,33 @@ fn template_key(label: &str) -> Result<TemplateKey, NameError> {
     }
 }
 
-fn now() -> String {
-    crate::store::now_rfc3339()
+fn row(at: SystemTime, mut r: ServedRequest) -> BrandingRequestRow {
+    cut(&mut r.tenant, 64);
+    cut(&mut r.name, 100);
+    BrandingRequestRow {
+        at: time::OffsetDateTime::from(at).format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        tenant: r.tenant,
+        kind: r.kind.as_str(),
+        name: r.name,
+        method: r.method,
+        status: r.status,
+        served: r.served,
+        remote: r.remote,
+    }
 }
 
-fn cut(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+/// Logged names are capped, so hostile megabyte names cost nothing to keep.
+fn cut(s: &mut String, max_chars: usize) {
+    if let Some((i, _)) = s.char_indices().nth(max_chars) {
+        s.truncate(i);
+    }
 }
 
-/// Writes queued request-log rows in batches and keeps the table to its newest rows.
+/// Writes queued request-log rows in batches and keeps the table to its newest rows. It pauses
+/// between batches so that under load requests pile up into few large writes instead of waking
+/// this task (and SQLite) once per request.
 async fn write_log(store: Store, mut rx: mpsc::Receiver<LogMsg>) {
+    const PAUSE: Duration = Duration::from_millis(200);
     let mut written_since_prune = 0usize;
     while let Some(first) = rx.recv().await {
         let mut rows = Vec::new();
@@ -593,10 +601,10 @@ async fn write_log(store: Store, mut rx: mpsc::Receiver<LogMsg>) {
         let mut next = Some(first);
         while let Some(msg) = next {
             match msg {
-                LogMsg::Row(r) => rows.push(r),
+                LogMsg::Row(at, r) => rows.push(row(at, r)),
                 LogMsg::Flush(done) => flushes.push(done),
             }
-            next = if rows.len() < 2_000 { rx.try_recv().ok() } else { None };
+            next = if rows.len() < 20_000 { rx.try_recv().ok() } else { None };
         }
         if !rows.is_empty() {
             if let Err(e) = store.log_branding_requests(&rows).await {
@@ -610,8 +618,12 @@ async fn write_log(store: Store, mut rx: mpsc::Receiver<LogMsg>) {
                 }
             }
         }
+        let busy = rows.len() > 100;
         for f in flushes {
             let _ = f.send(());
+        }
+        if busy {
+            tokio::time::sleep(PAUSE).await;
         }
     }
 }
