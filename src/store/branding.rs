@@ -121,7 +121,7 @@ impl Store {
 
     /// Inserts or replaces; true when a file of that name was replaced.
     pub async fn put_branding_file(&self, tenant_id: i64, f: &NewBrandingFile<'_>) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let existed: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM branding_files WHERE tenant_id = ? AND kind = ? AND name = ?)",
         )
@@ -198,7 +198,7 @@ impl Store {
 
     /// Appends a batch in one statement per chunk: the request log must keep up with CMS.
     pub async fn log_branding_requests(&self, rows: &[BrandingRequestRow]) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         for chunk in rows.chunks(400) {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO branding_requests (at, tenant, kind, name, method, status, served, remote) ",

@@ -10,7 +10,7 @@ impl Store {
     /// seen before (a resent batch returns none). Returns once the data is committed.
     pub async fn insert_cdr_records(&self, bridge: &str, session: &str, records: &[Record]) -> Result<Vec<u64>, StoreError> {
         let now = now_rfc3339();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut fresh = Vec::with_capacity(records.len());
         for chunk in records.chunks(200) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(

@@ -71,6 +71,13 @@ impl Store {
         &self.pool
     }
 
+    /// A write transaction that takes the write lock at once. SQLite cannot upgrade a deferred
+    /// (read) transaction to a write while another connection has committed in between: that
+    /// fails at once with "database is locked" instead of waiting for `busy_timeout`.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
