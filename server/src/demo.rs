@@ -56,15 +56,19 @@ pub async fn seed_rules(store: &switchboard::store::Store) -> anyhow::Result<()>
 /// Starts a two-node simulated CMS cluster with living meetings and points `cfg` at it.
 pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
     let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 20);
-    let sim_cfg = SimConfig { nodes: 2, username: "switchboard-demo".into(), password: password.clone(), ..SimConfig::default() };
+    // HTTPS with a self-signed certificate, as a CMS out of the box; Switchboard trusts it
+    // through a CA file, as an administrator would configure it.
+    let sim_cfg = SimConfig { nodes: 2, username: "switchboard-demo".into(), password: password.clone(), tls: true, ..SimConfig::default() };
     let cms = SimCms::start("127.0.0.1:0".parse()?, sim_cfg).await?;
+    let ca_file = cfg.server.data_dir.join("demo-cms-ca.pem");
+    std::fs::write(&ca_file, cms.cert_pem().unwrap_or_default())?;
     let scenario = Scenario::demo_setup(&cms.cluster);
     let handle = Scenario::run_demo(cms.cluster.clone(), scenario, rand::random());
     cfg.cms.username = "switchboard-demo".into();
     cfg.cms.password = Secret(password);
     cfg.cms.health_interval_seconds = 10;
     cfg.cms.nodes = (0..2)
-        .map(|i| CmsNodeConfig { name: format!("cb{}", i + 1), url: cms.url(i), username: None, password: None, ca_file: None, insecure: false })
+        .map(|i| CmsNodeConfig { name: format!("cb{}", i + 1), url: cms.url(i), username: None, password: None, ca_file: Some(ca_file.clone()), insecure: false })
         .collect();
     cfg.cms.cdr_receiver_url = Some(format!("http://{}/cdr", cfg.server.addr));
     cfg.cms.register_cdr_receiver = true;
@@ -107,11 +111,26 @@ pub struct SimCmsArgs {
     /// A CDR receiver to register on every node at start (e.g. http://127.0.0.1:3000/cdr).
     #[arg(long)]
     pub cdr_receiver: Option<String>,
+    /// Serve HTTPS with a self-signed certificate, written to this PEM file (trust it with
+    /// `ca_file` in Switchboard's `[[cms.nodes]]`).
+    #[arg(long)]
+    pub tls_cert_out: Option<std::path::PathBuf>,
 }
 
 pub async fn run_sim_cms(a: SimCmsArgs) -> anyhow::Result<()> {
-    let cfg = SimConfig { nodes: a.nodes.max(1), username: a.user.clone(), password: a.password, max_page: a.max_page.max(1), ..SimConfig::default() };
+    let cfg = SimConfig {
+        nodes: a.nodes.max(1),
+        username: a.user.clone(),
+        password: a.password,
+        max_page: a.max_page.max(1),
+        tls: a.tls_cert_out.is_some(),
+        ..SimConfig::default()
+    };
     let sim = SimCms::start(a.addr, cfg).await?;
+    if let (Some(path), Some(pem)) = (&a.tls_cert_out, sim.cert_pem()) {
+        std::fs::write(path, pem)?;
+        println!("HTTPS certificate written to {}", path.display());
+    }
     for i in 0..a.nodes.max(1) {
         let f = &sim.node(i).faults;
         f.set_latency(Duration::from_millis(a.latency_ms));

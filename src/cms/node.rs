@@ -119,9 +119,14 @@ impl CmsNode {
             TlsMode::SystemRoots => {}
             TlsMode::CustomCa(path) => {
                 let pem = std::fs::read(path).map_err(|e| cfg_err(format!("cannot read CA file {}: {e}", path.display())))?;
-                let cert = reqwest::Certificate::from_pem(&pem)
+                let certs = reqwest::Certificate::from_pem_bundle(&pem)
                     .map_err(|e| cfg_err(format!("CA file {} is not a PEM certificate: {e}", path.display())))?;
-                builder = builder.add_root_certificate(cert);
+                if certs.is_empty() {
+                    return Err(cfg_err(format!("CA file {} holds no PEM certificate", path.display())));
+                }
+                for cert in certs {
+                    builder = builder.add_root_certificate(cert);
+                }
             }
             TlsMode::Insecure => {
                 tracing::warn!(

@@ -319,3 +319,34 @@ async fn a_distributed_call_shares_its_correlator_across_bridges_with_distributi
     assert!(all.contains(&format!("callBridge=\"{}\"", sim.node(1).bridge_id)), "cluster: callBridge set");
     assert!(all.contains("<subType>distributionLink</subType>"));
 }
+
+#[tokio::test]
+async fn https_nodes_are_trusted_through_a_ca_file_or_an_explicit_insecure_switch_only() {
+    let cfg = SimConfig { tls: true, username: USER.into(), password: PASS.into(), ..SimConfig::default() };
+    let sim = SimCms::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap();
+    assert!(sim.url(0).starts_with("https://"));
+
+    // Self-signed: the system roots do not trust it.
+    let err = node(&sim, 0).check_health().await.unwrap_err();
+    assert!(matches!(&err, CmsError::Unreachable { reason, .. } if reason.to_lowercase().contains("certificate")), "{err:?}");
+
+    // Trusting its certificate as a CA works.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("cms.pem");
+    std::fs::write(&ca, sim.cert_pem().unwrap()).unwrap();
+    let mut c = node_cfg(&sim, 0);
+    c.tls = switchboard::cms::TlsMode::CustomCa(ca);
+    assert!(CmsNode::new(c).unwrap().check_health().await.is_ok());
+
+    // So does the explicit insecure switch.
+    let mut c = node_cfg(&sim, 0);
+    c.tls = switchboard::cms::TlsMode::Insecure;
+    assert!(CmsNode::new(c).unwrap().calls().await.is_ok());
+
+    // A CA file that is not a certificate is a configuration error naming the file.
+    std::fs::write(dir.path().join("bad.pem"), "not a certificate").unwrap();
+    let mut c = node_cfg(&sim, 0);
+    c.tls = switchboard::cms::TlsMode::CustomCa(dir.path().join("bad.pem"));
+    let err = CmsNode::new(c).unwrap_err();
+    assert!(matches!(&err, CmsError::Config { reason, .. } if reason.contains("bad.pem")), "{err:?}");
+}

@@ -76,7 +76,9 @@ fn only(form: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Response
     Ok(())
 }
 
-pub fn router(cluster: Arc<Cluster>, node: usize) -> axum::routing::IntoMakeService<tower::util::MapRequest<Router, fn(Request) -> Request>> {
+type Lower = fn(axum::http::Request<hyper::body::Incoming>) -> Request;
+
+pub fn router(cluster: Arc<Cluster>, node: usize) -> axum::routing::IntoMakeService<tower::util::MapRequest<Router, Lower>> {
     let ctx = Ctx { cluster, node };
     let api = Router::new()
         .route("/api/v1/calls", get(list_calls))
@@ -110,11 +112,12 @@ pub fn router(cluster: Arc<Cluster>, node: usize) -> axum::routing::IntoMakeServ
         .route("/sim/state", get(sim_state));
     let app = api.merge(sim).layer(axum::middleware::from_fn_with_state(ctx.clone(), log_requests)).with_state(ctx);
     // CMS paths are matched without regard to case (the old scripts used `calllegs`).
-    let lower: fn(Request) -> Request = lowercase_path;
-    axum::ServiceExt::<Request>::into_make_service(tower::util::MapRequestLayer::new(lower).layer(app))
+    let lower: Lower = lowercase_path;
+    axum::ServiceExt::<axum::http::Request<hyper::body::Incoming>>::into_make_service(tower::util::MapRequestLayer::new(lower).layer(app))
 }
 
-fn lowercase_path(mut req: Request) -> Request {
+fn lowercase_path(req: axum::http::Request<hyper::body::Incoming>) -> Request {
+    let mut req = req.map(Body::new);
     let uri = req.uri();
     let lowered = uri.path().to_ascii_lowercase();
     if lowered != uri.path() {

@@ -30,11 +30,13 @@ pub struct SimConfig {
     pub cdr_buffer: usize,
     /// Records per CDR POST at most.
     pub cdr_batch: usize,
+    /// Serve the API over HTTPS with a self-signed certificate (as CMS does by default).
+    pub tls: bool,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        Self { nodes: 1, username: "admin".into(), password: "admin-sim".into(), max_page: 10, cdr_buffer: 2000, cdr_batch: 20 }
+        Self { nodes: 1, username: "admin".into(), password: "admin-sim".into(), max_page: 10, cdr_buffer: 2000, cdr_batch: 20, tls: false }
     }
 }
 
@@ -524,12 +526,23 @@ pub struct SimCms {
     pub cluster: Arc<Cluster>,
     addrs: Vec<SocketAddr>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// With TLS: the self-signed certificate every node presents (PEM), to trust as a CA.
+    cert_pem: Option<String>,
 }
 
 impl SimCms {
     /// Starts `cfg.nodes` Call Bridges. Node k listens on `addr`'s port + k (or each on an
     /// ephemeral port when the port is 0).
     pub async fn start(addr: SocketAddr, cfg: SimConfig) -> std::io::Result<SimCms> {
+        let tls = if cfg.tls {
+            let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), addr.ip().to_string()];
+            let key = rcgen::generate_simple_self_signed(names).map_err(std::io::Error::other)?;
+            let (cert, key) = (key.cert.pem(), key.signing_key.serialize_pem());
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem(cert.clone().into_bytes(), key.into_bytes()).await?;
+            Some((cert, config))
+        } else {
+            None
+        };
         let cluster = Cluster::new(cfg);
         let mut addrs = Vec::new();
         let mut tasks = Vec::new();
@@ -541,11 +554,22 @@ impl SimCms {
             let listener = TcpListener::bind(a).await?;
             addrs.push(listener.local_addr()?);
             let app = api::router(cluster.clone(), i);
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
+            let std_listener = listener.into_std()?;
+            let log = |r: std::io::Result<()>| {
+                if let Err(e) = r {
                     tracing::error!(error = %e, "CMS simulator node stopped");
                 }
-            }));
+            };
+            tasks.push(match &tls {
+                Some((_, config)) => {
+                    let s = axum_server::tls_rustls::from_tcp_rustls(std_listener, config.clone())?;
+                    tokio::spawn(async move { log(s.serve(app).await) })
+                }
+                None => {
+                    let s = axum_server::from_tcp(std_listener)?;
+                    tokio::spawn(async move { log(s.serve(app).await) })
+                }
+            });
             let c = cluster.clone();
             tasks.push(tokio::spawn(async move {
                 let mut backoff = std::collections::HashMap::new();
@@ -559,12 +583,18 @@ impl SimCms {
                 }
             }));
         }
-        Ok(SimCms { cluster, addrs, tasks })
+        Ok(SimCms { cluster, addrs, tasks, cert_pem: tls.map(|(c, _)| c) })
     }
 
     /// Base URL of node `i` (what goes into Switchboard's config).
     pub fn url(&self, i: usize) -> String {
-        format!("http://{}", self.addrs[i])
+        let scheme = if self.cert_pem.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addrs[i])
+    }
+
+    /// The certificate the nodes present when serving HTTPS (PEM).
+    pub fn cert_pem(&self) -> Option<&str> {
+        self.cert_pem.as_deref()
     }
 
     pub fn addrs(&self) -> &[SocketAddr] {
