@@ -1,0 +1,73 @@
+//! The `switchboard` command line, run as a person would run it.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .env_remove("SWITCHBOARD_ADMIN_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("switchboard runs");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_string()
+}
+
+#[tokio::test]
+async fn user_add_reads_the_password_from_stdin_and_refuses_duplicates_and_bad_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = run(&["user", "add", "ann", "--role", "operator", "--data-dir", d], Some("ann-password\n"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("User 'ann' (operator) saved."));
+
+    let out = run(&["user", "add", "ann", "--role", "admin", "--data-dir", d], Some("other-password\n"));
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("already exists"), "{}", text(&out.stderr));
+
+    let out = run(&["user", "add", "bob", "--role", "root", "--data-dir", d], Some("bob-password\n"));
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("admin, operator or viewer"), "{}", text(&out.stderr));
+
+    let out = run(&["user", "add", "cy", "--role", "viewer", "--data-dir", d], Some("short\n"));
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("at least 8 characters"), "{}", text(&out.stderr));
+
+    let store = switchboard::store::Store::open_in_dir(dir.path()).await.unwrap();
+    let ann = store.authenticate("ann", "ann-password").await.unwrap().expect("ann can sign in");
+    assert_eq!(ann.role, switchboard::model::Role::Operator);
+    assert!(store.find_user("bob").await.unwrap().is_none());
+    // Nothing in the output gives the hash away.
+    assert!(!text(&run(&["user", "add", "dee", "--role", "viewer", "--data-dir", d], Some("dee-password\n")).stdout).contains("argon2"));
+}
+
+#[test]
+fn migrate_creates_the_database_and_a_bad_config_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = run(&["migrate", "--data-dir", data.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(data.join("switchboard.db").exists());
+
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[server]\naddr = \"nowhere\"\n").unwrap();
+    let out = run(&["serve", "--config", cfg.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("server.addr") && err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "a clean error, not a crash: {err}");
+
+    let out = run(&["serve", "--config", dir.path().join("missing.toml").to_str().unwrap()], None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("missing.toml"));
+}
