@@ -315,6 +315,10 @@ mod tests {
             let err = Config::load(Some(Path::new("typo.toml"))).unwrap_err().to_string();
             assert!(err.contains("idle_timeout"), "{err}");
 
+            jail.create_file("cdr.toml", "[cdr]\nallowed_sources = [\"10.0.0.0/8\", \"cms.example.com\"]\n")?;
+            let err = Config::load(Some(Path::new("cdr.toml"))).unwrap_err().to_string();
+            assert!(err.contains("cdr.allowed_sources") && err.contains("cms.example.com"), "{err}");
+
             jail.create_file("cms.toml", "[cms]\nusername = \"api\"\n[[cms.nodes]]\nname = \"cb1\"\nurl = \"cb1:445\"\n")?;
             let err = Config::load(Some(Path::new("cms.toml"))).unwrap_err().to_string();
             assert!(err.contains("cms.nodes[0].url"), "{err}");

@@ -110,6 +110,25 @@ async fn malformed_unknown_oversized_and_unauthorised_posts_get_the_right_answer
 }
 
 #[tokio::test]
+async fn only_allowed_sources_may_post_cdrs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = common::config_for(dir.path());
+    cfg.cdr.allowed_sources = vec!["10.0.0.0/8".into(), "192.0.2.7".into()];
+    let app = TestApp::spawn_with(cfg).await;
+    let res = post_cdr(&reqwest::Client::new(), &app, START.into()).await;
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("allowed_sources"));
+    app.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = common::config_for(dir.path());
+    cfg.cdr.allowed_sources = vec!["127.0.0.0/8".into()];
+    let app = TestApp::spawn_with(cfg).await;
+    assert_eq!(post_cdr(&reqwest::Client::new(), &app, START.into()).await.status(), 200, "loopback is allowed here");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn records_cms_lost_are_surfaced_as_gaps() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
