@@ -80,15 +80,20 @@ pub async fn receive(
 /// Server-sent events: one `calls` event whenever calls changed (bursts are coalesced).
 pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.services.cdr.subscribe();
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
+    let closing = state.services.cdr.closing();
+    let stream = futures::stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
         loop {
-            match rx.recv().await {
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    while rx.try_recv().is_ok() {}
-                    return Some((Ok(Event::default().event("calls").data("changed")), rx));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            tokio::select! {
+                // Shutting down: end the stream so the graceful shutdown can finish.
+                _ = async { drop(closing.wait_for(|c| *c).await) } => return None,
+                got = rx.recv() => match got {
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        while rx.try_recv().is_ok() {}
+                        return Some((Ok(Event::default().event("calls").data("changed")), (rx, closing)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                },
             }
         }
     });

@@ -38,6 +38,7 @@ pub struct Application {
     store: Store,
     addr: SocketAddr,
     background: Vec<tokio::task::JoinHandle<()>>,
+    cdr: Arc<CdrService>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,7 +176,7 @@ impl Application {
             background.push(e.spawn());
         }
 
-        Ok(Self { listener, router, store, addr, background })
+        Ok(Self { listener, router, store, addr, background, cdr })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -189,6 +190,11 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let cdr = self.cdr.clone();
+        let shutdown = async move {
+            shutdown.await;
+            cdr.close_streams();
+        };
         let res = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         for task in self.background {
             task.abort();

@@ -110,6 +110,22 @@ async fn malformed_unknown_oversized_and_unauthorised_posts_get_the_right_answer
 }
 
 #[tokio::test]
+async fn pages_hear_of_new_cdrs_by_push_and_an_open_stream_does_not_block_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let c = viewer(&app).await;
+    let mut stream = c.get(app.url("/events/calls")).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    assert_eq!(post_cdr(&reqwest::Client::new(), &app, START.into()).await.status(), 200);
+    let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk()).await.expect("pushed in time").unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&chunk).contains("event: calls"), "{chunk:?}");
+
+    // The stream is still open: shutting down must not wait for the browser to leave.
+    tokio::time::timeout(Duration::from_secs(5), app.stop()).await.expect("graceful shutdown ends open event streams");
+}
+
+#[tokio::test]
 async fn only_allowed_sources_may_post_cdrs() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = common::config_for(dir.path());

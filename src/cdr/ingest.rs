@@ -40,6 +40,8 @@ pub struct CdrService {
     state: RwLock<LiveState>,
     events: broadcast::Sender<CallEvent>,
     reconcile_wanted: tokio::sync::Notify,
+    /// Set at shutdown so long-lived listeners (server-sent event streams) end.
+    closing: tokio::sync::watch::Sender<bool>,
     last_reconcile_request: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
@@ -59,6 +61,7 @@ impl CdrService {
             state: RwLock::new(LiveState::default()),
             events,
             reconcile_wanted: tokio::sync::Notify::new(),
+            closing: tokio::sync::watch::Sender::new(false),
             last_reconcile_request: std::sync::Mutex::new(None),
         })
     }
@@ -75,6 +78,16 @@ impl CdrService {
 
     pub async fn reconcile_requested(&self) {
         self.reconcile_wanted.notified().await
+    }
+
+    /// Ends every stream that follows `closing()`: a graceful shutdown waits for open
+    /// connections, and a page's event stream would otherwise keep the server up forever.
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<CallEvent> {
