@@ -16,4 +16,11 @@ pub mod lobby;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[cfg(feature = "server")]
+pub mod services;
+#[cfg(feature = "server")]
+pub mod status;
+#[cfg(feature = "server")]
 pub mod store;
+pub mod sync;
+#[cfg(feature = "server")]
+pub mod workers;

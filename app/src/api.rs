@@ -1,138 +1,134 @@
-//! Server functions shared by several pages, and the server-side context they run in.
+//! Server functions shared by several pages, and the edge they all go through (`ssr`).
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use switchboard::model::{AuditPage, SystemStatus, UserInfo};
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    //! What server functions reach through Leptos context. Provided by the server crate.
+    //! The server side of the edge: the services (provided by the server crate through Leptos
+    //! context), the session's user and role check, and the one mapping of domain errors to
+    //! `AppError` (which sets the HTTP status).
+    use crate::error::AppError;
     use leptos::prelude::*;
-    use std::sync::{Arc, RwLock};
-    use std::time::Instant;
-    use switchboard::model::{ComponentStatus, Role, UserInfo};
-    use switchboard::store::Store;
+    use switchboard::model::{Role, UserInfo};
+    pub use switchboard::services::Services;
 
-    /// Everything the UI's server functions may use. Cheap to clone.
-    #[derive(Clone)]
-    pub struct Services {
-        pub store: Store,
-        pub started: Instant,
-        pub mode: &'static str,
-        /// Health of each configured integration, kept fresh by background workers.
-        pub integrations: Arc<RwLock<Vec<ComponentStatus>>>,
-        /// The CMS cluster, when nodes are configured.
-        pub cms: Option<Arc<switchboard::cms::CmsCluster>>,
-        /// Live calls from CDRs.
-        pub cdr: Arc<switchboard::cdr::CdrService>,
-        /// Banner enforcement (only with a CMS cluster to talk to).
-        pub enforcer: Option<Arc<switchboard::banner::enforcer::Enforcer>>,
-        /// Admitting from the lobby (only with a CMS cluster).
-        pub lobby: Option<Arc<switchboard::lobby::admit::LobbyService>>,
-        /// Bulk admits in progress or recently done, by job id.
-        pub admit_jobs: Arc<std::sync::Mutex<std::collections::HashMap<String, switchboard::model::AdmitJob>>>,
-        /// Only in demo mode.
-        pub demo: Option<Arc<dyn DemoControl>>,
-        /// Branding host: CMS-facing lookups (cached), changes, request log.
-        pub branding: switchboard::branding::BrandingService,
+    pub fn services() -> Result<Services, AppError> {
+        use_context::<Services>().ok_or_else(|| internal("Finding the server's services", "no Services in the Leptos context"))
     }
 
-    /// What demo mode lets people do to the simulated world, to see Switchboard react.
-    pub trait DemoControl: Send + Sync {
-        /// A web-app guest with a fresh name joins the call; returns the name.
-        fn guest_joins(&self, call_id: &str) -> Result<String, String>;
-    }
-
-    pub fn services() -> Result<Services, ServerFnError> {
-        use_context::<Services>().ok_or_else(|| ServerFnError::new("server context is missing"))
-    }
-
-    /// The signed-in user, put in the request by the server's session middleware.
+    /// The signed-in user, put in the request by the server's session layer.
     pub async fn current_user() -> Option<UserInfo> {
         leptos_axum::extract::<axum::Extension<UserInfo>>().await.ok().map(|axum::Extension(u)| u)
     }
 
-    /// Refuses (401/403 with a readable reason) unless the session's role includes `required`.
-    pub async fn require(required: Role) -> Result<UserInfo, ServerFnError> {
-        let response = use_context::<leptos_axum::ResponseOptions>();
-        let Some(user) = current_user().await else {
-            if let Some(r) = &response {
-                r.set_status(axum::http::StatusCode::UNAUTHORIZED);
-            }
-            return Err(ServerFnError::new("You are not signed in (or your session expired). Sign in again."));
-        };
+    /// The signed-in user, if their role includes `required`.
+    pub async fn require(required: Role) -> Result<UserInfo, AppError> {
+        let user = current_user().await.ok_or(AppError::Unauthorized)?;
         if !user.role.allows(required) {
-            if let Some(r) = &response {
-                r.set_status(axum::http::StatusCode::FORBIDDEN);
-            }
-            return Err(ServerFnError::new(format!(
-                "Your role ({}) may not do this; it needs {}.",
-                user.role, required
-            )));
+            return Err(AppError::Forbidden(format!("Your role ({}) may not do this; it needs {}.", user.role, required)));
         }
         Ok(user)
     }
 
-    /// Logs the real cause and hands the page a message without internals.
-    pub fn internal(context: &str, err: impl std::fmt::Display) -> ServerFnError {
-        tracing::error!(%err, "{context}");
-        ServerFnError::new(format!("{context} failed; the server log has details."))
+    /// Runs a server function's body; an error sets the response status it means.
+    pub async fn edge<T>(body: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+        let result = body.await;
+        if let Err(e) = &result {
+            if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+                r.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+            }
+        }
+        result
+    }
+
+    /// Logs the real cause and gives the page a message without internals.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> AppError {
+        tracing::error!(%err, "{context} failed");
+        AppError::Internal(context.to_string())
+    }
+
+    impl From<switchboard::store::StoreError> for AppError {
+        fn from(e: switchboard::store::StoreError) -> Self {
+            internal("Reading or writing the database", e)
+        }
+    }
+
+    impl From<switchboard::banner::BannerError> for AppError {
+        fn from(e: switchboard::banner::BannerError) -> Self {
+            match e {
+                switchboard::banner::BannerError::Invalid(msg) => AppError::Invalid(msg),
+                switchboard::banner::BannerError::Store(e) => e.into(),
+            }
+        }
+    }
+
+    impl From<switchboard::lobby::LobbyError> for AppError {
+        fn from(e: switchboard::lobby::LobbyError) -> Self {
+            use switchboard::lobby::LobbyError as L;
+            match e {
+                L::NoCms | L::ShuttingDown => AppError::Unavailable(e.to_string()),
+                L::NothingSelected | L::TooMany => AppError::Invalid(e.to_string()),
+                L::UnknownJob => AppError::NotFound(e.to_string()),
+            }
+        }
+    }
+
+    impl From<switchboard::branding::BrandingError> for AppError {
+        fn from(e: switchboard::branding::BrandingError) -> Self {
+            use switchboard::branding::validate::ValidationError;
+            use switchboard::branding::BrandingError as B;
+            match e {
+                B::Name(_) => AppError::Invalid(e.to_string()),
+                B::Invalid(ValidationError::TooLarge { .. }) => AppError::TooLarge(e.to_string()),
+                B::Invalid(_) => AppError::Rejected(e.to_string()),
+                B::UnknownTenant(_) | B::NotFound(_) => AppError::NotFound(e.to_string()),
+                B::Store(_) | B::Archive(_) => internal("Storing branding", e),
+            }
+        }
     }
 }
 
 /// Demo mode only: a web-app guest joins the given call in the simulated CMS.
 #[server]
-pub async fn demo_guest_joins(call_id: String) -> Result<String, ServerFnError> {
+pub async fn demo_guest_joins(call_id: String) -> Result<String, AppError> {
     use switchboard::model::Role;
     use switchboard::store::{AuditRecord, AuditResult};
-    let user = ssr::require(Role::Operator).await?;
-    let s = ssr::services()?;
-    let demo = s.demo.clone().ok_or_else(|| ServerFnError::new("Only available in demo mode."))?;
-    let name = demo.guest_joins(&call_id).map_err(ServerFnError::new)?;
-    let _ = s.store.audit(AuditRecord::new(&user.name, "demo.guest_joins", AuditResult::Ok).target(&call_id).detail(&name)).await;
-    Ok(name)
+    ssr::edge(async {
+        let user = ssr::require(Role::Operator).await?;
+        let s = ssr::services()?;
+        let demo = s.demo.clone().ok_or_else(|| AppError::NotFound("Only available in demo mode.".into()))?;
+        let name = demo.guest_joins(&call_id).map_err(AppError::NotFound)?;
+        s.audit.record(AuditRecord::new(&user.name, "demo.guest_joins", AuditResult::Ok).target(&call_id).detail(&name)).await;
+        Ok(name)
+    })
+    .await
 }
 
 /// The user behind this session, or none on the login page.
 #[server]
-pub async fn whoami() -> Result<Option<UserInfo>, ServerFnError> {
+pub async fn whoami() -> Result<Option<UserInfo>, AppError> {
     Ok(ssr::current_user().await)
 }
 
 #[server]
-pub async fn get_system_status() -> Result<SystemStatus, ServerFnError> {
-    use switchboard::model::{ComponentState, ComponentStatus, Role};
-    ssr::require(Role::Viewer).await?;
-    let s = ssr::services()?;
-    let started = std::time::Instant::now();
-    let database = match s.store.ping().await {
-        Ok(()) => ComponentStatus {
-            name: "Database".into(),
-            state: ComponentState::Up,
-            detail: format!("SQLite, answered in {} ms", started.elapsed().as_millis()),
-        },
-        Err(e) => {
-            tracing::warn!(error = %e, "database health check failed");
-            ComponentStatus { name: "Database".into(), state: ComponentState::Down, detail: "not answering".into() }
-        }
-    };
-    let integrations = s.integrations.read().map(|v| v.clone()).unwrap_or_default();
-    Ok(SystemStatus {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        uptime_seconds: s.started.elapsed().as_secs(),
-        mode: s.mode.to_string(),
-        database,
-        integrations,
+pub async fn get_system_status() -> Result<SystemStatus, AppError> {
+    use switchboard::model::Role;
+    ssr::edge(async {
+        ssr::require(Role::Viewer).await?;
+        Ok(ssr::services()?.status.system_status().await)
     })
+    .await
 }
 
 #[server]
-pub async fn audit_log(offset: i64, action: Option<String>) -> Result<AuditPage, ServerFnError> {
+pub async fn audit_log(offset: i64, action: Option<String>) -> Result<AuditPage, AppError> {
     use switchboard::model::Role;
-    ssr::require(Role::Admin).await?;
-    let s = ssr::services()?;
-    let action = action.filter(|a| !a.trim().is_empty());
-    s.store
-        .audit_page(offset, 50, action.as_deref())
-        .await
-        .map_err(|e| ssr::internal("Reading the audit log", e))
+    ssr::edge(async {
+        ssr::require(Role::Admin).await?;
+        let action = action.filter(|a| !a.trim().is_empty());
+        Ok(ssr::services()?.audit.page(offset, 50, action.as_deref()).await?)
+    })
+    .await
 }

@@ -1,11 +1,12 @@
 //! Switchboard's web UI: the page shell, routes, pages and the server functions they call.
-//! Server functions are thin: check the session's role, call `switchboard` through context,
-//! map errors to a message a person understands.
+//! Server functions are thin: check the session's role, call one service of `switchboard`
+//! (received through Leptos context), and let `api::ssr::edge` map the error.
 
 #![recursion_limit = "256"]
 
 pub mod api;
 mod components;
+pub mod error;
 pub mod pages;
 
 use leptos::prelude::*;

@@ -1,5 +1,5 @@
-//! Operator sign-in over plain HTML forms (`POST /login`, `POST /logout`), the session guard
-//! every non-public path passes through, and the cross-site request check.
+//! Operator sign-in over plain HTML forms (`GET`/`POST /login`, `POST /logout`), the guard of
+//! the protected router (a signed-in user, with the current role), and the cross-site check.
 
 use crate::state::AppState;
 use app::LoginFeedback;
@@ -34,12 +34,9 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// Paths reachable without a session: the login page, assets, health/metrics, and what CMS
-/// and other systems call.
-pub fn is_public(path: &str) -> bool {
-    const EXACT: &[&str] = &["/login", "/healthz", "/metrics", "/favicon.svg", "/favicon.ico", "/robots.txt"];
-    const PREFIXES: &[&str] = &["/pkg/", "/api/get_login_feedback", "/api/whoami"];
-    EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p)) || crate::branding::is_public_path(path)
+/// The sign-in page (public).
+pub async fn login_page(State(state): State<AppState>) -> Response {
+    render_login(&state, None).await
 }
 
 pub async fn login_submit(
@@ -63,7 +60,7 @@ pub async fn login_submit(
         let msg = format!("Too many failed sign-ins. Wait {secs} seconds and try again.");
         return login_failure(&state, StatusCode::TOO_MANY_REQUESTS, &msg, &username, Some(secs)).await;
     }
-    let user = match state.services.store.authenticate(&username, &password).await {
+    let user = match state.services.users.authenticate(&username, &password).await {
         Ok(u) => u,
         Err(e) => {
             tracing::error!(error = %e, "login: database error");
@@ -104,28 +101,35 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> Response
 }
 
 async fn audit(state: &AppState, rec: AuditRecord<'_>) {
-    if let Err(e) = state.services.store.audit(rec).await {
-        tracing::error!(error = %e, "audit log write failed");
+    state.services.audit.record(rec).await;
+}
+
+/// Renders the login page, with the reason of a failed attempt when there is one.
+async fn render_login(state: &AppState, feedback: Option<LoginFeedback>) -> Response {
+    let options = state.leptos_options.clone();
+    let services = state.services.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(
+        move || {
+            if let Some(f) = feedback.clone() {
+                provide_context(f);
+            }
+            provide_context(services.clone());
+        },
+        move || app::shell(options.clone()),
+    );
+    match Request::builder().method(Method::GET).uri("/login").body(Body::empty()) {
+        Ok(req) => render(req).await,
+        Err(e) => {
+            tracing::error!(error = %e, "could not build the login page request");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 
 /// Renders the login page again with the reason, with the given status.
 async fn login_failure(state: &AppState, status: StatusCode, message: &str, username: &str, retry_after: Option<u64>) -> Response {
     let feedback = LoginFeedback { message: message.to_string(), username: username.to_string() };
-    let options = state.leptos_options.clone();
-    let services = state.services.clone();
-    let render = leptos_axum::render_app_to_stream_with_context(
-        move || {
-            provide_context(feedback.clone());
-            provide_context(services.clone());
-        },
-        move || app::shell(options.clone()),
-    );
-    let req = Request::builder().method(Method::GET).uri("/login").body(Body::empty());
-    let mut res = match req {
-        Ok(req) => render(req).await,
-        Err(_) => (status, message.to_string()).into_response(),
-    };
+    let mut res = render_login(state, Some(feedback)).await;
     *res.status_mut() = status;
     if let Some(secs) = retry_after {
         if let Ok(v) = secs.to_string().parse() {
@@ -135,22 +139,21 @@ async fn login_failure(state: &AppState, status: StatusCode, message: &str, user
     res
 }
 
-/// Lets public paths through; for the rest, finds the signed-in user (with the current role)
-/// and puts it in the request, or sends people to the login page and API callers a 401.
-pub async fn require_session(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+/// The guard of the protected router: finds the signed-in user (with the current role) and
+/// puts it in the request, or sends people to the login page and API callers a 401.
+pub async fn require_user(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    if is_public(&path) || path == state.cdr_path {
-        return next.run(req).await;
-    }
     if let Ok(Some(su)) = session.get::<SessionUser>(USER_KEY).await {
-        match state.services.store.find_user(&su.name).await {
+        match state.services.users.find(&su.name).await {
             Ok(Some(u)) if u.id == su.id => {
                 req.extensions_mut().insert(UserInfo::from(u));
                 return next.run(req).await;
             }
             Ok(_) => {
                 // The account was removed or replaced since sign-in.
-                let _ = session.flush().await;
+                if let Err(e) = session.flush().await {
+                    tracing::warn!(error = %e, "could not end a stale session");
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, "session check: database error");
@@ -209,36 +212,6 @@ pub async fn same_origin_only(req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn public_paths_are_only_login_assets_and_system_endpoints() {
-        for p in [
-            "/login",
-            "/healthz",
-            "/metrics",
-            "/pkg/switchboard.js",
-            "/api/whoami123",
-            "/invites/acme",
-            "/branding/acme/call/welcome.wav",
-            "/branding/acme/ivr/ivr_welcome.wav",
-            "/branding/acme/webapp.zip",
-        ] {
-            assert!(is_public(p), "{p}");
-        }
-        for p in [
-            "/",
-            "/audit",
-            "/api/get_system_status42",
-            "/login/../audit",
-            "/loginx",
-            "/branding",
-            "/branding/acme",
-            "/api/branding/acme/upload",
-            "/branding/acme/call/x.wav/extra",
-        ] {
-            assert!(!is_public(p), "{p}");
-        }
-    }
 
     #[test]
     fn next_targets_are_percent_encoded() {

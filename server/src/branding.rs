@@ -12,9 +12,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
-use switchboard::branding::{
-    BrandingError, BrandingService, FileKind, Lookup, ResourceName, Served, ServedRequest, TemplateKey, TenantName,
-};
+use app::error::AppError;
+use switchboard::branding::{BrandingError, BrandingService, FileKind, Lookup, ResourceName, Served, ServedRequest, TemplateKey, TenantName};
 use switchboard::model::{Role, UserInfo};
 use switchboard::store::{AuditRecord, AuditResult};
 
@@ -34,22 +33,9 @@ pub fn cms_routes<S: Clone + Send + Sync + 'static>(svc: &BrandingService) -> Ro
         .route_service("/branding/{tenant}/webapp.zip", get(webapp_archive).with_state(svc.clone()))
 }
 
-/// The operators' upload endpoint; behind the session layers.
+/// The operators' upload endpoint; for the protected router.
 pub fn manage_routes() -> Router<AppState> {
     Router::new().route("/api/branding/{tenant}/upload", post(upload))
-}
-
-/// Whether a path is one of the CMS-facing branding endpoints, which need no session. Matches
-/// the shapes exactly (segment counts), so `/branding` and `/api/branding/...` stay protected.
-pub fn is_public_path(path: &str) -> bool {
-    let segs: Vec<&str> = path.split('/').collect();
-    let ok = |s: &str| !s.is_empty();
-    match segs.as_slice() {
-        ["", "invites", t] => ok(t),
-        ["", "branding", t, "webapp.zip"] => ok(t),
-        ["", "branding", t, "call" | "ivr", f] => ok(t) && ok(f),
-        _ => false,
-    }
 }
 
 async fn invite(
@@ -139,12 +125,9 @@ fn answer(
         Ok(Lookup::Missing) => (not_found(&format!("{tenant} has no {} '{name}'", kind.label())), None),
         Ok(Lookup::UnknownTenant) => (not_found(&format!("there is no tenant '{tenant}'")), None),
         Err(e) => {
-            if e.is_internal() {
-                tracing::error!(error = %e, %tenant, kind = kind.as_str(), "branding request failed");
-            }
+            let e = AppError::from(e);
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let msg = if e.is_internal() { "internal error; the server log has details".to_string() } else { e.to_string() };
-            (plain(status, CACHE_MISSING, msg), None)
+            (plain(status, CACHE_MISSING, e.to_string()), None)
         }
     };
     svc.log(ServedRequest {
@@ -301,10 +284,7 @@ async fn upload(
         return reply(StatusCode::UNAUTHORIZED, "Sign in first.".into());
     };
     if !user.role.allows(Role::Operator) {
-        let rec = AuditRecord::new(&user.name, "branding.upload", AuditResult::Denied).target(&tenant);
-        if let Err(e) = state.services.store.audit(rec).await {
-            tracing::error!(error = %e, "audit log write failed");
-        }
+        state.services.audit.record(AuditRecord::new(&user.name, "branding.upload", AuditResult::Denied).target(&tenant)).await;
         return reply(StatusCode::FORBIDDEN, format!("Your role ({}) may not change branding; it needs operator.", user.role));
     }
     let multipart = match multipart {
@@ -338,21 +318,10 @@ async fn upload(
         _ => form.name.unwrap_or(file_name),
     };
     match state.services.branding.put(&tenant, kind, &name, &content, &user.name, "branding.upload").await {
-        Ok(out) => {
-            let verb = if out.replaced { "Replaced" } else { "Added" };
-            let mut msg = format!("{verb} {} {} for {} ({}).", kind.label().to_lowercase(), out.name, out.tenant, out.detail);
-            for w in out.warnings.iter().take(3) {
-                msg.push_str(" Note: ");
-                msg.push_str(w);
-            }
-            reply(if out.replaced { StatusCode::OK } else { StatusCode::CREATED }, msg)
-        }
+        Ok(out) => reply(if out.replaced { StatusCode::OK } else { StatusCode::CREATED }, out.sentence()),
         Err(e) => {
-            if e.is_internal() {
-                tracing::error!(error = %e, "branding upload failed");
-                return reply(StatusCode::INTERNAL_SERVER_ERROR, "Storing the upload failed; the server log has details.".into());
-            }
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let e = AppError::from(e);
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             reply(status, format!("Not stored: {e}"))
         }
     }
@@ -372,27 +341,6 @@ fn urlencode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_the_cms_shapes_are_public() {
-        for p in ["/invites/acme", "/branding/acme/call/welcome.wav", "/branding/acme/ivr/ivr_welcome.wav", "/branding/acme/webapp.zip"] {
-            assert!(is_public_path(p), "{p}");
-        }
-        for p in [
-            "/branding",
-            "/branding/",
-            "/branding/acme",
-            "/branding/acme/call",
-            "/branding/acme/call/",
-            "/branding/acme/other/x.wav",
-            "/branding/acme/call/x.wav/more",
-            "/api/branding/acme/upload",
-            "/invites/acme/x",
-            "/invites/",
-        ] {
-            assert!(!is_public_path(p), "{p}");
-        }
-    }
 
     #[test]
     fn if_none_match_compares_weakly_and_accepts_lists_and_star() {

@@ -1,19 +1,23 @@
-//! CMS-facing CDR receiver (`POST /cdr`) and the push channel (`GET /events/calls`) that live
-//! pages listen to.
+//! CMS-facing CDR receiver (`POST /cdr`, no session) and the push channel (`GET /events/calls`)
+//! that live pages listen to. Each router carries only its own state.
 
-use crate::state::AppState;
+use crate::metrics::Metrics;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
 use futures::Stream;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
-use switchboard::cdr::IngestError;
+use switchboard::cdr::{CdrService, IngestError};
+use tokio_util::sync::CancellationToken;
 
 /// Who may post, decided before the body is read.
 #[derive(Clone, Default)]
@@ -37,36 +41,47 @@ impl CdrGuard {
     }
 }
 
-pub async fn receive(
-    State(state): State<AppState>,
+#[derive(Clone)]
+struct Receiver {
+    calls: Arc<CdrService>,
+    guard: CdrGuard,
+    metrics: Metrics,
+}
+
+/// `POST {path}`: public (CMS has no session), guarded by token and source list.
+pub fn receiver_routes<S: Clone + Send + Sync + 'static>(
+    path: &str,
+    calls: Arc<CdrService>,
+    guard: CdrGuard,
+    metrics: Metrics,
+    max_body: usize,
+) -> Router<S> {
+    Router::new()
+        .route(path, post(receive).layer(DefaultBodyLimit::max(max_body)))
+        .with_state(Receiver { calls, guard, metrics })
+}
+
+async fn receive(
+    State(r): State<Receiver>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    if let Err((status, msg)) = state.cdr_guard.check(&peer, &query) {
+    if let Err((status, msg)) = r.guard.check(&peer, &query) {
         tracing::warn!(%peer, "CDR post refused: {}", msg.trim());
         return (status, msg).into_response();
     }
-    let peer_s = peer.ip().to_string();
-    let text = match std::str::from_utf8(&body) {
-        Ok(t) => t,
-        Err(_) => {
-            let _ = state.services.cdr.store().cdr_dead_letter(&peer_s, "not UTF-8", &String::from_utf8_lossy(&body)).await;
-            state.metrics.cdr_malformed.inc();
-            return (StatusCode::BAD_REQUEST, "The body is not UTF-8 text.\n").into_response();
-        }
-    };
-    match state.services.cdr.ingest(text, &peer_s).await {
+    match r.calls.ingest_bytes(&body, &peer.ip().to_string()).await {
         Ok(report) => {
-            let m = &state.metrics;
+            let m = &r.metrics;
             m.cdr_records.inc_by(report.new as u64);
             m.cdr_duplicates.inc_by(report.duplicates as u64);
             m.cdr_missing.inc_by(report.missing);
-            m.cdr_live_legs.set(state.services.cdr.leg_count() as i64);
+            m.cdr_live_legs.set(r.calls.leg_count() as i64);
             StatusCode::OK.into_response()
         }
         Err(IngestError::Malformed(reason)) => {
-            state.metrics.cdr_malformed.inc();
+            r.metrics.cdr_malformed.inc();
             (StatusCode::BAD_REQUEST, format!("Not a CDR document: {reason}\n")).into_response()
         }
         Err(IngestError::Store(e)) => {
@@ -77,24 +92,32 @@ pub async fn receive(
     }
 }
 
+#[derive(Clone)]
+struct Events {
+    calls: Arc<CdrService>,
+    closing: CancellationToken,
+}
+
+/// `GET /events/calls` (for the protected router). Streams end when `closing` is cancelled,
+/// so a page left open does not hold up a graceful shutdown.
+pub fn event_routes<S: Clone + Send + Sync + 'static>(calls: Arc<CdrService>, closing: CancellationToken) -> Router<S> {
+    Router::new().route("/events/calls", get(events)).with_state(Events { calls, closing })
+}
+
 /// Server-sent events: one `calls` event whenever calls changed (bursts are coalesced).
-pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = state.services.cdr.subscribe();
-    let closing = state.services.cdr.closing();
-    let stream = futures::stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
-        loop {
-            tokio::select! {
-                // Shutting down: end the stream so the graceful shutdown can finish.
-                _ = async { drop(closing.wait_for(|c| *c).await) } => return None,
-                got = rx.recv() => match got {
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        while rx.try_recv().is_ok() {}
-                        return Some((Ok(Event::default().event("calls").data("changed")), (rx, closing)));
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                },
-            }
+async fn events(State(e): State<Events>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = e.calls.subscribe();
+    let stream = futures::stream::unfold((rx, e.closing), |(mut rx, closing)| async move {
+        tokio::select! {
+            _ = closing.cancelled() => None,
+            got = rx.recv() => match got {
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    while rx.try_recv().is_ok() {}
+                    Some((Ok(Event::default().event("calls").data("changed")), (rx, closing)))
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
+            },
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

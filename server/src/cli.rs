@@ -1,4 +1,4 @@
-//! The command line: `demo`, `serve`, `user add`, `migrate`.
+//! The command line: `demo`, `serve`, `user add`, `migrate`, `branding import`, `sim cms`.
 
 use crate::config::Config;
 use crate::startup::{Application, Mode};
@@ -10,6 +10,7 @@ use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use switchboard::model::Role;
+use switchboard::auth::Users;
 use switchboard::store::Store;
 
 #[derive(Parser, Debug)]
@@ -153,11 +154,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&cfg).await?;
             store.migrate().await?;
             let password = read_password(&name)?;
-            let user = if replace {
-                store.upsert_user(&name, &password, role).await?
-            } else {
-                store.create_user(&name, &password, role).await?
-            };
+            let users = Users::new(store.clone());
+            let user = if replace { users.upsert(&name, &password, role).await? } else { users.create(&name, &password, role).await? };
             println!("User '{}' ({}) saved.", user.name, user.role);
             Ok(())
         }
@@ -200,8 +198,8 @@ async fn demo(mut cfg: Config) -> anyhow::Result<()> {
     }
     let world = crate::demo::start(&mut cfg).await?;
     let app = Application::build_with(&cfg, Mode::Demo, Some(world.control())).await?;
-    let login = ensure_demo_admin(app.store()).await?;
-    if let Err(e) = crate::demo_branding::seed(app.store()).await {
+    let login = ensure_demo_admin(&app.services().users).await?;
+    if let Err(e) = crate::demo_branding::seed(&app.services().branding).await {
         tracing::warn!(error = %e, "could not seed the demo branding tenant");
     }
     let url = format!("http://{}", app.addr());
@@ -219,20 +217,20 @@ async fn demo(mut cfg: Config) -> anyhow::Result<()> {
 
 /// The demo's `admin` account: the password from `SWITCHBOARD_ADMIN_PASSWORD` if set, otherwise a
 /// random one, created once and shown only then.
-async fn ensure_demo_admin(store: &Store) -> anyhow::Result<String> {
+async fn ensure_demo_admin(users: &Users) -> anyhow::Result<String> {
     if let Ok(pw) = std::env::var("SWITCHBOARD_ADMIN_PASSWORD") {
         if !pw.is_empty() {
-            store.upsert_user("admin", &pw, Role::Admin).await?;
+            users.upsert("admin", &pw, Role::Admin).await?;
             return Ok("Log in as 'admin' with the password in SWITCHBOARD_ADMIN_PASSWORD.".into());
         }
     }
-    if store.user_exists("admin").await? {
+    if users.exists("admin").await? {
         return Ok("Log in as 'admin' with the password printed when this data directory was first used \
                    (or restart with SWITCHBOARD_ADMIN_PASSWORD=... to set a new one)."
             .into());
     }
     let pw = Alphanumeric.sample_string(&mut rand::thread_rng(), 16);
-    store.create_user("admin", &pw, Role::Admin).await?;
+    users.create("admin", &pw, Role::Admin).await?;
     Ok(format!("Log in as 'admin' with password {pw}  (shown once; keep it)"))
 }
 
@@ -240,7 +238,6 @@ async fn branding_import(store: &Store, dir: &std::path::Path, tenant: &str) -> 
     let svc = switchboard::branding::BrandingService::new(store.clone());
     let actor = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
     let report = switchboard::branding::import::import_dir(&svc, dir, tenant, &actor).await?;
-    svc.flush_log().await;
     if report.tenant_created {
         println!("Created tenant '{tenant}'.");
     }
@@ -262,7 +259,7 @@ async fn serve(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.server.data_dir)
         .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
     let app = Application::build(&cfg, mode).await?;
-    if app.store().count_users().await? == 0 {
+    if app.services().users.count().await? == 0 {
         tracing::warn!("no users yet: add one with `switchboard user add NAME --role admin --config FILE`");
     }
     tracing::info!(addr = %app.addr(), "listening");

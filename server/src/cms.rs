@@ -1,11 +1,10 @@
-//! Wires the CMS client into the server: the cluster from config, the health worker that keeps
-//! the dashboard's node status fresh, and CDR receiver registration at start.
+//! Wires the CMS client into the server: the cluster from config, and CDR receiver
+//! registration at start.
 
 use crate::config::CmsConfig;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
-use switchboard::cms::{CmsCluster, NodeConfig, NodeState, TlsMode};
-use switchboard::model::{ComponentState, ComponentStatus};
+use switchboard::cms::{CmsCluster, NodeConfig, TlsMode};
 
 pub fn cluster_from_config(cfg: &CmsConfig) -> anyhow::Result<Option<Arc<CmsCluster>>> {
     if cfg.nodes.is_empty() {
@@ -30,52 +29,6 @@ pub fn cluster_from_config(cfg: &CmsConfig) -> anyhow::Result<Option<Arc<CmsClus
         })
         .collect();
     Ok(Some(Arc::new(CmsCluster::new(nodes)?)))
-}
-
-pub fn node_statuses(cluster: &CmsCluster) -> Vec<ComponentStatus> {
-    cluster
-        .nodes()
-        .iter()
-        .map(|n| {
-            let h = n.health();
-            ComponentStatus {
-                name: format!("CMS node {}", n.name()),
-                state: match h.state {
-                    NodeState::Up => ComponentState::Up,
-                    NodeState::Down => ComponentState::Down,
-                    NodeState::Unknown => ComponentState::Unknown,
-                },
-                detail: format!("{} — {}", n.base_url(), h.detail),
-            }
-        })
-        .collect()
-}
-
-/// Checks every node now and then every `interval`, publishing the result for the dashboard.
-pub fn spawn_health_worker(
-    cluster: Arc<CmsCluster>,
-    out: Arc<RwLock<Vec<ComponentStatus>>>,
-    interval: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            cluster.check_health().await;
-            let statuses = node_statuses(&cluster);
-            for s in &statuses {
-                if s.state == ComponentState::Down {
-                    tracing::warn!(node = %s.name, detail = %s.detail, "CMS node down");
-                }
-            }
-            if let Ok(mut w) = out.write() {
-                // Keep other integrations' rows; replace the CMS ones.
-                w.retain(|c| !c.name.starts_with("CMS node "));
-                w.extend(statuses);
-            }
-        }
-    })
 }
 
 /// Adds Switchboard's CDR URL on every node that lacks it, logging each node's outcome.

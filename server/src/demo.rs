@@ -5,6 +5,7 @@ use clap::{Args, ValueEnum};
 use rand::distributions::{Alphanumeric, DistString};
 use std::net::SocketAddr;
 use std::time::Duration;
+use switchboard::services::DemoControl;
 use switchboard::sim::cms::{Scenario, SimCms, SimConfig};
 
 /// Simulators started for demo mode; they stop when dropped.
@@ -19,7 +20,7 @@ pub struct SimControl {
     counter: std::sync::atomic::AtomicUsize,
 }
 
-impl app::api::ssr::DemoControl for SimControl {
+impl DemoControl for SimControl {
     fn guest_joins(&self, call_id: &str) -> Result<String, String> {
         let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let name = format!("Demo Guest {n}");
@@ -33,7 +34,7 @@ impl app::api::ssr::DemoControl for SimControl {
 }
 
 impl DemoWorld {
-    pub fn control(&self) -> std::sync::Arc<dyn app::api::ssr::DemoControl> {
+    pub fn control(&self) -> std::sync::Arc<dyn DemoControl> {
         std::sync::Arc::new(SimControl { cluster: self.cms.cluster.clone(), counter: Default::default() })
     }
 }
@@ -42,13 +43,14 @@ impl DemoWorld {
 /// Only written when no rules were saved yet, so an operator's changes survive restarts.
 pub async fn seed_rules(store: &switchboard::store::Store) -> anyhow::Result<()> {
     use switchboard::model::BannerRules;
-    if store.setting::<BannerRules>(switchboard::banner::RULES_SETTING).await?.is_none() {
+    let banners = switchboard::banner::BannerStore::new(store.clone());
+    if banners.rules().await?.is_none() {
         let rules = BannerRules {
             secure_domains: vec!["rooms.example.com".into()],
             internal_domains: vec!["example.com".into()],
             ..BannerRules::default()
         };
-        store.put_setting(switchboard::banner::RULES_SETTING, &rules, "demo").await?;
+        banners.put_rules(&rules, "demo").await?;
     }
     Ok(())
 }

@@ -3,7 +3,6 @@
 
 use std::io::Cursor;
 use switchboard::branding::{BrandingService, FileKind, TenantName};
-use switchboard::store::Store;
 
 pub const DEMO_TENANT: &str = "demo";
 
@@ -54,12 +53,11 @@ Kennwort: %passcode%
 ";
 
 /// True when it seeded, false when the tenant was already there.
-pub async fn seed(store: &Store) -> anyhow::Result<bool> {
+pub async fn seed(svc: &BrandingService) -> anyhow::Result<bool> {
     let tenant = TenantName::parse(DEMO_TENANT)?;
-    if store.branding_tenant_id(tenant.as_str()).await?.is_some() {
+    if svc.tenants().await?.iter().any(|t| t.name == tenant.as_str()) {
         return Ok(false);
     }
-    let svc = BrandingService::new(store.clone());
     svc.create_tenant(DEMO_TENANT, "demo").await?;
     svc.put(DEMO_TENANT, FileKind::Template, "default", DEFAULT_TEMPLATE.as_bytes(), "demo", "branding.template").await?;
     svc.put(DEMO_TENANT, FileKind::Template, "de_DE", GERMAN_TEMPLATE.as_bytes(), "demo", "branding.template").await?;

@@ -1,9 +1,10 @@
-//! The Switchboard server: configuration, command line, HTTP router and background work.
-//! `main.rs` only parses the command line and calls in here; tests build the same `Application`.
+//! The Switchboard server: configuration, command line, HTTP routers and the background
+//! workers. `main.rs` only parses the command line and calls in here; tests build the same
+//! `Application`.
 
 pub mod auth;
-pub mod cdr;
 pub mod branding;
+pub mod cdr;
 pub mod cli;
 pub mod cms;
 pub mod config;
@@ -14,3 +15,4 @@ pub mod ops;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod workers;

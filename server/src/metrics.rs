@@ -9,7 +9,10 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use axum::routing::get;
+use axum::Router;
 use std::sync::{Arc, Mutex};
+use switchboard::workers::Workers;
 use std::time::Instant;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -26,6 +29,11 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkerLabels {
+    pub worker: String,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
@@ -37,6 +45,8 @@ pub struct Metrics {
     pub cdr_malformed: Counter,
     pub cdr_missing: Counter,
     pub cdr_live_legs: prometheus_client::metrics::gauge::Gauge,
+    pub worker_restarts: Family<WorkerLabels, Counter>,
+    pub worker_up: Family<WorkerLabels, prometheus_client::metrics::gauge::Gauge>,
 }
 
 impl Default for Metrics {
@@ -65,6 +75,10 @@ impl Metrics {
         registry.register("cdr_malformed_posts", "CDR posts rejected as malformed (kept as dead letters)", cdr_malformed.clone());
         registry.register("cdr_records_missing", "CDR records CMS reported lost (numPreceedingRecordsMissing)", cdr_missing.clone());
         registry.register("cdr_live_legs", "Call legs currently live", cdr_live_legs.clone());
+        let worker_restarts = Family::<WorkerLabels, Counter>::default();
+        let worker_up = Family::<WorkerLabels, prometheus_client::metrics::gauge::Gauge>::default();
+        registry.register("worker_restarts", "Background worker restarts after a panic", worker_restarts.clone());
+        registry.register("worker_up", "1 when a background worker is running and not stuck", worker_up.clone());
         Self {
             registry: Arc::new(Mutex::new(registry)),
             http_requests,
@@ -75,18 +89,20 @@ impl Metrics {
             cdr_malformed,
             cdr_missing,
             cdr_live_legs,
+            worker_restarts,
+            worker_up,
         }
     }
 
     /// Lets later capabilities add their own metrics to the same exposition.
     pub fn with_registry<R>(&self, f: impl FnOnce(&mut Registry) -> R) -> R {
-        let mut reg = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        let mut reg = switchboard::sync::lock(&self.registry);
         f(&mut reg)
     }
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let reg = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        let reg = switchboard::sync::lock(&self.registry);
         if encode(&mut out, &reg).is_err() {
             out.clear();
         }
@@ -109,7 +125,25 @@ pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> 
     res
 }
 
-pub async fn exposition(State(metrics): State<Metrics>) -> impl IntoResponse {
+impl Metrics {
+    /// Brings the worker series up to date (called at each scrape).
+    pub fn observe_workers(&self, workers: &Workers) {
+        for w in workers.report() {
+            let labels = WorkerLabels { worker: w.name.to_string() };
+            let counter = self.worker_restarts.get_or_create(&labels);
+            counter.inc_by(w.restarts.saturating_sub(counter.get()));
+            self.worker_up.get_or_create(&labels).set(i64::from(w.healthy()));
+        }
+    }
+}
+
+/// `GET /metrics` (public, like `/healthz`).
+pub fn routes<S: Clone + Send + Sync + 'static>(metrics: Metrics, workers: Workers) -> Router<S> {
+    Router::new().route("/metrics", get(exposition)).with_state((metrics, workers))
+}
+
+async fn exposition(State((metrics, workers)): State<(Metrics, Workers)>) -> impl IntoResponse {
+    metrics.observe_workers(&workers);
     (
         [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         metrics.render(),

@@ -1,20 +1,27 @@
 //! Operational endpoints and request tracing.
 
-use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use std::sync::Arc;
+use switchboard::status::StatusService;
 use tracing::Span;
 
-/// 200 when the database answers, 503 otherwise. Never needs a session.
-pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.services.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok: database reachable\n"),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "unhealthy: database unreachable\n")
-        }
+/// 200 when the database answers and every background worker is alive; 503 naming what is not.
+/// Never needs a session.
+pub async fn healthz(State(status): State<Arc<StatusService>>) -> impl IntoResponse {
+    let h = status.health().await;
+    if h.ok() {
+        return (StatusCode::OK, "ok: database reachable, workers running\n".to_string());
     }
+    let mut problems = Vec::new();
+    if !h.database {
+        problems.push("database unreachable".to_string());
+    }
+    if !h.failing_workers.is_empty() {
+        problems.push(format!("workers not running: {}", h.failing_workers.join(", ")));
+    }
+    (StatusCode::SERVICE_UNAVAILABLE, format!("unhealthy: {}\n", problems.join("; ")))
 }
 
 /// One span per request, carrying the request id so every log line of a request can be found.

@@ -1,11 +1,12 @@
-//! The router's shared state.
+//! The state the session-bearing routers share (sign-in and protected pages). The CMS-facing
+//! routers carry only what they need.
 
 use crate::metrics::Metrics;
-use app::api::ssr::Services;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
 use switchboard::auth::LoginLimiter;
+use switchboard::services::Services;
 
 pub const SESSION_COOKIE: &str = "switchboard_session";
 
@@ -15,9 +16,6 @@ pub struct AppState {
     pub services: Services,
     pub limiter: Arc<LoginLimiter>,
     pub metrics: Metrics,
-    pub cdr_guard: crate::cdr::CdrGuard,
-    /// Where CMS posts CDRs (public, like the login page).
-    pub cdr_path: String,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -1,9 +1,18 @@
-//! Security banners in calls: the rules (pure) and, on the server, the enforcer that makes CMS
-//! show what the rules want.
-
-/// Settings key under which the rules are stored.
-pub const RULES_SETTING: &str = "banner_rules";
+//! Security banners in calls: the rules (pure), and on the server the service that owns them
+//! and the enforcer that makes CMS show what they want.
 
 pub mod rules;
+
 #[cfg(feature = "server")]
-pub mod enforcer;
+mod enforcer;
+#[cfg(feature = "server")]
+mod service;
+#[cfg(feature = "server")]
+mod store;
+
+#[cfg(feature = "server")]
+pub use enforcer::Enforcer;
+#[cfg(feature = "server")]
+pub use service::{BannerError, BannerService};
+#[cfg(feature = "server")]
+pub use store::BannerStore;

@@ -1,7 +1,7 @@
 //! Banner rules: which participants are external, whether a call is restricted, and the
 //! banner a meeting should show. Pure functions, shared by the enforcer and the pages.
 
-use crate::model::{BannerRules, LiveCall, LiveLeg, SecurityLevel};
+use crate::model::{BannerDuration, BannerPosition, BannerRules, BannerRulesForm, LiveCall, LiveLeg, SecurityLevel};
 
 /// The domain of a SIP/URI address: `sip:Ann@Example.COM:5061;transport=tls` -> `example.com`.
 pub fn address_domain(addr: &str) -> Option<String> {
@@ -25,7 +25,7 @@ pub fn leg_level(leg: &LiveLeg, rules: &BannerRules) -> Option<SecurityLevel> {
     if leg.is_distribution_link() {
         return None;
     }
-    if leg.sub_type.as_deref() == Some("webApp") || leg.guest {
+    if leg.is_web_app() || leg.guest {
         return Some(SecurityLevel::External);
     }
     let domain = leg.remote_address.as_deref().and_then(address_domain);
@@ -57,14 +57,29 @@ pub fn desired_banner(instances: &[LiveCall], rules: &BannerRules) -> Option<Str
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
-/// Checks rules from the settings form; the message names the field.
+/// Splits a textarea of words or domains (commas, semicolons or new lines) into a clean list.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split([',', '\n', ';']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
+}
+
+/// Reads the settings form into rules; the message names the field that is wrong.
+pub fn parse_form(f: &BannerRulesForm) -> Result<BannerRules, String> {
+    let rules = BannerRules {
+        restricted_keywords: split_list(&f.restricted_keywords),
+        secure_domains: split_list(&f.secure_domains),
+        internal_domains: split_list(&f.internal_domains),
+        restricted_text: f.restricted_text.trim().to_string(),
+        external_text: f.external_text.trim().to_string(),
+        internal_text: f.internal_text.trim().to_string(),
+        position: BannerPosition::parse(&f.position)?,
+        duration: BannerDuration::parse(&f.duration)?,
+    };
+    validate(&rules)?;
+    Ok(rules)
+}
+
+/// Checks the free-text parts of the rules; the message names the problem.
 pub fn validate(rules: &BannerRules) -> Result<(), String> {
-    if !matches!(rules.position.as_str(), "top" | "middle" | "bottom") {
-        return Err("Position must be top, middle or bottom.".into());
-    }
-    if rules.duration != "permanent" && rules.duration.parse::<u32>().is_err() {
-        return Err("Duration must be a number of seconds or 'permanent'.".into());
-    }
     for t in [&rules.restricted_text, &rules.external_text, &rules.internal_text] {
         if t.chars().count() > 200 {
             return Err("Banner texts are at most 200 characters.".into());
@@ -92,13 +107,13 @@ mod tests {
             local_address: None,
             remote_address: Some(remote.into()),
             leg_type: Some("sip".into()),
-            sub_type: sub.map(str::to_string),
+            sub_type: sub.map(Into::into),
             guest,
             direction: None,
             connected: true,
             in_lobby: false,
             in_ivr: false,
-            started: String::new(),
+            started: None,
         }
     }
 
@@ -112,7 +127,7 @@ mod tests {
             owner: None,
             correlator: None,
             call_type: None,
-            started: String::new(),
+            started: None,
             legs,
             message_text: None,
         }
@@ -157,16 +172,20 @@ mod tests {
     }
 
     #[test]
-    fn rule_validation_names_the_problem() {
-        let mut r = BannerRules::default();
-        assert!(validate(&r).is_ok());
-        r.position = "left".into();
-        assert!(validate(&r).unwrap_err().contains("Position"));
-        r.position = "top".into();
-        r.duration = "forever".into();
-        assert!(validate(&r).unwrap_err().contains("Duration"));
-        r.duration = "30".into();
-        r.secure_domains = vec!["ann@example.com".into()];
-        assert!(validate(&r).unwrap_err().contains("ann@example.com"));
+    fn the_form_is_parsed_into_rules_and_each_mistake_is_named() {
+        let form = |position: &str, duration: &str, secure: &str| BannerRulesForm {
+            restricted_keywords: "restricted, secret\n\n  board ;x".into(),
+            secure_domains: secure.into(),
+            position: position.into(),
+            duration: duration.into(),
+            ..BannerRulesForm::default()
+        };
+        let r = parse_form(&form("top", "30", "rooms.example.com")).unwrap();
+        assert_eq!(r.restricted_keywords, vec!["restricted", "secret", "board", "x"]);
+        assert_eq!((r.position, r.duration), (BannerPosition::Top, BannerDuration::Seconds(30)));
+        assert!(parse_form(&form("left", "30", "")).unwrap_err().contains("Position"));
+        assert!(parse_form(&form("top", "forever", "")).unwrap_err().contains("Duration"));
+        assert!(parse_form(&form("top", "permanent", "ann@example.com")).unwrap_err().contains("ann@example.com"));
+        assert!(split_list(" \n , ").is_empty());
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use switchboard::cdr::CdrService;
 use switchboard::cms::model::{CallLeg, CallLegSummary, CallSummary, Participant};
 use switchboard::cms::{CmsCluster, NodeConfig};
-use switchboard::lobby::admit::LobbyService;
+use switchboard::lobby::LobbyService;
 use switchboard::lobby::view::lobby_view;
 use switchboard::model::AdmitTarget;
 use switchboard::sim::cms::{Scenario, SimCms, SimConfig};
@@ -35,14 +35,14 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_in_dir(dir.path()).await.unwrap();
     store.migrate().await.unwrap();
-    let cdr = CdrService::new(store.clone());
+    let cdr = std::sync::Arc::new(CdrService::new(store.clone()));
 
     println!("Lobby: {calls} calls x {legs} legs, {latency} ms per CMS request, sim page size 10, <= {conc} requests in flight");
 
     // View, concurrent: what Switchboard does when the lobby page opens.
     let t = Instant::now();
     let problems = cdr.reconcile(&cluster).await;
-    let view = lobby_view(&cdr.calls());
+    let view = lobby_view(&cdr.meetings());
     let view_time = t.elapsed();
     assert!(problems.is_empty(), "{problems:?}");
     let waiting: usize = view.iter().map(|m| m.waiting.len()).sum();
@@ -69,9 +69,9 @@ async fn main() {
         view.iter().flat_map(|m| m.waiting.iter()).take(2 * n_admit).map(|p| AdmitTarget { call_id: p.call_id.clone(), leg_id: p.leg_id.clone() }).collect();
     assert_eq!(targets.len(), 2 * n_admit, "enough people waiting");
     let (first, second) = targets.split_at(n_admit);
-    let lobby = LobbyService::new(cdr.clone(), cluster.clone(), store.clone());
+    let lobby = LobbyService::new(cdr.clone(), Some(cluster.clone()), switchboard::store::AuditLog::new(store.clone()), Default::default());
     let t = Instant::now();
-    let results = lobby.admit("bench", first.to_vec(), |_, _, _| {}).await;
+    let results = lobby.admit("bench", first.to_vec(), |_, _| {}).await;
     let admit_time = t.elapsed();
     assert!(results.iter().all(|r| r.outcome == switchboard::model::AdmitOutcome::Admitted), "{:?}", results.iter().find(|r| !r.outcome.ok()));
 

@@ -2,7 +2,7 @@
 //! order, fixed timestamps, no compression: the images are compressed already) so every
 //! instance produces the same bytes and therefore the same ETag.
 
-use crate::store::BrandingBlob;
+use super::store::BrandingBlob;
 use std::io::{Cursor, Write};
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
@@ -31,7 +31,7 @@ mod tests {
             content: content.to_vec(),
             content_type: String::new(),
             sha256: String::new(),
-            updated_at: String::new(),
+            updated_at: time::OffsetDateTime::UNIX_EPOCH,
         }
     }
 

@@ -35,7 +35,7 @@ pub async fn import_dir(svc: &BrandingService, dir: &Path, tenant: &str, actor: 
     if !meta.is_dir() {
         return Err(ImportError::NotADirectory { path: dir.to_path_buf() });
     }
-    let mut report = ImportReport { tenant_created: svc.create_tenant(tenant, actor).await?, ..Default::default() };
+    let mut report = ImportReport { tenant_created: svc.create_tenant(tenant, actor).await?.created, ..Default::default() };
 
     let mut zips = Vec::new();
     for entry in sorted_entries(dir)? {
@@ -134,8 +134,9 @@ async fn take(
             }
             report.taken.push((path.to_path_buf(), what));
         }
-        Err(e) if !e.is_internal() => report.skipped.push((path.to_path_buf(), e.to_string())),
-        Err(e) => return Err(e.into()),
+        // Our failures stop the import; the file's own problems only skip it.
+        Err(e @ (BrandingError::Store(_) | BrandingError::Archive(_))) => return Err(e.into()),
+        Err(e) => report.skipped.push((path.to_path_buf(), e.to_string())),
     }
     Ok(())
 }
@@ -197,7 +198,7 @@ mod tests {
         let again = import_dir(&svc, d, "acme", "cli").await.unwrap();
         assert!(!again.tenant_created);
         assert!(again.taken.iter().all(|(_, w)| w.contains("(replaced)")), "{:?}", again.taken);
-        let audit = store.audit_page(0, 100, Some("branding.import")).await.unwrap();
+        let audit = crate::store::AuditLog::new(store.clone()).page(0, 100, Some("branding.import")).await.unwrap();
         assert!(audit.total >= 10, "every imported file is audited");
     }
 

@@ -14,11 +14,31 @@ pub use names::{
 #[cfg(feature = "server")]
 mod archive;
 #[cfg(feature = "server")]
+mod cache;
+#[cfg(feature = "server")]
 pub mod import;
+#[cfg(feature = "server")]
+mod lookup;
+#[cfg(feature = "server")]
+mod overview;
+#[cfg(feature = "server")]
+mod request_log;
 #[cfg(feature = "server")]
 mod service;
 #[cfg(feature = "server")]
+mod store;
+#[cfg(feature = "server")]
+mod tenants;
+#[cfg(feature = "server")]
 pub mod validate;
+#[cfg(feature = "server")]
+mod watcher;
 
 #[cfg(feature = "server")]
-pub use service::{sha256_hex, BrandingError, BrandingService, Lookup, Served, ServedRequest, StoredOutcome};
+pub use cache::{sha256_hex, Lookup, Served};
+#[cfg(feature = "server")]
+pub use request_log::ServedRequest;
+#[cfg(feature = "server")]
+pub use service::{BrandingError, BrandingService, StoredOutcome, TenantCreated};
+#[cfg(feature = "server")]
+pub use store::{BrandingBlob, BrandingStore};

@@ -163,44 +163,7 @@ pub fn template_fallbacks(language: Option<&Language>) -> Vec<TemplateKey> {
 
 /// The kinds of things a tenant has. `WebappPart` files are zipped into the sign-in archive;
 /// `WebappArchive` is an archive uploaded whole, which takes precedence over the parts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileKind {
-    Template,
-    Call,
-    Ivr,
-    WebappPart,
-    WebappArchive,
-}
-
-impl FileKind {
-    pub const ALL: [FileKind; 5] =
-        [FileKind::Template, FileKind::Call, FileKind::Ivr, FileKind::WebappPart, FileKind::WebappArchive];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileKind::Template => "template",
-            FileKind::Call => "call",
-            FileKind::Ivr => "ivr",
-            FileKind::WebappPart => "webapp",
-            FileKind::WebappArchive => "archive",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<FileKind> {
-        FileKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            FileKind::Template => "Invitation template",
-            FileKind::Call => "Call customization",
-            FileKind::Ivr => "IVR",
-            FileKind::WebappPart => "Web app sign-in part",
-            FileKind::WebappArchive => "Web app archive",
-        }
-    }
-}
+pub use crate::model::branding::FileKind;
 
 /// What a file is, by its extension; decides validation and Content-Type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,9 +1,11 @@
 //! Call Detail Records: parsing CMS's XML, durable deduplicated ingest, and the live call/leg
 //! state built from them (reconciled with the CMS API).
 
-pub mod ingest;
 pub mod parse;
+mod service;
 pub mod state;
+mod store;
 
-pub use ingest::{CallEvent, CdrService, IngestError, IngestReport};
+pub use service::{CallEvent, CdrService, CdrTotals, IngestError, IngestReport};
 pub use state::{CallKey, LiveState};
+pub use store::CdrStore;

@@ -5,6 +5,12 @@
 use super::parse::{Record, RecordType};
 use crate::model::{LiveCall, LiveLeg};
 use std::collections::{BTreeMap, HashMap};
+use time::OffsetDateTime;
+
+/// A record's `time`, when it is one (CMS sends RFC 3339).
+fn record_time(r: &Record) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(&r.time, &time::format_description::well_known::Rfc3339).ok()
+}
 
 /// A call instance: CMS call ids are GUIDs, unique across the Call Bridges of a cluster (each
 /// bridge's instance of a distributed call has its own id, sharing the callCorrelator).
@@ -42,7 +48,12 @@ impl LiveState {
         self.legs.len()
     }
 
-    fn call_entry(&mut self, key: &CallKey, bridge: &str, time: &str) -> &mut LiveCall {
+    /// The calls of one meeting (sharing a callCorrelator).
+    pub fn calls_with_correlator<'a>(&'a self, correlator: &'a str) -> impl Iterator<Item = CallKey> + 'a {
+        self.calls.iter().filter(move |(_, c)| c.correlator.as_deref() == Some(correlator)).map(|(k, _)| k.clone())
+    }
+
+    fn call_entry(&mut self, key: &CallKey, bridge: &str, time: Option<OffsetDateTime>) -> &mut LiveCall {
         self.calls.entry(key.clone()).or_insert_with(|| LiveCall {
             id: key.0.clone(),
             bridge: bridge.to_string(),
@@ -52,13 +63,13 @@ impl LiveState {
             owner: None,
             correlator: None,
             call_type: None,
-            started: time.to_string(),
+            started: time,
             legs: Vec::new(),
             message_text: None,
         })
     }
 
-    fn leg_entry(&mut self, bridge: &str, id: &str, time: &str) -> &mut LiveLeg {
+    fn leg_entry(&mut self, bridge: &str, id: &str, time: Option<OffsetDateTime>) -> &mut LiveLeg {
         self.legs.entry(id.to_string()).or_insert_with(|| LiveLeg {
             id: id.to_string(),
             bridge: bridge.to_string(),
@@ -74,7 +85,7 @@ impl LiveState {
             connected: false,
             in_lobby: false,
             in_ivr: false,
-            started: time.to_string(),
+            started: time,
         })
     }
 
@@ -83,7 +94,7 @@ impl LiveState {
         match r.kind {
             RecordType::CallStart => {
                 let key = CallKey(r.id.clone());
-                let c = self.call_entry(&key, bridge, &r.time);
+                let c = self.call_entry(&key, bridge, record_time(r));
                 if let Some(v) = r.field("name") {
                     c.name = v.to_string();
                 }
@@ -91,7 +102,7 @@ impl LiveState {
                 c.owner = r.field("ownerName").map(str::to_string).or(c.owner.take());
                 c.correlator = r.field("callCorrelator").map(str::to_string).or(c.correlator.take());
                 c.call_type = r.field("callType").map(str::to_string).or(c.call_type.take());
-                c.started = r.time.clone();
+                c.started = record_time(r).or(c.started);
                 Change::Call(key)
             }
             RecordType::CallEnd => {
@@ -100,8 +111,8 @@ impl LiveState {
                 Change::CallEnded(key)
             }
             RecordType::CallLegStart | RecordType::CallLegUpdate => {
-                let time = r.time.clone();
-                let leg = self.leg_entry(bridge, &r.id, &time);
+                let time = record_time(r);
+                let leg = self.leg_entry(bridge, &r.id, time);
                 if let Some(v) = r.field("displayName") {
                     leg.display_name = v.to_string();
                 }
@@ -115,7 +126,7 @@ impl LiveState {
                     leg.leg_type = Some(v.to_string());
                 }
                 if let Some(v) = r.field("subType") {
-                    leg.sub_type = Some(v.to_string());
+                    leg.sub_type = Some(v.into());
                 }
                 if let Some(v) = r.flag("guestConnection") {
                     leg.guest = v;
@@ -140,7 +151,7 @@ impl LiveState {
                 match call {
                     Some(c) => {
                         let key = CallKey(c);
-                        self.call_entry(&key, bridge, &time);
+                        self.call_entry(&key, bridge, time);
                         Change::Call(key)
                     }
                     None => Change::None,
@@ -174,9 +185,7 @@ impl LiveState {
             // The API does not say who is a guest, and CDRs know when a leg really started.
             if let Some(old) = previous.get(&l.id) {
                 l.guest |= old.guest;
-                if !old.started.is_empty() {
-                    l.started = old.started.clone();
-                }
+                l.started = old.started.or(l.started);
             }
             self.legs.insert(l.id.clone(), l);
         }
@@ -309,13 +318,13 @@ mod tests {
         call.node = Some("cb1".into());
         let mut api_leg = call.legs.iter().find(|l| l.id == "L1").unwrap().clone();
         api_leg.guest = false;
-        api_leg.started = String::new();
+        api_leg.started = None;
         api_leg.in_lobby = true;
         s.reconcile_call(call, vec![api_leg]);
         let snap = s.snapshot(&key).unwrap();
         assert_eq!(snap.name, "From API");
         assert_eq!(snap.legs.len(), 1, "L2 is gone according to CMS");
         assert!(snap.legs[0].guest && snap.legs[0].in_lobby);
-        assert_eq!(snap.legs[0].started, "2026-01-01T10:00:00Z");
+        assert_eq!(snap.legs[0].started, Some(time::macros::datetime!(2026-01-01 10:00:00 UTC)));
     }
 }

@@ -1,6 +1,7 @@
 //! Several Call Bridges as one: per-node health, which node hosts which call (calls are local
 //! to a bridge, while spaces and users live in the shared database and any healthy node answers).
 
+use crate::sync::{read, write};
 use super::error::CmsError;
 use super::model::{CallDetail, CallSummary};
 use super::node::{CmsNode, NodeConfig, NodeState};
@@ -58,10 +59,15 @@ impl CmsCluster {
         join_all(futs).await
     }
 
-    /// Active calls on every node, remembering where each one lives.
+    /// Active calls on every node, remembering where each one lives. When every node answered,
+    /// calls no node has any more are forgotten, so the memory holds only live calls.
     pub async fn calls(&self) -> Vec<NodeResult<Vec<CallSummary>>> {
         let results = self.on_each(|n| n.calls()).await;
-        if let Ok(mut home) = self.call_home.write() {
+        {
+            let mut home = write(&self.call_home);
+            if results.iter().all(|r| r.result.is_ok()) {
+                home.clear();
+            }
             for (i, r) in results.iter().enumerate() {
                 if let Ok(calls) = &r.result {
                     for c in calls {
@@ -73,19 +79,9 @@ impl CmsCluster {
         results
     }
 
-    /// Records that a call lives on a node (e.g. learnt from a CDR's callBridge).
-    pub fn remember_call(&self, call_id: &str, node_name: &str) {
-        if let Some(i) = self.nodes.iter().position(|n| n.name() == node_name) {
-            if let Ok(mut home) = self.call_home.write() {
-                home.insert(call_id.to_string(), i);
-            }
-        }
-    }
-
+    /// Forgets where a call lives (it ended, or moved).
     pub fn forget_call(&self, call_id: &str) {
-        if let Ok(mut home) = self.call_home.write() {
-            home.remove(call_id);
-        }
+        write(&self.call_home).remove(call_id);
     }
 
     /// The node hosting a call: from memory, else by asking each reachable node in turn.
@@ -93,7 +89,7 @@ impl CmsCluster {
         if self.nodes.is_empty() {
             return Err(CmsError::NoNodes);
         }
-        let known = self.call_home.read().ok().and_then(|h| h.get(call_id).copied());
+        let known = read(&self.call_home).get(call_id).copied();
         if let Some(i) = known {
             match self.nodes[i].call(call_id).await {
                 Ok(d) => return Ok((self.nodes[i].clone(), d)),
@@ -105,9 +101,7 @@ impl CmsCluster {
         for (i, n) in self.ordered_nodes() {
             match n.call(call_id).await {
                 Ok(d) => {
-                    if let Ok(mut home) = self.call_home.write() {
-                        home.insert(call_id.to_string(), i);
-                    }
+                    write(&self.call_home).insert(call_id.to_string(), i);
                     return Ok((n.clone(), d));
                 }
                 Err(e) => last_err = Some(e),

@@ -178,10 +178,6 @@ impl CmsNode {
         }
     }
 
-    pub fn is_down(&self) -> bool {
-        self.health().state == NodeState::Down
-    }
-
     /// `GET /system/status`, recording the outcome as this node's health.
     pub async fn check_health(&self) -> Result<model::SystemStatus, CmsError> {
         let started = Instant::now();

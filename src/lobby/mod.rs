@@ -3,4 +3,7 @@
 
 pub mod view;
 #[cfg(feature = "server")]
-pub mod admit;
+mod admit;
+
+#[cfg(feature = "server")]
+pub use admit::{LobbyError, LobbyService, MAX_ADMIT};

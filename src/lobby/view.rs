@@ -1,69 +1,42 @@
-//! Builds the lobby view from live calls: meetings grouped by callCorrelator, who waits (oldest
-//! first) and who is in; links between bridges are not people.
+//! Builds the lobby view from meetings: who waits (oldest first) and who is in; links between
+//! bridges are not people. Pure, so the browser can search the same data.
 
-use crate::model::{LiveCall, LiveLeg, LobbyMeeting, LobbyPerson};
-use std::collections::BTreeMap;
-
-pub fn joined_with(l: &LiveLeg) -> String {
-    let base = match (l.sub_type.as_deref(), l.leg_type.as_deref()) {
-        (Some("webApp"), _) => "web app".to_string(),
-        (Some(s), _) => s.to_string(),
-        (None, Some(t)) => t.to_string(),
-        (None, None) => "unknown".to_string(),
-    };
-    if l.guest {
-        format!("{base} (guest)")
-    } else {
-        base
-    }
-}
+use crate::model::{LiveCall, LiveLeg, LobbyMeeting, LobbyPerson, Meeting};
 
 fn person(c: &LiveCall, l: &LiveLeg) -> LobbyPerson {
     LobbyPerson {
         call_id: c.id.clone(),
         leg_id: l.id.clone(),
-        name: if l.display_name.is_empty() { "(no name)".into() } else { l.display_name.clone() },
+        name: l.shown_name(),
         address: l.remote_address.clone().unwrap_or_default(),
-        joined_with: joined_with(l),
-        since: l.started.clone(),
+        joined_with: l.joined_with(),
+        since: l.started,
         node: c.node.clone(),
     }
 }
 
-pub fn lobby_view(calls: &[LiveCall]) -> Vec<LobbyMeeting> {
-    let mut groups: BTreeMap<String, Vec<&LiveCall>> = BTreeMap::new();
-    for c in calls {
-        groups.entry(c.correlator.clone().unwrap_or_else(|| c.id.clone())).or_default().push(c);
-    }
-    let mut out: Vec<LobbyMeeting> = groups
-        .into_iter()
-        .map(|(key, cs)| {
+/// Who waits and who is in, per meeting; meetings with a queue first, longest wait first.
+pub fn lobby_view(meetings: &[Meeting]) -> Vec<LobbyMeeting> {
+    let mut out: Vec<LobbyMeeting> = meetings
+        .iter()
+        .map(|m| {
             let mut waiting = Vec::new();
             let mut in_call = Vec::new();
-            for c in &cs {
-                for l in c.legs.iter().filter(|l| !l.is_distribution_link() && !l.in_ivr) {
-                    if l.in_lobby {
-                        waiting.push(person(c, l));
-                    } else {
-                        in_call.push(person(c, l));
-                    }
+            for (c, l) in m.people().filter(|(_, l)| !l.in_ivr) {
+                if l.in_lobby {
+                    waiting.push(person(c, l));
+                } else {
+                    in_call.push(person(c, l));
                 }
             }
             waiting.sort_by(|a, b| a.since.cmp(&b.since).then(a.name.cmp(&b.name)));
             in_call.sort_by(|a, b| a.name.cmp(&b.name));
-            LobbyMeeting {
-                key,
-                name: cs.iter().map(|c| c.name.clone()).find(|n| !n.is_empty()).unwrap_or_else(|| "(unnamed call)".into()),
-                calls: cs.iter().map(|c| c.id.clone()).collect(),
-                waiting,
-                in_call,
-            }
+            LobbyMeeting { key: m.key.clone(), name: m.name(), calls: m.instances.iter().map(|c| c.id.clone()).collect(), waiting, in_call }
         })
         .collect();
-    // Meetings with people waiting first, longest wait first.
     out.sort_by(|a, b| {
         a.waiting.is_empty().cmp(&b.waiting.is_empty()).then_with(|| {
-            let (x, y) = (a.waiting.first().map(|p| p.since.clone()), b.waiting.first().map(|p| p.since.clone()));
+            let (x, y) = (a.waiting.first().map(|p| p.since), b.waiting.first().map(|p| p.since));
             x.cmp(&y).then(a.name.cmp(&b.name))
         })
     });
@@ -90,6 +63,7 @@ mod tests {
     use super::*;
 
     fn leg(id: &str, name: &str, lobby: bool, started: &str, sub: Option<&str>) -> LiveLeg {
+        let started = time::OffsetDateTime::parse(started, &time::format_description::well_known::Rfc3339).ok();
         LiveLeg {
             id: id.into(),
             bridge: String::new(),
@@ -99,18 +73,18 @@ mod tests {
             local_address: None,
             remote_address: Some(format!("{id}@x")),
             leg_type: Some("sip".into()),
-            sub_type: sub.map(str::to_string),
+            sub_type: sub.map(Into::into),
             guest: false,
             direction: None,
             connected: true,
             in_lobby: lobby,
             in_ivr: false,
-            started: started.into(),
+            started,
         }
     }
 
     fn call(id: &str, name: &str, corr: &str, legs: Vec<LiveLeg>) -> LiveCall {
-        LiveCall { id: id.into(), bridge: String::new(), node: None, name: name.into(), co_space: None, owner: None, correlator: Some(corr.into()), call_type: None, started: String::new(), legs, message_text: None }
+        LiveCall { id: id.into(), bridge: String::new(), node: None, name: name.into(), co_space: None, owner: None, correlator: Some(corr.into()), call_type: None, started: None, legs, message_text: None }
     }
 
     #[test]
@@ -120,7 +94,7 @@ mod tests {
             call("b", "Board", "k", vec![leg("3", "Ann", true, "2026-01-01T10:01:00Z", Some("webApp")), leg("4", "link", false, "", Some("distributionLink"))]),
             call("c", "Quiet", "q", vec![leg("5", "Bob", false, "", None)]),
         ];
-        let v = lobby_view(&calls);
+        let v = lobby_view(&Meeting::group(calls));
         assert_eq!(v[0].name, "Board", "meetings with a queue come first");
         assert_eq!(v[0].calls.len(), 2);
         let waiting: Vec<(&str, &str)> = v[0].waiting.iter().map(|p| (p.leg_id.as_str(), p.joined_with.as_str())).collect();
@@ -131,7 +105,7 @@ mod tests {
 
     #[test]
     fn search_matches_meeting_names_people_and_addresses() {
-        let v = lobby_view(&[call("a", "Board", "k", vec![leg("1", "Ann", true, "", None)]), call("c", "Quiet", "q", vec![leg("5", "Bob", false, "", None)])]);
+        let v = lobby_view(&Meeting::group([call("a", "Board", "k", vec![leg("1", "Ann", true, "", None)]), call("c", "Quiet", "q", vec![leg("5", "Bob", false, "", None)])]));
         assert_eq!(search(v.clone(), "board").len(), 1);
         assert_eq!(search(v.clone(), "BOB")[0].name, "Quiet");
         assert_eq!(search(v.clone(), "1@x")[0].name, "Board");

@@ -1,6 +1,7 @@
 //! The lobby manager's view: who waits where, who is in, and what admitting someone did.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LobbyPerson {
@@ -10,8 +11,9 @@ pub struct LobbyPerson {
     pub address: String,
     /// "web app (guest)", "sip" …
     pub joined_with: String,
-    /// RFC 3339, when known.
-    pub since: String,
+    /// When they joined, if known.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub since: Option<OffsetDateTime>,
     pub node: Option<String>,
 }
 
@@ -78,4 +80,12 @@ pub struct AdmitJob {
     pub done: usize,
     pub results: Vec<AdmitResult>,
     pub finished: bool,
+}
+
+/// What `/lobby` shows: every meeting with its queue, and what this user may do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbyPage {
+    pub meetings: Vec<LobbyMeeting>,
+    pub can_admit: bool,
+    pub cms_configured: bool,
 }

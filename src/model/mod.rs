@@ -6,12 +6,28 @@ mod lobby;
 mod role;
 mod status;
 
-pub use calls::{BannerEvent, BannerRules, CallsOverview, CdrGap, LiveCall, LiveLeg, MeetingView, SecurityLevel};
-pub use lobby::{AdmitJob, AdmitOutcome, AdmitResult, AdmitTarget, LobbyMeeting, LobbyPerson};
+pub use calls::{
+    BannerDuration, BannerEvent, BannerPosition, BannerRules, BannerRulesForm, CallsOverview, CdrGap, LegSubType, LiveCall, LiveLeg, Meeting,
+    MeetingView, SecurityLevel,
+};
+pub use lobby::{AdmitJob, AdmitOutcome, AdmitResult, AdmitTarget, LobbyMeeting, LobbyPage, LobbyPerson};
 pub use role::{Role, RoleParseError};
 pub use status::{ComponentState, ComponentStatus, SystemStatus};
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// "2026-11-24 14:36:05 UTC": how pages show a point in time.
+pub fn display_time(t: &OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
+}
+
+/// "14:36:05" (UTC), for short lists.
+pub fn display_clock(t: &OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+}
 
 /// The operator behind the current session, as pages see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,11 +36,13 @@ pub struct UserInfo {
     pub role: Role,
 }
 
-/// One recorded operator action. `at` is RFC 3339 UTC.
+/// One recorded operator action.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct AuditEntry {
     pub id: i64,
-    pub at: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
     pub actor: String,
     pub action: String,
     pub target: Option<String>,

@@ -61,6 +61,13 @@ impl FromStr for Role {
     }
 }
 
+impl TryFrom<String> for Role {
+    type Error = RoleParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,4 +40,6 @@ pub struct SystemStatus {
     pub mode: String,
     pub database: ComponentStatus,
     pub integrations: Vec<ComponentStatus>,
+    /// Every background worker: running, restarting after a failure, or stuck.
+    pub workers: Vec<ComponentStatus>,
 }

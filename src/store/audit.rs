@@ -1,9 +1,8 @@
-//! The audit log: every operator action, appended, never edited. Later capabilities call
-//! `Store::audit` for each action they perform on someone's behalf.
+//! The audit log: every operator action, appended, never edited. Writing an entry never fails
+//! the action it records: a failed write is logged (with the entry) instead.
 
-use super::{now_rfc3339, Store, StoreError};
-use crate::model::{AuditEntry, AuditPage};
-use sqlx::Row;
+use super::{now_text, Store, StoreError};
+use crate::model::AuditPage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditResult {
@@ -41,54 +40,61 @@ impl<'a> AuditRecord<'a> {
         self
     }
     pub fn detail(mut self, detail: &'a str) -> Self {
-        self.detail = Some(detail);
+        self.detail = Some(detail).filter(|d| !d.is_empty());
         self
     }
 }
 
-impl Store {
-    pub async fn audit(&self, rec: AuditRecord<'_>) -> Result<i64, StoreError> {
+/// The `audit_log` table.
+#[derive(Clone)]
+pub struct AuditLog {
+    store: Store,
+}
+
+impl AuditLog {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Appends an entry. A database failure is logged with the entry and not passed on: the
+    /// action already happened, and refusing to report it would be worse.
+    pub async fn record(&self, rec: AuditRecord<'_>) {
+        if let Err(e) = self.try_record(&rec).await {
+            tracing::error!(error = %e, actor = rec.actor, action = rec.action, target = ?rec.target, result = rec.result.as_str(),
+                "audit log write failed");
+        }
+    }
+
+    async fn try_record(&self, rec: &AuditRecord<'_>) -> Result<i64, StoreError> {
         let r = sqlx::query("INSERT INTO audit_log (at, actor, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(now_rfc3339())
+            .bind(now_text())
             .bind(rec.actor)
             .bind(rec.action)
             .bind(rec.target)
             .bind(rec.result.as_str())
             .bind(rec.detail)
-            .execute(self.pool())
+            .execute(self.store.pool())
             .await?;
         Ok(r.last_insert_rowid())
     }
 
-    /// Newest first. `actor`/`action` filter by exact match when given.
-    pub async fn audit_page(&self, offset: i64, limit: i64, action: Option<&str>) -> Result<AuditPage, StoreError> {
+    /// Newest first; `action` filters by exact match when given.
+    pub async fn page(&self, offset: i64, limit: i64, action: Option<&str>) -> Result<AuditPage, StoreError> {
         let limit = limit.clamp(1, 500);
         let offset = offset.max(0);
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE (?1 IS NULL OR action = ?1)")
             .bind(action)
-            .fetch_one(self.pool())
+            .fetch_one(self.store.pool())
             .await?;
-        let rows = sqlx::query(
+        let entries = sqlx::query_as(
             "SELECT id, at, actor, action, target, result, detail FROM audit_log
              WHERE (?1 IS NULL OR action = ?1) ORDER BY id DESC LIMIT ?2 OFFSET ?3",
         )
         .bind(action)
         .bind(limit)
         .bind(offset)
-        .fetch_all(self.pool())
+        .fetch_all(self.store.pool())
         .await?;
-        let entries = rows
-            .into_iter()
-            .map(|r| AuditEntry {
-                id: r.get("id"),
-                at: r.get("at"),
-                actor: r.get("actor"),
-                action: r.get("action"),
-                target: r.get("target"),
-                result: r.get("result"),
-                detail: r.get("detail"),
-            })
-            .collect();
         Ok(AuditPage { entries, total, offset, limit })
     }
 }
@@ -101,20 +107,18 @@ mod tests {
     #[tokio::test]
     async fn audit_entries_come_back_newest_first_with_filter_and_paging() {
         let (store, _dir) = test_store().await;
-        store.audit(AuditRecord::new("ann", "login", AuditResult::Ok)).await.unwrap();
-        store
-            .audit(AuditRecord::new("ann", "lobby.admit", AuditResult::Failed).target("P-1").detail("node down"))
-            .await
-            .unwrap();
-        store.audit(AuditRecord::new("bob", "login", AuditResult::Denied)).await.unwrap();
+        let audit = AuditLog::new(store);
+        audit.record(AuditRecord::new("ann", "login", AuditResult::Ok)).await;
+        audit.record(AuditRecord::new("ann", "lobby.admit", AuditResult::Failed).target("P-1").detail("node down")).await;
+        audit.record(AuditRecord::new("bob", "login", AuditResult::Denied)).await;
 
-        let all = store.audit_page(0, 10, None).await.unwrap();
+        let all = audit.page(0, 10, None).await.unwrap();
         assert_eq!(all.total, 3);
         assert_eq!(all.entries[0].actor, "bob");
         assert_eq!(all.entries[1].target.as_deref(), Some("P-1"));
         assert_eq!(all.entries[1].result, "failed");
 
-        let logins = store.audit_page(0, 1, Some("login")).await.unwrap();
+        let logins = audit.page(0, 1, Some("login")).await.unwrap();
         assert_eq!((logins.total, logins.entries.len()), (2, 1));
         assert_eq!(logins.entries[0].result, "denied");
     }

@@ -1,14 +1,12 @@
-//! The database: one sqlx pool, migrations embedded in the binary, and a repository per table.
-//! SQLite (a file in the data directory) is the embedded default.
+//! The database: one sqlx pool, migrations embedded in the binary, write transactions, the
+//! settings documents and the audit log. SQLite (a file in the data directory) is the embedded
+//! default. Each capability keeps its own tables' SQL beside it (`cdr/store.rs`, …); nothing
+//! here knows about them.
 
 mod audit;
-mod cdr;
-mod branding;
-mod users;
+mod settings;
 
-pub use audit::{AuditRecord, AuditResult};
-pub use branding::{BrandingBlob, BrandingFileMeta, BrandingRequestRow, NewBrandingFile};
-pub use users::{StoredUser, UserError};
+pub use audit::{AuditLog, AuditRecord, AuditResult};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -74,7 +72,7 @@ impl Store {
     /// A write transaction that takes the write lock at once. SQLite cannot upgrade a deferred
     /// (read) transaction to a write while another connection has committed in between: that
     /// fails at once with "database is locked" instead of waiting for `busy_timeout`.
-    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pub async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 
@@ -94,10 +92,14 @@ pub fn sqlite_url_for(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
 
-pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+/// Now, as stored: RFC 3339 UTC text (sorts as time, and SQLite compares it as text).
+pub fn now_text() -> String {
+    time_text(time::OffsetDateTime::now_utc())
+}
+
+/// A time as stored.
+pub fn time_text(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ pub fn AuditPage() -> impl IntoView {
                                 <tbody>
                                     {p.entries.into_iter().map(|e| view! {
                                         <tr>
-                                            <td>{e.at}</td><td>{e.actor}</td><td>{e.action}</td>
+                                            <td>{switchboard::model::display_time(&e.at)}</td><td>{e.actor}</td><td>{e.action}</td>
                                             <td>{e.target.unwrap_or_default()}</td>
                                             <td class=format!("result-{}", e.result)>{e.result.clone()}</td>
                                             <td>{e.detail.unwrap_or_default()}</td>

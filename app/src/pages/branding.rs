@@ -5,6 +5,7 @@
 //! Viewers see everything; operators and admins change things. State lives in the query string.
 
 use crate::components::Frame;
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use switchboard::branding::preview::render_preview;
@@ -13,23 +14,6 @@ use switchboard::model::branding::{BrandingFileInfo, BrandingTenant, TenantBrand
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use crate::api::ssr::internal;
-    use leptos::prelude::*;
-    use switchboard::branding::BrandingError;
-
-    /// Refusals keep their message and status; internal failures are logged and said in general.
-    pub fn branding_error(context: &str, e: BrandingError) -> ServerFnError {
-        if e.is_internal() {
-            return internal(context, e);
-        }
-        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-            if let Ok(s) = axum::http::StatusCode::from_u16(e.status()) {
-                r.set_status(s);
-            }
-        }
-        ServerFnError::new(e.to_string())
-    }
-
     /// How CMS reaches this server, as the browser did: the Host header (and a proxy's
     /// X-Forwarded-Proto), so the URLs shown are the ones that work from outside.
     pub async fn base_url() -> String {
@@ -42,67 +26,68 @@ mod ssr {
 }
 
 #[server(endpoint = "branding/tenants")]
-pub async fn list_branding_tenants() -> Result<Vec<BrandingTenant>, ServerFnError> {
-    use switchboard::model::Role;
-    crate::api::ssr::require(Role::Viewer).await?;
-    let s = crate::api::ssr::services()?;
-    s.branding.tenants().await.map_err(|e| ssr::branding_error("Listing branding tenants", e))
+pub async fn list_branding_tenants() -> Result<Vec<BrandingTenant>, AppError> {
+    use crate::api::ssr as edge;
+    edge::edge(async {
+        edge::require(switchboard::model::Role::Viewer).await?;
+        Ok(edge::services()?.branding.tenants().await?)
+    })
+    .await
 }
 
 #[server(endpoint = "branding/tenant")]
-pub async fn get_tenant_branding(tenant: String) -> Result<TenantBranding, ServerFnError> {
+pub async fn get_tenant_branding(tenant: String) -> Result<TenantBranding, AppError> {
+    use crate::api::ssr as edge;
     use switchboard::model::Role;
-    let user = crate::api::ssr::require(Role::Viewer).await?;
-    let s = crate::api::ssr::services()?;
-    let base = ssr::base_url().await;
-    s.branding
-        .tenant_overview(&tenant, &base, user.role.allows(Role::Operator))
-        .await
-        .map_err(|e| ssr::branding_error("Reading the tenant's branding", e))
+    edge::edge(async {
+        let user = edge::require(Role::Viewer).await?;
+        let base = ssr::base_url().await;
+        Ok(edge::services()?.branding.tenant_overview(&tenant, &base, user.role.allows(Role::Operator)).await?)
+    })
+    .await
 }
 
 #[server(endpoint = "branding/create_tenant")]
-pub async fn create_branding_tenant(name: String) -> Result<String, ServerFnError> {
-    use switchboard::model::Role;
-    let user = crate::api::ssr::require(Role::Operator).await?;
-    let s = crate::api::ssr::services()?;
-    let name = name.trim().to_string();
-    let created = s.branding.create_tenant(&name, &user.name).await.map_err(|e| ssr::branding_error("Creating the tenant", e))?;
-    Ok(if created { format!("Tenant '{name}' created.") } else { format!("Tenant '{name}' already exists.") })
+pub async fn create_branding_tenant(name: String) -> Result<String, AppError> {
+    use crate::api::ssr as edge;
+    edge::edge(async {
+        let user = edge::require(switchboard::model::Role::Operator).await?;
+        Ok(edge::services()?.branding.create_tenant(&name, &user.name).await?.sentence())
+    })
+    .await
 }
 
 #[server(endpoint = "branding/template")]
-pub async fn branding_template_text(tenant: String, language: String) -> Result<Option<String>, ServerFnError> {
-    use switchboard::model::Role;
-    crate::api::ssr::require(Role::Viewer).await?;
-    let s = crate::api::ssr::services()?;
-    s.branding.template_text(&tenant, &language).await.map_err(|e| ssr::branding_error("Reading the template", e))
+pub async fn branding_template_text(tenant: String, language: String) -> Result<Option<String>, AppError> {
+    use crate::api::ssr as edge;
+    edge::edge(async {
+        edge::require(switchboard::model::Role::Viewer).await?;
+        Ok(edge::services()?.branding.template_text(&tenant, &language).await?)
+    })
+    .await
 }
 
 #[server(endpoint = "branding/save_template")]
-pub async fn save_branding_template(tenant: String, language: String, text: String) -> Result<String, ServerFnError> {
-    use switchboard::model::Role;
-    let user = crate::api::ssr::require(Role::Operator).await?;
-    let s = crate::api::ssr::services()?;
-    let out = s
-        .branding
-        .put(&tenant, FileKind::Template, &language, text.as_bytes(), &user.name, "branding.template")
-        .await
-        .map_err(|e| ssr::branding_error("Saving the template", e))?;
-    let verb = if out.replaced { "Saved" } else { "Added" };
-    Ok(format!("{verb} the {} template ({}).", out.name, out.detail))
+pub async fn save_branding_template(tenant: String, language: String, text: String) -> Result<String, AppError> {
+    use crate::api::ssr as edge;
+    edge::edge(async {
+        let user = edge::require(switchboard::model::Role::Operator).await?;
+        let s = edge::services()?;
+        let out = s.branding.put(&tenant, FileKind::Template, &language, text.as_bytes(), &user.name, "branding.template").await?;
+        Ok(out.sentence())
+    })
+    .await
 }
 
 #[server(endpoint = "branding/delete")]
-pub async fn delete_branding_item(tenant: String, kind: String, name: String) -> Result<String, ServerFnError> {
-    use switchboard::model::Role;
-    let user = crate::api::ssr::require(Role::Operator).await?;
-    let s = crate::api::ssr::services()?;
-    let Some(k) = FileKind::parse(&kind) else {
-        return Err(ServerFnError::new(format!("'{kind}' is not a kind of branding file")));
-    };
-    s.branding.delete(&tenant, k, &name, &user.name).await.map_err(|e| ssr::branding_error("Deleting", e))?;
-    Ok(format!("Deleted {} {name}.", k.label().to_lowercase()))
+pub async fn delete_branding_item(tenant: String, kind: String, name: String) -> Result<String, AppError> {
+    use crate::api::ssr as edge;
+    edge::edge(async {
+        let user = edge::require(switchboard::model::Role::Operator).await?;
+        let kind = FileKind::parse(&kind).ok_or_else(|| AppError::Invalid(format!("'{kind}' is not a kind of branding file")))?;
+        Ok(edge::services()?.branding.delete(&tenant, kind, &name, &user.name).await?)
+    })
+    .await
 }
 
 fn human_size(n: i64) -> String {
@@ -262,7 +247,7 @@ fn TemplatesCard(b: TenantBranding, delete: ServerAction<DeleteBrandingItem>) ->
                             <tr data-testid="template-row">
                                 <td><strong>{f.name.clone()}</strong></td>
                                 <td>{human_size(f.size)}" · "{f.detail.clone()}</td>
-                                <td>{f.updated_at.clone()}</td>
+                                <td>{switchboard::model::display_time(&f.updated_at)}</td>
                                 <td>{f.updated_by.clone()}</td>
                                 <td class="actions">
                                     <a href=f.path.clone() target="_blank">"Fetch as CMS"</a>" "
@@ -299,7 +284,7 @@ fn FilesCard(b: TenantBranding, delete: ServerAction<DeleteBrandingItem>) -> imp
                 <td><strong>{f.name.clone()}</strong>{(!f.known && matches!(f.kind, FileKind::Call | FileKind::Ivr)).then(|| view! { <span class="pill pill-unknown" title="CMS is not known to ask for this name">" unknown name"</span> })}</td>
                 <td>{f.detail.clone()}</td>
                 <td>{human_size(f.size)}</td>
-                <td>{f.updated_at.clone()}</td>
+                <td>{switchboard::model::display_time(&f.updated_at)}</td>
                 <td class="actions"><a href=f.path.clone() target="_blank">"Fetch as CMS"</a>" "{del}</td>
             </tr>
         }
@@ -352,7 +337,7 @@ fn RequestsCard(b: TenantBranding) -> impl IntoView {
                             <td>{m.kind}</td>
                             <td><strong>{if m.name.is_empty() { "(no language)".to_string() } else { m.name }}</strong></td>
                             <td>{m.count}</td>
-                            <td>{m.last_at}</td>
+                            <td>{switchboard::model::display_time(&m.last_at)}</td>
                             <td>{m.served.map(|s| format!("the {s} template")).unwrap_or_else(|| "404".into())}</td>
                         </tr>
                     }).collect_view()}
@@ -366,7 +351,7 @@ fn RequestsCard(b: TenantBranding) -> impl IntoView {
                         let class = if r.status >= 400 { "result-failed" } else { "" };
                         view! {
                             <tr>
-                                <td>{r.at}</td>
+                                <td>{switchboard::model::display_time(&r.at)}</td>
                                 <td>{r.remote.unwrap_or_default()}</td>
                                 <td>{format!("{} {}", r.method, r.kind)}</td>
                                 <td>{r.name}</td>

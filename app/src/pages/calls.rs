@@ -3,53 +3,19 @@
 //! history. Updates by push (SSE) as CDRs arrive.
 
 use crate::components::{live_refresh, Frame};
+use crate::error::AppError;
 use leptos::prelude::*;
 use switchboard::model::{CallsOverview, LiveLeg, MeetingView};
 
 #[server]
-pub async fn get_calls_overview() -> Result<CallsOverview, ServerFnError> {
+pub async fn get_calls_overview() -> Result<CallsOverview, AppError> {
     use crate::api::ssr;
-    use std::collections::BTreeMap;
-    use switchboard::banner::rules::{desired_banner, is_restricted, leg_level};
-    use switchboard::model::{BannerRules, Role, SecurityLevel};
-    ssr::require(Role::Viewer).await?;
-    let s = ssr::services()?;
-    let rules: BannerRules = s.enforcer.as_ref().map(|e| e.rules()).unwrap_or_default();
-    let mut groups: BTreeMap<String, Vec<switchboard::model::LiveCall>> = BTreeMap::new();
-    for c in s.cdr.calls() {
-        groups.entry(c.correlator.clone().unwrap_or_else(|| c.id.clone())).or_default().push(c);
-    }
-    let mut meetings: Vec<MeetingView> = groups
-        .into_iter()
-        .map(|(key, mut instances)| {
-            instances.sort_by(|a, b| a.node.cmp(&b.node).then(a.id.cmp(&b.id)));
-            let people: Vec<&LiveLeg> = instances.iter().flat_map(|c| c.legs.iter()).filter(|l| !l.is_distribution_link()).collect();
-            let banner = desired_banner(&instances, &rules);
-            let banner_shown = instances.iter().all(|c| c.message_text.clone().filter(|t| !t.is_empty()) == banner);
-            MeetingView {
-                key,
-                name: instances.iter().map(|c| c.name.clone()).find(|n| !n.is_empty()).unwrap_or_else(|| "(unnamed call)".into()),
-                restricted: instances.iter().any(|c| is_restricted(&c.name, &rules)),
-                externals: people.iter().filter(|l| leg_level(l, &rules) == Some(SecurityLevel::External)).count(),
-                lobby: people.iter().filter(|l| l.in_lobby).count(),
-                participants: people.len(),
-                banner,
-                banner_shown,
-                instances,
-            }
-        })
-        .collect();
-    meetings.sort_by(|a, b| a.name.cmp(&b.name));
-    let store = &s.store;
-    let internal = |e| ssr::internal("Reading call data", e);
-    Ok(CallsOverview {
-        meetings,
-        gaps: store.recent_cdr_gaps(10).await.map_err(internal)?,
-        history: store.banner_history(20).await.map_err(internal)?,
-        dead_letters: store.cdr_dead_letter_count().await.map_err(internal)?,
-        records_received: store.cdr_record_count().await.map_err(internal)?,
-        demo: s.demo.is_some(),
+    ssr::edge(async {
+        ssr::require(switchboard::model::Role::Viewer).await?;
+        let s = ssr::services()?;
+        Ok(s.banners.calls_overview(s.demo.is_some()).await?)
     })
+    .await
 }
 
 fn leg_state(l: &LiveLeg) -> (&'static str, &'static str) {
@@ -94,7 +60,7 @@ fn Overview(o: CallsOverview) -> impl IntoView {
                 "Calls may be missing participants until the next check against the CMS API. "
                 <ul>
                     {o.gaps.iter().map(|g| view! {
-                        <li>{format!("{}: {} record(s) missing (bridge {}, session {})", g.at, g.missing, if g.bridge.is_empty() { "single node" } else { &g.bridge }, g.session)}</li>
+                        <li>{format!("{}: {} record(s) missing (bridge {}, session {})", switchboard::model::display_time(&g.at), g.missing, if g.bridge.is_empty() { "single node" } else { &g.bridge }, g.session)}</li>
                     }).collect_view()}
                 </ul>
             </div>
@@ -110,7 +76,7 @@ fn Overview(o: CallsOverview) -> impl IntoView {
                 <tbody>
                     {o.history.into_iter().map(|h| {
                         let class = if h.result == "ok" { "" } else { "result-failed" };
-                        view! { <tr><td>{h.at}</td><td>{h.call_name}</td><td>{h.node}</td><td>{h.text}</td><td class=class>{h.result}</td></tr> }
+                        view! { <tr><td>{switchboard::model::display_time(&h.at)}</td><td>{h.call_name}</td><td>{h.node}</td><td>{h.text}</td><td class=class>{h.result}</td></tr> }
                     }).collect_view()}
                 </tbody>
             </table>
@@ -169,9 +135,9 @@ fn Meeting(m: MeetingView, demo: bool) -> impl IntoView {
                         let (state, class) = leg_state(&l);
                         view! {
                             <tr data-testid="leg">
-                                <td>{if l.display_name.is_empty() { "(no name)".to_string() } else { l.display_name.clone() }}</td>
+                                <td>{l.shown_name()}</td>
                                 <td>{l.remote_address.clone().unwrap_or_default()}</td>
-                                <td>{switchboard::lobby::view::joined_with(&l)}</td>
+                                <td>{l.joined_with()}</td>
                                 <td class=class>{state}</td>
                                 <td>{node}</td>
                             </tr>

@@ -45,6 +45,14 @@ pub fn DashboardPage() -> impl IntoView {
                                 <p class="muted">"No CMS nodes or other integrations are configured."</p>
                             })}
                         </section>
+                        <section class="card">
+                            <h2>"Background work"</h2>
+                            <table class="status" data-testid="workers">
+                                <tbody>
+                                    {s.workers.iter().cloned().map(|c| view! { <StatusRow c/> }).collect_view()}
+                                </tbody>
+                            </table>
+                        </section>
                     }.into_any(),
                 })}
             </Transition>

@@ -3,105 +3,49 @@
 //! across meetings, with progress and a result per person. Live by push from the CDR-fed state.
 
 use crate::components::{live_refresh, Frame};
+use crate::error::AppError;
 use leptos::prelude::*;
 use std::collections::HashSet;
-use switchboard::model::{AdmitJob, AdmitTarget, LobbyMeeting, LobbyPerson};
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LobbyPage {
-    pub meetings: Vec<LobbyMeeting>,
-    pub can_admit: bool,
-    pub cms_configured: bool,
-}
+use switchboard::model::{AdmitJob, AdmitTarget, LobbyMeeting, LobbyPage, LobbyPerson};
 
 #[server]
-pub async fn get_lobby() -> Result<LobbyPage, ServerFnError> {
-    use switchboard::model::Role;
-    let user = crate::api::ssr::require(Role::Viewer).await?;
-    let s = crate::api::ssr::services()?;
-    // Opening the page asks for a fresh look at the CMS API (throttled).
-    s.cdr.request_reconcile();
-    Ok(LobbyPage {
-        meetings: switchboard::lobby::view::lobby_view(&s.cdr.calls()),
-        can_admit: user.role.allows(Role::Operator) && s.lobby.is_some(),
-        cms_configured: s.lobby.is_some(),
+pub async fn get_lobby() -> Result<LobbyPage, AppError> {
+    use crate::api::ssr;
+    ssr::edge(async {
+        let user = ssr::require(switchboard::model::Role::Viewer).await?;
+        Ok(ssr::services()?.lobby.page(user.role))
     })
+    .await
 }
 
 /// Starts admitting; returns the job id to follow with `get_admit_job`.
 #[server(input = server_fn::codec::Json)]
-pub async fn start_admit(targets: Vec<AdmitTarget>) -> Result<String, ServerFnError> {
+pub async fn start_admit(targets: Vec<AdmitTarget>) -> Result<String, AppError> {
     use crate::api::ssr;
-    use switchboard::model::Role;
-    let user = ssr::require(Role::Operator).await?;
-    let s = ssr::services()?;
-    let lobby = s.lobby.clone().ok_or_else(|| ServerFnError::new("No CMS nodes are configured, so nobody can be admitted."))?;
-    if targets.is_empty() {
-        return Err(ServerFnError::new("Select at least one person to admit."));
-    }
-    if targets.len() > 5000 {
-        return Err(ServerFnError::new("At most 5000 people can be admitted at once."));
-    }
-    let id = format!("{:016x}", rand_id());
-    let job = AdmitJob { id: id.clone(), total: targets.len(), done: 0, results: Vec::new(), finished: false };
-    {
-        let mut jobs = s.admit_jobs.lock().map_err(|_| ServerFnError::new("job table unavailable"))?;
-        // Keep the table small: finished jobs are dropped once many exist.
-        if jobs.len() > 200 {
-            jobs.retain(|_, j| !j.finished);
-        }
-        jobs.insert(id.clone(), job);
-    }
-    let jobs = s.admit_jobs.clone();
-    let job_id = id.clone();
-    tokio::spawn(async move {
-        let progress_jobs = jobs.clone();
-        let pid = job_id.clone();
-        let results = lobby
-            .admit(&user.name, targets, move |done, _total, r| {
-                if let Ok(mut j) = progress_jobs.lock() {
-                    if let Some(job) = j.get_mut(&pid) {
-                        job.done = done;
-                        job.results.push(r.clone());
-                    }
-                }
-            })
-            .await;
-        if let Ok(mut j) = jobs.lock() {
-            if let Some(job) = j.get_mut(&job_id) {
-                job.results = results;
-                job.done = job.total;
-                job.finished = true;
-            }
-        }
-    });
-    Ok(id)
-}
-
-#[cfg(feature = "ssr")]
-fn rand_id() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
-    h.finish()
+    ssr::edge(async {
+        let user = ssr::require(switchboard::model::Role::Operator).await?;
+        Ok(ssr::services()?.lobby.start_admit(&user.name, targets)?)
+    })
+    .await
 }
 
 #[server]
-pub async fn get_admit_job(id: String) -> Result<AdmitJob, ServerFnError> {
-    use switchboard::model::Role;
-    crate::api::ssr::require(Role::Operator).await?;
-    let s = crate::api::ssr::services()?;
-    let jobs = s.admit_jobs.lock().map_err(|_| ServerFnError::new("job table unavailable"))?;
-    jobs.get(&id).cloned().ok_or_else(|| ServerFnError::new("No such admit job (it may have expired)."))
+pub async fn get_admit_job(id: String) -> Result<AdmitJob, AppError> {
+    use crate::api::ssr;
+    ssr::edge(async {
+        ssr::require(switchboard::model::Role::Operator).await?;
+        Ok(ssr::services()?.lobby.job(&id)?)
+    })
+    .await
 }
 
 fn target(p: &LobbyPerson) -> AdmitTarget {
     AdmitTarget { call_id: p.call_id.clone(), leg_id: p.leg_id.clone() }
 }
 
-/// "09:41:07" from an RFC 3339 time, or "—".
-fn clock(ts: &str) -> String {
-    ts.get(11..19).map(str::to_string).unwrap_or_else(|| "—".into())
+/// "09:41:07" (UTC), or "—" when unknown.
+fn clock(t: Option<time::OffsetDateTime>) -> String {
+    t.as_ref().map(switchboard::model::display_clock).unwrap_or_else(|| "—".into())
 }
 
 #[component]
@@ -225,7 +169,7 @@ fn MeetingLobby(m: LobbyMeeting, can: bool, selected: RwSignal<HashSet<AdmitTarg
                                     <td>{p.name.clone()}</td>
                                     <td>{p.joined_with.clone()}</td>
                                     <td class="muted">{p.address.clone()}</td>
-                                    <td>{clock(&p.since)}</td>
+                                    <td>{clock(p.since)}</td>
                                     <td>{can.then(|| view! { <button class="secondary" data-testid="admit-one" on:click=move |_| admit(vec![t3.clone()])>"Admit"</button> })}</td>
                                 </tr>
                             }

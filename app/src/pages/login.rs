@@ -14,7 +14,7 @@ pub struct LoginFeedback {
 /// The feedback for this render. Read through a resource so the browser hydrates with the
 /// same message the server rendered.
 #[server]
-pub async fn get_login_feedback() -> Result<Option<(String, String)>, ServerFnError> {
+pub async fn get_login_feedback() -> Result<Option<(String, String)>, crate::error::AppError> {
     Ok(use_context::<LoginFeedback>().map(|f| (f.message, f.username)))
 }
 

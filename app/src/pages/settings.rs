@@ -2,26 +2,20 @@
 //! Saved rules apply to live calls at once.
 
 use crate::components::Frame;
+use crate::error::AppError;
 use leptos::prelude::*;
-use switchboard::model::BannerRules;
+use switchboard::model::{BannerPosition, BannerRules};
 
 /// The rules in force and whether this user may change them.
 #[server]
-pub async fn get_banner_settings() -> Result<(BannerRules, bool), ServerFnError> {
+pub async fn get_banner_settings() -> Result<(BannerRules, bool), AppError> {
+    use crate::api::ssr;
     use switchboard::model::Role;
-    let user = crate::api::ssr::require(Role::Viewer).await?;
-    let s = crate::api::ssr::services()?;
-    let rules = match &s.enforcer {
-        Some(e) => e.rules(),
-        None => s.store.setting(switchboard::banner::RULES_SETTING).await.ok().flatten().unwrap_or_default(),
-    };
-    Ok((rules, user.role == Role::Admin))
-}
-
-#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
-/// Splits a textarea of words or domains (commas or new lines) into a clean list.
-pub fn split_list(s: &str) -> Vec<String> {
-    s.split([',', '\n', ';']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
+    ssr::edge(async {
+        let user = ssr::require(Role::Viewer).await?;
+        Ok((ssr::services()?.banners.rules(), user.role == Role::Admin))
+    })
+    .await
 }
 
 #[server]
@@ -35,44 +29,24 @@ pub async fn save_banner_settings(
     internal_text: String,
     position: String,
     duration: String,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     use crate::api::ssr;
-    use switchboard::model::Role;
-    use switchboard::store::{AuditRecord, AuditResult};
-    let user = ssr::require(Role::Admin).await?;
-    let s = ssr::services()?;
-    let rules = BannerRules {
-        restricted_keywords: split_list(&restricted_keywords),
-        secure_domains: split_list(&secure_domains),
-        internal_domains: split_list(&internal_domains),
-        restricted_text: restricted_text.trim().to_string(),
-        external_text: external_text.trim().to_string(),
-        internal_text: internal_text.trim().to_string(),
-        position: position.trim().to_string(),
-        duration: duration.trim().to_string(),
-    };
-    if let Err(msg) = switchboard::banner::rules::validate(&rules) {
-        let _ = s.store.audit(AuditRecord::new(&user.name, "settings.banner", AuditResult::Failed).detail(&msg)).await;
-        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-            r.set_status(axum::http::StatusCode::BAD_REQUEST);
-        }
-        return Err(ServerFnError::new(msg));
-    }
-    s.store.put_setting(switchboard::banner::RULES_SETTING, &rules, &user.name).await.map_err(|e| ssr::internal("Saving the rules", e))?;
-    if let Some(e) = &s.enforcer {
-        e.set_rules(rules.clone());
-    }
-    let detail = serde_json_like(&rules);
-    let _ = s.store.audit(AuditRecord::new(&user.name, "settings.banner", AuditResult::Ok).detail(&detail)).await;
-    Ok("Saved. Live calls are being updated.".into())
-}
-
-#[cfg(feature = "ssr")]
-fn serde_json_like(r: &BannerRules) -> String {
-    format!(
-        "keywords={:?} secure={:?} internal={:?} position={} duration={}",
-        r.restricted_keywords, r.secure_domains, r.internal_domains, r.position, r.duration
-    )
+    ssr::edge(async {
+        let user = ssr::require(switchboard::model::Role::Admin).await?;
+        let form = switchboard::model::BannerRulesForm {
+            restricted_keywords,
+            secure_domains,
+            internal_domains,
+            restricted_text,
+            external_text,
+            internal_text,
+            position,
+            duration,
+        };
+        ssr::services()?.banners.save_rules(&user.name, &form).await?;
+        Ok("Saved. Live calls are being updated.".to_string())
+    })
+    .await
 }
 
 #[component]
@@ -105,12 +79,12 @@ pub fn SettingsPage() -> impl IntoView {
                                     <label>"Text when only internal clients (level 2) are in — empty for none" <input name="internal_text" value=rules.internal_text.clone()/></label>
                                     <label>"Position"
                                         <select name="position">
-                                            {["top", "middle", "bottom"].into_iter().map(|p| view! {
-                                                <option value=p selected=rules.position == p>{p}</option>
+                                            {BannerPosition::ALL.into_iter().map(|p| view! {
+                                                <option value=p.as_str() selected=rules.position == p>{p.as_str()}</option>
                                             }).collect_view()}
                                         </select>
                                     </label>
-                                    <label>"Duration (seconds, or permanent)" <input name="duration" value=rules.duration.clone()/></label>
+                                    <label>"Duration (seconds, or permanent)" <input name="duration" value=rules.duration.as_cms()/></label>
                                     <button type="submit" class="primary narrow">"Save rules"</button>
                                 </fieldset>
                                 {(!can_edit).then(|| view! { <p class="muted">"Only admins can change these rules."</p> })}
@@ -124,16 +98,5 @@ pub fn SettingsPage() -> impl IntoView {
                 })}
             </section>
         </Frame>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_list;
-
-    #[test]
-    fn lists_split_on_commas_and_lines_and_drop_blanks() {
-        assert_eq!(split_list("restricted, secret\n\n  board ;x"), vec!["restricted", "secret", "board", "x"]);
-        assert!(split_list(" \n , ").is_empty());
     }
 }

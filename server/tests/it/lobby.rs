@@ -1,9 +1,8 @@
 //! The lobby manager over real HTTP against the CMS simulator: listing, admitting by id (one,
 //! many, across nodes), and every way admitting can go wrong.
 
-mod common;
 
-use common::{app_with_cms, client, login, sim, TestApp};
+use crate::common::{app_with_cms, client, login, sim, TestApp};
 use leptos::server_fn::ServerFn;
 use std::time::Duration;
 use switchboard::model::{AdmitJob, AdmitOutcome, AdmitTarget, AuditPage, Role};
@@ -17,7 +16,7 @@ async fn operator(app: &TestApp) -> reqwest::Client {
     c
 }
 
-async fn lobby(app: &TestApp, c: &reqwest::Client) -> app::pages::lobby::LobbyPage {
+async fn lobby(app: &TestApp, c: &reqwest::Client) -> switchboard::model::LobbyPage {
     let res = c.post(app.url(app::pages::lobby::GetLobby::PATH)).form(&[("", "")]).send().await.unwrap();
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
@@ -43,7 +42,7 @@ async fn admit(app: &TestApp, c: &reqwest::Client, targets: Vec<AdmitTarget>) ->
     panic!("admit job did not finish");
 }
 
-async fn wait_for_waiting(app: &TestApp, c: &reqwest::Client, n: usize) -> app::pages::lobby::LobbyPage {
+async fn wait_for_waiting(app: &TestApp, c: &reqwest::Client, n: usize) -> switchboard::model::LobbyPage {
     for _ in 0..200 {
         let page = lobby(app, c).await;
         if page.meetings.iter().map(|m| m.waiting.len()).sum::<usize>() == n {

@@ -2,9 +2,8 @@
 //! HEAD, conditional requests, compression, path tricks, uploads and their limits, the request
 //! log, roles.
 
-mod common;
 
-use common::{client, config_for, location, login, TestApp};
+use crate::common::{client, config_for, location, login, TestApp};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use std::io::{Read, Write};
@@ -382,7 +381,7 @@ async fn template_edits_and_deletes_are_served_at_once_and_audited() {
     assert_eq!(get_text(&app.url("/invites/acme?language=fr_FR")).await.0, 404);
 
     let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
-    let log = store.audit_page(0, 50, None).await.unwrap();
+    let log = switchboard::store::AuditLog::new(store.clone()).page(0, 50, None).await.unwrap();
     let actions: Vec<(&str, &str, &str)> = log
         .entries
         .iter()

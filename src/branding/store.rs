@@ -1,31 +1,17 @@
 //! Branding tenants, their files (content in the database, so several instances serve the same
 //! bytes), the change counter caches watch, and the log of CMS requests.
 
-use super::{now_rfc3339, Store, StoreError};
-use crate::branding::FileKind;
-use crate::model::branding::{BrandingTenant, CmsRequest, MissingItem};
-use sqlx::Row;
+use crate::model::branding::{BrandingFileInfo, BrandingTenant, CmsRequest, FileKind, MissingItem};
+use crate::store::{now_text, Store, StoreError};
 
 /// A stored file's content and what is needed to serve it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BrandingBlob {
     pub name: String,
     pub content: Vec<u8>,
     pub content_type: String,
     pub sha256: String,
-    pub updated_at: String,
-}
-
-/// A stored file without its content.
-#[derive(Debug, Clone)]
-pub struct BrandingFileMeta {
-    pub kind: FileKind,
-    pub name: String,
-    pub size: i64,
-    pub content_type: String,
-    pub detail: String,
-    pub updated_at: String,
-    pub updated_by: String,
+    pub updated_at: time::OffsetDateTime,
 }
 
 /// A file to store (insert or replace).
@@ -53,8 +39,22 @@ pub struct BrandingRequestRow {
     pub remote: Option<String>,
 }
 
-impl Store {
-    pub async fn branding_tenant_id(&self, name: &str) -> Result<Option<i64>, StoreError> {
+/// The branding tables.
+#[derive(Clone)]
+pub struct BrandingStore {
+    store: Store,
+}
+
+impl BrandingStore {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    fn pool(&self) -> &sqlx::SqlitePool {
+        self.store.pool()
+    }
+
+    pub async fn tenant_id(&self, name: &str) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar("SELECT id FROM branding_tenants WHERE name = ?")
             .bind(name)
             .fetch_optional(self.pool())
@@ -62,17 +62,17 @@ impl Store {
     }
 
     /// Creates the tenant; false when it already existed.
-    pub async fn create_branding_tenant(&self, name: &str) -> Result<bool, StoreError> {
+    pub async fn create_tenant(&self, name: &str) -> Result<bool, StoreError> {
         let r = sqlx::query("INSERT INTO branding_tenants (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
             .bind(name)
-            .bind(now_rfc3339())
+            .bind(now_text())
             .execute(self.pool())
             .await?;
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn branding_tenants(&self) -> Result<Vec<BrandingTenant>, StoreError> {
-        let rows = sqlx::query(
+    pub async fn tenants(&self) -> Result<Vec<BrandingTenant>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT t.name,
                     COALESCE(SUM(f.kind = 'template'), 0) AS templates,
                     COALESCE(SUM(f.kind != 'template'), 0) AS files,
@@ -81,20 +81,11 @@ impl Store {
              GROUP BY t.id ORDER BY t.name",
         )
         .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| BrandingTenant {
-                name: r.get("name"),
-                templates: r.get("templates"),
-                files: r.get("files"),
-                updated_at: r.get("updated_at"),
-            })
-            .collect())
+        .await?)
     }
 
-    pub async fn branding_file(&self, tenant_id: i64, kind: FileKind, name: &str) -> Result<Option<BrandingBlob>, StoreError> {
-        let row = sqlx::query(
+    pub async fn file(&self, tenant_id: i64, kind: FileKind, name: &str) -> Result<Option<BrandingBlob>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT name, content, content_type, sha256, updated_at FROM branding_files
              WHERE tenant_id = ? AND kind = ? AND name = ?",
         )
@@ -102,26 +93,24 @@ impl Store {
         .bind(kind.as_str())
         .bind(name)
         .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(blob))
+        .await?)
     }
 
     /// Every file of one kind, by name (the sign-in parts when the archive is built).
-    pub async fn branding_files_of_kind(&self, tenant_id: i64, kind: FileKind) -> Result<Vec<BrandingBlob>, StoreError> {
-        let rows = sqlx::query(
+    pub async fn files_of_kind(&self, tenant_id: i64, kind: FileKind) -> Result<Vec<BrandingBlob>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT name, content, content_type, sha256, updated_at FROM branding_files
              WHERE tenant_id = ? AND kind = ? ORDER BY name",
         )
         .bind(tenant_id)
         .bind(kind.as_str())
         .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(blob).collect())
+        .await?)
     }
 
     /// Inserts or replaces; true when a file of that name was replaced.
-    pub async fn put_branding_file(&self, tenant_id: i64, f: &NewBrandingFile<'_>) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+    pub async fn put_file(&self, tenant_id: i64, f: &NewBrandingFile<'_>) -> Result<bool, StoreError> {
+        let mut tx = self.store.write_tx().await?;
         let existed: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM branding_files WHERE tenant_id = ? AND kind = ? AND name = ?)",
         )
@@ -145,7 +134,7 @@ impl Store {
         .bind(f.sha256)
         .bind(f.content.len() as i64)
         .bind(f.detail)
-        .bind(now_rfc3339())
+        .bind(now_text())
         .bind(f.actor)
         .execute(&mut *tx)
         .await?;
@@ -154,7 +143,7 @@ impl Store {
     }
 
     /// True when something was deleted.
-    pub async fn delete_branding_file(&self, tenant_id: i64, kind: FileKind, name: &str) -> Result<bool, StoreError> {
+    pub async fn delete_file(&self, tenant_id: i64, kind: FileKind, name: &str) -> Result<bool, StoreError> {
         let r = sqlx::query("DELETE FROM branding_files WHERE tenant_id = ? AND kind = ? AND name = ?")
             .bind(tenant_id)
             .bind(kind.as_str())
@@ -164,41 +153,27 @@ impl Store {
         Ok(r.rows_affected() > 0)
     }
 
-    pub async fn branding_file_list(&self, tenant_id: i64) -> Result<Vec<BrandingFileMeta>, StoreError> {
-        let rows = sqlx::query(
+    /// Every stored file without its content (`path` and `known` are left for the service).
+    pub async fn file_list(&self, tenant_id: i64) -> Result<Vec<BrandingFileInfo>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT kind, name, size, content_type, detail, updated_at, updated_by FROM branding_files
              WHERE tenant_id = ? ORDER BY kind, name",
         )
         .bind(tenant_id)
         .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let kind = FileKind::parse(r.get::<String, _>("kind").as_str())?;
-                Some(BrandingFileMeta {
-                    kind,
-                    name: r.get("name"),
-                    size: r.get("size"),
-                    content_type: r.get("content_type"),
-                    detail: r.get("detail"),
-                    updated_at: r.get("updated_at"),
-                    updated_by: r.get("updated_by"),
-                })
-            })
-            .collect())
+        .await?)
     }
 
     /// Changes with every write to branding tenants or files, from any instance.
-    pub async fn branding_generation(&self) -> Result<i64, StoreError> {
+    pub async fn generation(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT value FROM branding_generation WHERE id = 1")
             .fetch_one(self.pool())
             .await?)
     }
 
     /// Appends a batch in one statement per chunk: the request log must keep up with CMS.
-    pub async fn log_branding_requests(&self, rows: &[BrandingRequestRow]) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
+    pub async fn log_requests(&self, rows: &[BrandingRequestRow]) -> Result<(), StoreError> {
+        let mut tx = self.store.write_tx().await?;
         for chunk in rows.chunks(400) {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO branding_requests (at, tenant, kind, name, method, status, served, remote) ",
@@ -220,7 +195,7 @@ impl Store {
     }
 
     /// Keeps only the newest `keep` logged requests.
-    pub async fn prune_branding_requests(&self, keep: i64) -> Result<u64, StoreError> {
+    pub async fn prune_requests(&self, keep: i64) -> Result<u64, StoreError> {
         let r = sqlx::query("DELETE FROM branding_requests WHERE id <= (SELECT COALESCE(MAX(id), 0) FROM branding_requests) - ?")
             .bind(keep)
             .execute(self.pool())
@@ -228,60 +203,28 @@ impl Store {
         Ok(r.rows_affected())
     }
 
-    pub async fn recent_branding_requests(&self, tenant: &str, limit: i64) -> Result<Vec<CmsRequest>, StoreError> {
-        let rows = sqlx::query(
+    pub async fn recent_requests(&self, tenant: &str, limit: i64) -> Result<Vec<CmsRequest>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT at, method, kind, name, status, served, remote FROM branding_requests
              WHERE tenant = ? ORDER BY id DESC LIMIT ?",
         )
         .bind(tenant)
         .bind(limit)
         .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| CmsRequest {
-                at: r.get("at"),
-                method: r.get("method"),
-                kind: r.get("kind"),
-                name: r.get("name"),
-                status: r.get::<i64, _>("status").clamp(0, 999) as u16,
-                served: r.get("served"),
-                remote: r.get("remote"),
-            })
-            .collect())
+        .await?)
     }
 
     /// What CMS asked for and did not get exactly: 404s, and templates answered by a fallback.
-    pub async fn missing_branding_requests(&self, tenant: &str, limit: i64) -> Result<Vec<MissingItem>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT kind, name, COUNT(*) AS n, MAX(at) AS last_at, MAX(served) AS served FROM branding_requests
+    pub async fn missing_requests(&self, tenant: &str, limit: i64) -> Result<Vec<MissingItem>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT kind, name, COUNT(*) AS count, MAX(at) AS last_at, MAX(served) AS served FROM branding_requests
              WHERE tenant = ? AND (status = 404 OR (kind = 'template' AND name != '' AND status = 200 AND served != name))
-             GROUP BY kind, name ORDER BY n DESC, last_at DESC LIMIT ?",
+             GROUP BY kind, name ORDER BY count DESC, last_at DESC LIMIT ?",
         )
         .bind(tenant)
         .bind(limit)
         .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| MissingItem {
-                kind: r.get("kind"),
-                name: r.get("name"),
-                count: r.get("n"),
-                last_at: r.get("last_at"),
-                served: r.get("served"),
-            })
-            .collect())
-    }
-}
-
-fn blob(r: sqlx::sqlite::SqliteRow) -> BrandingBlob {
-    BrandingBlob {
-        name: r.get("name"),
-        content: r.get("content"),
-        content_type: r.get("content_type"),
-        sha256: r.get("sha256"),
-        updated_at: r.get("updated_at"),
+        .await?)
     }
 }
 
@@ -305,27 +248,29 @@ mod tests {
     #[tokio::test]
     async fn files_are_stored_replaced_and_deleted_and_every_change_moves_the_generation() {
         let (store, _dir) = test_store().await;
-        let g0 = store.branding_generation().await.unwrap();
-        assert!(store.create_branding_tenant("acme").await.unwrap());
-        assert!(!store.create_branding_tenant("acme").await.unwrap(), "second create is a no-op");
-        let t = store.branding_tenant_id("acme").await.unwrap().unwrap();
-        assert!(!store.put_branding_file(t, &file("welcome.wav", b"one")).await.unwrap());
-        assert!(store.put_branding_file(t, &file("welcome.wav", b"two")).await.unwrap(), "replaced");
-        let got = store.branding_file(t, FileKind::Call, "welcome.wav").await.unwrap().unwrap();
+        let store = BrandingStore::new(store);
+        let g0 = store.generation().await.unwrap();
+        assert!(store.create_tenant("acme").await.unwrap());
+        assert!(!store.create_tenant("acme").await.unwrap(), "second create is a no-op");
+        let t = store.tenant_id("acme").await.unwrap().unwrap();
+        assert!(!store.put_file(t, &file("welcome.wav", b"one")).await.unwrap());
+        assert!(store.put_file(t, &file("welcome.wav", b"two")).await.unwrap(), "replaced");
+        let got = store.file(t, FileKind::Call, "welcome.wav").await.unwrap().unwrap();
         assert_eq!(got.content, b"two");
-        assert!(store.branding_file(t, FileKind::Ivr, "welcome.wav").await.unwrap().is_none(), "kinds are separate");
-        let g1 = store.branding_generation().await.unwrap();
+        assert!(store.file(t, FileKind::Ivr, "welcome.wav").await.unwrap().is_none(), "kinds are separate");
+        let g1 = store.generation().await.unwrap();
         assert!(g1 > g0);
-        assert!(store.delete_branding_file(t, FileKind::Call, "welcome.wav").await.unwrap());
-        assert!(!store.delete_branding_file(t, FileKind::Call, "welcome.wav").await.unwrap());
-        assert!(store.branding_generation().await.unwrap() > g1);
+        assert!(store.delete_file(t, FileKind::Call, "welcome.wav").await.unwrap());
+        assert!(!store.delete_file(t, FileKind::Call, "welcome.wav").await.unwrap());
+        assert!(store.generation().await.unwrap() > g1);
     }
 
     #[tokio::test]
     async fn the_request_log_reports_404s_and_fallbacks_and_is_pruned_to_the_newest() {
         let (store, _dir) = test_store().await;
+        let store = BrandingStore::new(store);
         let row = |kind: &'static str, name: &str, status: u16, served: Option<&str>| BrandingRequestRow {
-            at: now_rfc3339(),
+            at: now_text(),
             tenant: "acme".into(),
             kind,
             name: name.into(),
@@ -341,14 +286,14 @@ mod tests {
             row("template", "en_US", 200, Some("en_US")),
             row("call", "welcome.wav", 200, None),
         ];
-        store.log_branding_requests(&rows).await.unwrap();
-        let missing = store.missing_branding_requests("acme", 10).await.unwrap();
+        store.log_requests(&rows).await.unwrap();
+        let missing = store.missing_requests("acme", 10).await.unwrap();
         assert_eq!(missing.len(), 2, "{missing:?}");
         assert_eq!((missing[0].name.as_str(), missing[0].count), ("locked_you_are_waiting.wav", 2));
         assert_eq!((missing[1].name.as_str(), missing[1].served.as_deref()), ("da_DK", Some("default")));
-        let recent = store.recent_branding_requests("acme", 2).await.unwrap();
+        let recent = store.recent_requests("acme", 2).await.unwrap();
         assert_eq!(recent[0].name, "welcome.wav");
-        assert_eq!(store.prune_branding_requests(2).await.unwrap(), 3);
-        assert_eq!(store.recent_branding_requests("acme", 10).await.unwrap().len(), 2);
+        assert_eq!(store.prune_requests(2).await.unwrap(), 3);
+        assert_eq!(store.recent_requests("acme", 10).await.unwrap().len(), 2);
     }
 }

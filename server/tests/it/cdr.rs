@@ -1,9 +1,8 @@
 //! The CDR receiver, live call state and security banners, over real HTTP, against the CMS
 //! simulator (which sends CDRs as CMS does and records the banner PUTs it receives).
 
-mod common;
 
-use common::{app_with_cms, client, login, sim, TestApp};
+use crate::common::{app_with_cms, client, login, sim, TestApp};
 use leptos::server_fn::ServerFn;
 use std::future::Future;
 use std::time::Duration;
@@ -81,7 +80,7 @@ async fn batches_are_stored_once_even_when_resent_and_survive_a_restart() {
 #[tokio::test]
 async fn malformed_unknown_oversized_and_unauthorised_posts_get_the_right_answers() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = common::config_for(dir.path());
+    let mut cfg = crate::common::config_for(dir.path());
     cfg.cdr.token = Some(server::config::Secret("s3cret-token".into()));
     cfg.cdr.max_body_bytes = 64 * 1024;
     let app = TestApp::spawn_with(cfg).await;
@@ -128,7 +127,7 @@ async fn pages_hear_of_new_cdrs_by_push_and_an_open_stream_does_not_block_shutdo
 #[tokio::test]
 async fn only_allowed_sources_may_post_cdrs() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = common::config_for(dir.path());
+    let mut cfg = crate::common::config_for(dir.path());
     cfg.cdr.allowed_sources = vec!["10.0.0.0/8".into(), "192.0.2.7".into()];
     let app = TestApp::spawn_with(cfg).await;
     let res = post_cdr(&reqwest::Client::new(), &app, START.into()).await;
@@ -137,7 +136,7 @@ async fn only_allowed_sources_may_post_cdrs() {
     app.stop().await;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = common::config_for(dir.path());
+    let mut cfg = crate::common::config_for(dir.path());
     cfg.cdr.allowed_sources = vec!["127.0.0.0/8".into()];
     let app = TestApp::spawn_with(cfg).await;
     assert_eq!(post_cdr(&reqwest::Client::new(), &app, START.into()).await.status(), 200, "loopback is allowed here");

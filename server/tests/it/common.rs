@@ -1,6 +1,5 @@
-//! Starts the real application on an ephemeral port against a SQLite file in a temp dir.
-
-#![allow(dead_code)]
+//! Starts the real application on an ephemeral port against a SQLite file in a temp dir, and
+//! the helpers the tests share.
 
 use reqwest::redirect::Policy;
 use server::config::Config;
@@ -59,7 +58,7 @@ impl TestApp {
 
     pub async fn add_user(&self, name: &str, password: &str, role: Role) {
         let store = switchboard::store::Store::open_in_dir(&self.data_dir).await.unwrap();
-        store.create_user(name, password, role).await.unwrap();
+        switchboard::auth::Users::new(store.clone()).create(name, password, role).await.unwrap();
         store.close().await;
     }
 }

@@ -4,12 +4,15 @@
 
 use super::parse::{parse_batch, Batch, Record};
 use super::state::{CallKey, Change, LiveState};
+use super::store::CdrStore;
 use crate::cms::model::CallLeg;
 use crate::cms::CmsCluster;
-use crate::model::{LiveCall, LiveLeg};
+use crate::model::{CdrGap, LiveCall, LiveLeg, Meeting};
 use crate::store::{Store, StoreError};
+use crate::sync::{lock, read, write};
 use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,59 +38,55 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
+/// Counters of what the receiver did, for `/calls` and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdrTotals {
+    pub records: i64,
+    pub dead_letters: i64,
+    pub gaps: Vec<CdrGap>,
+}
+
 pub struct CdrService {
-    store: Store,
+    store: CdrStore,
     state: RwLock<LiveState>,
     events: broadcast::Sender<CallEvent>,
     reconcile_wanted: tokio::sync::Notify,
-    /// Set at shutdown so long-lived listeners (server-sent event streams) end.
-    closing: tokio::sync::watch::Sender<bool>,
-    last_reconcile_request: std::sync::Mutex<Option<std::time::Instant>>,
-}
-
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|e| e.into_inner())
+    last_reconcile_request: std::sync::Mutex<Option<Instant>>,
 }
 
 impl CdrService {
-    pub fn new(store: Store) -> Arc<Self> {
+    pub fn new(store: Store) -> Self {
         let (events, _) = broadcast::channel(4096);
-        Arc::new(Self {
-            store,
+        Self {
+            store: CdrStore::new(store),
             state: RwLock::new(LiveState::default()),
             events,
             reconcile_wanted: tokio::sync::Notify::new(),
-            closing: tokio::sync::watch::Sender::new(false),
             last_reconcile_request: std::sync::Mutex::new(None),
-        })
+        }
     }
 
     /// Asks the reconciler for a check against the CMS API soon (a page just opened); at most
     /// one request per 10 seconds goes through, so many open pages cannot flood CMS.
     pub fn request_reconcile(&self) {
-        let mut last = self.last_reconcile_request.lock().unwrap_or_else(|e| e.into_inner());
-        if last.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(10)) {
-            *last = Some(std::time::Instant::now());
+        let mut last = lock(&self.last_reconcile_request);
+        if last.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+            *last = Some(Instant::now());
             self.reconcile_wanted.notify_one();
         }
     }
 
-    pub async fn reconcile_requested(&self) {
-        self.reconcile_wanted.notified().await
-    }
-
-    /// Ends every stream that follows `closing()`: a graceful shutdown waits for open
-    /// connections, and a page's event stream would otherwise keep the server up forever.
-    pub fn close_streams(&self) {
-        self.closing.send_replace(true);
-    }
-
-    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.closing.subscribe()
+    /// Reconciles now, then every `every` or sooner when a page asks; the reconcile worker.
+    pub async fn run_reconciler(&self, cluster: &CmsCluster, every: Duration) {
+        loop {
+            for problem in self.reconcile(cluster).await {
+                tracing::warn!(%problem, "reconciling live calls with CMS");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {},
+                _ = self.reconcile_wanted.notified() => {},
+            }
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<CallEvent> {
@@ -102,16 +101,27 @@ impl CdrService {
             Err(e) => {
                 let reason = e.to_string();
                 tracing::warn!(%peer, %reason, "malformed CDR body kept as a dead letter");
-                self.store.cdr_dead_letter(peer, &reason, body).await?;
+                self.store.dead_letter(peer, &reason, body).await?;
                 return Err(IngestError::Malformed(reason));
             }
         };
         self.ingest_batch(batch).await
     }
 
+    /// Keeps a body that is not even text, so nothing CMS sent is lost without a trace.
+    pub async fn ingest_bytes(&self, body: &[u8], peer: &str) -> Result<IngestReport, IngestError> {
+        match std::str::from_utf8(body) {
+            Ok(text) => self.ingest(text, peer).await,
+            Err(_) => {
+                self.store.dead_letter(peer, "not UTF-8", &String::from_utf8_lossy(body)).await?;
+                Err(IngestError::Malformed("the body is not UTF-8 text".into()))
+            }
+        }
+    }
+
     async fn ingest_batch(&self, batch: Batch) -> Result<IngestReport, IngestError> {
         let bridge = batch.call_bridge.clone().unwrap_or_default();
-        let fresh: HashSet<u64> = self.store.insert_cdr_records(&bridge, &batch.session, &batch.records).await?.into_iter().collect();
+        let fresh: HashSet<u64> = self.store.insert_records(&bridge, &batch.session, &batch.records).await?.into_iter().collect();
         let mut report = IngestReport { records: batch.records.len(), new: fresh.len(), duplicates: batch.records.len() - fresh.len(), missing: 0 };
         let new_records: Vec<&Record> = batch.records.iter().filter(|r| fresh.contains(&r.record_index)).collect();
         for r in new_records.iter().filter(|r| r.missing_before > 0) {
@@ -144,17 +154,15 @@ impl CdrService {
 
     /// Replays what was received in the last `hours` into an empty state (after a restart).
     pub async fn rebuild(&self, hours: i64) -> Result<usize, StoreError> {
-        let since = (time::OffsetDateTime::now_utc() - time::Duration::hours(hours))
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let rows = self.store.cdr_records_since(&since).await?;
+        let since = time::OffsetDateTime::now_utc() - time::Duration::hours(hours);
+        let rows = self.store.records_since(since).await?;
         let n = rows.len();
         let mut st = write(&self.state);
-        for (bridge, session, raw) in rows {
-            let doc = format!("<records session=\"{session}\">{raw}</records>");
+        for row in rows {
+            let doc = format!("<records session=\"{}\">{}</records>", row.session, row.raw);
             if let Ok(b) = parse_batch(&doc) {
                 for r in &b.records {
-                    st.apply(&bridge, r);
+                    st.apply(&row.bridge, r);
                 }
             }
         }
@@ -210,7 +218,7 @@ impl CdrService {
                     owner: None,
                     correlator: detail.call_correlator.clone(),
                     call_type: None,
-                    started: String::new(),
+                    started: None,
                     legs: Vec::new(),
                     message_text: detail.message_text.clone().filter(|t| !t.is_empty()),
                 };
@@ -240,14 +248,29 @@ impl CdrService {
         st.keys().iter().filter_map(|k| st.snapshot(k)).collect()
     }
 
-    /// The call instances of the meeting a call belongs to (same callCorrelator), itself included.
-    pub fn meeting_of(&self, key: &CallKey) -> Vec<LiveCall> {
+    /// Every meeting (call instances grouped by callCorrelator).
+    pub fn meetings(&self) -> Vec<Meeting> {
+        Meeting::group(self.calls())
+    }
+
+    /// The meeting a call belongs to, itself included.
+    pub fn meeting_of(&self, key: &CallKey) -> Option<Meeting> {
         let st = read(&self.state);
-        let Some(me) = st.snapshot(key) else { return Vec::new() };
-        match &me.correlator {
-            Some(k) => st.keys().iter().filter_map(|x| st.snapshot(x)).filter(|c| c.correlator.as_ref() == Some(k)).collect(),
+        let me = st.snapshot(key)?;
+        let instances = match &me.correlator {
+            Some(k) => st.calls_with_correlator(k).filter_map(|x| st.snapshot(&x)).collect(),
             None => vec![me],
-        }
+        };
+        Meeting::group(instances).into_iter().next()
+    }
+
+    /// What the receiver stored: record count, malformed posts kept, recent gaps.
+    pub async fn totals(&self, gaps: i64) -> Result<CdrTotals, StoreError> {
+        Ok(CdrTotals {
+            records: self.store.record_count().await?,
+            dead_letters: self.store.dead_letter_count().await?,
+            gaps: self.store.recent_gaps(gaps).await?,
+        })
     }
 
     pub fn set_node(&self, key: &CallKey, node: &str) {
@@ -269,10 +292,6 @@ impl CdrService {
     pub fn leg_count(&self) -> usize {
         read(&self.state).leg_count()
     }
-
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
 }
 
 fn live_leg(l: CallLeg, bridge: &str, call: &str) -> LiveLeg {
@@ -285,21 +304,18 @@ fn live_leg(l: CallLeg, bridge: &str, call: &str) -> LiveLeg {
         local_address: l.local_address,
         remote_address: l.remote_party,
         leg_type: l.r#type,
-        sub_type: l.sub_type,
+        sub_type: l.sub_type.map(Into::into),
         guest: false,
         direction: l.direction,
         connected: true,
         in_lobby: l.status.deactivated,
         in_ivr: false,
-        started: l.status.duration_seconds.map(started_ago).unwrap_or_default(),
+        started: l.status.duration_seconds.map(started_ago),
     }
 }
 
-/// The RFC 3339 time `secs` seconds ago (CMS reports a leg's age, not its start).
-fn started_ago(secs: u64) -> String {
-    (time::OffsetDateTime::now_utc() - time::Duration::seconds(secs as i64))
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+/// The time `secs` seconds ago (CMS reports a leg's age, not its start), to the second.
+fn started_ago(secs: u64) -> time::OffsetDateTime {
+    let t = time::OffsetDateTime::now_utc() - time::Duration::seconds(secs as i64);
+    t.replace_nanosecond(0).unwrap_or(t)
 }

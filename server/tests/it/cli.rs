@@ -44,9 +44,9 @@ async fn user_add_reads_the_password_from_stdin_and_refuses_duplicates_and_bad_r
     assert!(text(&out.stderr).contains("at least 8 characters"), "{}", text(&out.stderr));
 
     let store = switchboard::store::Store::open_in_dir(dir.path()).await.unwrap();
-    let ann = store.authenticate("ann", "ann-password").await.unwrap().expect("ann can sign in");
+    let ann = switchboard::auth::Users::new(store.clone()).authenticate("ann", "ann-password").await.unwrap().expect("ann can sign in");
     assert_eq!(ann.role, switchboard::model::Role::Operator);
-    assert!(store.find_user("bob").await.unwrap().is_none());
+    assert!(switchboard::auth::Users::new(store.clone()).find("bob").await.unwrap().is_none());
     // Nothing in the output gives the hash away.
     assert!(!text(&run(&["user", "add", "dee", "--role", "viewer", "--data-dir", d], Some("dee-password\n")).stdout).contains("argon2"));
 }

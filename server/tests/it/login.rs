@@ -1,8 +1,7 @@
 //! Operator sign-in, sessions, roles and the operational endpoints, over real HTTP.
 
-mod common;
 
-use common::{client, location, login, TestApp};
+use crate::common::{client, location, login, TestApp};
 use leptos::server_fn::ServerFn;
 use switchboard::model::Role;
 

@@ -1,0 +1,67 @@
+//! Every background task of the server, started here and nowhere else. Each runs under the
+//! domain's supervisor (`switchboard::workers`): named, restarted with backoff after a panic,
+//! visible on the dashboard and `/healthz`, stopped at shutdown.
+
+use crate::config::Config;
+use std::time::Duration;
+use switchboard::banner::Enforcer;
+use switchboard::services::Services;
+use switchboard::workers::WorkerSpec;
+use tower_sessions::ExpiredDeletion;
+use tower_sessions_sqlx_store::SqliteStore;
+
+pub fn start(services: &Services, config: &Config, sessions: SqliteStore) {
+    let w = &services.workers;
+
+    w.spawn(WorkerSpec::new("session-reaper"), move |_ctx| {
+        let sessions = sessions.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = sessions.delete_expired().await {
+                    tracing::warn!(error = %e, "could not delete expired sessions");
+                }
+            }
+        }
+    });
+
+    let branding = services.branding.clone();
+    w.spawn(WorkerSpec::new("branding-request-log").drains(), move |ctx| {
+        let b = branding.clone();
+        async move { b.run_request_log(ctx).await }
+    });
+    let branding = services.branding.clone();
+    w.spawn(WorkerSpec::new("branding-watcher").heartbeat(Duration::from_secs(5)), move |ctx| {
+        let b = branding.clone();
+        async move { b.watch_changes(ctx).await }
+    });
+
+    let Some(cluster) = services.cms.clone() else { return };
+
+    let (status, c) = (services.status.clone(), cluster.clone());
+    let every = Duration::from_secs(config.cms.health_interval_seconds.max(1));
+    w.spawn(WorkerSpec::new("cms-health").heartbeat(every.max(Duration::from_secs(5)) * 2), move |ctx| {
+        let (status, c) = (status.clone(), c.clone());
+        async move { status.run_cms_health(&c, every, ctx).await }
+    });
+
+    if let (true, Some(url)) = (config.cms.register_cdr_receiver, config.cms.cdr_receiver_url.clone()) {
+        let c = cluster.clone();
+        w.spawn(WorkerSpec::new("cdr-receiver-registration").once(), move |_ctx| {
+            let (c, url) = (c.clone(), url.clone());
+            async move { crate::cms::register_cdr_receiver(&c, &url).await }
+        });
+    }
+
+    // Reconcile with the API now (calls that began before we listened) and then regularly.
+    let (calls, c) = (services.calls.clone(), cluster.clone());
+    let every = Duration::from_secs(config.cdr.reconcile_interval_seconds.max(5));
+    w.spawn(WorkerSpec::new("cdr-reconciler"), move |_ctx| {
+        let (calls, c) = (calls.clone(), c.clone());
+        async move { calls.run_reconciler(&c, every).await }
+    });
+
+    let enforcer = Enforcer::new(services.calls.clone(), cluster, services.banners.clone());
+    w.spawn(WorkerSpec::new("banner-enforcer").heartbeat(Duration::from_secs(5)), move |ctx| enforcer.clone().run(ctx));
+}

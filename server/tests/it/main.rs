@@ -1,0 +1,9 @@
+//! The server's integration tests in one binary (built and linked once): the real application
+//! over real HTTP, against the simulators and a SQLite file in a temporary directory.
+
+mod branding;
+mod cdr;
+mod cli;
+mod common;
+mod lobby;
+mod login;

@@ -1,0 +1,168 @@
+//! Operator accounts: names, argon2id password hashes, roles.
+
+use super::{hash_password, verify_password, PasswordError};
+use crate::model::{Role, UserInfo};
+use crate::store::{now_text, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("user '{0}' already exists")]
+    Exists(String),
+    #[error("user names are 1 to 64 letters, digits, '.', '_', '-' or '@'")]
+    BadName,
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for UserError {
+    fn from(e: sqlx::Error) -> Self {
+        UserError::Store(e.into())
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredUser {
+    pub id: i64,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+}
+
+impl From<StoredUser> for UserInfo {
+    fn from(u: StoredUser) -> Self {
+        UserInfo { name: u.name, role: u.role }
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+}
+
+/// A real argon2id hash of a random password, so unknown users cost as much to check as known ones.
+fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&uuid::Uuid::new_v4().to_string()).unwrap_or_default()).clone()
+}
+
+/// The `users` table.
+#[derive(Clone)]
+pub struct Users {
+    store: Store,
+}
+
+impl Users {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    pub async fn create(&self, name: &str, password: &str, role: Role) -> Result<StoredUser, UserError> {
+        let name = name.trim();
+        if !valid_name(name) {
+            return Err(UserError::BadName);
+        }
+        let hash = hash_password(password)?;
+        let res = sqlx::query("INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)")
+            .bind(name)
+            .bind(&hash)
+            .bind(role.as_str())
+            .bind(now_text())
+            .execute(self.store.pool())
+            .await;
+        match res {
+            Ok(r) => Ok(StoredUser { id: r.last_insert_rowid(), name: name.to_string(), role }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(UserError::Exists(name.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Replaces a user's password and role, creating the user if missing.
+    pub async fn upsert(&self, name: &str, password: &str, role: Role) -> Result<StoredUser, UserError> {
+        match self.create(name, password, role).await {
+            Err(UserError::Exists(_)) => {
+                let hash = hash_password(password)?;
+                sqlx::query("UPDATE users SET password_hash = ?, role = ? WHERE name = ?")
+                    .bind(&hash)
+                    .bind(role.as_str())
+                    .bind(name.trim())
+                    .execute(self.store.pool())
+                    .await?;
+                self.find(name).await?.ok_or_else(|| UserError::Exists(name.to_string()))
+            }
+            other => other,
+        }
+    }
+
+    pub async fn find(&self, name: &str) -> Result<Option<StoredUser>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, name, role FROM users WHERE name = ?").bind(name.trim()).fetch_optional(self.store.pool()).await?)
+    }
+
+    pub async fn exists(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.find(name).await?.is_some())
+    }
+
+    /// Checks a name and password. Runs the (slow) hash check on a blocking thread, and does the
+    /// same work for unknown names so timing does not reveal which names exist.
+    pub async fn authenticate(&self, name: &str, password: &str) -> Result<Option<StoredUser>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: StoredUser,
+            password_hash: String,
+        }
+        let row: Option<Row> = sqlx::query_as("SELECT id, name, role, password_hash FROM users WHERE name = ?")
+            .bind(name.trim())
+            .fetch_optional(self.store.pool())
+            .await?;
+        let (user, hash) = match row {
+            Some(r) => (Some(r.user), r.password_hash),
+            None => (None, dummy_hash()),
+        };
+        let password = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
+        Ok(if ok { user } else { None })
+    }
+
+    pub async fn count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(self.store.pool()).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_store;
+
+    #[tokio::test]
+    async fn created_user_authenticates_with_its_password_only() {
+        let (store, _dir) = test_store().await;
+        let users = Users::new(store);
+        users.create("ann", "s3cret-pass", Role::Operator).await.unwrap();
+        let u = users.authenticate("ann", "s3cret-pass").await.unwrap().expect("authenticated");
+        assert_eq!((u.name.as_str(), u.role), ("ann", Role::Operator));
+        assert!(users.authenticate("ann", "wrong-pass").await.unwrap().is_none());
+        assert!(users.authenticate("nobody", "s3cret-pass").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn duplicate_names_are_refused_regardless_of_case_and_bad_names_rejected() {
+        let (store, _dir) = test_store().await;
+        let users = Users::new(store);
+        users.create("Ann", "s3cret-pass", Role::Viewer).await.unwrap();
+        assert!(matches!(users.create("ann", "other-pass", Role::Admin).await, Err(UserError::Exists(_))));
+        assert!(matches!(users.create("a b", "other-pass", Role::Admin).await, Err(UserError::BadName)));
+        assert!(matches!(users.create("bob", "short", Role::Admin).await, Err(UserError::Password(_))));
+    }
+
+    #[tokio::test]
+    async fn upsert_replaces_password_and_role() {
+        let (store, _dir) = test_store().await;
+        let users = Users::new(store);
+        users.create("admin", "first-pass", Role::Viewer).await.unwrap();
+        users.upsert("admin", "second-pass", Role::Admin).await.unwrap();
+        assert!(users.authenticate("admin", "first-pass").await.unwrap().is_none());
+        let u = users.authenticate("admin", "second-pass").await.unwrap().unwrap();
+        assert_eq!(u.role, Role::Admin);
+    }
+}

@@ -1,0 +1,117 @@
+//! CDR tables: records (deduplicated by bridge + session + recordIndex), dead letters and the
+//! gaps CMS reported.
+
+use super::parse::Record;
+use crate::model::CdrGap;
+use crate::store::{now_text, time_text, Store, StoreError};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+/// One stored record, as needed to rebuild the live state.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredRecord {
+    pub bridge: String,
+    pub session: String,
+    pub raw: String,
+}
+
+#[derive(Clone)]
+pub struct CdrStore {
+    store: Store,
+}
+
+impl CdrStore {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Stores the records of one batch in one transaction and returns the indexes of those not
+    /// seen before (a resent batch returns none). Returns once the data is committed.
+    pub async fn insert_records(&self, bridge: &str, session: &str, records: &[Record]) -> Result<Vec<u64>, StoreError> {
+        let now = now_text();
+        let mut tx = self.store.write_tx().await?;
+        let mut fresh = Vec::with_capacity(records.len());
+        for chunk in records.chunks(200) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT OR IGNORE INTO cdr_records (bridge, session, record_index, record_type, time, object_id, received_at, raw) ",
+            );
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(bridge)
+                    .push_bind(session)
+                    .push_bind(r.record_index as i64)
+                    .push_bind(r.kind.as_str())
+                    .push_bind(&r.time)
+                    .push_bind(&r.id)
+                    .push_bind(&now)
+                    .push_bind(&r.raw);
+            });
+            qb.push(" RETURNING record_index");
+            let rows = qb.build().fetch_all(&mut *tx).await?;
+            fresh.extend(rows.iter().map(|r| r.get::<i64, _>(0) as u64));
+        }
+        // Gaps CMS reported, in the same transaction, so a resend can neither lose nor repeat them.
+        for r in records.iter().filter(|r| r.missing_before > 0 && fresh.contains(&r.record_index)) {
+            sqlx::query("INSERT INTO cdr_gaps (at, bridge, session, record_index, missing) VALUES (?, ?, ?, ?, ?)")
+                .bind(&now)
+                .bind(bridge)
+                .bind(session)
+                .bind(r.record_index as i64)
+                .bind(r.missing_before as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
+    pub async fn dead_letter(&self, peer: &str, reason: &str, body: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO cdr_dead_letters (received_at, peer, reason, body) VALUES (?, ?, ?, ?)")
+            .bind(now_text())
+            .bind(peer)
+            .bind(reason)
+            .bind(body)
+            .execute(self.store.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn dead_letter_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cdr_dead_letters").fetch_one(self.store.pool()).await?)
+    }
+
+    pub async fn record_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cdr_records").fetch_one(self.store.pool()).await?)
+    }
+
+    pub async fn recent_gaps(&self, limit: i64) -> Result<Vec<CdrGap>, StoreError> {
+        Ok(sqlx::query_as("SELECT at, bridge, session, missing FROM cdr_gaps ORDER BY id DESC LIMIT ?")
+            .bind(limit)
+            .fetch_all(self.store.pool())
+            .await?)
+    }
+
+    /// Everything received since `since`, oldest first, to rebuild the live state after a restart.
+    pub async fn records_since(&self, since: time::OffsetDateTime) -> Result<Vec<StoredRecord>, StoreError> {
+        Ok(sqlx::query_as("SELECT bridge, session, raw FROM cdr_records WHERE received_at >= ? ORDER BY id")
+            .bind(time_text(since))
+            .fetch_all(self.store.pool())
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cdr::parse::parse_batch;
+    use crate::store::test_store;
+
+    #[tokio::test]
+    async fn a_resent_batch_is_stored_once_and_reported_as_nothing_new() {
+        let (store, _d) = test_store().await;
+        let cdrs = CdrStore::new(store);
+        let b = parse_batch(r#"<records session="S"><record type="callStart" time="t" recordIndex="1"><call id="C"/></record><record type="callEnd" time="t" recordIndex="2"><call id="C"/></record></records>"#).unwrap();
+        assert_eq!(cdrs.insert_records("", "S", &b.records).await.unwrap(), vec![1, 2]);
+        assert!(cdrs.insert_records("", "S", &b.records).await.unwrap().is_empty());
+        assert_eq!(cdrs.insert_records("", "S2", &b.records).await.unwrap().len(), 2, "a new session counts again");
+        assert_eq!(cdrs.record_count().await.unwrap(), 4);
+    }
+}

@@ -1,0 +1,78 @@
+//! The composition root of the domain: every service, built once from a store and the CMS
+//! cluster, handed to the web layer (which only calls their methods). No tasks start here: the
+//! server's `workers` module starts what must run in the background.
+
+use crate::auth::Users;
+use crate::banner::BannerService;
+use crate::cdr::CdrService;
+use crate::cms::CmsCluster;
+use crate::lobby::LobbyService;
+use crate::status::StatusService;
+use crate::store::{AuditLog, Store, StoreError};
+use crate::workers::Workers;
+use crate::branding::BrandingService;
+use std::sync::Arc;
+
+/// What demo mode lets people do to the simulated world, to see Switchboard react.
+pub trait DemoControl: Send + Sync {
+    /// A web-app guest with a fresh name joins the call; returns the name.
+    fn guest_joins(&self, call_id: &str) -> Result<String, String>;
+}
+
+/// Everything the web layer may use. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub status: Arc<StatusService>,
+    pub audit: AuditLog,
+    pub users: Users,
+    /// Live calls from CDRs.
+    pub calls: Arc<CdrService>,
+    pub banners: Arc<BannerService>,
+    pub lobby: Arc<LobbyService>,
+    pub branding: BrandingService,
+    /// The CMS cluster, when nodes are configured.
+    pub cms: Option<Arc<CmsCluster>>,
+    /// Only in demo mode.
+    pub demo: Option<Arc<dyn DemoControl>>,
+    pub workers: Workers,
+}
+
+/// How to build the services.
+pub struct ServicesConfig {
+    /// "demo" or "production", as the dashboard shows it.
+    pub mode: &'static str,
+    /// Hours of stored CDRs replayed into the live state at start.
+    pub rebuild_hours: i64,
+}
+
+impl Services {
+    /// Builds every service and rebuilds the live call state from the stored CDRs.
+    pub async fn build(
+        store: Store,
+        cms: Option<Arc<CmsCluster>>,
+        demo: Option<Arc<dyn DemoControl>>,
+        cfg: ServicesConfig,
+    ) -> Result<Self, StoreError> {
+        let workers = Workers::new();
+        let audit = AuditLog::new(store.clone());
+        let calls = Arc::new(CdrService::new(store.clone()));
+        let replayed = calls.rebuild(cfg.rebuild_hours).await?;
+        if replayed > 0 {
+            tracing::info!(records = replayed, "live call state rebuilt from stored CDRs");
+        }
+        let banners = Arc::new(BannerService::load(store.clone(), calls.clone()).await?);
+        let lobby = Arc::new(LobbyService::new(calls.clone(), cms.clone(), audit.clone(), workers.shutdown_token()));
+        Ok(Self {
+            status: Arc::new(StatusService::new(store.clone(), workers.clone(), cfg.mode, cms.as_deref())),
+            users: Users::new(store.clone()),
+            branding: BrandingService::new(store),
+            audit,
+            calls,
+            banners,
+            lobby,
+            cms,
+            demo,
+            workers,
+        })
+    }
+}

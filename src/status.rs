@@ -1,0 +1,149 @@
+//! What the dashboard and `/healthz` say about the system: the database, each integration
+//! (CMS nodes, kept fresh by the health worker) and every background worker.
+
+use crate::cms::{CmsCluster, NodeState};
+use crate::model::{ComponentState, ComponentStatus, SystemStatus};
+use crate::store::Store;
+use crate::sync::{read, write};
+use crate::workers::{WorkerCtx, WorkerPhase, Workers};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+pub struct StatusService {
+    store: Store,
+    workers: Workers,
+    started: Instant,
+    mode: &'static str,
+    integrations: RwLock<Vec<ComponentStatus>>,
+}
+
+/// The answer `/healthz` gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub database: bool,
+    /// Workers that are dead (restarting after a panic) or stuck, with why.
+    pub failing_workers: Vec<String>,
+}
+
+impl Health {
+    pub fn ok(&self) -> bool {
+        self.database && self.failing_workers.is_empty()
+    }
+}
+
+impl StatusService {
+    pub fn new(store: Store, workers: Workers, mode: &'static str, cluster: Option<&CmsCluster>) -> Self {
+        let integrations = cluster
+            .map(|c| {
+                c.nodes()
+                    .iter()
+                    .map(|n| ComponentStatus {
+                        name: format!("CMS node {}", n.name()),
+                        state: ComponentState::Unknown,
+                        detail: format!("{} (not checked yet)", n.base_url()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self { store, workers, started: Instant::now(), mode, integrations: RwLock::new(integrations) }
+    }
+
+    pub async fn system_status(&self) -> SystemStatus {
+        let t = Instant::now();
+        let database = match self.store.ping().await {
+            Ok(()) => ComponentStatus {
+                name: "Database".into(),
+                state: ComponentState::Up,
+                detail: format!("SQLite, answered in {} ms", t.elapsed().as_millis()),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "database health check failed");
+                ComponentStatus { name: "Database".into(), state: ComponentState::Down, detail: "not answering".into() }
+            }
+        };
+        SystemStatus {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            uptime_seconds: self.started.elapsed().as_secs(),
+            mode: self.mode.to_string(),
+            database,
+            integrations: read(&self.integrations).clone(),
+            workers: self.worker_statuses(),
+        }
+    }
+
+    fn worker_statuses(&self) -> Vec<ComponentStatus> {
+        self.workers
+            .report()
+            .into_iter()
+            .map(|w| {
+                let state = if w.healthy() { ComponentState::Up } else { ComponentState::Down };
+                let mut detail = match (w.phase, w.stuck) {
+                    (WorkerPhase::Running, true) => "stuck: no sign of life for a while".to_string(),
+                    (WorkerPhase::Running, false) => format!("running for {} s", w.running_for.as_secs()),
+                    (WorkerPhase::Restarting, _) => "failed; restarting".to_string(),
+                    (WorkerPhase::Finished, _) => "done".to_string(),
+                };
+                if w.restarts > 0 {
+                    detail.push_str(&format!(" · {} restart(s), last: {}", w.restarts, w.last_panic.unwrap_or_default()));
+                }
+                ComponentStatus { name: format!("Worker {}", w.name), state, detail }
+            })
+            .collect()
+    }
+
+    pub async fn health(&self) -> Health {
+        let database = match self.store.ping().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "health check: database unreachable");
+                false
+            }
+        };
+        let failing_workers = self
+            .workers
+            .report()
+            .into_iter()
+            .filter(|w| !w.healthy())
+            .map(|w| if w.stuck { format!("{} (stuck)", w.name) } else { format!("{} (restarting)", w.name) })
+            .collect();
+        Health { database, failing_workers }
+    }
+
+    /// The CMS health worker: checks every node now and then every `interval`.
+    pub async fn run_cms_health(&self, cluster: &CmsCluster, interval: Duration, ctx: WorkerCtx) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            ctx.beat();
+            cluster.check_health().await;
+            let statuses = node_statuses(cluster);
+            for s in statuses.iter().filter(|s| s.state == ComponentState::Down) {
+                tracing::warn!(node = %s.name, detail = %s.detail, "CMS node down");
+            }
+            let mut w = write(&self.integrations);
+            // Keep other integrations' rows; replace the CMS ones.
+            w.retain(|c| !c.name.starts_with("CMS node "));
+            w.extend(statuses);
+        }
+    }
+}
+
+fn node_statuses(cluster: &CmsCluster) -> Vec<ComponentStatus> {
+    cluster
+        .nodes()
+        .iter()
+        .map(|n| {
+            let h = n.health();
+            ComponentStatus {
+                name: format!("CMS node {}", n.name()),
+                state: match h.state {
+                    NodeState::Up => ComponentState::Up,
+                    NodeState::Down => ComponentState::Down,
+                    NodeState::Unknown => ComponentState::Unknown,
+                },
+                detail: format!("{} — {}", n.base_url(), h.detail),
+            }
+        })
+        .collect()
+}
