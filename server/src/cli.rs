@@ -256,6 +256,10 @@ async fn branding_import(store: &Store, dir: &std::path::Path, tenant: &str) -> 
 }
 
 async fn serve(cfg: Config, mode: Mode) -> anyhow::Result<()> {
+    cfg.cdr.check_guarded()?;
+    if cfg.cdr.unguarded() {
+        tracing::warn!("cdr.open = true: ANYONE who can reach this server may post CDRs; set cdr.token or cdr.allowed_sources");
+    }
     std::fs::create_dir_all(&cfg.server.data_dir)
         .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
     let app = Application::build(&cfg, mode).await?;

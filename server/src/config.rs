@@ -32,6 +32,9 @@ pub struct CdrConfig {
     pub rebuild_hours: i64,
     /// How often the live state is checked against the CMS API.
     pub reconcile_interval_seconds: u64,
+    /// Accept CDRs from anyone without a token. `serve` refuses to start with neither a token
+    /// nor an allow-list unless this is set on purpose (forged CDRs drive banner PUTs).
+    pub open: bool,
 }
 
 impl Default for CdrConfig {
@@ -43,11 +46,29 @@ impl Default for CdrConfig {
             max_body_bytes: 1024 * 1024,
             rebuild_hours: 24,
             reconcile_interval_seconds: 60,
+            open: false,
         }
     }
 }
 
 impl CdrConfig {
+    /// Whether anyone may post CDRs (no token, no allow-list).
+    pub fn unguarded(&self) -> bool {
+        self.token.as_ref().is_none_or(|t| t.0.is_empty()) && self.allowed_sources.is_empty()
+    }
+
+    /// `serve` mode: an unguarded receiver only when `cdr.open = true` was set on purpose.
+    pub fn check_guarded(&self) -> Result<(), ConfigError> {
+        if self.unguarded() && !self.open {
+            return Err(ConfigError::Invalid(
+                "cdr: anyone could post CDRs (and so make Switchboard change banners in calls). Set cdr.token \
+                 (SWITCHBOARD_CDR__TOKEN) or cdr.allowed_sources, or cdr.open = true to accept that on purpose"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The allow-list, parsed; a bad entry is an error naming it.
     pub fn networks(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
         self.allowed_sources

@@ -110,8 +110,24 @@ impl Metrics {
     }
 }
 
+/// The method as a label: the standard ones, else "other", so invented methods cannot create
+/// new series without end.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method as M;
+    match *m {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::DELETE => "DELETE",
+        M::PATCH => "PATCH",
+        M::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_string();
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -148,4 +164,16 @@ async fn exposition(State((metrics, workers)): State<(Metrics, Workers)>) -> imp
         [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         metrics.render(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label(&axum::http::Method::GET), "GET");
+        assert_eq!(method_label(&axum::http::Method::from_bytes(b"BREW").unwrap()), "other");
+        assert_eq!(method_label(&axum::http::Method::from_bytes(b"XYZZY1").unwrap()), "other");
+    }
 }

@@ -234,6 +234,11 @@ impl CdrService {
                 write(&self.state).remove_call(&k);
                 let _ = self.events.send(CallEvent::Ended(k));
             }
+            // Nobody stays in an IVR for an hour: such legs lost their end record.
+            let pruned = write(&self.state).prune_orphan_legs(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
+            if pruned > 0 {
+                tracing::info!(legs = pruned, "forgot legs in no call whose end never arrived");
+            }
         }
         problems
     }

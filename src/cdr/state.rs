@@ -4,7 +4,7 @@
 
 use super::parse::{Record, RecordType};
 use crate::model::{LiveCall, LiveLeg};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use time::OffsetDateTime;
 
 /// A record's `time`, when it is one (CMS sends RFC 3339).
@@ -21,6 +21,8 @@ pub struct CallKey(pub String);
 pub struct LiveState {
     calls: BTreeMap<CallKey, LiveCall>,
     legs: HashMap<String, LiveLeg>,
+    /// Leg ids by the call they are in: a call's legs without walking every leg.
+    by_call: HashMap<String, BTreeSet<String>>,
 }
 
 /// What a record changed, so listeners (banner enforcer, pages) know where to look.
@@ -41,7 +43,7 @@ impl LiveState {
     }
 
     pub fn legs_of<'a>(&'a self, key: &'a CallKey) -> impl Iterator<Item = &'a LiveLeg> + 'a {
-        self.legs.values().filter(move |l| l.call.as_deref() == Some(key.0.as_str()))
+        self.by_call.get(&key.0).into_iter().flatten().filter_map(|id| self.legs.get(id))
     }
 
     pub fn leg_count(&self) -> usize {
@@ -138,6 +140,7 @@ impl LiveState {
                     // Absent `state` means not yet connected.
                     leg.connected = r.field("state") == Some("connected");
                 }
+                let before = leg.call.clone();
                 if r.field("ivr").is_some() {
                     leg.in_ivr = true;
                 } else if let Some(c) = r.field("call").filter(|c| !c.is_empty()) {
@@ -148,6 +151,9 @@ impl LiveState {
                     leg.in_lobby = v;
                 }
                 let call = leg.call.clone();
+                if before != call {
+                    self.link(&r.id, before.as_deref(), call.as_deref());
+                }
                 match call {
                     Some(c) => {
                         let key = CallKey(c);
@@ -157,7 +163,7 @@ impl LiveState {
                     None => Change::None,
                 }
             }
-            RecordType::CallLegEnd => match self.legs.remove(&r.id) {
+            RecordType::CallLegEnd => match self.remove_leg(&r.id) {
                 Some(l) => match l.call {
                     Some(c) => Change::Call(CallKey(c)),
                     None => Change::None,
@@ -172,21 +178,19 @@ impl LiveState {
     /// or for calls that began before Switchboard listened).
     pub fn reconcile_call(&mut self, call: LiveCall, legs: Vec<LiveLeg>) -> CallKey {
         let key = CallKey(call.id.clone());
-        let mut previous: HashMap<String, LiveLeg> = HashMap::new();
-        self.legs.retain(|id, l| {
-            if l.call.as_deref() == Some(key.0.as_str()) {
-                previous.insert(id.clone(), l.clone());
-                false
-            } else {
-                true
-            }
-        });
+        let previous: HashMap<String, LiveLeg> =
+            self.by_call.remove(&key.0).into_iter().flatten().filter_map(|id| self.legs.remove(&id).map(|l| (id, l))).collect();
         for mut l in legs {
             // The API does not say who is a guest, and CDRs know when a leg really started.
             if let Some(old) = previous.get(&l.id) {
                 l.guest |= old.guest;
                 l.started = old.started.or(l.started);
             }
+            l.call = Some(key.0.clone());
+            if let Some(old) = self.legs.remove(&l.id) {
+                self.link(&l.id, old.call.as_deref(), None);
+            }
+            self.link(&l.id, None, Some(&key.0));
             self.legs.insert(l.id.clone(), l);
         }
         let existing = self.calls.remove(&key);
@@ -205,10 +209,41 @@ impl LiveState {
         key
     }
 
-    /// Drops a call the CMS API says is gone.
+    /// Drops a call (it ended, or the CMS API says it is gone) with its legs.
     pub fn remove_call(&mut self, key: &CallKey) {
         self.calls.remove(key);
-        self.legs.retain(|_, l| l.call.as_deref() != Some(key.0.as_str()));
+        for id in self.by_call.remove(&key.0).into_iter().flatten() {
+            self.legs.remove(&id);
+        }
+    }
+
+    fn remove_leg(&mut self, id: &str) -> Option<LiveLeg> {
+        let l = self.legs.remove(id)?;
+        self.link(id, l.call.as_deref(), None);
+        Some(l)
+    }
+
+    /// Moves a leg id in the by-call index.
+    fn link(&mut self, leg: &str, from: Option<&str>, to: Option<&str>) {
+        if let Some(f) = from {
+            if let Some(set) = self.by_call.get_mut(f) {
+                set.remove(leg);
+                if set.is_empty() {
+                    self.by_call.remove(f);
+                }
+            }
+        }
+        if let Some(t) = to {
+            self.by_call.entry(t.to_string()).or_default().insert(leg.to_string());
+        }
+    }
+
+    /// Forgets legs in no call (in the IVR, or whose call was never named) that started before
+    /// `before`: their end record was lost, and nothing else would ever remove them.
+    pub fn prune_orphan_legs(&mut self, before: OffsetDateTime) -> usize {
+        let n = self.legs.len();
+        self.legs.retain(|_, l| l.call.is_some() || l.started.is_some_and(|t| t >= before));
+        n - self.legs.len()
     }
 
     pub fn keys(&self) -> Vec<CallKey> {
@@ -305,6 +340,21 @@ mod tests {
         apply_all(&mut s, r#"<records session="S"><record type="callLegUpdate" time="t" recordIndex="3"><callLeg id="L"><state>connected</state><call>C</call></callLeg></record></records>"#);
         let snap = s.snapshot(&CallKey("C".into())).unwrap();
         assert!(!snap.legs[0].in_ivr);
+    }
+
+    #[test]
+    fn legs_follow_their_call_in_the_index_and_orphans_are_pruned_by_age() {
+        let mut s = LiveState::default();
+        apply_all(&mut s, r#"<records session="S"><record type="callLegStart" time="2026-01-01T10:00:00Z" recordIndex="1"><callLeg id="L"><call>A</call></callLeg></record>
+            <record type="callLegUpdate" time="2026-01-01T10:00:01Z" recordIndex="2"><callLeg id="L"><state>connected</state><call>B</call></callLeg></record>
+            <record type="callLegStart" time="2026-01-01T10:00:02Z" recordIndex="3"><callLeg id="IVR"><displayName>Dialler</displayName></callLeg></record></records>"#);
+        assert!(s.snapshot(&CallKey("A".into())).unwrap().legs.is_empty(), "the leg moved to B");
+        assert_eq!(s.snapshot(&CallKey("B".into())).unwrap().legs.len(), 1);
+        s.remove_call(&CallKey("B".into()));
+        assert_eq!(s.leg_count(), 1, "B's leg went with it; the IVR leg stays");
+        assert_eq!(s.prune_orphan_legs(time::macros::datetime!(2026-01-01 09:00:00 UTC)), 0, "still young");
+        assert_eq!(s.prune_orphan_legs(time::macros::datetime!(2026-01-01 11:00:00 UTC)), 1);
+        assert_eq!(s.leg_count(), 0);
     }
 
     #[test]

@@ -18,10 +18,19 @@ pub async fn get_login_feedback() -> Result<Option<(String, String)>, crate::err
     Ok(use_context::<LoginFeedback>().map(|f| (f.message, f.username)))
 }
 
-/// Only same-site absolute paths are followed after login.
+/// Only same-site absolute paths are followed after login. Browsers drop tabs and newlines from
+/// URLs and read `\\` as `/`, so `/\t/evil.example` or `/\\evil.example` would leave the site:
+/// any control character or backslash refuses the target.
 pub fn safe_next(next: Option<String>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/login") => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/login")
+                && !n.chars().any(|c| c.is_control() || c == '\\') =>
+        {
+            n
+        }
         _ => "/".to_string(),
     }
 }
@@ -103,5 +112,9 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example".into())), "/");
         assert_eq!(safe_next(Some("/login".into())), "/");
         assert_eq!(safe_next(None), "/");
+        // Browsers drop tabs and newlines and read `\` as `/`: these would leave the site.
+        for bad in ["/\t/evil.example", "/\n/evil.example", "/\r//evil.example", "/a\\b"] {
+            assert_eq!(safe_next(Some(bad.into())), "/", "{bad:?}");
+        }
     }
 }
