@@ -34,9 +34,9 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// The sign-in page (public).
-pub async fn login_page(State(state): State<AppState>) -> Response {
-    render_login(&state, None).await
+/// The sign-in page (public). Its query (`next`, `reason`) is the page's.
+pub async fn login_page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    render_login(&state, None, uri.path_and_query().map(|p| p.as_str()).unwrap_or("/login")).await
 }
 
 pub async fn login_submit(
@@ -105,7 +105,7 @@ async fn audit(state: &AppState, rec: AuditRecord<'_>) {
 }
 
 /// Renders the login page, with the reason of a failed attempt when there is one.
-async fn render_login(state: &AppState, feedback: Option<LoginFeedback>) -> Response {
+async fn render_login(state: &AppState, feedback: Option<LoginFeedback>, uri: &str) -> Response {
     let options = state.leptos_options.clone();
     let services = state.services.clone();
     let render = leptos_axum::render_app_to_stream_with_context(
@@ -117,7 +117,7 @@ async fn render_login(state: &AppState, feedback: Option<LoginFeedback>) -> Resp
         },
         move || app::shell(options.clone()),
     );
-    match Request::builder().method(Method::GET).uri("/login").body(Body::empty()) {
+    match Request::builder().method(Method::GET).uri(uri).body(Body::empty()) {
         Ok(req) => render(req).await,
         Err(e) => {
             tracing::error!(error = %e, "could not build the login page request");
@@ -129,7 +129,7 @@ async fn render_login(state: &AppState, feedback: Option<LoginFeedback>) -> Resp
 /// Renders the login page again with the reason, with the given status.
 async fn login_failure(state: &AppState, status: StatusCode, message: &str, username: &str, retry_after: Option<u64>) -> Response {
     let feedback = LoginFeedback { message: message.to_string(), username: username.to_string() };
-    let mut res = render_login(state, Some(feedback)).await;
+    let mut res = render_login(state, Some(feedback), "/login").await;
     *res.status_mut() = status;
     if let Some(secs) = retry_after {
         if let Ok(v) = secs.to_string().parse() {

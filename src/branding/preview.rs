@@ -7,12 +7,19 @@
 
 use std::collections::BTreeMap;
 
+/// Deepest nesting of `#if`/`#for` blocks, and of parentheses and `not` in one condition.
+/// CMS's own templates use a handful; the limit keeps the parser and renderer (which recurse)
+/// far from the stack's end whatever is uploaded.
+pub const MAX_NESTING: usize = 32;
+
 /// The rendered template and what looked wrong.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Preview {
     pub subject: Option<String>,
     pub body: String,
     pub warnings: Vec<String>,
+    /// The first place nested deeper than `MAX_NESTING`; such a template is refused on upload.
+    pub too_deep: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -81,8 +88,9 @@ pub fn render_preview(template: &str) -> Preview {
             (None, text.clone())
         }
     };
-    let nodes = parse_lines(&body_text, if subject_line.is_some() { 2 } else { 1 }, &mut warnings);
-    let mut r = Renderer { scopes: vec![sample_context()], warnings };
+    let mut too_deep = None;
+    let nodes = parse_lines(&body_text, if subject_line.is_some() { 2 } else { 1 }, &mut warnings, &mut too_deep);
+    let mut r = Renderer { scopes: vec![sample_context()], warnings, too_deep };
     let subject = subject_line.map(|l| {
         let rest = l.trim_start().trim_start_matches("Subject:").trim_start();
         r.line(rest, 1)
@@ -91,7 +99,7 @@ pub fn render_preview(template: &str) -> Preview {
     r.nodes(&nodes, &mut out);
     let mut warnings = r.warnings;
     warnings.dedup();
-    Preview { subject, body: out.join("\n"), warnings }
+    Preview { subject, body: out.join("\n"), warnings, too_deep: r.too_deep }
 }
 
 #[derive(Debug)]
@@ -113,9 +121,19 @@ fn directive<'a>(line: &'a str, word: &str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with(char::is_whitespace)).then(|| rest.trim())
 }
 
-fn parse_lines(text: &str, first_line: usize, warnings: &mut Vec<String>) -> Vec<Node> {
+fn parse_lines(text: &str, first_line: usize, warnings: &mut Vec<String>, too_deep: &mut Option<String>) -> Vec<Node> {
     let mut root: Vec<Node> = Vec::new();
     let mut stack: Vec<Open> = Vec::new();
+    // Blocks opened beyond the nesting limit: not built (the tree stays shallow), and their
+    // closing lines are swallowed so the rest still pairs up.
+    let mut ignored = 0usize;
+    let mut deep = |line: usize, warnings: &mut Vec<String>| {
+        let msg = format!("Line {line}: #if/#for blocks are nested more than {MAX_NESTING} deep.");
+        if too_deep.is_none() {
+            *too_deep = Some(msg.clone());
+            warnings.push(msg);
+        }
+    };
 
     fn target<'s>(root: &'s mut Vec<Node>, stack: &'s mut [Open]) -> &'s mut Vec<Node> {
         match stack.last_mut() {
@@ -130,6 +148,20 @@ fn parse_lines(text: &str, first_line: usize, warnings: &mut Vec<String>) -> Vec
 
     for (i, raw) in text.split('\n').enumerate() {
         let line = first_line + i;
+        let opens = directive(raw, "#if").is_some() || directive(raw, "#for").is_some();
+        let closes = directive(raw, "#endif").is_some() || directive(raw, "#endfor").is_some();
+        if opens && (ignored > 0 || stack.len() >= MAX_NESTING) {
+            ignored += 1;
+            deep(line, warnings);
+            continue;
+        }
+        if ignored > 0 && closes {
+            ignored -= 1;
+            continue;
+        }
+        if ignored > 0 {
+            continue;
+        }
         if let Some(expr) = directive(raw, "#if") {
             stack.push(Open::If { branches: vec![(expr.to_string(), line, Vec::new())], otherwise: None, line });
         } else if let Some(expr) = directive(raw, "#elif") {
@@ -197,6 +229,7 @@ fn parse_lines(text: &str, first_line: usize, warnings: &mut Vec<String>) -> Vec
 struct Renderer {
     scopes: Vec<BTreeMap<String, Value>>,
     warnings: Vec<String>,
+    too_deep: Option<String>,
 }
 
 impl Renderer {
@@ -341,10 +374,16 @@ impl Renderer {
 
     fn condition(&mut self, expr: &str, line: usize) -> bool {
         let tokens = tokenize(expr);
-        let mut p = Parser { tokens: &tokens, pos: 0, r: self, line, failed: false };
+        let mut p = Parser { tokens: &tokens, pos: 0, r: self, line, failed: false, depth: 0, too_deep: false };
         let v = p.or();
         let complete = p.pos == tokens.len();
-        let failed = p.failed;
+        let (failed, too_deep) = (p.failed, p.too_deep);
+        if too_deep {
+            let msg = format!("Line {line}: the condition nests parentheses or 'not' more than {MAX_NESTING} deep.");
+            self.warnings.push(msg.clone());
+            self.too_deep.get_or_insert(msg);
+            return false;
+        }
         if failed || !complete {
             self.warnings.push(format!("Line {line}: cannot read the condition '{expr}'; the preview treats it as false."));
             return false;
@@ -455,9 +494,24 @@ struct Parser<'a> {
     r: &'a mut Renderer,
     line: usize,
     failed: bool,
+    /// Current nesting of parentheses and `not`; past `MAX_NESTING` parsing stops.
+    depth: usize,
+    too_deep: bool,
 }
 
 impl Parser<'_> {
+    /// Enters one level of nesting; false (and parsing stops) beyond the limit.
+    fn descend(&mut self) -> bool {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            self.too_deep = true;
+            self.failed = true;
+            self.pos = self.tokens.len();
+            return false;
+        }
+        true
+    }
+
     fn peek(&self) -> Option<&Tok> {
         self.tokens.get(self.pos)
     }
@@ -500,7 +554,12 @@ impl Parser<'_> {
 
     fn not(&mut self) -> Val {
         if self.eat_word("not") || self.eat_op("!") {
-            return Val::Bool(!self.not().truthy());
+            if !self.descend() {
+                return Val::Bool(false);
+            }
+            let v = Val::Bool(!self.not().truthy());
+            self.depth -= 1;
+            return v;
         }
         self.compare()
     }
@@ -536,7 +595,11 @@ impl Parser<'_> {
             Tok::Num(n) => Val::Num(n),
             Tok::Str(s) => Val::Str(s),
             Tok::Open => {
+                if !self.descend() {
+                    return Val::Bool(false);
+                }
                 let v = self.or();
+                self.depth -= 1;
                 if !matches!(self.peek(), Some(Tok::Close)) {
                     self.failed = true;
                 }
@@ -617,5 +680,29 @@ mod tests {
         let p = render_preview("Subject: x\n#if length (\nshown\n#endif\nafter");
         assert_eq!(p.body, "after");
         assert!(p.warnings.iter().any(|w| w.contains("cannot read the condition")), "{:?}", p.warnings);
+    }
+
+    #[test]
+    fn deeply_nested_conditions_and_blocks_are_reported_not_a_stack_overflow() {
+        let parens = format!("Subject: x\n#if {}name{}\nhi\n#endif", "(".repeat(30_000), ")".repeat(30_000));
+        let p = render_preview(&parens);
+        assert!(p.too_deep.as_deref().is_some_and(|m| m.contains("Line 2") && m.contains("32")), "{:?}", p.too_deep);
+        let nots = format!("Subject: x\n#if {}name\nhi\n#endif", "not ".repeat(30_000));
+        assert!(render_preview(&nots).too_deep.is_some());
+        let blocks = format!("Subject: x\n{}hi\n{}after", "#if name\n".repeat(30_000), "#endif\n".repeat(30_000));
+        let p = render_preview(&blocks);
+        assert!(p.too_deep.as_deref().is_some_and(|m| m.contains("Line 34")), "{:?}", p.too_deep);
+        assert!(p.body.ends_with("after"), "the rest of the template still renders");
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_still_renders() {
+        let ok = format!("Subject: x\n#if {}name{}\nyes\n#endif", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        let p = render_preview(&ok);
+        assert_eq!((p.too_deep, p.body.as_str()), (None, "yes"));
+        let blocks = format!("Subject: x\n{}in\n{}", "#if name\n".repeat(MAX_NESTING), "#endif\n".repeat(MAX_NESTING));
+        let p = render_preview(&blocks);
+        assert_eq!(p.too_deep, None);
+        assert!(p.body.starts_with("in"));
     }
 }

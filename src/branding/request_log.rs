@@ -3,17 +3,16 @@
 //! request-log worker, which also keeps the table to its newest rows.
 
 use super::names::FileKind;
-use super::service::BrandingService;
 use crate::branding::store::{BrandingRequestRow, BrandingStore};
 use crate::workers::WorkerCtx;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 
 /// Logged CMS requests kept in the database.
 const KEEP_REQUESTS: i64 = 20_000;
 /// Requests waiting to be logged; beyond this they are counted and dropped rather than slowing CMS.
-pub(super) const LOG_QUEUE: usize = 50_000;
+const LOG_QUEUE: usize = 50_000;
 
 /// One CMS-facing request, for the log the page shows.
 #[derive(Debug, Clone)]
@@ -27,37 +26,47 @@ pub struct ServedRequest {
     pub remote: Option<String>,
 }
 
-pub(super) enum LogMsg {
+enum LogMsg {
     /// Time as taken, formatted by the writer: the request path stays cheap.
     Row(SystemTime, ServedRequest),
     Flush(oneshot::Sender<()>),
 }
 
-impl BrandingService {
-    /// Queues a CMS request for the log; never waits (a full queue drops and counts).
-    pub fn log(&self, r: ServedRequest) {
-        if self.inner.log.try_send(LogMsg::Row(SystemTime::now(), r)).is_err() {
-            let n = self.inner.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+/// The queue between request handlers and the writer.
+pub(super) struct RequestLog {
+    tx: mpsc::Sender<LogMsg>,
+    rx: tokio::sync::Mutex<mpsc::Receiver<LogMsg>>,
+    dropped: AtomicU64,
+}
+
+impl RequestLog {
+    pub(super) fn new() -> Self {
+        let (tx, rx) = mpsc::channel(LOG_QUEUE);
+        Self { tx, rx: tokio::sync::Mutex::new(rx), dropped: AtomicU64::new(0) }
+    }
+
+    /// Queues a CMS request; never waits (a full queue drops and counts).
+    pub(super) fn push(&self, r: ServedRequest) {
+        if self.tx.try_send(LogMsg::Row(SystemTime::now(), r)).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(dropped = n, "branding request log is behind; requests not logged");
             }
         }
     }
 
-    /// Waits until every request queued so far is in the database (the page calls this first).
-    pub async fn flush_log(&self) {
+    /// Waits until every request queued so far is in the database.
+    pub(super) async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.inner.log.send(LogMsg::Flush(tx)).await.is_ok() {
+        if self.tx.send(LogMsg::Flush(tx)).await.is_ok() {
             let _ = rx.await;
         }
     }
 
-
-    /// The request-log worker: writes queued rows in batches; at shutdown it writes what is
-    /// still queued, then ends.
-    pub async fn run_request_log(&self, ctx: WorkerCtx) {
-        let mut rx = self.inner.log_rx.lock().await;
-        write_log(self.store(), &mut rx, &ctx).await
+    /// The writer: batches until shutdown, then writes what is still queued.
+    pub(super) async fn run(&self, store: &BrandingStore, ctx: WorkerCtx) {
+        let mut rx = self.rx.lock().await;
+        write_log(store, &mut rx, &ctx).await
     }
 }
 

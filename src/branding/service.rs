@@ -7,15 +7,13 @@
 use super::cache::{sha256_hex, Cache};
 use super::names::{webapp_part, FileKind, Language, MediaKind, ResourceName, TemplateKey};
 use super::preview::render_preview;
-use super::request_log::{LogMsg, LOG_QUEUE};
+use super::request_log::{RequestLog, ServedRequest};
 use super::store::{BrandingStore, NewBrandingFile};
 use super::validate::{self, ValidationError};
 use super::NameError;
 use crate::store::{AuditLog, AuditRecord, AuditResult, Store, StoreError};
 use crate::sync::{read, write};
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
-use tokio::sync::mpsc;
 
 /// The archive name inside storage for a sign-in archive uploaded whole.
 pub(super) const ARCHIVE_NAME: &str = "webapp.zip";
@@ -87,9 +85,7 @@ pub(super) struct Inner {
     pub(super) store: BrandingStore,
     pub(super) audit: AuditLog,
     pub(super) cache: RwLock<Cache>,
-    pub(super) log: mpsc::Sender<LogMsg>,
-    pub(super) log_rx: tokio::sync::Mutex<mpsc::Receiver<LogMsg>>,
-    pub(super) dropped: AtomicU64,
+    pub(super) log: RequestLog,
 }
 
 /// Cheap to clone; one per process (the cache lives inside).
@@ -102,14 +98,11 @@ impl BrandingService {
     /// The service; its request-log writer and change watcher are run by the caller as workers
     /// (`run_request_log`, `watch_changes`).
     pub fn new(store: Store) -> Self {
-        let (tx, rx) = mpsc::channel(LOG_QUEUE);
         let inner = Inner {
             store: BrandingStore::new(store.clone()),
             audit: AuditLog::new(store),
             cache: RwLock::new(Cache::default()),
-            log: tx,
-            log_rx: tokio::sync::Mutex::new(rx),
-            dropped: AtomicU64::new(0),
+            log: RequestLog::new(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -124,6 +117,21 @@ impl BrandingService {
 
     pub(super) fn write_cache<R>(&self, f: impl FnOnce(&mut Cache) -> R) -> R {
         f(&mut write(&self.inner.cache))
+    }
+
+    /// Queues a CMS request for the page's log; never waits.
+    pub fn log(&self, r: ServedRequest) {
+        self.inner.log.push(r)
+    }
+
+    /// Waits until every request queued so far is in the database (the page calls this first).
+    pub async fn flush_log(&self) {
+        self.inner.log.flush().await
+    }
+
+    /// The request-log worker.
+    pub async fn run_request_log(&self, ctx: crate::workers::WorkerCtx) {
+        self.inner.log.run(self.store(), ctx).await
     }
 
     /// Drops everything cached; called after every change made through this instance.
@@ -250,7 +258,6 @@ mod tests {
     use super::*;
     use crate::branding::validate::samples;
     use crate::branding::cache::Lookup;
-    use crate::branding::request_log::ServedRequest;
     use crate::branding::store::BrandingBlob;
     use crate::branding::watcher::WATCH_INTERVAL;
     use crate::branding::{archive, ResourceName, TenantName};

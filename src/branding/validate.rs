@@ -144,6 +144,9 @@ pub fn validate_template(bytes: &[u8]) -> Result<&str, ValidationError> {
     if text.trim().is_empty() {
         return Err(ValidationError::invalid("The template is empty"));
     }
+    if let Some(msg) = super::preview::render_preview(text).too_deep {
+        return Err(ValidationError::invalid(format!("The template is refused: {msg}")));
+    }
     Ok(text)
 }
 
@@ -310,5 +313,13 @@ mod tests {
         let bad_part = zip_of(&[("favicon.png", b"not a png")]);
         assert!(validate_archive(&bad_part).is_err());
         assert!(validate_archive(b"PK\x03\x04 not really").is_err());
+    }
+
+    #[test]
+    fn a_template_nested_thirty_thousand_deep_is_refused_with_the_reason() {
+        let t = format!("Subject: x\n#if {}name{}\nhi\n#endif\n", "(".repeat(30_000), ")".repeat(30_000));
+        let err = validate_template(t.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("nests") && err.contains("32"), "{err}");
+        assert!(validate_template(b"Subject: x\n#if ((name))\nhi\n#endif\n").is_ok());
     }
 }

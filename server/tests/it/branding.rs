@@ -226,6 +226,10 @@ async fn path_tricks_never_reach_a_file_and_get_a_clear_refusal() {
     app.stop().await;
 }
 
+async fn app_alive(app: &TestApp) -> u16 {
+    reqwest::get(app.url("/healthz")).await.unwrap().status().as_u16()
+}
+
 #[tokio::test]
 async fn uploads_are_validated_and_a_refusal_keeps_what_was_stored() {
     let dir = tempfile::tempdir().unwrap();
@@ -254,6 +258,12 @@ async fn uploads_are_validated_and_a_refusal_keeps_what_was_stored() {
     assert_eq!(res.status(), 400, "a template needs a language");
     let res = upload(&app, &c, "template", "invitation_template.txt", vec![0xff, 0xfe, 0xfd], &[]).await;
     assert_eq!(res.status(), 422);
+    // Used to overflow the stack and abort the whole server.
+    let deep = format!("Subject: x\n#if {}name{}\nhi\n#endif\n", "(".repeat(30_000), ")".repeat(30_000));
+    let res = upload(&app, &c, "template", "invitation_template.txt", deep.into_bytes(), &[]).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("more than 32 deep"));
+    assert_eq!(app_alive(&app).await, 200, "the server is still up");
 
     let res = cms().get(app.url("/branding/acme/call/waiting_for_host.wav")).send().await.unwrap();
     assert_eq!(res.bytes().await.unwrap().as_ref(), good.as_slice(), "the stored prompt survived every refusal");

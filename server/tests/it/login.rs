@@ -18,6 +18,9 @@ async fn pages_need_a_session_and_send_people_to_login_with_the_way_back() {
     assert_eq!(res.status(), 200);
     let body = res.text().await.unwrap();
     assert!(body.contains(r#"action="/login""#) && body.contains(r#"method="post""#), "a plain HTML form");
+    let body = c.get(app.url("/login?reason=signed-out&next=/calls")).send().await.unwrap().text().await.unwrap();
+    assert!(body.contains("You are signed out."), "the page reads its own query: {body}");
+    assert!(body.contains(r#"value="/calls""#), "and keeps the way back");
     app.stop().await;
 }
 
