@@ -108,12 +108,14 @@ impl WorkerReport {
     }
 }
 
+type StateTable = BTreeMap<&'static str, Arc<Mutex<WorkerState>>>;
+
 /// Cheap to clone; one per application.
 #[derive(Clone, Default)]
 pub struct Workers {
     cancel: CancellationToken,
     tracker: TaskTracker,
-    states: Arc<Mutex<BTreeMap<&'static str, Arc<Mutex<WorkerState>>>>>,
+    states: Arc<Mutex<StateTable>>,
 }
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);

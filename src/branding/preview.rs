@@ -577,12 +577,15 @@ impl Parser<'_> {
             _ => Some(lhs.text().cmp(&rhs.text())),
         };
         use std::cmp::Ordering::*;
-        Val::Bool(match (op, ord) {
-            ("==", Some(Equal)) | ("!=", Some(Less | Greater)) => true,
-            (">", Some(Greater)) | ("<", Some(Less)) => true,
-            (">=", Some(Greater | Equal)) | ("<=", Some(Less | Equal)) => true,
-            _ => false,
-        })
+        Val::Bool(matches!(
+            (op, ord),
+            ("==", Some(Equal))
+                | ("!=", Some(Less | Greater))
+                | (">", Some(Greater))
+                | ("<", Some(Less))
+                | (">=", Some(Greater | Equal))
+                | ("<=", Some(Less | Equal))
+        ))
     }
 
     fn atom(&mut self) -> Val {

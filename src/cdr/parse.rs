@@ -137,23 +137,17 @@ pub fn parse_batch(body: &str) -> Result<Batch, ParseError> {
             Event::Empty(ref e) => {
                 handle_open(e, depth + 1, true, &mut batch, &mut current, &mut field_name, &mut field_text, pos_before)?;
             }
-            Event::Text(t) => {
-                if field_name.is_some() {
-                    let s = t.decode().map_err(|e| ParseError::Xml(e.to_string()))?;
-                    field_text.push_str(&quick_xml::escape::unescape(&s).map_err(|e| ParseError::Xml(e.to_string()))?);
-                }
+            Event::Text(t) if field_name.is_some() => {
+                let s = t.decode().map_err(|e| ParseError::Xml(e.to_string()))?;
+                field_text.push_str(&quick_xml::escape::unescape(&s).map_err(|e| ParseError::Xml(e.to_string()))?);
             }
-            Event::GeneralRef(r) => {
-                if field_name.is_some() {
-                    let name = r.decode().map_err(|e| ParseError::Xml(e.to_string()))?;
-                    let entity = format!("&{name};");
-                    field_text.push_str(&quick_xml::escape::unescape(&entity).map_err(|e| ParseError::Xml(e.to_string()))?);
-                }
+            Event::GeneralRef(r) if field_name.is_some() => {
+                let name = r.decode().map_err(|e| ParseError::Xml(e.to_string()))?;
+                let entity = format!("&{name};");
+                field_text.push_str(&quick_xml::escape::unescape(&entity).map_err(|e| ParseError::Xml(e.to_string()))?);
             }
-            Event::CData(t) => {
-                if field_name.is_some() {
-                    field_text.push_str(&String::from_utf8_lossy(&t));
-                }
+            Event::CData(t) if field_name.is_some() => {
+                field_text.push_str(&String::from_utf8_lossy(&t));
             }
             Event::End(_) => {
                 if depth == 4 {

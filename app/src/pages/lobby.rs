@@ -189,7 +189,7 @@ fn MeetingLobby(m: LobbyMeeting, can: bool, selected: RwSignal<HashSet<AdmitTarg
 
 #[component]
 fn JobPanel(j: AdmitJob) -> impl IntoView {
-    let pct = if j.total == 0 { 100 } else { j.done * 100 / j.total };
+    let pct = (j.done * 100).checked_div(j.total).unwrap_or(100);
     let ok = j.results.iter().filter(|r| r.outcome.ok()).count();
     view! {
         <section class="card" data-testid="admit-job">

@@ -199,7 +199,7 @@ async fn a_guest_joining_raises_the_banner_and_leaving_clears_it() {
         .unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     eventually("banner cleared", || async { sim.cluster.call_message(0, &call).map(|m| m.0) == Some(String::new()) }).await;
-    let clear = sim.node(0).requests().into_iter().filter(|r| r.method == "PUT").last().unwrap();
+    let clear = sim.node(0).requests().into_iter().rfind(|r| r.method == "PUT").unwrap();
     assert_eq!(clear.body, "messageText=&messagePosition=bottom&messageDuration=0");
 
     // Nothing more is sent while nothing changes.

@@ -71,3 +71,15 @@ fn migrate_creates_the_database_and_a_bad_config_names_the_key() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("missing.toml"));
 }
+
+#[test]
+fn serve_refuses_a_cdr_receiver_anyone_could_post_to_unless_told_it_is_on_purpose() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("open.toml");
+    std::fs::write(&cfg, format!("[server]\naddr = \"127.0.0.1:1\"\ndata_dir = \"{}\"\n", dir.path().join("d").display())).unwrap();
+    let out = run(&["serve", "--config", cfg.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("cdr.token") && err.contains("cdr.open"), "{err}");
+    assert!(!dir.path().join("d").exists(), "refused before anything was created");
+}

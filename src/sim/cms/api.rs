@@ -2,6 +2,9 @@
 //! form bodies, `Location` on POST, case-insensitive paths, pages capped at `max_page`) and
 //! `/sim/...` for tests and people to look inside and inject faults.
 
+// Handlers answer errors as ready axum responses; boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
 use super::db::{self, LegKind, Profile};
 use super::xml;
 use super::{lock, Cluster, SimError};

@@ -109,7 +109,7 @@ impl Scenario {
                         // a person brought in through the demo controls stay.
                         let leavers: Vec<_> = people
                             .iter()
-                            .filter(|l| !l.activator && !(l.deactivated && waiting <= 1) && !l.name.starts_with("Demo Guest"))
+                            .filter(|l| !l.activator && (!l.deactivated || waiting > 1) && !l.name.starts_with("Demo Guest"))
                             .collect();
                         if !leavers.is_empty() {
                             let l = leavers[rng.gen_range(0..leavers.len())];
