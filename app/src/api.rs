@@ -69,7 +69,7 @@ pub mod ssr {
             use switchboard::lobby::LobbyError as L;
             match e {
                 L::NoCms | L::ShuttingDown => AppError::Unavailable(e.to_string()),
-                L::NothingSelected | L::TooMany => AppError::Invalid(e.to_string()),
+                L::NothingSelected | L::TooMany | L::BadTarget(_) => AppError::Invalid(e.to_string()),
                 L::UnknownJob => AppError::NotFound(e.to_string()),
             }
         }

@@ -2,11 +2,12 @@
 //! records to the live state, announces changes, rebuilds after a restart and reconciles with
 //! the CMS API so calls that began before Switchboard listened are known too.
 
-use super::parse::{parse_batch, Batch, Record};
+use super::parse::{parse_batch, Batch, Record, RecordType};
 use super::state::{CallKey, Change, LiveState};
 use super::store::CdrStore;
 use crate::cms::model::CallLeg;
 use crate::cms::CmsCluster;
+use crate::model::ids::Guid;
 use crate::model::{CdrGap, LiveCall, LiveLeg, Meeting};
 use crate::store::{Store, StoreError};
 use crate::sync::{lock, read, write};
@@ -36,6 +37,24 @@ pub enum IngestError {
     Malformed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Call and leg ids go into CMS API paths later (banners, admits): anything but a GUID is
+/// refused here, where it enters. Other record types are kept as they are.
+fn check_ids(b: &Batch) -> Result<(), String> {
+    for r in &b.records {
+        let ids: Vec<&str> = match r.kind {
+            RecordType::CallStart | RecordType::CallEnd => vec![r.id.as_str()],
+            RecordType::CallLegStart | RecordType::CallLegUpdate | RecordType::CallLegEnd => {
+                std::iter::once(r.id.as_str()).chain(r.field("call").filter(|c| !c.is_empty())).collect()
+            }
+            _ => continue,
+        };
+        for id in ids {
+            Guid::parse(id).map_err(|e| format!("record {}: {e}", r.record_index))?;
+        }
+    }
+    Ok(())
 }
 
 /// Counters of what the receiver did, for `/calls` and metrics.
@@ -96,10 +115,9 @@ impl CdrService {
     /// Receives one POST body from `peer`. `Ok` means the records are committed to the store
     /// (so answering 200 loses nothing); a malformed body is kept as a dead letter.
     pub async fn ingest(&self, body: &str, peer: &str) -> Result<IngestReport, IngestError> {
-        let batch = match parse_batch(body) {
+        let batch = match parse_batch(body).map_err(|e| e.to_string()).and_then(|b| check_ids(&b).map(|_| b)) {
             Ok(b) => b,
-            Err(e) => {
-                let reason = e.to_string();
+            Err(reason) => {
                 tracing::warn!(%peer, %reason, "malformed CDR body kept as a dead letter");
                 self.store.dead_letter(peer, &reason, body).await?;
                 return Err(IngestError::Malformed(reason));

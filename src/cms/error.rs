@@ -17,6 +17,9 @@ pub enum CmsError {
     Refused { node: String, status: u16, detail: String },
     #[error("no CMS node is configured")]
     NoNodes,
+    /// An id that cannot be one path segment (empty, or only dots); never sent.
+    #[error("'{0}' is not a usable CMS object id")]
+    BadId(String),
     #[error("configuration of CMS node {node}: {reason}")]
     Config { node: String, reason: String },
 }

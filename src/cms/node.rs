@@ -11,6 +11,19 @@ use serde::de::DeserializeOwned;
 use std::path::PathBuf;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
+
+/// Everything but unreserved characters is encoded, so an id can never add a path segment,
+/// a query or a fragment (`../coSpaces/x` stays inside its own segment).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// One path segment from an object id. Ids of only dots are refused: URL parsers resolve `.`
+/// and `..` (even percent-encoded) as relative steps.
+pub fn segment(id: &str) -> Result<String, CmsError> {
+    if id.is_empty() || id.chars().all(|c| c == '.') {
+        return Err(CmsError::BadId(id.chars().take(64).collect()));
+    }
+    Ok(percent_encoding::utf8_percent_encode(id, SEGMENT).to_string())
+}
 use tokio::sync::Semaphore;
 
 /// How the node's certificate is checked.
@@ -364,15 +377,15 @@ impl CmsNode {
     }
 
     pub async fn call(&self, id: &str) -> Result<model::CallDetail, CmsError> {
-        self.get(&format!("/calls/{id}"), &[]).await
+        self.get(&format!("/calls/{}", segment(id)?), &[]).await
     }
 
     pub async fn call_legs_of(&self, call_id: &str) -> Result<Vec<model::CallLegSummary>, CmsError> {
-        self.list_all(&format!("/calls/{call_id}/callLegs"), &[]).await
+        self.list_all(&format!("/calls/{}/callLegs", segment(call_id)?), &[]).await
     }
 
     pub async fn call_leg(&self, id: &str) -> Result<model::CallLeg, CmsError> {
-        self.get(&format!("/callLegs/{id}"), &[]).await
+        self.get(&format!("/callLegs/{}", segment(id)?), &[]).await
     }
 
     /// Every leg of a call with its details (lobby state), fetched concurrently.
@@ -386,12 +399,12 @@ impl CmsNode {
     }
 
     pub async fn participants_of(&self, call_id: &str) -> Result<Vec<model::Participant>, CmsError> {
-        self.list_all(&format!("/calls/{call_id}/participants"), &[]).await
+        self.list_all(&format!("/calls/{}/participants", segment(call_id)?), &[]).await
     }
 
     /// The call legs of one participant (`GET /participants/<id>/callLegs`).
     pub async fn participant_legs(&self, participant_id: &str) -> Result<Vec<model::CallLegSummary>, CmsError> {
-        self.list_all(&format!("/participants/{participant_id}/callLegs"), &[]).await
+        self.list_all(&format!("/participants/{}/callLegs", segment(participant_id)?), &[]).await
     }
 
     /// Which participant each leg of a call belongs to (leg id -> participant id). CDRs name legs,
@@ -408,7 +421,7 @@ impl CmsNode {
 
     pub async fn set_call_message(&self, call_id: &str, text: &str, position: &str, duration: &str) -> Result<(), CmsError> {
         self.put_form(
-            &format!("/calls/{call_id}"),
+            &format!("/calls/{}", segment(call_id)?),
             &[("messageText", text.to_string()), ("messagePosition", position.to_string()), ("messageDuration", duration.to_string())],
         )
         .await
@@ -416,7 +429,7 @@ impl CmsNode {
 
     /// Lets a lobby participant in (`deactivated=false`).
     pub async fn admit_participant(&self, participant_id: &str) -> Result<(), CmsError> {
-        self.put_form(&format!("/participants/{participant_id}"), &[("deactivated", "false".to_string())]).await
+        self.put_form(&format!("/participants/{}", segment(participant_id)?), &[("deactivated", "false".to_string())]).await
     }
 
     pub async fn co_spaces(&self, filter: Option<&str>) -> Result<Vec<model::CoSpace>, CmsError> {
@@ -425,7 +438,7 @@ impl CmsNode {
     }
 
     pub async fn co_space(&self, id: &str) -> Result<model::CoSpace, CmsError> {
-        self.get(&format!("/coSpaces/{id}"), &[]).await
+        self.get(&format!("/coSpaces/{}", segment(id)?), &[]).await
     }
 
     pub async fn users(&self) -> Result<Vec<model::User>, CmsError> {

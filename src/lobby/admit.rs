@@ -6,6 +6,7 @@
 use super::view::lobby_view;
 use crate::cdr::{CallKey, CdrService};
 use crate::cms::{CmsCluster, CmsError, CmsNode};
+use crate::model::ids::Guid;
 use crate::model::{AdmitJob, AdmitOutcome, AdmitResult, AdmitTarget, LiveCall, LobbyPage, Role};
 use crate::store::{AuditLog, AuditRecord, AuditResult};
 use crate::sync::lock;
@@ -32,6 +33,9 @@ pub enum LobbyError {
     UnknownJob,
     #[error("Switchboard is shutting down; try again in a moment.")]
     ShuttingDown,
+    /// A call or leg id that is not a CMS id (the request did not come from the lobby page).
+    #[error("Not a person in a lobby: {0}")]
+    BadTarget(crate::model::ids::NotAGuid),
 }
 
 pub struct LobbyService {
@@ -72,6 +76,9 @@ impl LobbyService {
         }
         if targets.len() > MAX_ADMIT {
             return Err(LobbyError::TooMany);
+        }
+        for t in &targets {
+            Guid::parse(&t.call_id).and(Guid::parse(&t.leg_id)).map_err(LobbyError::BadTarget)?;
         }
         if self.shutdown.is_cancelled() {
             return Err(LobbyError::ShuttingDown);

@@ -2,6 +2,7 @@
 
 pub mod branding;
 mod calls;
+pub mod ids;
 mod lobby;
 mod role;
 mod status;

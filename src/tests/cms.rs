@@ -350,3 +350,21 @@ async fn https_nodes_are_trusted_through_a_ca_file_or_an_explicit_insecure_switc
     let err = CmsNode::new(c).unwrap_err();
     assert!(matches!(&err, CmsError::Config { reason, .. } if reason.contains("bad.pem")), "{err:?}");
 }
+
+#[tokio::test]
+async fn an_id_with_slashes_stays_one_path_segment_and_dot_ids_are_never_sent() {
+    let sim = sim(1).await;
+    Scenario::populate(&sim.cluster, 0, 1, 1);
+    let n = node(&sim, 0);
+    let space = n.co_spaces(None).await.unwrap().into_iter().next().map(|s| s.id);
+    let forged = format!("../coSpaces/{}", space.clone().unwrap_or_else(|| "x".into()));
+    let err = n.set_call_message(&forged, "pwned", "top", "permanent").await.unwrap_err();
+    assert!(matches!(err, CmsError::NotFound { .. }), "{err:?}");
+    let puts: Vec<String> = sim.node(0).requests().into_iter().filter(|r| r.method == "PUT").map(|r| r.path).collect();
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert!(puts[0].starts_with("/api/v1/calls/") && !puts[0].contains("/coSpaces/"), "{puts:?}");
+    for dots in ["", ".", "..", "..."] {
+        assert!(matches!(n.call(dots).await, Err(CmsError::BadId(_))), "{dots:?}");
+    }
+    assert_eq!(sim.node(0).requests().iter().filter(|r| r.method == "GET" && r.path.starts_with("/api/v1/calls")).count(), 0);
+}

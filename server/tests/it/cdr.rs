@@ -42,7 +42,7 @@ fn post_cdr(c: &reqwest::Client, app: &TestApp, body: String) -> impl Future<Out
     async move { req.await.unwrap() }
 }
 
-const START: &str = r#"<?xml version="1.0"?><records session="S-1"><record type="callStart" time="2026-11-23T09:00:00Z" recordIndex="1" correlatorIndex="0"><call id="c-1"><name>Quarterly Review</name><callType>coSpace</callType><callCorrelator>k-1</callCorrelator></call></record><record type="callLegStart" time="2026-11-23T09:00:01Z" recordIndex="2" correlatorIndex="1"><callLeg id="l-1"><displayName>Guest Ann</displayName><remoteAddress>ann@webapp</remoteAddress><type>acano</type><subType>webApp</subType><guestConnection>true</guestConnection><call>c-1</call></callLeg></record><record type="callLegUpdate" time="2026-11-23T09:00:02Z" recordIndex="3" correlatorIndex="2"><callLeg id="l-1"><state>connected</state><call>c-1</call><deactivated>true</deactivated></callLeg></record></records>"#;
+const START: &str = r#"<?xml version="1.0"?><records session="S-1"><record type="callStart" time="2026-11-23T09:00:00Z" recordIndex="1" correlatorIndex="0"><call id="c1000000-0000-4000-8000-000000000001"><name>Quarterly Review</name><callType>coSpace</callType><callCorrelator>k-1</callCorrelator></call></record><record type="callLegStart" time="2026-11-23T09:00:01Z" recordIndex="2" correlatorIndex="1"><callLeg id="11000000-0000-4000-8000-000000000001"><displayName>Guest Ann</displayName><remoteAddress>ann@webapp</remoteAddress><type>acano</type><subType>webApp</subType><guestConnection>true</guestConnection><call>c1000000-0000-4000-8000-000000000001</call></callLeg></record><record type="callLegUpdate" time="2026-11-23T09:00:02Z" recordIndex="3" correlatorIndex="2"><callLeg id="11000000-0000-4000-8000-000000000001"><state>connected</state><call>c1000000-0000-4000-8000-000000000001</call><deactivated>true</deactivated></callLeg></record></records>"#;
 
 #[tokio::test]
 async fn batches_are_stored_once_even_when_resent_and_survive_a_restart() {
@@ -71,7 +71,7 @@ async fn batches_are_stored_once_even_when_resent_and_survive_a_restart() {
     assert_eq!(o.meetings[0].instances[0].legs[0].display_name, "Guest Ann");
 
     // The rest of the call arrives after the restart.
-    let end = r#"<records session="S-1"><record type="callLegEnd" time="t" recordIndex="4" correlatorIndex="3"><callLeg id="l-1"><reason>remoteTeardown</reason></callLeg></record><record type="callEnd" time="t" recordIndex="5" correlatorIndex="4"><call id="c-1"/></record></records>"#;
+    let end = r#"<records session="S-1"><record type="callLegEnd" time="t" recordIndex="4" correlatorIndex="3"><callLeg id="11000000-0000-4000-8000-000000000001"><reason>remoteTeardown</reason></callLeg></record><record type="callEnd" time="t" recordIndex="5" correlatorIndex="4"><call id="c1000000-0000-4000-8000-000000000001"/></record></records>"#;
     assert_eq!(post_cdr(&cms, &app, end.into()).await.status(), 200);
     assert!(overview(&app, &c).await.meetings.is_empty());
     app.stop().await;
@@ -100,10 +100,15 @@ async fn malformed_unknown_oversized_and_unauthorised_posts_get_the_right_answer
     assert_eq!(post("?token=s3cret-token", future.into()).await.unwrap().status(), 200, "unknown types are accepted");
     assert_eq!(post("?token=s3cret-token", START.into()).await.unwrap().status(), 200, "the receiver goes on after a bad body");
     assert_eq!(post("?token=s3cret-token", "x".repeat(100 * 1024)).await.unwrap().status(), 413);
+    // A forged call id aimed at another CMS object through the API path.
+    let forged = START.replace("c1000000-0000-4000-8000-000000000001", "../coSpaces/c1000000-0000-4000-8000-000000000001");
+    let res = post("?token=s3cret-token", forged).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("is not a CMS id"));
 
     let c = viewer(&app).await;
     let o = overview(&app, &c).await;
-    assert_eq!(o.dead_letters, 1, "the malformed body is kept for inspection");
+    assert_eq!(o.dead_letters, 2, "the malformed and the forged bodies are kept for inspection");
     assert_eq!(o.records_received, 4);
     app.stop().await;
 }
@@ -148,7 +153,7 @@ async fn records_cms_lost_are_surfaced_as_gaps() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let cms = reqwest::Client::new();
-    let body = r#"<records session="S-2" callBridge="cb-x"><record type="callStart" time="t" recordIndex="40" correlatorIndex="39" numPreceedingRecordsMissing="17"><call id="c-2"><name>After outage</name></call></record></records>"#;
+    let body = r#"<records session="S-2" callBridge="cb-x"><record type="callStart" time="t" recordIndex="40" correlatorIndex="39" numPreceedingRecordsMissing="17"><call id="c2000000-0000-4000-8000-000000000002"><name>After outage</name></call></record></records>"#;
     assert_eq!(post_cdr(&cms, &app, body.into()).await.status(), 200);
     let c = viewer(&app).await;
     let o = overview(&app, &c).await;

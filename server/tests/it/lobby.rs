@@ -175,3 +175,18 @@ async fn viewers_see_the_lobby_but_cannot_admit() {
     assert!(sim.node(0).requests().iter().all(|r| !(r.method == "PUT" && r.path.starts_with("/api/v1/participants/"))));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_admit_naming_something_other_than_cms_ids_is_refused_before_any_cms_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(1).await;
+    let app = app_with_cms(dir.path(), &sim).await;
+    let call = sim.cluster.start_call(0, None, Some("Board")).unwrap();
+    let c = operator(&app).await;
+    let forged = AdmitTarget { call_id: format!("../coSpaces/{call}"), leg_id: "x".into() };
+    let res = c.post(app.url(app::pages::lobby::StartAdmit::PATH)).json(&serde_json::json!({ "targets": [forged] })).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("is not a CMS id"));
+    assert!(sim.node(0).requests().iter().all(|r| r.method != "PUT"));
+    app.stop().await;
+}
