@@ -13,7 +13,7 @@ use axum::Form;
 use leptos::prelude::provide_context;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use switchboard::auth::LimitDecision;
+use switchboard::auth::{valid_user_name, AuthError, LimitDecision};
 use switchboard::model::UserInfo;
 use switchboard::store::{AuditRecord, AuditResult};
 use tower_sessions::Session;
@@ -54,27 +54,44 @@ pub async fn login_submit(
         return login_failure(&state, StatusCode::BAD_REQUEST, "Enter your user name and password.", &username, None).await;
     }
     let addr = peer.ip().to_string();
-    if let LimitDecision::Limited { retry_after } = state.limiter.check(&username, &addr) {
-        let secs = retry_after.as_secs().max(1);
-        tracing::warn!(user = %username, %addr, "login refused: too many failures");
-        let msg = format!("Too many failed sign-ins. Wait {secs} seconds and try again.");
-        return login_failure(&state, StatusCode::TOO_MANY_REQUESTS, &msg, &username, Some(secs)).await;
-    }
-    let user = match state.services.users.authenticate(&username, &password).await {
-        Ok(u) => u,
-        Err(e) => {
-            tracing::error!(error = %e, "login: database error");
-            return login_failure(&state, StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable right now; try again shortly.", &username, None).await;
+    // Names outside the allowed set exist nowhere; they are never logged or echoed as typed
+    // (a newline in a name would forge log lines), but still count against the address.
+    let valid = valid_user_name(&username);
+    let (logged, shown) = if valid { (username.as_str(), username.as_str()) } else { ("(not a valid user name)", "") };
+    match state.limiter.begin(logged, &addr) {
+        LimitDecision::Limited { retry_after } => {
+            let secs = retry_after.as_secs().max(1);
+            tracing::warn!(user = %logged, %addr, "login refused: too many failures");
+            let msg = format!("Too many failed sign-ins. Wait {secs} seconds and try again.");
+            return login_failure(&state, StatusCode::TOO_MANY_REQUESTS, &msg, shown, Some(secs)).await;
         }
+        // Someone elsewhere is guessing this name: slower, not refused.
+        LimitDecision::Delay(d) => tokio::time::sleep(d).await,
+        LimitDecision::Allowed => {}
+    }
+    let user = if valid {
+        match state.services.users.authenticate(&username, &password).await {
+            Ok(u) => u,
+            Err(AuthError::Busy) => {
+                tracing::warn!(%addr, "login: every password-check slot is busy");
+                let msg = "Many sign-ins are being checked right now; try again in a second.";
+                return login_failure(&state, StatusCode::SERVICE_UNAVAILABLE, msg, shown, Some(1)).await;
+            }
+            Err(AuthError::Store(e)) => {
+                tracing::error!(error = %e, "login: database error");
+                return login_failure(&state, StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable right now; try again shortly.", shown, None).await;
+            }
+        }
+    } else {
+        None
     };
     let Some(user) = user else {
-        state.limiter.record_failure(&username, &addr);
         state.metrics.login_failures.inc();
-        tracing::info!(user = %username, %addr, "login failed");
-        audit(&state, AuditRecord::new(&username, "login", AuditResult::Denied).detail(&format!("from {addr}"))).await;
-        return login_failure(&state, StatusCode::UNAUTHORIZED, "Wrong user name or password.", &username, None).await;
+        tracing::info!(user = %logged, %addr, "login failed");
+        audit(&state, AuditRecord::new(logged, "login", AuditResult::Denied).detail(&format!("from {addr}"))).await;
+        return login_failure(&state, StatusCode::UNAUTHORIZED, "Wrong user name or password.", shown, None).await;
     };
-    state.limiter.record_success(&username);
+    state.limiter.success(&username, &addr);
     // A new id at sign-in, so an id planted before login is worthless afterwards.
     let stored = async {
         session.cycle_id().await?;

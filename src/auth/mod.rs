@@ -7,4 +7,4 @@ mod users;
 
 pub use limiter::{LimitDecision, LoginLimiter};
 pub use password::{hash_password, verify_password, PasswordError, MIN_PASSWORD_LEN};
-pub use users::{StoredUser, UserError, Users};
+pub use users::{valid_user_name, AuthError, StoredUser, UserError, Users};

@@ -36,7 +36,8 @@ impl From<StoredUser> for UserInfo {
     }
 }
 
-fn valid_name(name: &str) -> bool {
+/// 1 to 64 letters, digits, `.`, `_`, `-` or `@`: safe to log and to show.
+pub fn valid_user_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
 }
 
@@ -46,20 +47,44 @@ fn dummy_hash() -> String {
     DUMMY.get_or_init(|| hash_password(&uuid::Uuid::new_v4().to_string()).unwrap_or_default()).clone()
 }
 
+/// Why a sign-in could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Every password-check slot is taken; try again in a moment.
+    #[error("too many sign-ins are being checked at once")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AuthError {
+    fn from(e: sqlx::Error) -> Self {
+        AuthError::Store(e.into())
+    }
+}
+
 /// The `users` table.
 #[derive(Clone)]
 pub struct Users {
     store: Store,
+    /// Each argon2 check holds ~19 MiB on a blocking thread: at most 2 per core at once.
+    checks: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Users {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Self::with_check_slots(store, 2 * cores)
+    }
+
+    /// With `slots` password checks at once.
+    pub fn with_check_slots(store: Store, slots: usize) -> Self {
+        Self { store, checks: std::sync::Arc::new(tokio::sync::Semaphore::new(slots.max(1))) }
     }
 
     pub async fn create(&self, name: &str, password: &str, role: Role) -> Result<StoredUser, UserError> {
         let name = name.trim();
-        if !valid_name(name) {
+        if !valid_user_name(name) {
             return Err(UserError::BadName);
         }
         let hash = hash_password(password)?;
@@ -103,8 +128,10 @@ impl Users {
     }
 
     /// Checks a name and password. Runs the (slow) hash check on a blocking thread, and does the
-    /// same work for unknown names so timing does not reveal which names exist.
-    pub async fn authenticate(&self, name: &str, password: &str) -> Result<Option<StoredUser>, StoreError> {
+    /// same work for unknown names so timing does not reveal which names exist. When every
+    /// check slot is taken it answers `Busy` at once instead of queueing memory-hungry work.
+    pub async fn authenticate(&self, name: &str, password: &str) -> Result<Option<StoredUser>, AuthError> {
+        let _slot = self.checks.clone().try_acquire_owned().map_err(|_| AuthError::Busy)?;
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -153,6 +180,25 @@ mod tests {
         assert!(matches!(users.create("ann", "other-pass", Role::Admin).await, Err(UserError::Exists(_))));
         assert!(matches!(users.create("a b", "other-pass", Role::Admin).await, Err(UserError::BadName)));
         assert!(matches!(users.create("bob", "short", Role::Admin).await, Err(UserError::Password(_))));
+    }
+
+    #[tokio::test]
+    async fn when_every_check_slot_is_taken_a_sign_in_is_told_busy_at_once() {
+        let (store, _dir) = test_store().await;
+        let users = Users::with_check_slots(store, 1);
+        users.create("ann", "s3cret-pass", Role::Operator).await.unwrap();
+        let held = users.checks.clone().try_acquire_owned().unwrap();
+        assert!(matches!(users.authenticate("ann", "s3cret-pass").await, Err(AuthError::Busy)));
+        drop(held);
+        assert!(users.authenticate("ann", "s3cret-pass").await.unwrap().is_some());
+    }
+
+    #[test]
+    fn names_safe_to_log_are_checked_before_use() {
+        assert!(valid_user_name("ann.o-k_1@example"));
+        for bad in ["", "a b", "evil\nINFO login user=admin", &"x".repeat(65)] {
+            assert!(!valid_user_name(bad), "{bad:?}");
+        }
     }
 
     #[tokio::test]

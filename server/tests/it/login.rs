@@ -76,6 +76,32 @@ async fn wrong_password_unknown_user_and_missing_fields_get_clear_errors_without
 }
 
 #[tokio::test]
+async fn forty_wrong_passwords_sent_at_once_get_only_five_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    app.add_user("admin", "admin-password", Role::Admin).await;
+    let c = client();
+    let all = futures::future::join_all((0..40).map(|_| login(&app, &c, "admin", "wrong-password"))).await;
+    let count = |code: u16| all.iter().filter(|r| r.status().as_u16() == code).count();
+    assert_eq!(count(429), 35, "the limit holds for attempts in flight");
+    assert_eq!(count(401) + count(503), 5, "at most five were checked (a check may be told busy)");
+    assert!(all.iter().filter(|r| r.status() == 503).all(|r| r.headers().contains_key("retry-after")));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_name_that_could_forge_log_lines_is_never_echoed_or_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let c = client();
+    let res = login(&app, &c, "admin\nINFO login user=admin role=admin", "whatever-password").await;
+    assert_eq!(res.status(), 401);
+    let body = res.text().await.unwrap();
+    assert!(!body.contains("role=admin"), "the name is not echoed into the page");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn five_failures_in_a_minute_lock_the_user_out_with_429_even_for_the_right_password() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
