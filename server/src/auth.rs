@@ -209,19 +209,55 @@ fn urlencode(s: &str) -> String {
     out
 }
 
-/// Refuses state-changing requests that a browser sent from another site. SameSite=Lax already
-/// keeps the session cookie off most of them; this closes the rest (and covers server functions).
-pub async fn same_origin_only(req: Request, next: Next) -> Response {
-    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if unsafe_method {
-        if let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-            let origin_host = origin.split("://").nth(1).unwrap_or("");
-            if origin != "null" && origin_host != host {
-                tracing::warn!(%origin, %host, "cross-site request refused");
-                return (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
+/// Where state-changing browser requests must come from.
+#[derive(Clone, Debug)]
+pub struct OriginPolicy {
+    /// `https://switchboard.example.com`; `None`: the request's own Host with this scheme.
+    pub public_url: Option<String>,
+    pub https: bool,
+}
+
+impl OriginPolicy {
+    /// `Ok` for a safe method, or an unsafe one a browser sent from this site.
+    pub fn check(&self, method: &Method, headers: &HeaderMap) -> Result<(), &'static str> {
+        if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            return Ok(());
+        }
+        let get = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
+        let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let origin = get(header::ORIGIN);
+        if let Some(site) = fetch_site {
+            if site != "same-origin" {
+                return Err("Cross-site request refused (Sec-Fetch-Site is not same-origin).");
             }
         }
+        match origin {
+            Some("null") => return Err("Cross-site request refused (Origin: null)."),
+            Some(o) => {
+                let expected = match &self.public_url {
+                    Some(u) => u.trim_end_matches('/').to_string(),
+                    None => format!("{}://{}", if self.https { "https" } else { "http" }, get(header::HOST).unwrap_or("")),
+                };
+                if !o.eq_ignore_ascii_case(&expected) {
+                    return Err("Cross-site request refused (Origin is not this site).");
+                }
+            }
+            None if fetch_site.is_none() => {
+                return Err("Request refused: a browser request that changes something must say where it comes from (Origin or Sec-Fetch-Site).")
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+/// Refuses state-changing requests not proven to come from this site: `Sec-Fetch-Site` must be
+/// `same-origin` and `Origin` (when sent) this site's; a request with neither is refused too.
+pub async fn same_origin_only(State(policy): State<OriginPolicy>, req: Request, next: Next) -> Response {
+    if let Err(msg) = policy.check(req.method(), req.headers()) {
+        let origin = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or("-").chars().take(100).collect::<String>();
+        tracing::warn!(origin = ?origin, path = %req.uri().path(), "{msg}");
+        return (StatusCode::FORBIDDEN, msg).into_response();
     }
     next.run(req).await
 }
@@ -229,6 +265,35 @@ pub async fn same_origin_only(req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "sb.example:3000".parse().unwrap());
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn unsafe_requests_must_prove_they_come_from_this_site() {
+        let p = OriginPolicy { public_url: None, https: false };
+        let post = |pairs: &[(&'static str, &str)]| p.check(&Method::POST, &headers(pairs));
+        assert!(post(&[("origin", "http://sb.example:3000")]).is_ok());
+        assert!(post(&[("sec-fetch-site", "same-origin")]).is_ok());
+        assert!(post(&[("sec-fetch-site", "same-origin"), ("origin", "http://sb.example:3000")]).is_ok());
+        assert!(post(&[]).is_err(), "neither header");
+        assert!(post(&[("origin", "null")]).is_err());
+        assert!(post(&[("origin", "https://sb.example:3000")]).is_err(), "the scheme counts");
+        assert!(post(&[("origin", "http://evil.example")]).is_err());
+        assert!(post(&[("sec-fetch-site", "cross-site")]).is_err());
+        assert!(post(&[("sec-fetch-site", "same-site"), ("origin", "http://sb.example:3000")]).is_err());
+        assert!(post(&[("sec-fetch-site", "same-origin"), ("origin", "http://evil.example")]).is_err());
+        assert!(p.check(&Method::GET, &headers(&[])).is_ok(), "safe methods pass");
+        let behind_proxy = OriginPolicy { public_url: Some("https://switchboard.example.com/".into()), https: true };
+        assert!(behind_proxy.check(&Method::POST, &headers(&[("origin", "https://switchboard.example.com")])).is_ok());
+        assert!(behind_proxy.check(&Method::POST, &headers(&[("origin", "http://sb.example:3000")])).is_err());
+    }
 
     #[test]
     fn next_targets_are_percent_encoded() {

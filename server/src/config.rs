@@ -92,8 +92,18 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// The built site (wasm, js, css, public assets), as produced by `cargo leptos build`.
     pub site_root: PathBuf,
-    /// Set when Switchboard is reached over HTTPS (directly or through a proxy): cookies get `Secure`.
-    pub secure_cookies: bool,
+    /// Set when Switchboard is reached over HTTPS (directly or through a proxy): cookies get
+    /// `Secure`. Unset: true for `serve`, false for `demo`.
+    pub secure_cookies: Option<bool>,
+    /// How people reach Switchboard (`https://switchboard.example.com`). State-changing browser
+    /// requests must come from this origin; unset, the request's own Host is used.
+    pub public_url: Option<String>,
+    /// A client must finish sending its request headers within this many seconds.
+    pub header_timeout_seconds: u64,
+    /// A request (except the pages' event streams) must be answered within this many seconds.
+    pub request_timeout_seconds: u64,
+    /// At shutdown, requests still running after this many seconds are cut off.
+    pub shutdown_grace_seconds: u64,
     /// Largest request body accepted anywhere, in bytes.
     pub max_body_bytes: usize,
     /// `text` for people, `json` for log collectors.
@@ -197,7 +207,11 @@ impl Default for ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             data_dir: PathBuf::from("data"),
             site_root: PathBuf::from("target/site"),
-            secure_cookies: false,
+            secure_cookies: None,
+            public_url: None,
+            header_timeout_seconds: 10,
+            request_timeout_seconds: 60,
+            shutdown_grace_seconds: 20,
             max_body_bytes: 2 * 1024 * 1024,
             log_format: LogFormat::Text,
         }
@@ -255,6 +269,21 @@ impl Config {
                 return Err(ConfigError::Invalid(format!(
                     "cms.nodes[{i}] has no API user: set cms.username or cms.nodes[{i}].username"
                 )));
+            }
+        }
+        if let Some(u) = &self.server.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) || u.trim_end_matches('/').matches('/').count() != 2 {
+                return Err(ConfigError::Invalid(format!(
+                    "server.public_url must be a scheme and host, like https://switchboard.example.com (got '{u}')"
+                )));
+            }
+        }
+        for (key, v) in [
+            ("server.header_timeout_seconds", self.server.header_timeout_seconds),
+            ("server.request_timeout_seconds", self.server.request_timeout_seconds),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
             }
         }
         if !self.cdr.path.starts_with('/') || self.cdr.path.len() < 2 {

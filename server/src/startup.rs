@@ -89,11 +89,13 @@ impl Application {
             limiter: Arc::new(LoginLimiter::new(config.auth.max_failures as usize, Duration::from_secs(config.auth.failure_window_seconds))),
             metrics: Metrics::new(),
         };
+        let secure = config.server.secure_cookies.unwrap_or(mode == Mode::Serve);
+        let origins = auth::OriginPolicy { public_url: config.server.public_url.clone(), https: secure };
         let sessions = SessionManagerLayer::new(session_store.clone())
             .with_name(SESSION_COOKIE)
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
-            .with_secure(config.server.secure_cookies)
+            .with_secure(secure)
             // Saving on every request is what makes the expiry an idle timeout.
             .with_always_save(true)
             .with_expiry(Expiry::OnInactivity(time::Duration::minutes(config.auth.idle_timeout_minutes.into())));
@@ -104,6 +106,7 @@ impl Application {
             sessions,
             Limits { max_body: config.server.max_body_bytes, cdr_path: config.cdr.path.clone(), cdr_max_body: config.cdr.max_body_bytes },
             cdr,
+            origins,
             closing.clone(),
         );
 
@@ -153,6 +156,7 @@ fn build_router(
     sessions: SessionManagerLayer<SqliteStore>,
     limits: Limits,
     cdr: crate::cdr::CdrGuard,
+    origins: auth::OriginPolicy,
     closing: CancellationToken,
 ) -> Router {
     let s = &state.services;
@@ -177,7 +181,7 @@ fn build_router(
         })
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_user));
 
-    let with_session = sign_in.merge(protected).layer(sessions).layer(axum::middleware::from_fn(auth::same_origin_only));
+    let with_session = sign_in.merge(protected).layer(sessions).layer(axum::middleware::from_fn_with_state(origins, auth::same_origin_only));
 
     public
         .merge(with_session)

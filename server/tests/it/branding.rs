@@ -344,7 +344,10 @@ async fn management_needs_a_session_and_changes_need_the_operator_role() {
     assert_eq!(res.status(), 303, "the page needs a session");
     let form = Form::new().text("kind", "call").part("file", Part::bytes(wav(8_000, 1, 10)).file_name("welcome.wav"));
     let res = anon.post(app.url("/api/branding/acme/upload")).multipart(form).send().await.unwrap();
-    assert_eq!(res.status(), 401);
+    assert_eq!(res.status(), 403, "not even from this site");
+    let form = Form::new().text("kind", "call").part("file", Part::bytes(wav(8_000, 1, 10)).file_name("welcome.wav"));
+    let res = anon.post(app.url("/api/branding/acme/upload")).header("sec-fetch-site", "same-origin").multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 401, "from this site, but not signed in");
 
     app.add_user("vic", "viewer-password", Role::Viewer).await;
     let viewer = client();

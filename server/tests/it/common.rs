@@ -20,6 +20,8 @@ pub fn config_for(data_dir: &Path) -> Config {
     let mut cfg = Config::default();
     cfg.server.addr = "127.0.0.1:0".parse().unwrap();
     cfg.server.data_dir = data_dir.to_path_buf();
+    // Plain HTTP on loopback.
+    cfg.server.secure_cookies = Some(false);
     cfg
 }
 
@@ -63,9 +65,12 @@ impl TestApp {
     }
 }
 
-/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them), and
+/// says its requests are same-origin, as a browser does for the app's own forms and calls.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("sec-fetch-site", reqwest::header::HeaderValue::from_static("same-origin"));
+    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).default_headers(h).build().unwrap()
 }
 
 pub async fn login(app: &TestApp, c: &reqwest::Client, user: &str, password: &str) -> reqwest::Response {

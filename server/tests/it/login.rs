@@ -213,5 +213,22 @@ async fn health_metrics_body_limit_and_cross_site_posts() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+    // Without the browser's same-origin marker: Origin must be this very site, scheme included.
+    let bare = reqwest::Client::new();
+    let post = |origin: Option<&'static str>| {
+        let mut r = bare.post(app.url("/login")).form(&[("username", "a"), ("password", "b")]);
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), 403, "neither Origin nor Sec-Fetch-Site");
+    assert_eq!(post(Some("null")).await.unwrap().status(), 403);
+    let https_origin: &'static str = Box::leak(app.base.replace("http://", "https://").into_boxed_str());
+    assert_eq!(post(Some(https_origin)).await.unwrap().status(), 403, "another scheme is another origin");
+    let own: &'static str = Box::leak(app.base.clone().into_boxed_str());
+    assert_eq!(post(Some(own)).await.unwrap().status(), 401, "this site's own origin gets through to the password check");
+    let cdr = bare.post(app.url("/cdr")).body("<records session=\"S\"/>").send().await.unwrap();
+    assert_ne!(cdr.status(), 403, "CMS posts CDRs without any of this");
     app.stop().await;
 }
