@@ -43,6 +43,8 @@ pub struct ServicesConfig {
     pub mode: &'static str,
     /// Hours of stored CDRs replayed into the live state at start.
     pub rebuild_hours: i64,
+    /// CDR POSTs committed together at most (group commit; 1 = each alone).
+    pub cdr_group_batches: usize,
 }
 
 impl Services {
@@ -55,7 +57,7 @@ impl Services {
     ) -> Result<Self, StoreError> {
         let workers = Workers::new();
         let audit = AuditLog::new(store.clone());
-        let calls = Arc::new(CdrService::new(store.clone()));
+        let calls = Arc::new(CdrService::with_group_limit(store.clone(), cfg.cdr_group_batches));
         let replayed = calls.rebuild(cfg.rebuild_hours).await?;
         if replayed > 0 {
             tracing::info!(records = replayed, "live call state rebuilt from stored CDRs");

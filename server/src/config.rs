@@ -32,6 +32,9 @@ pub struct CdrConfig {
     pub rebuild_hours: i64,
     /// How often the live state is checked against the CMS API.
     pub reconcile_interval_seconds: u64,
+    /// Most CDR POSTs committed to disk together (group commit). 1 commits each on its own
+    /// (slower under load; the benchmark's baseline).
+    pub max_group_batches: usize,
     /// Accept CDRs from anyone without a token. `serve` refuses to start with neither a token
     /// nor an allow-list unless this is set on purpose (forged CDRs drive banner PUTs).
     pub open: bool,
@@ -46,6 +49,7 @@ impl Default for CdrConfig {
             max_body_bytes: 1024 * 1024,
             rebuild_hours: 24,
             reconcile_interval_seconds: 60,
+            max_group_batches: 200,
             open: false,
         }
     }

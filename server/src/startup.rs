@@ -70,7 +70,7 @@ impl Application {
             store.clone(),
             cms,
             demo,
-            ServicesConfig { mode: mode.as_str(), rebuild_hours: config.cdr.rebuild_hours },
+            ServicesConfig { mode: mode.as_str(), rebuild_hours: config.cdr.rebuild_hours, cdr_group_batches: config.cdr.max_group_batches },
         )
         .await?;
 

@@ -26,6 +26,12 @@ pub fn start(services: &Services, config: &Config, sessions: SqliteStore) {
         }
     });
 
+    let calls = services.calls.clone();
+    w.spawn(WorkerSpec::new("cdr-writer").drains(), move |ctx| {
+        let calls = calls.clone();
+        async move { calls.run_writer(ctx).await }
+    });
+
     let branding = services.branding.clone();
     w.spawn(WorkerSpec::new("branding-request-log").drains(), move |ctx| {
         let b = branding.clone();

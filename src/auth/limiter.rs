@@ -83,17 +83,15 @@ impl LoginLimiter {
         let pair = (user_key(user), addr.to_string());
         let wait = |oldest: Option<Instant>| oldest.map(|t| w.saturating_sub(now.duration_since(t))).unwrap_or(w).max(Duration::from_secs(1));
         if let Some(q) = a.pairs.get_mut(&pair) {
-            if let (n, oldest) = live(q, now, w) {
-                if n >= max {
-                    return LimitDecision::Limited { retry_after: wait(oldest) };
-                }
+            let (n, oldest) = live(q, now, w);
+            if n >= max {
+                return LimitDecision::Limited { retry_after: wait(oldest) };
             }
         }
         if let Some(q) = a.addrs.get_mut(addr) {
-            if let (n, oldest) = live(q, now, w) {
-                if n >= 4 * max {
-                    return LimitDecision::Limited { retry_after: wait(oldest) };
-                }
+            let (n, oldest) = live(q, now, w);
+            if n >= 4 * max {
+                return LimitDecision::Limited { retry_after: wait(oldest) };
             }
         }
         let earlier = a.users.get_mut(&pair.0).map(|q| live(q, now, w).0).unwrap_or(0);

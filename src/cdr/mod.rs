@@ -5,6 +5,7 @@ pub mod parse;
 mod service;
 pub mod state;
 mod store;
+mod writer;
 
 pub use service::{CallEvent, CdrService, CdrTotals, IngestError, IngestReport};
 pub use state::{CallKey, LiveState};

@@ -5,6 +5,8 @@
 use super::parse::{parse_batch, Batch, Record, RecordType};
 use super::state::{CallKey, Change, LiveState};
 use super::store::CdrStore;
+use super::writer::CdrWriter;
+use crate::workers::WorkerCtx;
 use crate::cms::model::CallLeg;
 use crate::cms::CmsCluster;
 use crate::model::ids::Guid;
@@ -67,6 +69,7 @@ pub struct CdrTotals {
 
 pub struct CdrService {
     store: CdrStore,
+    writer: CdrWriter,
     state: RwLock<LiveState>,
     events: broadcast::Sender<CallEvent>,
     reconcile_wanted: tokio::sync::Notify,
@@ -75,9 +78,17 @@ pub struct CdrService {
 
 impl CdrService {
     pub fn new(store: Store) -> Self {
+        Self::with_group_limit(store, 200)
+    }
+
+    /// With at most `max_batches` POSTs committed together (1: each on its own, the baseline
+    /// the benchmark compares with).
+    pub fn with_group_limit(store: Store, max_batches: usize) -> Self {
         let (events, _) = broadcast::channel(4096);
+        let store = CdrStore::new(store);
         Self {
-            store: CdrStore::new(store),
+            writer: CdrWriter::new(store.clone(), max_batches),
+            store,
             state: RwLock::new(LiveState::default()),
             events,
             reconcile_wanted: tokio::sync::Notify::new(),
@@ -137,11 +148,17 @@ impl CdrService {
         }
     }
 
+    /// The CDR writer worker (group commit); must run for `ingest` to answer.
+    pub async fn run_writer(&self, ctx: WorkerCtx) {
+        self.writer.run(ctx).await
+    }
+
     async fn ingest_batch(&self, batch: Batch) -> Result<IngestReport, IngestError> {
         let bridge = batch.call_bridge.clone().unwrap_or_default();
-        let fresh: HashSet<u64> = self.store.insert_records(&bridge, &batch.session, &batch.records).await?.into_iter().collect();
-        let mut report = IngestReport { records: batch.records.len(), new: fresh.len(), duplicates: batch.records.len() - fresh.len(), missing: 0 };
-        let new_records: Vec<&Record> = batch.records.iter().filter(|r| fresh.contains(&r.record_index)).collect();
+        let (records, fresh) = self.writer.write(bridge.clone(), batch.session.clone(), batch.records).await?;
+        let fresh: HashSet<u64> = fresh.into_iter().collect();
+        let mut report = IngestReport { records: records.len(), new: fresh.len(), duplicates: records.len() - fresh.len(), missing: 0 };
+        let new_records: Vec<&Record> = records.iter().filter(|r| fresh.contains(&r.record_index)).collect();
         for r in new_records.iter().filter(|r| r.missing_before > 0) {
             report.missing += r.missing_before;
             tracing::warn!(bridge = %bridge, session = %batch.session, record_index = r.record_index, missing = r.missing_before,
@@ -341,4 +358,42 @@ fn live_leg(l: CallLeg, bridge: &str, call: &str) -> LiveLeg {
 fn started_ago(secs: u64) -> time::OffsetDateTime {
     let t = time::OffsetDateTime::now_utc() - time::Duration::seconds(secs as i64);
     t.replace_nanosecond(0).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_store;
+    use crate::workers::{WorkerSpec, Workers};
+    use std::sync::Arc;
+
+    fn batch(session: &str, n: u64) -> String {
+        let records: String = (1..=n)
+            .map(|i| format!(r#"<record type="callStart" time="2026-01-01T10:00:00Z" recordIndex="{i}"><call id="{:08x}-0000-4000-8000-000000000000"><name>c</name></call></record>"#, i))
+            .collect();
+        format!(r#"<records session="{session}">{records}</records>"#)
+    }
+
+    #[tokio::test]
+    async fn concurrent_posts_are_committed_together_and_each_gets_its_own_answer() {
+        let (store, _d) = test_store().await;
+        let calls = Arc::new(CdrService::new(store));
+        let workers = Workers::new();
+        let c = calls.clone();
+        workers.spawn(WorkerSpec::new("cdr-writer").drains(), move |ctx| {
+            let c = c.clone();
+            async move { c.run_writer(ctx).await }
+        });
+        let reports = futures::future::join_all((0..20).map(|i| {
+            let calls = calls.clone();
+            async move { calls.ingest(&batch(&format!("S{i}"), 50), "10.0.0.1").await.unwrap() }
+        }))
+        .await;
+        assert!(reports.iter().all(|r| (r.records, r.new, r.duplicates) == (50, 50, 0)), "{reports:?}");
+        let resent = batch("S3", 50);
+        let again = futures::future::join_all((0..2).map(|_| calls.ingest(&resent, "10.0.0.1"))).await;
+        assert!(again.iter().all(|r| r.as_ref().unwrap().duplicates == 50), "resent batches are duplicates");
+        assert_eq!(calls.totals(1).await.unwrap().records, 1000);
+        workers.shutdown().await;
+    }
 }

@@ -27,40 +27,20 @@ impl CdrStore {
     /// Stores the records of one batch in one transaction and returns the indexes of those not
     /// seen before (a resent batch returns none). Returns once the data is committed.
     pub async fn insert_records(&self, bridge: &str, session: &str, records: &[Record]) -> Result<Vec<u64>, StoreError> {
+        Ok(self.insert_group(&[(bridge, session, records)]).await?.pop().unwrap_or_default())
+    }
+
+    /// Stores several batches in ONE transaction (one commit, one disk flush) and returns each
+    /// batch's new record indexes, in order.
+    pub async fn insert_group(&self, batches: &[(&str, &str, &[Record])]) -> Result<Vec<Vec<u64>>, StoreError> {
         let now = now_text();
         let mut tx = self.store.write_tx().await?;
-        let mut fresh = Vec::with_capacity(records.len());
-        for chunk in records.chunks(200) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT OR IGNORE INTO cdr_records (bridge, session, record_index, record_type, time, object_id, received_at, raw) ",
-            );
-            qb.push_values(chunk, |mut b, r| {
-                b.push_bind(bridge)
-                    .push_bind(session)
-                    .push_bind(r.record_index as i64)
-                    .push_bind(r.kind.as_str())
-                    .push_bind(&r.time)
-                    .push_bind(&r.id)
-                    .push_bind(&now)
-                    .push_bind(&r.raw);
-            });
-            qb.push(" RETURNING record_index");
-            let rows = qb.build().fetch_all(&mut *tx).await?;
-            fresh.extend(rows.iter().map(|r| r.get::<i64, _>(0) as u64));
-        }
-        // Gaps CMS reported, in the same transaction, so a resend can neither lose nor repeat them.
-        for r in records.iter().filter(|r| r.missing_before > 0 && fresh.contains(&r.record_index)) {
-            sqlx::query("INSERT INTO cdr_gaps (at, bridge, session, record_index, missing) VALUES (?, ?, ?, ?, ?)")
-                .bind(&now)
-                .bind(bridge)
-                .bind(session)
-                .bind(r.record_index as i64)
-                .bind(r.missing_before as i64)
-                .execute(&mut *tx)
-                .await?;
+        let mut out = Vec::with_capacity(batches.len());
+        for (bridge, session, records) in batches {
+            out.push(insert_batch(&mut tx, bridge, session, records, &now).await?);
         }
         tx.commit().await?;
-        Ok(fresh)
+        Ok(out)
     }
 
     pub async fn dead_letter(&self, peer: &str, reason: &str, body: &str) -> Result<(), StoreError> {
@@ -98,6 +78,45 @@ impl CdrStore {
     }
 }
 
+async fn insert_batch(
+    tx: &mut sqlx::Transaction<'static, Sqlite>,
+    bridge: &str,
+    session: &str,
+    records: &[Record],
+    now: &str,
+) -> Result<Vec<u64>, StoreError> {
+    let mut fresh = Vec::with_capacity(records.len());
+    for chunk in records.chunks(200) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT OR IGNORE INTO cdr_records (bridge, session, record_index, record_type, time, object_id, received_at, raw) ");
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(bridge)
+                .push_bind(session)
+                .push_bind(r.record_index as i64)
+                .push_bind(r.kind.as_str())
+                .push_bind(&r.time)
+                .push_bind(&r.id)
+                .push_bind(now)
+                .push_bind(&r.raw);
+        });
+        qb.push(" RETURNING record_index");
+        let rows = qb.build().fetch_all(&mut **tx).await?;
+        fresh.extend(rows.iter().map(|r| r.get::<i64, _>(0) as u64));
+    }
+    // Gaps CMS reported, in the same transaction, so a resend can neither lose nor repeat them.
+    for r in records.iter().filter(|r| r.missing_before > 0 && fresh.contains(&r.record_index)) {
+        sqlx::query("INSERT INTO cdr_gaps (at, bridge, session, record_index, missing) VALUES (?, ?, ?, ?, ?)")
+            .bind(now)
+            .bind(bridge)
+            .bind(session)
+            .bind(r.record_index as i64)
+            .bind(r.missing_before as i64)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(fresh)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +131,17 @@ mod tests {
         assert_eq!(cdrs.insert_records("", "S", &b.records).await.unwrap(), vec![1, 2]);
         assert!(cdrs.insert_records("", "S", &b.records).await.unwrap().is_empty());
         assert_eq!(cdrs.insert_records("", "S2", &b.records).await.unwrap().len(), 2, "a new session counts again");
+        assert_eq!(cdrs.record_count().await.unwrap(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_group_commits_every_batch_together_and_dedups_within_the_group() {
+        let (store, _d) = test_store().await;
+        let cdrs = CdrStore::new(store);
+        let b = parse_batch(r#"<records session="S"><record type="callStart" time="t" recordIndex="1"><call id="C"/></record><record type="callEnd" time="t" recordIndex="2"><call id="C"/></record></records>"#).unwrap();
+        let r = b.records.as_slice();
+        let fresh = cdrs.insert_group(&[("A", "S", r), ("B", "S", r), ("A", "S", r)]).await.unwrap();
+        assert_eq!(fresh, vec![vec![1, 2], vec![1, 2], vec![]], "bridges are apart; a resend inside the group is a duplicate");
         assert_eq!(cdrs.record_count().await.unwrap(), 4);
     }
 }

@@ -39,8 +39,10 @@ impl Store {
             .map_err(open_err)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // WAL + NORMAL survives a process crash without losing committed data.
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a commit is on disk before it returns, so what Switchboard acknowledged
+            // (a CDR batch CMS then deletes) survives a power failure. The CDR writer commits
+            // many batches at once to keep that cheap.
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
