@@ -10,6 +10,7 @@ pub mod cms;
 pub mod config;
 pub mod demo;
 pub mod demo_branding;
+pub mod http;
 pub mod metrics;
 pub mod ops;
 pub mod startup;

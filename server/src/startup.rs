@@ -31,6 +31,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    limits: crate::http::ServeLimits,
     store: Store,
     addr: SocketAddr,
     services: Services,
@@ -104,14 +105,23 @@ impl Application {
         let router = build_router(
             state,
             sessions,
-            Limits { max_body: config.server.max_body_bytes, cdr_path: config.cdr.path.clone(), cdr_max_body: config.cdr.max_body_bytes },
+            Limits {
+                max_body: config.server.max_body_bytes,
+                cdr_path: config.cdr.path.clone(),
+                cdr_max_body: config.cdr.max_body_bytes,
+                request_timeout: Duration::from_secs(config.server.request_timeout_seconds),
+            },
             cdr,
             origins,
             closing.clone(),
         );
 
         crate::workers::start(&services, config, session_store);
-        Ok(Self { listener, router, store, addr, services, closing })
+        let limits = crate::http::ServeLimits {
+            header_timeout: Duration::from_secs(config.server.header_timeout_seconds),
+            shutdown_grace: Duration::from_secs(config.server.shutdown_grace_seconds),
+        };
+        Ok(Self { listener, router, limits, store, addr, services, closing })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -129,13 +139,12 @@ impl Application {
     /// Serves until `shutdown` completes, then: ends the event streams, lets in-flight requests
     /// finish, stops the workers and admit jobs, and closes the database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let closing = self.closing.clone();
         let shutdown = async move {
             shutdown.await;
             closing.cancel();
         };
-        let res = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        let res = crate::http::serve(self.listener, self.router, self.limits, shutdown).await;
         self.services.workers.shutdown().await;
         self.services.lobby.wait_jobs().await;
         self.store.close().await;
@@ -147,6 +156,8 @@ struct Limits {
     max_body: usize,
     cdr_path: String,
     cdr_max_body: usize,
+    /// Every route but the event streams answers within this.
+    request_timeout: Duration,
 }
 
 /// Three routers by what they need: CMS-facing and system endpoints (no session), sign-in (a
@@ -160,25 +171,30 @@ fn build_router(
     closing: CancellationToken,
 ) -> Router {
     let s = &state.services;
+    let timeout = || tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, limits.request_timeout);
     let public: Router<AppState> = Router::new()
         .route("/healthz", get(ops::healthz).with_state(s.status.clone()))
         .merge(metrics::routes(state.metrics.clone(), s.workers.clone()))
         .merge(crate::cdr::receiver_routes(&limits.cdr_path, s.calls.clone(), cdr, state.metrics.clone(), limits.cdr_max_body))
-        .merge(crate::branding::cms_routes(&s.branding));
+        .merge(crate::branding::cms_routes(&s.branding))
+        .layer(timeout());
 
     let sign_in: Router<AppState> = Router::new()
         .route("/login", get(auth::login_page).post(auth::login_submit))
-        .route("/logout", post(auth::logout));
+        .route("/logout", post(auth::logout))
+        .layer(timeout());
 
     let services = s.clone();
     let pages = generate_route_list(App).into_iter().filter(|r| r.path() != "/login").collect();
     let protected: Router<AppState> = Router::new()
-        .merge(crate::cdr::event_routes(s.calls.clone(), closing))
         .merge(crate::branding::manage_routes())
         .leptos_routes_with_context(&state, pages, move || provide_context(services.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        .layer(timeout())
+        // The live pages' event streams stay open as long as the page does: no timeout.
+        .merge(crate::cdr::event_routes(s.calls.clone(), closing))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_user));
 
     let with_session = sign_in.merge(protected).layer(sessions).layer(axum::middleware::from_fn_with_state(origins, auth::same_origin_only));
