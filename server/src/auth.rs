@@ -13,7 +13,7 @@ use axum::Form;
 use leptos::prelude::provide_context;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use switchboard::auth::{valid_user_name, AuthError, LimitDecision};
+use switchboard::auth::{valid_user_name, AuthError, LimitDecision, StoredUser};
 use switchboard::model::UserInfo;
 use switchboard::store::{AuditRecord, AuditResult};
 use tower_sessions::Session;
@@ -25,6 +25,24 @@ const USER_KEY: &str = "user";
 struct SessionUser {
     id: i64,
     name: String,
+    /// The user's session epoch at sign-in; a reset or disable moves it and ends this session.
+    epoch: i64,
+    /// Unix seconds: when the person signed in (the absolute lifetime counts from here)…
+    signed_in: i64,
+    /// …and when the session was last written (writes are throttled to once a minute).
+    touched: i64,
+}
+
+/// A session is written at most this often; the idle expiry slides with each write.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// Whether a session may go on, given the account as it is now.
+fn session_ok(su: &SessionUser, user: &StoredUser, now: i64, absolute_secs: i64) -> bool {
+    user.id == su.id && !user.disabled && user.session_epoch == su.epoch && now - su.signed_in < absolute_secs
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,7 +113,8 @@ pub async fn login_submit(
     // A new id at sign-in, so an id planted before login is worthless afterwards.
     let stored = async {
         session.cycle_id().await?;
-        session.insert(USER_KEY, SessionUser { id: user.id, name: user.name.clone() }).await
+        let now = unix_now();
+        session.insert(USER_KEY, SessionUser { id: user.id, name: user.name.clone(), epoch: user.session_epoch, signed_in: now, touched: now }).await
     }
     .await;
     if let Err(e) = stored {
@@ -160,14 +179,21 @@ async fn login_failure(state: &AppState, status: StatusCode, message: &str, user
 /// puts it in the request, or sends people to the login page and API callers a 401.
 pub async fn require_user(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    if let Ok(Some(su)) = session.get::<SessionUser>(USER_KEY).await {
+    if let Ok(Some(mut su)) = session.get::<SessionUser>(USER_KEY).await {
+        let now = unix_now();
         match state.services.users.find(&su.name).await {
-            Ok(Some(u)) if u.id == su.id => {
+            Ok(Some(u)) if session_ok(&su, &u, now, state.absolute_session_secs) => {
+                if now - su.touched >= TOUCH_EVERY_SECS {
+                    su.touched = now;
+                    if let Err(e) = session.insert(USER_KEY, su).await {
+                        tracing::warn!(error = %e, "could not refresh the session");
+                    }
+                }
                 req.extensions_mut().insert(UserInfo::from(u));
                 return next.run(req).await;
             }
             Ok(_) => {
-                // The account was removed or replaced since sign-in.
+                // Too old, or the account was removed, disabled or reset since sign-in.
                 if let Err(e) = session.flush().await {
                     tracing::warn!(error = %e, "could not end a stale session");
                 }
@@ -293,6 +319,18 @@ mod tests {
         let behind_proxy = OriginPolicy { public_url: Some("https://switchboard.example.com/".into()), https: true };
         assert!(behind_proxy.check(&Method::POST, &headers(&[("origin", "https://switchboard.example.com")])).is_ok());
         assert!(behind_proxy.check(&Method::POST, &headers(&[("origin", "http://sb.example:3000")])).is_err());
+    }
+
+    #[test]
+    fn a_session_ends_with_its_absolute_lifetime_a_new_epoch_a_disable_or_another_account() {
+        let su = SessionUser { id: 7, name: "ann".into(), epoch: 2, signed_in: 1_000, touched: 1_000 };
+        let user = StoredUser { id: 7, name: "ann".into(), role: switchboard::model::Role::Operator, session_epoch: 2, disabled: false };
+        let day = 86_400;
+        assert!(session_ok(&su, &user, 1_000 + 3_600, day));
+        assert!(!session_ok(&su, &user, 1_000 + day, day), "absolute lifetime");
+        assert!(!session_ok(&su, &StoredUser { session_epoch: 3, ..user.clone() }, 1_001, day), "password reset");
+        assert!(!session_ok(&su, &StoredUser { disabled: true, ..user.clone() }, 1_001, day), "disabled");
+        assert!(!session_ok(&su, &StoredUser { id: 8, ..user }, 1_001, day), "a new account of the same name");
     }
 
     #[test]

@@ -77,6 +77,18 @@ pub enum UserCommand {
         #[command(flatten)]
         target: Target,
     },
+    /// Disable a user: no more sign-ins, and their sessions end at once.
+    Disable {
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Delete a user; their sessions end at once. The audit log keeps their actions.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -159,7 +171,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("User '{}' ({}) saved.", user.name, user.role);
             Ok(())
         }
+        Command::User { command: UserCommand::Disable { name, target } } => {
+            let users = Users::new(migrated_store(&target).await?);
+            if !users.disable(&name).await? {
+                bail!("there is no user '{name}'");
+            }
+            println!("User '{name}' disabled; their sessions have ended.");
+            Ok(())
+        }
+        Command::User { command: UserCommand::Delete { name, target } } => {
+            let users = Users::new(migrated_store(&target).await?);
+            if !users.delete(&name).await? {
+                bail!("there is no user '{name}'");
+            }
+            println!("User '{name}' deleted; their sessions have ended.");
+            Ok(())
+        }
     }
+}
+
+async fn migrated_store(target: &Target) -> anyhow::Result<Store> {
+    let cfg = target.load()?;
+    let store = open_store(&cfg).await?;
+    store.migrate().await?;
+    Ok(store)
 }
 
 async fn open_store(cfg: &Config) -> anyhow::Result<Store> {

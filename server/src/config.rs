@@ -133,6 +133,8 @@ pub struct DatabaseConfig {
 pub struct AuthConfig {
     /// A session unused for this long is ended.
     pub idle_timeout_minutes: u32,
+    /// A session ends this long after sign-in, however busy.
+    pub absolute_timeout_hours: u32,
     /// Failed logins allowed per user name and per client address within the window.
     pub max_failures: u32,
     pub failure_window_seconds: u64,
@@ -224,7 +226,7 @@ impl Default for ServerConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { idle_timeout_minutes: 60, max_failures: 5, failure_window_seconds: 60 }
+        Self { idle_timeout_minutes: 60, absolute_timeout_hours: 12, max_failures: 5, failure_window_seconds: 60 }
     }
 }
 
@@ -258,6 +260,9 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.auth.max_failures == 0 {
             return Err(ConfigError::Invalid("auth.max_failures must be at least 1".into()));
+        }
+        if self.auth.absolute_timeout_hours == 0 {
+            return Err(ConfigError::Invalid("auth.absolute_timeout_hours must be at least 1".into()));
         }
         if self.auth.idle_timeout_minutes == 0 {
             return Err(ConfigError::Invalid("auth.idle_timeout_minutes must be at least 1".into()));

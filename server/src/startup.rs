@@ -89,6 +89,7 @@ impl Application {
             services: services.clone(),
             limiter: Arc::new(LoginLimiter::new(config.auth.max_failures as usize, Duration::from_secs(config.auth.failure_window_seconds))),
             metrics: Metrics::new(),
+            absolute_session_secs: i64::from(config.auth.absolute_timeout_hours) * 3600,
         };
         let secure = config.server.secure_cookies.unwrap_or(mode == Mode::Serve);
         let origins = auth::OriginPolicy { public_url: config.server.public_url.clone(), https: secure };
@@ -97,8 +98,8 @@ impl Application {
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(secure)
-            // Saving on every request is what makes the expiry an idle timeout.
-            .with_always_save(true)
+            // Written on sign-in and then at most once a minute (`auth::require_user`): each write
+            // slides the idle expiry, and assets or API calls do not write at all.
             .with_expiry(Expiry::OnInactivity(time::Duration::minutes(config.auth.idle_timeout_minutes.into())));
         let closing = CancellationToken::new();
         let cdr = crate::cdr::CdrGuard { token: config.cdr.token.clone().map(|t| t.0).filter(|t| !t.is_empty()), networks: config.cdr.networks()? };

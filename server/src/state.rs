@@ -16,6 +16,8 @@ pub struct AppState {
     pub services: Services,
     pub limiter: Arc<LoginLimiter>,
     pub metrics: Metrics,
+    /// A session ends this long after sign-in, however busy (seconds).
+    pub absolute_session_secs: i64,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -28,6 +28,9 @@ pub struct StoredUser {
     pub name: String,
     #[sqlx(try_from = "String")]
     pub role: Role,
+    /// Moves on every password reset and disable: sessions carrying an older one are ended.
+    pub session_epoch: i64,
+    pub disabled: bool,
 }
 
 impl From<StoredUser> for UserInfo {
@@ -96,7 +99,7 @@ impl Users {
             .execute(self.store.pool())
             .await;
         match res {
-            Ok(r) => Ok(StoredUser { id: r.last_insert_rowid(), name: name.to_string(), role }),
+            Ok(r) => Ok(StoredUser { id: r.last_insert_rowid(), name: name.to_string(), role, session_epoch: 0, disabled: false }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(UserError::Exists(name.to_string())),
             Err(e) => Err(e.into()),
         }
@@ -107,7 +110,8 @@ impl Users {
         match self.create(name, password, role).await {
             Err(UserError::Exists(_)) => {
                 let hash = hash_password(password)?;
-                sqlx::query("UPDATE users SET password_hash = ?, role = ? WHERE name = ?")
+                // A reset ends every session of the user and re-enables the account.
+                sqlx::query("UPDATE users SET password_hash = ?, role = ?, session_epoch = session_epoch + 1, disabled = 0 WHERE name = ?")
                     .bind(&hash)
                     .bind(role.as_str())
                     .bind(name.trim())
@@ -120,7 +124,25 @@ impl Users {
     }
 
     pub async fn find(&self, name: &str) -> Result<Option<StoredUser>, StoreError> {
-        Ok(sqlx::query_as("SELECT id, name, role FROM users WHERE name = ?").bind(name.trim()).fetch_optional(self.store.pool()).await?)
+        Ok(sqlx::query_as("SELECT id, name, role, session_epoch, disabled FROM users WHERE name = ?")
+            .bind(name.trim())
+            .fetch_optional(self.store.pool())
+            .await?)
+    }
+
+    /// Disables an account: no sign-in, and its sessions end. False when there is no such user.
+    pub async fn disable(&self, name: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE users SET disabled = 1, session_epoch = session_epoch + 1 WHERE name = ?")
+            .bind(name.trim())
+            .execute(self.store.pool())
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Deletes an account (its sessions end with it). False when there is no such user.
+    pub async fn delete(&self, name: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM users WHERE name = ?").bind(name.trim()).execute(self.store.pool()).await?;
+        Ok(r.rows_affected() > 0)
     }
 
     pub async fn exists(&self, name: &str) -> Result<bool, StoreError> {
@@ -138,7 +160,7 @@ impl Users {
             user: StoredUser,
             password_hash: String,
         }
-        let row: Option<Row> = sqlx::query_as("SELECT id, name, role, password_hash FROM users WHERE name = ?")
+        let row: Option<Row> = sqlx::query_as("SELECT id, name, role, session_epoch, disabled, password_hash FROM users WHERE name = ?")
             .bind(name.trim())
             .fetch_optional(self.store.pool())
             .await?;
@@ -148,7 +170,8 @@ impl Users {
         };
         let password = password.to_string();
         let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
-        Ok(if ok { user } else { None })
+        // A disabled account is checked like any other (same time) and never signs in.
+        Ok(if ok { user.filter(|u| !u.disabled) } else { None })
     }
 
     pub async fn count(&self) -> Result<i64, StoreError> {
@@ -199,6 +222,23 @@ mod tests {
         for bad in ["", "a b", "evil\nINFO login user=admin", &"x".repeat(65)] {
             assert!(!valid_user_name(bad), "{bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn disabling_refuses_sign_in_and_moves_the_epoch_and_a_reset_enables_again() {
+        let (store, _dir) = test_store().await;
+        let users = Users::new(store);
+        users.create("ann", "s3cret-pass", Role::Operator).await.unwrap();
+        assert!(users.disable("ann").await.unwrap());
+        assert!(users.authenticate("ann", "s3cret-pass").await.unwrap().is_none());
+        let u = users.find("ann").await.unwrap().unwrap();
+        assert!(u.disabled && u.session_epoch == 1);
+        users.upsert("ann", "new-s3cret", Role::Operator).await.unwrap();
+        let u = users.authenticate("ann", "new-s3cret").await.unwrap().unwrap();
+        assert_eq!((u.disabled, u.session_epoch), (false, 2));
+        assert!(users.delete("ann").await.unwrap());
+        assert!(!users.delete("ann").await.unwrap());
+        assert!(!users.disable("ann").await.unwrap());
     }
 
     #[tokio::test]

@@ -249,3 +249,60 @@ async fn a_client_that_trickles_its_headers_is_cut_off_and_others_are_served_mea
     assert!(!String::from_utf8_lossy(&buf).contains("200 OK"), "and never answered it: {buf:?}");
     app.stop().await;
 }
+
+async fn status_of_home(app: &TestApp, c: &reqwest::Client) -> u16 {
+    c.get(app.url("/")).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn a_password_reset_disable_or_delete_ends_that_users_sessions_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    for u in ["ann", "bob", "cy"] {
+        app.add_user(u, &format!("{u}-password"), Role::Operator).await;
+    }
+    let mut sessions = Vec::new();
+    for u in ["ann", "bob", "cy"] {
+        let c = client();
+        assert_eq!(login(&app, &c, u, &format!("{u}-password")).await.status(), 303);
+        sessions.push(c);
+    }
+    let d = app.data_dir.to_str().unwrap().to_string();
+    for c in &sessions {
+        assert_eq!(status_of_home(&app, c).await, 200);
+    }
+    let reset = crate::cli::run(&["user", "add", "ann", "--role", "operator", "--replace", "--data-dir", &d], Some("ann-new-password\n"));
+    assert!(reset.status.success());
+    let disable = crate::cli::run(&["user", "disable", "bob", "--data-dir", &d], None);
+    assert!(disable.status.success(), "{}", String::from_utf8_lossy(&disable.stderr));
+    let delete = crate::cli::run(&["user", "delete", "cy", "--data-dir", &d], None);
+    assert!(delete.status.success());
+    for c in &sessions {
+        assert_eq!(status_of_home(&app, c).await, 303, "back to the login page");
+    }
+    assert_eq!(login(&app, &client(), "bob", "bob-password").await.status(), 401, "a disabled user cannot sign in");
+    assert_eq!(login(&app, &client(), "ann", "ann-new-password").await.status(), 303, "the new password works");
+    let missing = crate::cli::run(&["user", "disable", "nobody", "--data-dir", &d], None);
+    assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("no user 'nobody'"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn requests_do_not_rewrite_the_session_each_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    app.add_user("ann", "ann-password", Role::Operator).await;
+    let c = client();
+    login(&app, &c, "ann", "ann-password").await;
+    let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
+    let expiry = || async { sqlx::query_scalar::<_, String>("SELECT CAST(expiry_date AS TEXT) FROM tower_sessions").fetch_all(store.pool()).await.unwrap() };
+    let before = expiry().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    for _ in 0..3 {
+        assert_eq!(status_of_home(&app, &c).await, 200);
+        assert_eq!(c.get(app.url("/pkg/switchboard.css")).send().await.unwrap().status().as_u16() / 100, 4, "assets need no session");
+    }
+    assert_eq!(expiry().await, before, "no write within the minute");
+    store.close().await;
+    app.stop().await;
+}
