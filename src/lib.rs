@@ -16,6 +16,8 @@ pub mod lobby;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[cfg(feature = "server")]
+pub mod retention;
+#[cfg(feature = "server")]
 pub mod services;
 #[cfg(feature = "server")]
 pub mod status;

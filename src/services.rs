@@ -7,6 +7,7 @@ use crate::banner::BannerService;
 use crate::cdr::CdrService;
 use crate::cms::CmsCluster;
 use crate::lobby::LobbyService;
+use crate::retention::{Retention, RetentionPolicy};
 use crate::status::StatusService;
 use crate::store::{AuditLog, Store, StoreError};
 use crate::workers::Workers;
@@ -30,6 +31,7 @@ pub struct Services {
     pub banners: Arc<BannerService>,
     pub lobby: Arc<LobbyService>,
     pub branding: BrandingService,
+    pub retention: Arc<Retention>,
     /// The CMS cluster, when nodes are configured.
     pub cms: Option<Arc<CmsCluster>>,
     /// Only in demo mode.
@@ -45,6 +47,7 @@ pub struct ServicesConfig {
     pub rebuild_hours: i64,
     /// CDR POSTs committed together at most (group commit; 1 = each alone).
     pub cdr_group_batches: usize,
+    pub retention: RetentionPolicy,
 }
 
 impl Services {
@@ -64,8 +67,10 @@ impl Services {
         }
         let banners = Arc::new(BannerService::load(store.clone(), calls.clone()).await?);
         let lobby = Arc::new(LobbyService::new(calls.clone(), cms.clone(), audit.clone(), workers.shutdown_token()));
+        let retention = Arc::new(Retention::new(store.clone(), cfg.retention));
         Ok(Self {
-            status: Arc::new(StatusService::new(store.clone(), workers.clone(), cfg.mode, cms.as_deref())),
+            status: Arc::new(StatusService::new(store.clone(), workers.clone(), retention.clone(), cfg.mode, cms.as_deref())),
+            retention,
             users: Users::new(store.clone()),
             branding: BrandingService::new(store),
             audit,

@@ -2,16 +2,18 @@
 //! (CMS nodes, kept fresh by the health worker) and every background worker.
 
 use crate::cms::{CmsCluster, NodeState};
-use crate::model::{ComponentState, ComponentStatus, SystemStatus};
+use crate::model::{display_time, ComponentState, ComponentStatus, SystemStatus};
+use crate::retention::Retention;
 use crate::store::Store;
 use crate::sync::{read, write};
 use crate::workers::{WorkerCtx, WorkerPhase, Workers};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 pub struct StatusService {
     store: Store,
     workers: Workers,
+    retention: Arc<Retention>,
     started: Instant,
     mode: &'static str,
     integrations: RwLock<Vec<ComponentStatus>>,
@@ -32,7 +34,7 @@ impl Health {
 }
 
 impl StatusService {
-    pub fn new(store: Store, workers: Workers, mode: &'static str, cluster: Option<&CmsCluster>) -> Self {
+    pub fn new(store: Store, workers: Workers, retention: Arc<Retention>, mode: &'static str, cluster: Option<&CmsCluster>) -> Self {
         let integrations = cluster
             .map(|c| {
                 c.nodes()
@@ -45,7 +47,7 @@ impl StatusService {
                     .collect()
             })
             .unwrap_or_default();
-        Self { store, workers, started: Instant::now(), mode, integrations: RwLock::new(integrations) }
+        Self { store, workers, retention, started: Instant::now(), mode, integrations: RwLock::new(integrations) }
     }
 
     pub async fn system_status(&self) -> SystemStatus {
@@ -61,13 +63,42 @@ impl StatusService {
                 ComponentStatus { name: "Database".into(), state: ComponentState::Down, detail: "not answering".into() }
             }
         };
+        let storage = self.storage().await;
+        let integrations = read(&self.integrations).clone();
         SystemStatus {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_seconds: self.started.elapsed().as_secs(),
             mode: self.mode.to_string(),
             database,
-            integrations: read(&self.integrations).clone(),
+            integrations,
             workers: self.worker_statuses(),
+            storage,
+        }
+    }
+
+    /// The database's size, the oldest CDR kept, the retention in force and the last pruning.
+    async fn storage(&self) -> ComponentStatus {
+        match self.retention.facts().await {
+            Ok(f) => {
+                let mb = f.bytes as f64 / 1_048_576.0;
+                let oldest = f.oldest_cdr.map(|t| display_time(&t)).unwrap_or_else(|| "none yet".into());
+                let last = match &f.last_prune {
+                    Some((at, r)) => format!("last pruned {} ({} rows)", display_time(at), r.total()),
+                    None => "not pruned yet".into(),
+                };
+                ComponentStatus {
+                    name: "Storage".into(),
+                    state: ComponentState::Up,
+                    detail: format!(
+                        "{mb:.1} MB · oldest CDR {oldest} · CDRs kept {} days, audit {} days · {last}",
+                        f.policy.cdr_days, f.policy.audit_days
+                    ),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "storage facts unavailable");
+                ComponentStatus { name: "Storage".into(), state: ComponentState::Unknown, detail: "size unknown (database busy)".into() }
+            }
         }
     }
 

@@ -15,6 +15,53 @@ pub struct Config {
     pub auth: AuthConfig,
     pub cms: CmsConfig,
     pub cdr: CdrConfig,
+    pub retention: RetentionConfig,
+}
+
+/// How long each kind of record is kept; pruned in small batches by a background job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    pub cdr_days: u32,
+    pub dead_letter_days: u32,
+    pub dead_letter_max_rows: u32,
+    pub banner_history_days: u32,
+    pub gap_days: u32,
+    pub audit_days: u32,
+    pub interval_minutes: u64,
+    pub batch_rows: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        let p = switchboard::retention::RetentionPolicy::default();
+        Self {
+            cdr_days: p.cdr_days,
+            dead_letter_days: p.dead_letter_days,
+            dead_letter_max_rows: p.dead_letter_max_rows,
+            banner_history_days: p.banner_history_days,
+            gap_days: p.gap_days,
+            audit_days: p.audit_days,
+            interval_minutes: 60,
+            batch_rows: p.batch_rows,
+        }
+    }
+}
+
+impl RetentionConfig {
+    pub fn policy(&self, rebuild_hours: i64) -> switchboard::retention::RetentionPolicy {
+        switchboard::retention::RetentionPolicy {
+            cdr_days: self.cdr_days,
+            dead_letter_days: self.dead_letter_days,
+            dead_letter_max_rows: self.dead_letter_max_rows,
+            banner_history_days: self.banner_history_days,
+            gap_days: self.gap_days,
+            audit_days: self.audit_days,
+            rebuild_hours: u32::try_from(rebuild_hours.max(0)).unwrap_or(u32::MAX),
+            batch_rows: self.batch_rows,
+            interval: std::time::Duration::from_secs(self.interval_minutes.max(1) * 60),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -260,6 +307,21 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.auth.max_failures == 0 {
             return Err(ConfigError::Invalid("auth.max_failures must be at least 1".into()));
+        }
+        let r = &self.retention;
+        for (key, v) in [
+            ("retention.cdr_days", u64::from(r.cdr_days)),
+            ("retention.dead_letter_days", u64::from(r.dead_letter_days)),
+            ("retention.dead_letter_max_rows", u64::from(r.dead_letter_max_rows)),
+            ("retention.banner_history_days", u64::from(r.banner_history_days)),
+            ("retention.gap_days", u64::from(r.gap_days)),
+            ("retention.audit_days", u64::from(r.audit_days)),
+            ("retention.interval_minutes", r.interval_minutes),
+            ("retention.batch_rows", u64::from(r.batch_rows)),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
+            }
         }
         if self.auth.absolute_timeout_hours == 0 {
             return Err(ConfigError::Invalid("auth.absolute_timeout_hours must be at least 1".into()));

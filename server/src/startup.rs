@@ -71,7 +71,12 @@ impl Application {
             store.clone(),
             cms,
             demo,
-            ServicesConfig { mode: mode.as_str(), rebuild_hours: config.cdr.rebuild_hours, cdr_group_batches: config.cdr.max_group_batches },
+            ServicesConfig {
+                mode: mode.as_str(),
+                rebuild_hours: config.cdr.rebuild_hours,
+                cdr_group_batches: config.cdr.max_group_batches,
+                retention: config.retention.policy(config.cdr.rebuild_hours),
+            },
         )
         .await?;
 

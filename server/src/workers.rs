@@ -32,6 +32,12 @@ pub fn start(services: &Services, config: &Config, sessions: SqliteStore) {
         async move { calls.run_writer(ctx).await }
     });
 
+    let retention = services.retention.clone();
+    w.spawn(WorkerSpec::new("retention"), move |ctx| {
+        let r = retention.clone();
+        async move { r.run(ctx).await }
+    });
+
     let branding = services.branding.clone();
     w.spawn(WorkerSpec::new("branding-request-log").drains(), move |ctx| {
         let b = branding.clone();

@@ -42,4 +42,6 @@ pub struct SystemStatus {
     pub integrations: Vec<ComponentStatus>,
     /// Every background worker: running, restarting after a failure, or stuck.
     pub workers: Vec<ComponentStatus>,
+    /// Database size, oldest record kept, retention.
+    pub storage: ComponentStatus,
 }

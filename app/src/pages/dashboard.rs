@@ -38,6 +38,7 @@ pub fn DashboardPage() -> impl IntoView {
                             <table class="status">
                                 <tbody>
                                     <StatusRow c=s.database.clone()/>
+                                    <StatusRow c=s.storage.clone()/>
                                     {s.integrations.iter().cloned().map(|c| view! { <StatusRow c/> }).collect_view()}
                                 </tbody>
                             </table>

@@ -306,3 +306,21 @@ async fn requests_do_not_rewrite_the_session_each_time() {
     store.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_storage_and_every_background_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    app.add_user("vic", "viewer-password", Role::Viewer).await;
+    let c = client();
+    login(&app, &c, "vic", "viewer-password").await;
+    let s: switchboard::model::SystemStatus =
+        c.post(app.url(app::api::GetSystemStatus::PATH)).form(&[("", "")]).send().await.unwrap().json().await.unwrap();
+    assert!(s.storage.detail.contains(" MB") && s.storage.detail.contains("oldest CDR"), "{:?}", s.storage);
+    let names: Vec<&str> = s.workers.iter().map(|w| w.name.as_str()).collect();
+    for w in ["Worker cdr-writer", "Worker retention", "Worker session-reaper", "Worker branding-request-log", "Worker branding-watcher"] {
+        assert!(names.contains(&w), "{w} in {names:?}");
+    }
+    assert!(s.workers.iter().all(|w| w.state == switchboard::model::ComponentState::Up), "{:?}", s.workers);
+    app.stop().await;
+}
