@@ -13,12 +13,12 @@ pub mod cdr;
 #[cfg(feature = "server")]
 pub mod cms;
 pub mod lobby;
-#[cfg(feature = "sim")]
-pub mod sim;
 #[cfg(feature = "server")]
 pub mod retention;
 #[cfg(feature = "server")]
 pub mod services;
+#[cfg(feature = "sim")]
+pub mod sim;
 #[cfg(feature = "server")]
 pub mod status;
 #[cfg(feature = "server")]

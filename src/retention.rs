@@ -142,7 +142,9 @@ impl Retention {
     async fn in_batches<'q>(
         &self,
         sql: &'q str,
-        bind: impl Fn(sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+        bind: impl Fn(
+            sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+        ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     ) -> Result<u64, StoreError> {
         let mut total = 0;
         loop {
@@ -189,9 +191,19 @@ mod tests {
         let recent = now - time::Duration::days(1);
         let cdr = "INSERT INTO cdr_records (bridge, session, record_index, record_type, time, object_id, received_at, raw) VALUES ('', 'S', abs(random()), 'callStart', 't', 'c', ?, '<r/>')";
         insert(&store, cdr, &[old, old, old, recent]).await;
-        insert(&store, "INSERT INTO cdr_dead_letters (received_at, peer, reason, body) VALUES (?, 'p', 'r', 'b')", &[old, recent, recent, recent]).await;
+        insert(
+            &store,
+            "INSERT INTO cdr_dead_letters (received_at, peer, reason, body) VALUES (?, 'p', 'r', 'b')",
+            &[old, recent, recent, recent],
+        )
+        .await;
         insert(&store, "INSERT INTO audit_log (at, actor, action, result) VALUES (?, 'ann', 'login', 'ok')", &[old, recent]).await;
-        insert(&store, "INSERT INTO banner_history (at, call_id, node, call_name, text, result) VALUES (?, 'c', 'n', 'x', 't', 'ok')", &[old, recent]).await;
+        insert(
+            &store,
+            "INSERT INTO banner_history (at, call_id, node, call_name, text, result) VALUES (?, 'c', 'n', 'x', 't', 'ok')",
+            &[old, recent],
+        )
+        .await;
         insert(&store, "INSERT INTO cdr_gaps (at, bridge, session, record_index, missing) VALUES (?, '', 'S', 1, 2)", &[old]).await;
         let r = Retention::new(store.clone(), RetentionPolicy { dead_letter_max_rows: 2, batch_rows: 2, ..RetentionPolicy::default() });
         let report = r.prune(now).await.unwrap();

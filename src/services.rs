@@ -4,6 +4,7 @@
 
 use crate::auth::Users;
 use crate::banner::BannerService;
+use crate::branding::BrandingService;
 use crate::cdr::CdrService;
 use crate::cms::CmsCluster;
 use crate::lobby::LobbyService;
@@ -11,7 +12,6 @@ use crate::retention::{Retention, RetentionPolicy};
 use crate::status::StatusService;
 use crate::store::{AuditLog, Store, StoreError};
 use crate::workers::Workers;
-use crate::branding::BrandingService;
 use std::sync::Arc;
 
 /// What demo mode lets people do to the simulated world, to see Switchboard react.

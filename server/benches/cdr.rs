@@ -30,7 +30,14 @@ impl Drop for Server {
 impl Server {
     fn peak_rss_mb(&self) -> (f64, f64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        let kb = |key: &str| status.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let kb = |key: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
         (kb("VmHWM:") / 1024.0, kb("VmRSS:") / 1024.0)
     }
 }
@@ -41,8 +48,10 @@ async fn start_server(extra: &str) -> Server {
     let cfg = dir.path().join("bench.toml");
     let mut f = std::fs::File::create(&cfg).unwrap();
     // The benchmark posts from loopback without a token: an open receiver, on purpose.
-    writeln!(f, "[server]\naddr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nmax_body_bytes = 8388608\n", dir.path().join("data").display()).unwrap();
-    let extra = if extra.contains("[cdr]") { extra.replace("[cdr]\n", "[cdr]\nopen = true\n") } else { format!("[cdr]\nopen = true\n{extra}") };
+    writeln!(f, "[server]\naddr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nmax_body_bytes = 8388608\n", dir.path().join("data").display())
+        .unwrap();
+    let extra =
+        if extra.contains("[cdr]") { extra.replace("[cdr]\n", "[cdr]\nopen = true\n") } else { format!("[cdr]\nopen = true\n{extra}") };
     writeln!(f, "{extra}").unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(["serve", "--config", cfg.to_str().unwrap()])
@@ -75,21 +84,45 @@ fn bodies(session: &str, n_batches: usize) -> Vec<String> {
     let mut recs: Vec<String> = Vec::new();
     let mut push = |recs: &mut Vec<String>, kind: &str, inner: String| {
         idx += 1;
-        recs.push(format!("<record type=\"{kind}\" time=\"2026-11-23T10:00:00Z\" recordIndex=\"{idx}\" correlatorIndex=\"{}\">{inner}</record>", idx - 1));
+        recs.push(format!(
+            "<record type=\"{kind}\" time=\"2026-11-23T10:00:00Z\" recordIndex=\"{idx}\" correlatorIndex=\"{}\">{inner}</record>",
+            idx - 1
+        ));
     };
     while out.len() < n_batches {
         call += 1;
         let c = gid(0xc0, call, session.len() as u64);
-        push(&mut recs, "callStart", format!("<call id=\"{c}\"><name>Bench {call}</name><callType>coSpace</callType><callCorrelator>k-{call}</callCorrelator></call>"));
+        push(
+            &mut recs,
+            "callStart",
+            format!(
+                "<call id=\"{c}\"><name>Bench {call}</name><callType>coSpace</callType><callCorrelator>k-{call}</callCorrelator></call>"
+            ),
+        );
         for leg in 0..8 {
             let id = gid(0x1e, call, leg);
             push(&mut recs, "callLegStart", format!("<callLeg id=\"{id}\"><displayName>Person {leg}</displayName><remoteAddress>p{leg}@example.com</remoteAddress><type>sip</type><direction>incoming</direction><call>{c}</call></callLeg>"));
-            push(&mut recs, "callLegUpdate", format!("<callLeg id=\"{id}\"><state>connected</state><call>{c}</call><deactivated>false</deactivated></callLeg>"));
+            push(
+                &mut recs,
+                "callLegUpdate",
+                format!("<callLeg id=\"{id}\"><state>connected</state><call>{c}</call><deactivated>false</deactivated></callLeg>"),
+            );
         }
         for leg in 0..8 {
-            push(&mut recs, "callLegEnd", format!("<callLeg id=\"{}\"><reason>remoteTeardown</reason><durationSeconds>60</durationSeconds></callLeg>", gid(0x1e, call, leg)));
+            push(
+                &mut recs,
+                "callLegEnd",
+                format!(
+                    "<callLeg id=\"{}\"><reason>remoteTeardown</reason><durationSeconds>60</durationSeconds></callLeg>",
+                    gid(0x1e, call, leg)
+                ),
+            );
         }
-        push(&mut recs, "callEnd", format!("<call id=\"{c}\"><callLegsCompleted>8</callLegsCompleted><durationSeconds>60</durationSeconds></call>"));
+        push(
+            &mut recs,
+            "callEnd",
+            format!("<call id=\"{c}\"><callLegsCompleted>8</callLegsCompleted><durationSeconds>60</durationSeconds></call>"),
+        );
         while recs.len() >= 50 && out.len() < n_batches {
             let batch: Vec<String> = recs.drain(..50).collect();
             out.push(format!("<?xml version=\"1.0\"?>\n<records session=\"{session}\">{}</records>", batch.concat()));
@@ -214,9 +247,12 @@ async fn main() {
     drop(server);
 
     // 2. Banner latency under a steady ~500 records/s.
-    let sim = SimCms::start("127.0.0.1:0".parse().unwrap(), SimConfig { username: "b".into(), password: "b-pass".into(), ..SimConfig::default() })
-        .await
-        .unwrap();
+    let sim = SimCms::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimConfig { username: "b".into(), password: "b-pass".into(), ..SimConfig::default() },
+    )
+    .await
+    .unwrap();
     let server = start_server(&format!(
         "[cms]\nusername = \"b\"\npassword = \"b-pass\"\nhealth_interval_seconds = 60\n[[cms.nodes]]\nname = \"cb1\"\nurl = \"{}\"\n",
         sim.url(0)
@@ -224,7 +260,8 @@ async fn main() {
     .await;
     sim.cluster.add_cdr_receiver(0, &format!("{}/cdr", server.base)).unwrap();
     // Background: restricted calls (their banner never changes) where people join and leave.
-    let background: Vec<String> = (0..20).map(|i| sim.cluster.start_call(0, None, Some(&format!("Restricted load {i}"))).unwrap()).collect();
+    let background: Vec<String> =
+        (0..20).map(|i| sim.cluster.start_call(0, None, Some(&format!("Restricted load {i}"))).unwrap()).collect();
     let cluster = sim.cluster.clone();
     let load = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(4));

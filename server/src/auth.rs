@@ -97,7 +97,14 @@ pub async fn login_submit(
             }
             Err(AuthError::Store(e)) => {
                 tracing::error!(error = %e, "login: database error");
-                return login_failure(&state, StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable right now; try again shortly.", shown, None).await;
+                return login_failure(
+                    &state,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Sign-in is unavailable right now; try again shortly.",
+                    shown,
+                    None,
+                )
+                .await;
             }
         }
     } else {
@@ -114,12 +121,21 @@ pub async fn login_submit(
     let stored = async {
         session.cycle_id().await?;
         let now = unix_now();
-        session.insert(USER_KEY, SessionUser { id: user.id, name: user.name.clone(), epoch: user.session_epoch, signed_in: now, touched: now }).await
+        session
+            .insert(USER_KEY, SessionUser { id: user.id, name: user.name.clone(), epoch: user.session_epoch, signed_in: now, touched: now })
+            .await
     }
     .await;
     if let Err(e) = stored {
         tracing::error!(error = %e, "login: session store error");
-        return login_failure(&state, StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable right now; try again shortly.", &username, None).await;
+        return login_failure(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign-in is unavailable right now; try again shortly.",
+            &username,
+            None,
+        )
+        .await;
     }
     tracing::info!(user = %user.name, role = %user.role, %addr, "login");
     audit(&state, AuditRecord::new(&user.name, "login", AuditResult::Ok).detail(&format!("from {addr}"))).await;
@@ -269,7 +285,9 @@ impl OriginPolicy {
                 }
             }
             None if fetch_site.is_none() => {
-                return Err("Request refused: a browser request that changes something must say where it comes from (Origin or Sec-Fetch-Site).")
+                return Err(
+                    "Request refused: a browser request that changes something must say where it comes from (Origin or Sec-Fetch-Site).",
+                )
             }
             None => {}
         }

@@ -4,6 +4,7 @@
 //! needs a session and the operator role. Paths never reach a filesystem: names become keys.
 
 use crate::state::AppState;
+use app::error::AppError;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -12,8 +13,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
-use app::error::AppError;
-use switchboard::branding::{BrandingError, BrandingService, FileKind, Lookup, ResourceName, Served, ServedRequest, TemplateKey, TenantName};
+use switchboard::branding::{
+    BrandingError, BrandingService, FileKind, Lookup, ResourceName, Served, ServedRequest, TemplateKey, TenantName,
+};
 use switchboard::model::{Role, UserInfo};
 use switchboard::store::{AuditRecord, AuditResult};
 
@@ -244,10 +246,7 @@ async fn read_form(mut mp: Multipart) -> Result<UploadForm, (StatusCode, String)
         };
         let field_name = field.name().unwrap_or("").to_string();
         let file_name = field.file_name().map(str::to_string);
-        let data = field
-            .bytes()
-            .await
-            .map_err(|e| (e.status(), format!("The upload could not be read: {}", e.body_text())))?;
+        let data = field.bytes().await.map_err(|e| (e.status(), format!("The upload could not be read: {}", e.body_text())))?;
         let text = || String::from_utf8_lossy(&data).trim().to_string();
         match field_name.as_str() {
             "kind" => form.kind = Some(text()),

@@ -56,9 +56,7 @@ pub fn receiver_routes<S: Clone + Send + Sync + 'static>(
     metrics: Metrics,
     max_body: usize,
 ) -> Router<S> {
-    Router::new()
-        .route(path, post(receive).layer(DefaultBodyLimit::max(max_body)))
-        .with_state(Receiver { calls, guard, metrics })
+    Router::new().route(path, post(receive).layer(DefaultBodyLimit::max(max_body))).with_state(Receiver { calls, guard, metrics })
 }
 
 async fn receive(

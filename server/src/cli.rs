@@ -9,8 +9,8 @@ use rand::distributions::{Alphanumeric, DistString};
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use switchboard::model::Role;
 use switchboard::auth::Users;
+use switchboard::model::Role;
 use switchboard::store::Store;
 
 #[derive(Parser, Debug)]

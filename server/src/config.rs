@@ -331,15 +331,10 @@ impl Config {
         }
         for (i, n) in self.cms.nodes.iter().enumerate() {
             if !(n.url.starts_with("http://") || n.url.starts_with("https://")) {
-                return Err(ConfigError::Invalid(format!(
-                    "cms.nodes[{i}].url must start with http:// or https:// (got '{}')",
-                    n.url
-                )));
+                return Err(ConfigError::Invalid(format!("cms.nodes[{i}].url must start with http:// or https:// (got '{}')", n.url)));
             }
             if n.username.as_deref().unwrap_or(&self.cms.username).is_empty() {
-                return Err(ConfigError::Invalid(format!(
-                    "cms.nodes[{i}] has no API user: set cms.username or cms.nodes[{i}].username"
-                )));
+                return Err(ConfigError::Invalid(format!("cms.nodes[{i}] has no API user: set cms.username or cms.nodes[{i}].username")));
             }
         }
         if let Some(u) = &self.server.public_url {

@@ -26,7 +26,11 @@ impl DemoControl for SimControl {
         let name = format!("Demo Guest {n}");
         for node in 0..self.cluster.nodes.len() {
             if self.cluster.calls(node).iter().any(|(id, _)| id == call_id) {
-                return self.cluster.join(node, call_id, switchboard::sim::cms::Joiner::web_guest(&name)).map(|_| name).map_err(|e| e.to_string());
+                return self
+                    .cluster
+                    .join(node, call_id, switchboard::sim::cms::Joiner::web_guest(&name))
+                    .map(|_| name)
+                    .map_err(|e| e.to_string());
             }
         }
         Err("That call has ended.".into())
@@ -60,7 +64,8 @@ pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
     let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 20);
     // HTTPS with a self-signed certificate, as a CMS out of the box; Switchboard trusts it
     // through a CA file, as an administrator would configure it.
-    let sim_cfg = SimConfig { nodes: 2, username: "switchboard-demo".into(), password: password.clone(), tls: true, ..SimConfig::default() };
+    let sim_cfg =
+        SimConfig { nodes: 2, username: "switchboard-demo".into(), password: password.clone(), tls: true, ..SimConfig::default() };
     let cms = SimCms::start("127.0.0.1:0".parse()?, sim_cfg).await?;
     let ca_file = cfg.server.data_dir.join("demo-cms-ca.pem");
     std::fs::write(&ca_file, cms.cert_pem().unwrap_or_default())?;
@@ -70,7 +75,14 @@ pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
     cfg.cms.password = Secret(password);
     cfg.cms.health_interval_seconds = 10;
     cfg.cms.nodes = (0..2)
-        .map(|i| CmsNodeConfig { name: format!("cb{}", i + 1), url: cms.url(i), username: None, password: None, ca_file: Some(ca_file.clone()), insecure: false })
+        .map(|i| CmsNodeConfig {
+            name: format!("cb{}", i + 1),
+            url: cms.url(i),
+            username: None,
+            password: None,
+            ca_file: Some(ca_file.clone()),
+            insecure: false,
+        })
         .collect();
     cfg.cms.cdr_receiver_url = Some(format!("http://{}/cdr", cfg.server.addr));
     cfg.cms.register_cdr_receiver = true;

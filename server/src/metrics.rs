@@ -4,16 +4,16 @@
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use prometheus_client::encoding::{text::encode, EncodeLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use axum::routing::get;
-use axum::Router;
 use std::sync::{Arc, Mutex};
-use switchboard::workers::Workers;
 use std::time::Instant;
+use switchboard::workers::Workers;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -59,8 +59,7 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("switchboard");
         let http_requests = Family::<RequestLabels, Counter>::default();
-        let http_duration =
-            Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
+        let http_duration = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
         let login_failures = Counter::default();
         registry.register("http_requests", "HTTP requests handled", http_requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", http_duration.clone());
@@ -128,15 +127,20 @@ fn method_label(m: &axum::http::Method) -> &'static str {
 
 pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
     let method = method_label(req.method()).to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| if req.uri().path().starts_with("/pkg/") { "/pkg/*".into() } else { "other".into() });
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| {
+        if req.uri().path().starts_with("/pkg/") {
+            "/pkg/*".into()
+        } else {
+            "other".into()
+        }
+    });
     let started = Instant::now();
     let res = next.run(req).await;
     let status = res.status().as_u16();
-    metrics.http_duration.get_or_create(&RouteLabels { method: method.clone(), route: route.clone() }).observe(started.elapsed().as_secs_f64());
+    metrics
+        .http_duration
+        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
+        .observe(started.elapsed().as_secs_f64());
     metrics.http_requests.get_or_create(&RequestLabels { method, route, status }).inc();
     res
 }
@@ -160,10 +164,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(metrics: Metrics, workers: Worke
 
 async fn exposition(State((metrics, workers)): State<(Metrics, Workers)>) -> impl IntoResponse {
     metrics.observe_workers(&workers);
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        metrics.render(),
-    )
+    ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.render())
 }
 
 #[cfg(test)]

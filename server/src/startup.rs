@@ -92,7 +92,10 @@ impl Application {
         let state = AppState {
             leptos_options,
             services: services.clone(),
-            limiter: Arc::new(LoginLimiter::new(config.auth.max_failures as usize, Duration::from_secs(config.auth.failure_window_seconds))),
+            limiter: Arc::new(LoginLimiter::new(
+                config.auth.max_failures as usize,
+                Duration::from_secs(config.auth.failure_window_seconds),
+            )),
             metrics: Metrics::new(),
             absolute_session_secs: i64::from(config.auth.absolute_timeout_hours) * 3600,
         };
@@ -107,7 +110,10 @@ impl Application {
             // slides the idle expiry, and assets or API calls do not write at all.
             .with_expiry(Expiry::OnInactivity(time::Duration::minutes(config.auth.idle_timeout_minutes.into())));
         let closing = CancellationToken::new();
-        let cdr = crate::cdr::CdrGuard { token: config.cdr.token.clone().map(|t| t.0).filter(|t| !t.is_empty()), networks: config.cdr.networks()? };
+        let cdr = crate::cdr::CdrGuard {
+            token: config.cdr.token.clone().map(|t| t.0).filter(|t| !t.is_empty()),
+            networks: config.cdr.networks()?,
+        };
         let router = build_router(
             state,
             sessions,
@@ -185,10 +191,8 @@ fn build_router(
         .merge(crate::branding::cms_routes(&s.branding))
         .layer(timeout());
 
-    let sign_in: Router<AppState> = Router::new()
-        .route("/login", get(auth::login_page).post(auth::login_submit))
-        .route("/logout", post(auth::logout))
-        .layer(timeout());
+    let sign_in: Router<AppState> =
+        Router::new().route("/login", get(auth::login_page).post(auth::login_submit)).route("/logout", post(auth::logout)).layer(timeout());
 
     let services = s.clone();
     let pages = generate_route_list(App).into_iter().filter(|r| r.path() != "/login").collect();
@@ -203,7 +207,8 @@ fn build_router(
         .merge(crate::cdr::event_routes(s.calls.clone(), closing))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_user));
 
-    let with_session = sign_in.merge(protected).layer(sessions).layer(axum::middleware::from_fn_with_state(origins, auth::same_origin_only));
+    let with_session =
+        sign_in.merge(protected).layer(sessions).layer(axum::middleware::from_fn_with_state(origins, auth::same_origin_only));
 
     public
         .merge(with_session)

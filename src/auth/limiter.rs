@@ -19,7 +19,9 @@ pub enum LimitDecision {
     /// Allowed after waiting this long (the name is being guessed from elsewhere).
     Delay(Duration),
     /// Refused; the caller may try again after this long.
-    Limited { retry_after: Duration },
+    Limited {
+        retry_after: Duration,
+    },
 }
 
 /// Keys beyond this many (a spray of invented names or addresses) are pruned; if still beyond,
@@ -81,7 +83,8 @@ impl LoginLimiter {
         let (w, max) = (self.window, self.max_failures);
         let mut a = lock(&self.attempts);
         let pair = (user_key(user), addr.to_string());
-        let wait = |oldest: Option<Instant>| oldest.map(|t| w.saturating_sub(now.duration_since(t))).unwrap_or(w).max(Duration::from_secs(1));
+        let wait =
+            |oldest: Option<Instant>| oldest.map(|t| w.saturating_sub(now.duration_since(t))).unwrap_or(w).max(Duration::from_secs(1));
         if let Some(q) = a.pairs.get_mut(&pair) {
             let (n, oldest) = live(q, now, w);
             if n >= max {
@@ -157,7 +160,11 @@ mod tests {
             l.begin_at("admin", "203.0.113.9", t0);
         }
         assert!(limited(l.begin_at("admin", "203.0.113.9", t0)));
-        assert_eq!(l.begin_at("admin", "10.0.0.7", t0), LimitDecision::Delay(Duration::from_millis(250)), "another address gets in, slowly");
+        assert_eq!(
+            l.begin_at("admin", "10.0.0.7", t0),
+            LimitDecision::Delay(Duration::from_millis(250)),
+            "another address gets in, slowly"
+        );
         assert_eq!(l.begin_at("admin", "10.0.0.8", t0), LimitDecision::Delay(Duration::from_millis(500)), "the delay grows");
         l.success("admin", "10.0.0.8");
         assert_eq!(l.begin_at("admin", "10.0.0.8", t0), LimitDecision::Allowed, "a right password ends the slow-down");

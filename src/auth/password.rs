@@ -19,10 +19,7 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
         return Err(PasswordError::TooShort);
     }
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| PasswordError::Hashing)
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| PasswordError::Hashing)
 }
 
 /// Checks a password against a stored PHC string. A malformed stored hash never matches.

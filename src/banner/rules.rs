@@ -15,9 +15,9 @@ pub fn address_domain(addr: &str) -> Option<String> {
 
 /// `example.com` matches `example.com` and `eu.example.com`, not `notexample.com`.
 fn in_domains(domain: &str, list: &[String]) -> bool {
-    list.iter().map(|d| d.trim().trim_start_matches("*.").trim_start_matches('.').to_ascii_lowercase()).any(|d| {
-        !d.is_empty() && (domain == d || domain.ends_with(&format!(".{d}")))
-    })
+    list.iter()
+        .map(|d| d.trim().trim_start_matches("*.").trim_start_matches('.').to_ascii_lowercase())
+        .any(|d| !d.is_empty() && (domain == d || domain.ends_with(&format!(".{d}"))))
 }
 
 /// The security level of a leg; `None` for the links between bridges, which are not people.
@@ -134,7 +134,12 @@ mod tests {
     }
 
     fn rules() -> BannerRules {
-        BannerRules { secure_domains: vec!["rooms.example.com".into()], internal_domains: vec!["example.com".into()], internal_text: "Internal".into(), ..BannerRules::default() }
+        BannerRules {
+            secure_domains: vec!["rooms.example.com".into()],
+            internal_domains: vec!["example.com".into()],
+            internal_text: "Internal".into(),
+            ..BannerRules::default()
+        }
     }
 
     #[test]
@@ -162,7 +167,8 @@ mod tests {
         assert_eq!(desired_banner(&[call("Team", vec![leg("oslo@rooms.example.com", None, false)])], &r), None);
         assert_eq!(desired_banner(&[call("Team", vec![leg("jo@example.com", None, false)])], &r).as_deref(), Some("Internal"));
         assert_eq!(
-            desired_banner(&[call("Team", vec![leg("jo@example.com", None, false), leg("g@webapp", Some("webApp"), false)])], &r).as_deref(),
+            desired_banner(&[call("Team", vec![leg("jo@example.com", None, false), leg("g@webapp", Some("webApp"), false)])], &r)
+                .as_deref(),
             Some("External Participant(s) in Meeting")
         );
         assert_eq!(desired_banner(&[call("RESTRICTED board", vec![])], &r).as_deref(), Some("Restricted Meeting"));

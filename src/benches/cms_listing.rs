@@ -31,12 +31,8 @@ async fn main() {
 
     let t = Instant::now();
     let list = node.calls().await.unwrap();
-    let detailed: Vec<Vec<CallLeg>> = stream::iter(list.iter())
-        .map(|c| node.call_legs_detailed(&c.id))
-        .buffer_unordered(conc)
-        .try_collect()
-        .await
-        .unwrap();
+    let detailed: Vec<Vec<CallLeg>> =
+        stream::iter(list.iter()).map(|c| node.call_legs_detailed(&c.id)).buffer_unordered(conc).try_collect().await.unwrap();
     let concurrent = t.elapsed();
     let n_legs: usize = detailed.iter().map(Vec::len).sum();
     assert_eq!((list.len(), n_legs), (calls, calls * legs));

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use switchboard::cdr::CdrService;
 use switchboard::cms::model::{CallLeg, CallLegSummary, CallSummary, Participant};
 use switchboard::cms::{CmsCluster, NodeConfig};
-use switchboard::lobby::LobbyService;
 use switchboard::lobby::view::lobby_view;
+use switchboard::lobby::LobbyService;
 use switchboard::model::AdmitTarget;
 use switchboard::sim::cms::{Scenario, SimCms, SimConfig};
 use switchboard::store::Store;
@@ -20,11 +20,19 @@ fn env(name: &str, default: usize) -> usize {
 
 #[tokio::main]
 async fn main() {
-    let (calls, legs, n_admit, latency, conc) =
-        (env("BENCH_CALLS", 200), env("BENCH_LEGS", 25), env("BENCH_ADMIT", 200), env("BENCH_LATENCY_MS", 20), env("BENCH_CONCURRENCY", 128));
-    let sim = SimCms::start("127.0.0.1:0".parse().unwrap(), SimConfig { username: "b".into(), password: "b-pass".into(), ..SimConfig::default() })
-        .await
-        .unwrap();
+    let (calls, legs, n_admit, latency, conc) = (
+        env("BENCH_CALLS", 200),
+        env("BENCH_LEGS", 25),
+        env("BENCH_ADMIT", 200),
+        env("BENCH_LATENCY_MS", 20),
+        env("BENCH_CONCURRENCY", 128),
+    );
+    let sim = SimCms::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimConfig { username: "b".into(), password: "b-pass".into(), ..SimConfig::default() },
+    )
+    .await
+    .unwrap();
     Scenario::populate(&sim.cluster, 0, calls, legs);
     sim.node(0).faults.set_latency(Duration::from_millis(latency as u64));
     let mut nc = NodeConfig::new("cb1", &sim.url(0), "b", "b-pass");
@@ -65,15 +73,23 @@ async fn main() {
     assert_eq!(base_waiting, waiting);
 
     // Bulk admit: `n_admit` waiting people across calls; the baseline admits the next `n_admit`.
-    let targets: Vec<AdmitTarget> =
-        view.iter().flat_map(|m| m.waiting.iter()).take(2 * n_admit).map(|p| AdmitTarget { call_id: p.call_id.clone(), leg_id: p.leg_id.clone() }).collect();
+    let targets: Vec<AdmitTarget> = view
+        .iter()
+        .flat_map(|m| m.waiting.iter())
+        .take(2 * n_admit)
+        .map(|p| AdmitTarget { call_id: p.call_id.clone(), leg_id: p.leg_id.clone() })
+        .collect();
     assert_eq!(targets.len(), 2 * n_admit, "enough people waiting");
     let (first, second) = targets.split_at(n_admit);
     let lobby = LobbyService::new(cdr.clone(), Some(cluster.clone()), switchboard::store::AuditLog::new(store.clone()), Default::default());
     let t = Instant::now();
     let results = lobby.admit("bench", first.to_vec(), |_, _| {}).await;
     let admit_time = t.elapsed();
-    assert!(results.iter().all(|r| r.outcome == switchboard::model::AdmitOutcome::Admitted), "{:?}", results.iter().find(|r| !r.outcome.ok()));
+    assert!(
+        results.iter().all(|r| r.outcome == switchboard::model::AdmitOutcome::Admitted),
+        "{:?}",
+        results.iter().find(|r| !r.outcome.ok())
+    );
 
     // Baseline admit for the other half: resolve each person's participant and PUT, one request at a time.
     let t = Instant::now();
@@ -89,7 +105,12 @@ async fn main() {
     }
     let admit_base = t.elapsed();
 
-    println!("  view ({waiting} waiting):   concurrent {:>7.2} s   one at a time {:>7.2} s   speed-up {:.1}x   (target <= 1 s)", view_time.as_secs_f64(), view_base.as_secs_f64(), view_base.as_secs_f64() / view_time.as_secs_f64());
+    println!(
+        "  view ({waiting} waiting):   concurrent {:>7.2} s   one at a time {:>7.2} s   speed-up {:.1}x   (target <= 1 s)",
+        view_time.as_secs_f64(),
+        view_base.as_secs_f64(),
+        view_base.as_secs_f64() / view_time.as_secs_f64()
+    );
     println!(
         "  bulk admit {n_admit} people:   concurrent {:>7.2} s   one at a time {:>7.2} s   speed-up {:.1}x   (target <= 2 s)",
         admit_time.as_secs_f64(),

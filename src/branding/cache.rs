@@ -30,7 +30,14 @@ pub struct Served {
 }
 
 impl Served {
-    pub(super) fn new(content: Vec<u8>, content_type: String, sha256: &str, updated_at: time::OffsetDateTime, media: MediaKind, served: Option<String>) -> Self {
+    pub(super) fn new(
+        content: Vec<u8>,
+        content_type: String,
+        sha256: &str,
+        updated_at: time::OffsetDateTime,
+        media: MediaKind,
+        served: Option<String>,
+    ) -> Self {
         let tag = &sha256[..sha256.len().min(32)];
         let gzip = (media.is_text() && content.len() > 256).then(|| gzip(&content)).flatten().map(Bytes::from);
         Served {
@@ -83,4 +90,3 @@ impl Cache {
         self.entries.clear();
     }
 }
-

@@ -66,10 +66,9 @@ pub async fn import_dir(svc: &BrandingService, dir: &Path, tenant: &str, actor: 
                 Err(e) => report.skipped.push((entry, e.to_string())),
             }
         } else {
-            report.skipped.push((
-                entry,
-                "not part of the layout (invitation_template[_ll_CC].txt at the top, call files in CallBranding/)".into(),
-            ));
+            report
+                .skipped
+                .push((entry, "not part of the layout (invitation_template[_ll_CC].txt at the top, call files in CallBranding/)".into()));
         }
     }
     match zips.len() {
@@ -183,10 +182,7 @@ mod tests {
         assert!(r.tenant_created);
         let mut taken: Vec<String> = r.taken.iter().map(|(p, _)| file_name(p)).collect();
         taken.sort();
-        assert_eq!(
-            taken,
-            ["background.jpg", "invitation_template.txt", "invitation_template_en_US.txt", "ivr_welcome.wav", "welcome.wav"]
-        );
+        assert_eq!(taken, ["background.jpg", "invitation_template.txt", "invitation_template_en_US.txt", "ivr_welcome.wav", "welcome.wav"]);
         assert_eq!(r.taken.len(), 5, "{:?}", r.taken);
         let skipped: Vec<(String, String)> = r.skipped.iter().map(|(p, w)| (file_name(p), w.clone())).collect();
         assert_eq!(skipped.len(), 4, "{skipped:?}");

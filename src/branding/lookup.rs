@@ -1,10 +1,10 @@
 //! What CMS fetches: invitation templates with CMS's language fallbacks, call and IVR files,
 //! and the web-app sign-in archive, answered from the cache or loaded and cached.
 
+use super::archive;
 use super::cache::{sha256_hex, Key, Lookup, Served, MAX_CACHE_ENTRIES};
 use super::names::{template_fallbacks, FileKind, Language, MediaKind, ResourceName, TenantName};
 use super::service::{BrandingError, BrandingService, ARCHIVE_NAME};
-use super::archive;
 use std::sync::Arc;
 
 impl BrandingService {
@@ -60,7 +60,14 @@ impl BrandingService {
             .cached(key, || async move {
                 for candidate in template_fallbacks(lang.as_ref()) {
                     if let Some(b) = store.file(tid, FileKind::Template, candidate.storage_name()).await? {
-                        return Ok(Some(Served::new(b.content, b.content_type, &b.sha256, b.updated_at, MediaKind::Text, Some(candidate.label()))));
+                        return Ok(Some(Served::new(
+                            b.content,
+                            b.content_type,
+                            &b.sha256,
+                            b.updated_at,
+                            MediaKind::Text,
+                            Some(candidate.label()),
+                        )));
                     }
                 }
                 Ok(None)
@@ -99,7 +106,14 @@ impl BrandingService {
         let found = self
             .cached(key, || async move {
                 if let Some(b) = store.file(tid, FileKind::WebappArchive, ARCHIVE_NAME).await? {
-                    return Ok(Some(Served::new(b.content, b.content_type, &b.sha256, b.updated_at, MediaKind::Zip, Some("uploaded".into()))));
+                    return Ok(Some(Served::new(
+                        b.content,
+                        b.content_type,
+                        &b.sha256,
+                        b.updated_at,
+                        MediaKind::Zip,
+                        Some("uploaded".into()),
+                    )));
                 }
                 let parts = store.files_of_kind(tid, FileKind::WebappPart).await?;
                 if parts.is_empty() {
@@ -114,5 +128,4 @@ impl BrandingService {
             .await?;
         Ok(found.map(Lookup::Found).unwrap_or(Lookup::Missing))
     }
-
 }

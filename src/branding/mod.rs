@@ -7,8 +7,8 @@ mod names;
 pub mod preview;
 
 pub use names::{
-    template_fallbacks, total_participant_n, webapp_part, FileKind, Language, MediaKind, NameError, ResourceName,
-    TemplateKey, TenantName, KNOWN_CALL_FILES, KNOWN_IVR_FILES, TEXT_STRINGS_KEYS, WEBAPP_PARTS,
+    template_fallbacks, total_participant_n, webapp_part, FileKind, Language, MediaKind, NameError, ResourceName, TemplateKey, TenantName,
+    KNOWN_CALL_FILES, KNOWN_IVR_FILES, TEXT_STRINGS_KEYS, WEBAPP_PARTS,
 };
 
 #[cfg(feature = "server")]

@@ -76,11 +76,6 @@ impl BrandingService {
     pub async fn template_text(&self, tenant: &str, label: &str) -> Result<Option<String>, BrandingError> {
         let (_, id) = self.existing_tenant(tenant).await?;
         let key = template_key(label)?;
-        Ok(self
-            .store()
-            .file(id, FileKind::Template, key.storage_name())
-            .await?
-            .map(|b| String::from_utf8_lossy(&b.content).into_owned()))
+        Ok(self.store().file(id, FileKind::Template, key.storage_name()).await?.map(|b| String::from_utf8_lossy(&b.content).into_owned()))
     }
-
 }

@@ -197,9 +197,7 @@ fn parse_lines(text: &str, first_line: usize, warnings: &mut Vec<String>, too_de
             }
         } else if directive(raw, "#endfor").is_some() {
             match stack.pop() {
-                Some(Open::For { var, list, line: l, body }) => {
-                    target(&mut root, &mut stack).push(Node::For { var, list, line: l, body })
-                }
+                Some(Open::For { var, list, line: l, body }) => target(&mut root, &mut stack).push(Node::For { var, list, line: l, body }),
                 Some(other) => {
                     warnings.push(format!("Line {line}: #endfor closes an #if; expected #endif."));
                     stack.push(other);
@@ -352,9 +350,8 @@ impl Renderer {
                     match self.lookup(name) {
                         Some(v) => out.push_str(&v.text()),
                         None => {
-                            self.warnings.push(format!(
-                                "Line {line}: %{name}% is not a variable the preview knows (CMS may leave it empty)."
-                            ));
+                            self.warnings
+                                .push(format!("Line {line}: %{name}% is not a variable the preview knows (CMS may leave it empty)."));
                             out.push('%');
                             out.push_str(name);
                             out.push('%');
@@ -425,10 +422,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
             out.push(Tok::Num(s[i..end].parse().unwrap_or(0.0)));
             i = end;
         } else if c.is_ascii_alphabetic() || c == b'_' {
-            let end = s[i..]
-                .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '.'))
-                .map(|e| i + e)
-                .unwrap_or(b.len());
+            let end = s[i..].find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')).map(|e| i + e).unwrap_or(b.len());
             out.push(Tok::Word(s[i..end].to_string()));
             i = end;
         } else {

@@ -135,4 +135,3 @@ async fn write_log(store: &BrandingStore, rx: &mut mpsc::Receiver<LogMsg>, ctx: 
         }
     }
 }
-

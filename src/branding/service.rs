@@ -142,7 +142,15 @@ impl BrandingService {
     /// Validates and stores one template or file, then drops the cache and audits the change
     /// (`action` names it: "branding.upload", "branding.template", "branding.import"). On any
     /// refusal nothing stored changes.
-    pub async fn put(&self, tenant: &str, kind: FileKind, name: &str, content: &[u8], actor: &str, action: &str) -> Result<StoredOutcome, BrandingError> {
+    pub async fn put(
+        &self,
+        tenant: &str,
+        kind: FileKind,
+        name: &str,
+        content: &[u8],
+        actor: &str,
+        action: &str,
+    ) -> Result<StoredOutcome, BrandingError> {
         let target = format!("{tenant}/{}/{name}", kind.as_str());
         match self.put_inner(tenant, kind, name, content, actor).await {
             Ok(out) => {
@@ -159,7 +167,14 @@ impl BrandingService {
         }
     }
 
-    async fn put_inner(&self, tenant: &str, kind: FileKind, name: &str, content: &[u8], actor: &str) -> Result<StoredOutcome, BrandingError> {
+    async fn put_inner(
+        &self,
+        tenant: &str,
+        kind: FileKind,
+        name: &str,
+        content: &[u8],
+        actor: &str,
+    ) -> Result<StoredOutcome, BrandingError> {
         let (t, id) = self.existing_tenant(tenant).await?;
         let mut warnings = Vec::new();
         let (stored_name, label, media, detail) = match kind {
@@ -252,13 +267,12 @@ pub(super) fn template_key(label: &str) -> Result<TemplateKey, NameError> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::branding::validate::samples;
     use crate::branding::cache::Lookup;
     use crate::branding::store::BrandingBlob;
+    use crate::branding::validate::samples;
     use crate::branding::watcher::WATCH_INTERVAL;
     use crate::branding::{archive, ResourceName, TenantName};
     use crate::store::test_store;
@@ -348,7 +362,8 @@ mod tests {
         let stereo = samples::wav(16_000, 2, 16, 160);
         let err = svc.put("acme", FileKind::Call, "welcome.wav", &stereo, "ann", "branding.upload").await.unwrap_err();
         assert!(matches!(err, BrandingError::Invalid(_)), "{err}");
-        let Lookup::Found(s) = svc.resource(&tenant("acme"), FileKind::Call, &ResourceName::parse("welcome.wav").unwrap()).await.unwrap() else {
+        let Lookup::Found(s) = svc.resource(&tenant("acme"), FileKind::Call, &ResourceName::parse("welcome.wav").unwrap()).await.unwrap()
+        else {
             panic!("still there")
         };
         assert_eq!(s.body.as_ref(), good.as_slice());

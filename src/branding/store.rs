@@ -55,10 +55,7 @@ impl BrandingStore {
     }
 
     pub async fn tenant_id(&self, name: &str) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT id FROM branding_tenants WHERE name = ?")
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar("SELECT id FROM branding_tenants WHERE name = ?").bind(name).fetch_optional(self.pool()).await?)
     }
 
     /// Creates the tenant; false when it already existed.
@@ -111,14 +108,13 @@ impl BrandingStore {
     /// Inserts or replaces; true when a file of that name was replaced.
     pub async fn put_file(&self, tenant_id: i64, f: &NewBrandingFile<'_>) -> Result<bool, StoreError> {
         let mut tx = self.store.write_tx().await?;
-        let existed: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM branding_files WHERE tenant_id = ? AND kind = ? AND name = ?)",
-        )
-        .bind(tenant_id)
-        .bind(f.kind.as_str())
-        .bind(f.name)
-        .fetch_one(&mut *tx)
-        .await?;
+        let existed: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM branding_files WHERE tenant_id = ? AND kind = ? AND name = ?)")
+                .bind(tenant_id)
+                .bind(f.kind.as_str())
+                .bind(f.name)
+                .fetch_one(&mut *tx)
+                .await?;
         sqlx::query(
             "INSERT INTO branding_files (tenant_id, kind, name, content, content_type, sha256, size, detail, updated_at, updated_by)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -166,9 +162,7 @@ impl BrandingStore {
 
     /// Changes with every write to branding tenants or files, from any instance.
     pub async fn generation(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM branding_generation WHERE id = 1")
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar("SELECT value FROM branding_generation WHERE id = 1").fetch_one(self.pool()).await?)
     }
 
     /// Appends a batch in one statement per chunk: the request log must keep up with CMS.
@@ -234,15 +228,7 @@ mod tests {
     use crate::store::test_store;
 
     fn file<'a>(name: &'a str, content: &'a [u8]) -> NewBrandingFile<'a> {
-        NewBrandingFile {
-            kind: FileKind::Call,
-            name,
-            content,
-            content_type: "audio/wav",
-            sha256: "x",
-            detail: "",
-            actor: "ann",
-        }
+        NewBrandingFile { kind: FileKind::Call, name, content, content_type: "audio/wav", sha256: "x", detail: "", actor: "ann" }
     }
 
     #[tokio::test]

@@ -32,5 +32,4 @@ impl BrandingService {
         let id = self.store().tenant_id(t.as_str()).await?.ok_or_else(|| BrandingError::UnknownTenant(t.to_string()))?;
         Ok((t, id))
     }
-
 }

@@ -80,8 +80,7 @@ pub fn validate_wav(name: &str, bytes: &[u8]) -> Result<String, ValidationError>
 
 pub fn validate_image(name: &str, media: MediaKind, bytes: &[u8]) -> Result<String, ValidationError> {
     check_size(name, bytes, MAX_IMAGE_BYTES)?;
-    let actual = imagesize::image_type(bytes)
-        .map_err(|_| ValidationError::invalid(format!("{name} is not a JPG or PNG image")))?;
+    let actual = imagesize::image_type(bytes).map_err(|_| ValidationError::invalid(format!("{name} is not a JPG or PNG image")))?;
     let (expected, label) = match media {
         MediaKind::Png => (imagesize::ImageType::Png, "PNG"),
         _ => (imagesize::ImageType::Jpeg, "JPG"),
@@ -89,21 +88,19 @@ pub fn validate_image(name: &str, media: MediaKind, bytes: &[u8]) -> Result<Stri
     if actual != expected {
         return Err(ValidationError::invalid(format!("{name} is named like a {label} but its content is {actual:?}")));
     }
-    let size = imagesize::blob_size(bytes)
-        .map_err(|e| ValidationError::invalid(format!("{name}: cannot read the image dimensions ({e})")))?;
+    let size =
+        imagesize::blob_size(bytes).map_err(|e| ValidationError::invalid(format!("{name}: cannot read the image dimensions ({e})")))?;
     let (w, h) = (size.width, size.height);
     if w < MIN_IMAGE_SIDE || h < MIN_IMAGE_SIDE || w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
-        return Err(ValidationError::invalid(format!(
-            "{name} is {w}×{h} pixels; each side must be {MIN_IMAGE_SIDE}–{MAX_IMAGE_SIDE}"
-        )));
+        return Err(ValidationError::invalid(format!("{name} is {w}×{h} pixels; each side must be {MIN_IMAGE_SIDE}–{MAX_IMAGE_SIDE}")));
     }
     Ok(format!("{label} {w}×{h}"))
 }
 
 pub fn validate_text_strings(bytes: &[u8]) -> Result<String, ValidationError> {
     check_size("text_strings.json", bytes, MAX_TEXT_STRINGS_BYTES)?;
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ValidationError::invalid(format!("text_strings.json is not valid JSON ({e})")))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ValidationError::invalid(format!("text_strings.json is not valid JSON ({e})")))?;
     let Some(obj) = value.as_object() else {
         return Err(ValidationError::invalid("text_strings.json must be one JSON object of strings"));
     };
@@ -123,9 +120,7 @@ pub fn validate_text_strings(bytes: &[u8]) -> Result<String, ValidationError> {
             return Err(ValidationError::invalid(format!("text_strings.json: '{k}' must be a string")));
         };
         if s.chars().count() > MAX_TEXT_STRING_CHARS {
-            return Err(ValidationError::invalid(format!(
-                "text_strings.json: '{k}' is longer than {MAX_TEXT_STRING_CHARS} characters"
-            )));
+            return Err(ValidationError::invalid(format!("text_strings.json: '{k}' is longer than {MAX_TEXT_STRING_CHARS} characters")));
         }
     }
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
@@ -158,9 +153,7 @@ pub fn validate_archive(bytes: &[u8]) -> Result<Vec<String>, ValidationError> {
         .map_err(|e| ValidationError::invalid(format!("The archive is not a readable zip file ({e})")))?;
     let mut found = Vec::new();
     for i in 0..zip.len() {
-        let mut entry = zip
-            .by_index(i)
-            .map_err(|e| ValidationError::invalid(format!("The archive's entry {i} cannot be read ({e})")))?;
+        let mut entry = zip.by_index(i).map_err(|e| ValidationError::invalid(format!("The archive's entry {i} cannot be read ({e})")))?;
         if entry.is_dir() {
             continue;
         }

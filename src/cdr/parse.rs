@@ -203,9 +203,8 @@ fn handle_open(
         }
         2 if name == "record" => {
             let kind = RecordType::parse(&attr(e, b"type")?.ok_or(ParseError::RecordAttr("type"))?);
-            let record_index = attr(e, b"recordIndex")?
-                .and_then(|v| v.trim().parse().ok())
-                .ok_or(ParseError::RecordAttr("a numeric recordIndex"))?;
+            let record_index =
+                attr(e, b"recordIndex")?.and_then(|v| v.trim().parse().ok()).ok_or(ParseError::RecordAttr("a numeric recordIndex"))?;
             let rec = Record {
                 kind,
                 time: attr(e, b"time")?.unwrap_or_default(),
@@ -276,7 +275,19 @@ mod tests {
         let kinds: Vec<&str> = b.records.iter().map(|r| r.kind.as_str()).collect();
         assert_eq!(
             kinds,
-            ["callStart", "callLegStart", "callLegUpdate", "callLegUpdate", "callLegEnd", "recordingStart", "recordingEnd", "streamingStart", "streamingEnd", "callEnd", "futureThing"]
+            [
+                "callStart",
+                "callLegStart",
+                "callLegUpdate",
+                "callLegUpdate",
+                "callLegEnd",
+                "recordingStart",
+                "recordingEnd",
+                "streamingStart",
+                "streamingEnd",
+                "callEnd",
+                "futureThing"
+            ]
         );
         let start = &b.records[0];
         assert_eq!((start.object.as_str(), start.id.as_str()), ("call", "C-1"));
@@ -297,7 +308,10 @@ mod tests {
 
     #[test]
     fn a_single_record_batch_and_a_batch_without_call_bridge_parse() {
-        let b = parse_batch(r#"<records session="S"><record type="callEnd" time="t" recordIndex="9" correlatorIndex="3"><call id="C"/></record></records>"#).unwrap();
+        let b = parse_batch(
+            r#"<records session="S"><record type="callEnd" time="t" recordIndex="9" correlatorIndex="3"><call id="C"/></record></records>"#,
+        )
+        .unwrap();
         assert_eq!(b.call_bridge, None);
         assert_eq!(b.records.len(), 1);
         assert_eq!(b.records[0].id, "C");
@@ -309,7 +323,10 @@ mod tests {
         assert!(matches!(parse_batch("<records session=\"S\"><record type=\"callStart\" recordIndex=\"1\">"), Err(ParseError::Xml(_))));
         assert!(matches!(parse_batch("<calls/>"), Err(ParseError::NotRecords(n)) if n == "calls"));
         assert!(matches!(parse_batch("<records><record/></records>"), Err(ParseError::NoSession)));
-        assert!(matches!(parse_batch("<records session=\"S\"><record type=\"callStart\" recordIndex=\"x\"/></records>"), Err(ParseError::RecordAttr(_))));
+        assert!(matches!(
+            parse_batch("<records session=\"S\"><record type=\"callStart\" recordIndex=\"x\"/></records>"),
+            Err(ParseError::RecordAttr(_))
+        ));
         assert!(matches!(parse_batch("<records session=\"S\"><record type=\"a\" recordIndex=\"1\"></records>"), Err(ParseError::Xml(_))));
     }
 }

@@ -295,18 +295,27 @@ mod tests {
     #[test]
     fn a_call_with_a_guest_in_the_lobby_then_admitted_then_gone() {
         let mut s = LiveState::default();
-        apply_all(&mut s, r#"<records session="S"><record type="callStart" time="t1" recordIndex="1" correlatorIndex="0"><call id="C"><name>Board</name><callCorrelator>K</callCorrelator></call></record>
+        apply_all(
+            &mut s,
+            r#"<records session="S"><record type="callStart" time="t1" recordIndex="1" correlatorIndex="0"><call id="C"><name>Board</name><callCorrelator>K</callCorrelator></call></record>
             <record type="callLegStart" time="t2" recordIndex="2" correlatorIndex="1"><callLeg id="L"><displayName>Ann</displayName><subType>webApp</subType><call>C</call></callLeg></record>
-            <record type="callLegUpdate" time="t3" recordIndex="3" correlatorIndex="2"><callLeg id="L"><state>connected</state><call>C</call><deactivated>true</deactivated></callLeg></record></records>"#);
+            <record type="callLegUpdate" time="t3" recordIndex="3" correlatorIndex="2"><callLeg id="L"><state>connected</state><call>C</call><deactivated>true</deactivated></callLeg></record></records>"#,
+        );
         let key = CallKey("C".into());
         let snap = s.snapshot(&key).unwrap();
         assert_eq!(snap.name, "Board");
         assert_eq!(snap.correlator.as_deref(), Some("K"));
         assert!(snap.legs[0].in_lobby && snap.legs[0].connected);
 
-        apply_all(&mut s, r#"<records session="S"><record type="callLegUpdate" time="t4" recordIndex="4"><callLeg id="L"><state>connected</state><call>C</call><deactivated>false</deactivated></callLeg></record></records>"#);
+        apply_all(
+            &mut s,
+            r#"<records session="S"><record type="callLegUpdate" time="t4" recordIndex="4"><callLeg id="L"><state>connected</state><call>C</call><deactivated>false</deactivated></callLeg></record></records>"#,
+        );
         assert!(!s.snapshot(&key).unwrap().legs[0].in_lobby);
-        apply_all(&mut s, r#"<records session="S"><record type="callLegEnd" time="t5" recordIndex="5"><callLeg id="L"><reason>x</reason></callLeg></record></records>"#);
+        apply_all(
+            &mut s,
+            r#"<records session="S"><record type="callLegEnd" time="t5" recordIndex="5"><callLeg id="L"><reason>x</reason></callLeg></record></records>"#,
+        );
         assert!(s.snapshot(&key).unwrap().legs.is_empty());
         apply_all(&mut s, r#"<records session="S"><record type="callEnd" time="t6" recordIndex="6"><call id="C"/></record></records>"#);
         assert!(s.snapshot(&key).is_none());
@@ -316,9 +325,12 @@ mod tests {
     fn out_of_order_records_still_give_the_right_picture() {
         let mut s = LiveState::default();
         // The update arrives before the start, and the leg before its call.
-        apply_all(&mut s, r#"<records session="S" callBridge="B"><record type="callLegUpdate" time="t3" recordIndex="3"><callLeg id="L"><state>connected</state><call>C</call><deactivated>true</deactivated></callLeg></record>
+        apply_all(
+            &mut s,
+            r#"<records session="S" callBridge="B"><record type="callLegUpdate" time="t3" recordIndex="3"><callLeg id="L"><state>connected</state><call>C</call><deactivated>true</deactivated></callLeg></record>
             <record type="callLegStart" time="t2" recordIndex="2"><callLeg id="L"><displayName>Ann</displayName><call>C</call></callLeg></record>
-            <record type="callStart" time="t1" recordIndex="1"><call id="C"><name>Late name</name></call></record></records>"#);
+            <record type="callStart" time="t1" recordIndex="1"><call id="C"><name>Late name</name></call></record></records>"#,
+        );
         let key = CallKey("C".into());
         let snap = s.snapshot(&key).unwrap();
         assert_eq!(snap.name, "Late name");
@@ -327,17 +339,26 @@ mod tests {
         assert!(snap.legs[0].in_lobby, "a later-arriving start does not undo the lobby state");
         assert_eq!(snap.legs[0].display_name, "Ann");
         // An end for a leg never seen is harmless.
-        apply_all(&mut s, r#"<records session="S"><record type="callLegEnd" time="t" recordIndex="9"><callLeg id="ghost"/></record></records>"#);
+        apply_all(
+            &mut s,
+            r#"<records session="S"><record type="callLegEnd" time="t" recordIndex="9"><callLeg id="ghost"/></record></records>"#,
+        );
     }
 
     #[test]
     fn a_leg_in_the_ivr_has_no_call_until_it_joins_one() {
         let mut s = LiveState::default();
-        apply_all(&mut s, r#"<records session="S"><record type="callLegStart" time="t" recordIndex="1"><callLeg id="L"><displayName>Dialler</displayName></callLeg></record>
-            <record type="callLegUpdate" time="t" recordIndex="2"><callLeg id="L"><state>connected</state><ivr/></callLeg></record></records>"#);
+        apply_all(
+            &mut s,
+            r#"<records session="S"><record type="callLegStart" time="t" recordIndex="1"><callLeg id="L"><displayName>Dialler</displayName></callLeg></record>
+            <record type="callLegUpdate" time="t" recordIndex="2"><callLeg id="L"><state>connected</state><ivr/></callLeg></record></records>"#,
+        );
         assert_eq!(s.calls().count(), 0);
         assert_eq!(s.leg_count(), 1);
-        apply_all(&mut s, r#"<records session="S"><record type="callLegUpdate" time="t" recordIndex="3"><callLeg id="L"><state>connected</state><call>C</call></callLeg></record></records>"#);
+        apply_all(
+            &mut s,
+            r#"<records session="S"><record type="callLegUpdate" time="t" recordIndex="3"><callLeg id="L"><state>connected</state><call>C</call></callLeg></record></records>"#,
+        );
         let snap = s.snapshot(&CallKey("C".into())).unwrap();
         assert!(!snap.legs[0].in_ivr);
     }
@@ -345,9 +366,12 @@ mod tests {
     #[test]
     fn legs_follow_their_call_in_the_index_and_orphans_are_pruned_by_age() {
         let mut s = LiveState::default();
-        apply_all(&mut s, r#"<records session="S"><record type="callLegStart" time="2026-01-01T10:00:00Z" recordIndex="1"><callLeg id="L"><call>A</call></callLeg></record>
+        apply_all(
+            &mut s,
+            r#"<records session="S"><record type="callLegStart" time="2026-01-01T10:00:00Z" recordIndex="1"><callLeg id="L"><call>A</call></callLeg></record>
             <record type="callLegUpdate" time="2026-01-01T10:00:01Z" recordIndex="2"><callLeg id="L"><state>connected</state><call>B</call></callLeg></record>
-            <record type="callLegStart" time="2026-01-01T10:00:02Z" recordIndex="3"><callLeg id="IVR"><displayName>Dialler</displayName></callLeg></record></records>"#);
+            <record type="callLegStart" time="2026-01-01T10:00:02Z" recordIndex="3"><callLeg id="IVR"><displayName>Dialler</displayName></callLeg></record></records>"#,
+        );
         assert!(s.snapshot(&CallKey("A".into())).unwrap().legs.is_empty(), "the leg moved to B");
         assert_eq!(s.snapshot(&CallKey("B".into())).unwrap().legs.len(), 1);
         s.remove_call(&CallKey("B".into()));
@@ -360,8 +384,11 @@ mod tests {
     #[test]
     fn reconciling_with_the_api_keeps_what_only_cdrs_know_and_drops_legs_cms_no_longer_has() {
         let mut s = LiveState::default();
-        apply_all(&mut s, r#"<records session="S"><record type="callLegStart" time="2026-01-01T10:00:00Z" recordIndex="1"><callLeg id="L1"><displayName>Ann</displayName><guestConnection>true</guestConnection><call>C</call></callLeg></record>
-            <record type="callLegStart" time="2026-01-01T10:00:01Z" recordIndex="2"><callLeg id="L2"><displayName>Gone</displayName><call>C</call></callLeg></record></records>"#);
+        apply_all(
+            &mut s,
+            r#"<records session="S"><record type="callLegStart" time="2026-01-01T10:00:00Z" recordIndex="1"><callLeg id="L1"><displayName>Ann</displayName><guestConnection>true</guestConnection><call>C</call></callLeg></record>
+            <record type="callLegStart" time="2026-01-01T10:00:01Z" recordIndex="2"><callLeg id="L2"><displayName>Gone</displayName><call>C</call></callLeg></record></records>"#,
+        );
         let key = CallKey("C".into());
         let mut call = s.snapshot(&key).unwrap();
         call.name = "From API".into();

@@ -87,8 +87,9 @@ async fn insert_batch(
 ) -> Result<Vec<u64>, StoreError> {
     let mut fresh = Vec::with_capacity(records.len());
     for chunk in records.chunks(200) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT OR IGNORE INTO cdr_records (bridge, session, record_index, record_type, time, object_id, received_at, raw) ");
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT OR IGNORE INTO cdr_records (bridge, session, record_index, record_type, time, object_id, received_at, raw) ",
+        );
         qb.push_values(chunk, |mut b, r| {
             b.push_bind(bridge)
                 .push_bind(session)

@@ -39,7 +39,14 @@ pub(super) struct CdrWriter {
 impl CdrWriter {
     pub(super) fn new(store: CdrStore, max_batches: usize) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        Self { tx, rx: tokio::sync::Mutex::new(rx), store, max_batches: max_batches.max(1), max_records: 20_000, answer_within: ANSWER_WITHIN }
+        Self {
+            tx,
+            rx: tokio::sync::Mutex::new(rx),
+            store,
+            max_batches: max_batches.max(1),
+            max_records: 20_000,
+            answer_within: ANSWER_WITHIN,
+        }
     }
 
     /// Stores one batch durably; returns the records and the indexes not seen before.
@@ -80,7 +87,8 @@ impl CdrWriter {
     }
 
     async fn commit(&self, group: Vec<Job>) {
-        let batches: Vec<(&str, &str, &[Record])> = group.iter().map(|j| (j.bridge.as_str(), j.session.as_str(), j.records.as_slice())).collect();
+        let batches: Vec<(&str, &str, &[Record])> =
+            group.iter().map(|j| (j.bridge.as_str(), j.session.as_str(), j.records.as_slice())).collect();
         match self.store.insert_group(&batches).await {
             Ok(fresh) => {
                 for (job, fresh) in group.into_iter().zip(fresh) {

@@ -1,10 +1,10 @@
 //! Several Call Bridges as one: per-node health, which node hosts which call (calls are local
 //! to a bridge, while spaces and users live in the shared database and any healthy node answers).
 
-use crate::sync::{read, write};
 use super::error::CmsError;
 use super::model::{CallDetail, CallSummary};
 use super::node::{CmsNode, NodeConfig, NodeState};
+use crate::sync::{read, write};
 use futures::future::join_all;
 use std::collections::HashMap;
 use std::future::Future;

@@ -212,7 +212,13 @@ impl CmsNode {
         }
     }
 
-    async fn send_once(&self, method: Method, path: &str, query: &[(&str, String)], form: Option<&[(&str, String)]>) -> Result<Answer, CmsError> {
+    async fn send_once(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        form: Option<&[(&str, String)]>,
+    ) -> Result<Answer, CmsError> {
         let _permit = self.permits.acquire().await.map_err(|_| self.unreachable("shutting down"))?;
         let url = format!("{}{}", self.api, path);
         let mut req = self.http.request(method, &url).basic_auth(&self.cfg.username, Some(&self.cfg.password));
@@ -249,7 +255,14 @@ impl CmsNode {
     }
 
     /// Sends a request; idempotent methods are retried with backoff on transient failures.
-    async fn send(&self, method: Method, path: &str, query: &[(&str, String)], form: Option<&[(&str, String)]>, what: &str) -> Result<Answer, CmsError> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        form: Option<&[(&str, String)]>,
+        what: &str,
+    ) -> Result<Answer, CmsError> {
         let idempotent = method != Method::POST;
         let attempt = || async {
             let ans = self.send_once(method.clone(), path, query, form).await?;
@@ -391,11 +404,7 @@ impl CmsNode {
     /// Every leg of a call with its details (lobby state), fetched concurrently.
     pub async fn call_legs_detailed(&self, call_id: &str) -> Result<Vec<model::CallLeg>, CmsError> {
         let legs = self.call_legs_of(call_id).await?;
-        stream::iter(legs)
-            .map(|l| async move { self.call_leg(&l.id).await })
-            .buffered(self.cfg.max_concurrency.max(1))
-            .try_collect()
-            .await
+        stream::iter(legs).map(|l| async move { self.call_leg(&l.id).await }).buffered(self.cfg.max_concurrency.max(1)).try_collect().await
     }
 
     pub async fn participants_of(&self, call_id: &str) -> Result<Vec<model::Participant>, CmsError> {

@@ -155,7 +155,10 @@ impl LobbyService {
     async fn admit_in_call(&self, cluster: &CmsCluster, call_id: &str, targets: Vec<AdmitTarget>) -> Vec<AdmitResult> {
         let live: Option<LiveCall> = self.cdr.snapshot(&CallKey(call_id.to_string()));
         let name_of = |t: &AdmitTarget| {
-            live.as_ref().and_then(|c| c.legs.iter().find(|l| l.id == t.leg_id)).map(|l| l.display_name.clone()).unwrap_or_else(|| "(unknown)".into())
+            live.as_ref()
+                .and_then(|c| c.legs.iter().find(|l| l.id == t.leg_id))
+                .map(|l| l.display_name.clone())
+                .unwrap_or_else(|| "(unknown)".into())
         };
         let all = |outcome: AdmitOutcome| -> Vec<AdmitResult> {
             targets.iter().map(|t| AdmitResult { target: t.clone(), name: name_of(t), outcome: outcome.clone() }).collect()

@@ -84,14 +84,36 @@ mod tests {
     }
 
     fn call(id: &str, name: &str, corr: &str, legs: Vec<LiveLeg>) -> LiveCall {
-        LiveCall { id: id.into(), bridge: String::new(), node: None, name: name.into(), co_space: None, owner: None, correlator: Some(corr.into()), call_type: None, started: None, legs, message_text: None }
+        LiveCall {
+            id: id.into(),
+            bridge: String::new(),
+            node: None,
+            name: name.into(),
+            co_space: None,
+            owner: None,
+            correlator: Some(corr.into()),
+            call_type: None,
+            started: None,
+            legs,
+            message_text: None,
+        }
     }
 
     #[test]
     fn waiting_people_are_grouped_per_meeting_oldest_first_and_links_are_not_people() {
         let calls = vec![
-            call("a", "Board", "k", vec![leg("1", "Ann", true, "2026-01-01T10:05:00Z", None), leg("2", "Host", false, "2026-01-01T10:00:00Z", None)]),
-            call("b", "Board", "k", vec![leg("3", "Ann", true, "2026-01-01T10:01:00Z", Some("webApp")), leg("4", "link", false, "", Some("distributionLink"))]),
+            call(
+                "a",
+                "Board",
+                "k",
+                vec![leg("1", "Ann", true, "2026-01-01T10:05:00Z", None), leg("2", "Host", false, "2026-01-01T10:00:00Z", None)],
+            ),
+            call(
+                "b",
+                "Board",
+                "k",
+                vec![leg("3", "Ann", true, "2026-01-01T10:01:00Z", Some("webApp")), leg("4", "link", false, "", Some("distributionLink"))],
+            ),
             call("c", "Quiet", "q", vec![leg("5", "Bob", false, "", None)]),
         ];
         let v = lobby_view(&Meeting::group(calls));
@@ -105,7 +127,10 @@ mod tests {
 
     #[test]
     fn search_matches_meeting_names_people_and_addresses() {
-        let v = lobby_view(&Meeting::group([call("a", "Board", "k", vec![leg("1", "Ann", true, "", None)]), call("c", "Quiet", "q", vec![leg("5", "Bob", false, "", None)])]));
+        let v = lobby_view(&Meeting::group([
+            call("a", "Board", "k", vec![leg("1", "Ann", true, "", None)]),
+            call("c", "Quiet", "q", vec![leg("5", "Bob", false, "", None)]),
+        ]));
         assert_eq!(search(v.clone(), "board").len(), 1);
         assert_eq!(search(v.clone(), "BOB")[0].name, "Quiet");
         assert_eq!(search(v.clone(), "1@x")[0].name, "Board");

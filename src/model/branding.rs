@@ -16,8 +16,7 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 5] =
-        [FileKind::Template, FileKind::Call, FileKind::Ivr, FileKind::WebappPart, FileKind::WebappArchive];
+    pub const ALL: [FileKind; 5] = [FileKind::Template, FileKind::Call, FileKind::Ivr, FileKind::WebappPart, FileKind::WebappArchive];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,7 +49,6 @@ impl TryFrom<String> for FileKind {
         FileKind::parse(&s).ok_or_else(|| format!("unknown branding file kind '{s}'"))
     }
 }
-
 
 /// One tenant in the list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -74,7 +74,13 @@ mod tests {
     fn only_guids_are_ids() {
         assert!(Guid::parse("7a1e1cf8-0e3b-4b5e-9a44-3c1d2f6b9e10").is_ok());
         assert!(Guid::parse("7A1E1CF8-0E3B-4B5E-9A44-3C1D2F6B9E10").is_ok());
-        for bad in ["", "c-1", "../coSpaces/7a1e1cf8-0e3b-4b5e-9a44-3c1d2f6b9e10", "7a1e1cf8-0e3b-4b5e-9a44-3c1d2f6b9e1g", "7a1e1cf80e3b-4b5e-9a44-3c1d2f6b9e10-"] {
+        for bad in [
+            "",
+            "c-1",
+            "../coSpaces/7a1e1cf8-0e3b-4b5e-9a44-3c1d2f6b9e10",
+            "7a1e1cf8-0e3b-4b5e-9a44-3c1d2f6b9e1g",
+            "7a1e1cf80e3b-4b5e-9a44-3c1d2f6b9e10-",
+        ] {
             assert!(Guid::parse(bad).is_err(), "{bad:?}");
         }
         let err = Guid::parse("a\nb").unwrap_err().to_string();

@@ -8,8 +8,8 @@ mod role;
 mod status;
 
 pub use calls::{
-    BannerDuration, BannerEvent, BannerPosition, BannerRules, BannerRulesForm, CallsOverview, CdrGap, LegSubType, LiveCall, LiveLeg, Meeting,
-    MeetingView, SecurityLevel,
+    BannerDuration, BannerEvent, BannerPosition, BannerRules, BannerRulesForm, CallsOverview, CdrGap, LegSubType, LiveCall, LiveLeg,
+    Meeting, MeetingView, SecurityLevel,
 };
 pub use lobby::{AdmitJob, AdmitOutcome, AdmitResult, AdmitTarget, LobbyMeeting, LobbyPage, LobbyPerson};
 pub use role::{Role, RoleParseError};

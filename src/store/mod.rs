@@ -45,20 +45,13 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(opts)
-            .await
-            .map_err(open_err)?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(open_err)?;
         Ok(Self { pool })
     }
 
     /// Opens `switchboard.db` inside a data directory, creating the directory if needed.
     pub async fn open_in_dir(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-            url: dir.display().to_string(),
-            source: sqlx::Error::Io(e),
-        })?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { url: dir.display().to_string(), source: sqlx::Error::Io(e) })?;
         Self::connect(&sqlite_url_for(&dir.join("switchboard.db"))).await
     }
 

@@ -6,7 +6,8 @@ impl Store {
     /// The document under `key`; `None` when never saved (or no longer readable as `T`, which is
     /// logged: the caller falls back to its defaults rather than failing).
     pub async fn setting<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
-        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(self.pool()).await?;
+        let v: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(self.pool()).await?;
         Ok(v.and_then(|s| match serde_json::from_str(&s) {
             Ok(v) => Some(v),
             Err(e) => {

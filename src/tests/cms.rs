@@ -223,7 +223,8 @@ async fn simulator_speaks_the_reference_shapes() {
     assert_eq!(res.status(), 200);
     let loc = res.headers()["location"].to_str().unwrap().to_string();
     assert!(loc.starts_with("/api/v1/coSpaces/"), "{loc}");
-    let res = http.post(format!("{}/api/v1/coSpaces", sim.url(0))).basic_auth(USER, Some(PASS)).form(&[("uri", "sales")]).send().await.unwrap();
+    let res =
+        http.post(format!("{}/api/v1/coSpaces", sim.url(0))).basic_auth(USER, Some(PASS)).form(&[("uri", "sales")]).send().await.unwrap();
     assert_eq!(res.status(), 400, "duplicate uri");
     assert!(res.text().await.unwrap().contains("<duplicateCoSpaceUri />"));
     assert_eq!(get("/api/v1/callLegs/unknown").await.unwrap().status(), 404);

@@ -74,12 +74,15 @@ pub fn Frame(title: &'static str, children: Children) -> impl IntoView {
 
 #[component]
 pub fn StatePill(state: ComponentState) -> impl IntoView {
-    let class = format!("pill pill-{}", match state {
-        ComponentState::Up => "up",
-        ComponentState::Down => "down",
-        ComponentState::Unknown => "unknown",
-        ComponentState::Disabled => "disabled",
-    });
+    let class = format!(
+        "pill pill-{}",
+        match state {
+            ComponentState::Up => "up",
+            ComponentState::Down => "down",
+            ComponentState::Unknown => "unknown",
+            ComponentState::Disabled => "disabled",
+        }
+    );
     view! { <span class=class>{state.label()}</span> }
 }
 

@@ -95,7 +95,9 @@ fn Meeting(m: MeetingView, demo: bool) -> impl IntoView {
     let legs: Vec<(String, LiveLeg)> = m
         .instances
         .iter()
-        .flat_map(|c| c.legs.iter().filter(|l| !l.is_distribution_link()).map(move |l| (c.node.clone().unwrap_or_else(|| "—".into()), l.clone())))
+        .flat_map(|c| {
+            c.legs.iter().filter(|l| !l.is_distribution_link()).map(move |l| (c.node.clone().unwrap_or_else(|| "—".into()), l.clone()))
+        })
         .collect();
     let banner = m.banner.clone();
     view! {

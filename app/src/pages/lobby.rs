@@ -130,7 +130,12 @@ pub fn LobbyPage() -> impl IntoView {
 }
 
 #[component]
-fn MeetingLobby(m: LobbyMeeting, can: bool, selected: RwSignal<HashSet<AdmitTarget>>, admit: impl Fn(Vec<AdmitTarget>) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn MeetingLobby(
+    m: LobbyMeeting,
+    can: bool,
+    selected: RwSignal<HashSet<AdmitTarget>>,
+    admit: impl Fn(Vec<AdmitTarget>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let all: Vec<AdmitTarget> = m.waiting.iter().map(target).collect();
     let n = all.len();
     view! {

@@ -1,8 +1,8 @@
 //! One module per page.
 
 pub mod audit;
-pub mod calls;
 pub mod branding;
+pub mod calls;
 pub mod dashboard;
 pub mod lobby;
 pub mod login;

@@ -2,7 +2,6 @@
 //! HEAD, conditional requests, compression, path tricks, uploads and their limits, the request
 //! log, roles.
 
-
 use crate::common::{client, config_for, location, login, TestApp};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
@@ -24,7 +23,14 @@ async fn operator(app: &TestApp) -> reqwest::Client {
     c
 }
 
-async fn upload(app: &TestApp, c: &reqwest::Client, kind: &str, file_name: &str, bytes: Vec<u8>, extra: &[(&str, &str)]) -> reqwest::Response {
+async fn upload(
+    app: &TestApp,
+    c: &reqwest::Client,
+    kind: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
     let mut form = Form::new().text("kind", kind.to_string()).part("file", Part::bytes(bytes).file_name(file_name.to_string()));
     for (k, v) in extra {
         form = form.text(k.to_string(), v.to_string());
@@ -152,12 +158,7 @@ async fn text_is_gzipped_for_clients_that_accept_it() {
     let c = operator(&app).await;
     let template = format!("Subject: %name%\n{}", "Join with %uri% from any video system.\n".repeat(50));
     upload(&app, &c, "template", "invitation_template.txt", template.clone().into_bytes(), &[]).await;
-    let raw = cms()
-        .get(app.url("/invites/acme?language=en_GB"))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let raw = cms().get(app.url("/invites/acme?language=en_GB")).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(raw.headers()["content-encoding"], "gzip");
     assert_eq!(raw.headers()["vary"], "accept-encoding");
     let gz_etag = raw.headers()["etag"].to_str().unwrap().to_string();
@@ -354,7 +355,12 @@ async fn management_needs_a_session_and_changes_need_the_operator_role() {
     login(&app, &viewer, "vic", "viewer-password").await;
     let res = upload(&app, &viewer, "call", "welcome.wav", wav(8_000, 1, 10), &[]).await;
     assert_eq!(res.status(), 403);
-    let res = viewer.post(app.url("/api/branding/save_template")).form(&[("tenant", "acme"), ("language", "default"), ("text", "Subject: x")]).send().await.unwrap();
+    let res = viewer
+        .post(app.url("/api/branding/save_template"))
+        .form(&[("tenant", "acme"), ("language", "default"), ("text", "Subject: x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
     let res = viewer.post(app.url("/api/branding/tenant")).form(&[("tenant", "acme")]).send().await.unwrap();
     assert_eq!(res.status(), 200, "viewers may look");
@@ -389,7 +395,8 @@ async fn template_edits_and_deletes_are_served_at_once_and_audited() {
     assert_eq!(get_text(&app.url("/invites/acme?language=fr_FR")).await.1, "Subject: un");
     assert_eq!(save("Subject: deux").await.unwrap().status(), 200);
     assert_eq!(get_text(&app.url("/invites/acme?language=fr_FR")).await.1, "Subject: deux", "no stale cache");
-    let res = c.post(app.url("/api/branding/delete")).form(&[("tenant", "acme"), ("kind", "template"), ("name", "fr_FR")]).send().await.unwrap();
+    let res =
+        c.post(app.url("/api/branding/delete")).form(&[("tenant", "acme"), ("kind", "template"), ("name", "fr_FR")]).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(get_text(&app.url("/invites/acme?language=fr_FR")).await.0, 404);
 

@@ -1,7 +1,6 @@
 //! The CDR receiver, live call state and security banners, over real HTTP, against the CMS
 //! simulator (which sends CDRs as CMS does and records the banner PUTs it receives).
 
-
 use crate::common::{app_with_cms, client, login, sim, TestApp};
 use leptos::server_fn::ServerFn;
 use std::future::Future;
@@ -166,7 +165,6 @@ async fn records_cms_lost_are_surfaced_as_gaps() {
     app.stop().await;
 }
 
-
 #[tokio::test]
 async fn a_guest_joining_raises_the_banner_and_leaving_clears_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -175,13 +173,19 @@ async fn a_guest_joining_raises_the_banner_and_leaving_clears_it() {
     let call = sim.cluster.start_call(0, None, Some("Team Sync")).unwrap();
     sim.cluster.join(0, &call, Joiner::sip("Host", "host@example.com", true)).unwrap();
     let guest = sim.cluster.join(0, &call, Joiner::web_guest("Guest Ann")).unwrap();
-    eventually("external banner shown", || async { sim.cluster.call_message(0, &call).map(|m| m.0) == Some("External Participant(s) in Meeting".into()) }).await;
+    eventually("external banner shown", || async {
+        sim.cluster.call_message(0, &call).map(|m| m.0) == Some("External Participant(s) in Meeting".into())
+    })
+    .await;
     let (_, pos, dur) = sim.cluster.call_message(0, &call).unwrap();
     assert_eq!((pos.as_str(), dur.as_str()), ("bottom", "permanent"));
 
     sim.cluster.leave(0, &guest.leg).unwrap();
     // The host is SIP from an unlisted domain, so external too: lists decide.
-    eventually("banner stays for the external SIP host", || async { sim.cluster.call_message(0, &call).map(|m| m.0) == Some("External Participant(s) in Meeting".into()) }).await;
+    eventually("banner stays for the external SIP host", || async {
+        sim.cluster.call_message(0, &call).map(|m| m.0) == Some("External Participant(s) in Meeting".into())
+    })
+    .await;
 
     // Make example.com secure: the banner goes away, with an explicit clear.
     let admin = client();
@@ -268,6 +272,9 @@ async fn calls_that_began_before_switchboard_listened_are_picked_up_from_the_api
     let m = found.expect("reconciled from the API");
     assert_eq!(m.lobby, 1);
     assert_eq!(m.instances[0].node.as_deref(), Some("cb1"));
-    eventually("banner for the early guest", || async { sim.cluster.call_message(0, &call).map(|m| m.0) == Some("External Participant(s) in Meeting".into()) }).await;
+    eventually("banner for the early guest", || async {
+        sim.cluster.call_message(0, &call).map(|m| m.0) == Some("External Participant(s) in Meeting".into())
+    })
+    .await;
     app.stop().await;
 }

@@ -74,11 +74,7 @@ pub fn client() -> reqwest::Client {
 }
 
 pub async fn login(app: &TestApp, c: &reqwest::Client, user: &str, password: &str) -> reqwest::Response {
-    c.post(app.url("/login"))
-        .form(&[("username", user), ("password", password), ("next", "/")])
-        .send()
-        .await
-        .unwrap()
+    c.post(app.url("/login")).form(&[("username", user), ("password", password), ("next", "/")]).send().await.unwrap()
 }
 
 pub fn location(res: &reqwest::Response) -> String {
@@ -99,7 +95,14 @@ pub async fn app_with_cms(dir: &Path, sim: &switchboard::sim::cms::SimCms) -> Te
     cfg.cms.timeout_seconds = 2;
     cfg.cms.retries = 1;
     cfg.cms.nodes = (0..sim.addrs().len())
-        .map(|i| server::config::CmsNodeConfig { name: format!("cb{}", i + 1), url: sim.url(i), username: None, password: None, ca_file: None, insecure: false })
+        .map(|i| server::config::CmsNodeConfig {
+            name: format!("cb{}", i + 1),
+            url: sim.url(i),
+            username: None,
+            password: None,
+            ca_file: None,
+            insecure: false,
+        })
         .collect();
     let app = TestApp::spawn_with(cfg).await;
     for i in 0..sim.addrs().len() {

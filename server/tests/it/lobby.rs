@@ -1,13 +1,11 @@
 //! The lobby manager over real HTTP against the CMS simulator: listing, admitting by id (one,
 //! many, across nodes), and every way admitting can go wrong.
 
-
 use crate::common::{app_with_cms, client, login, sim, TestApp};
 use leptos::server_fn::ServerFn;
 use std::time::Duration;
 use switchboard::model::{AdmitJob, AdmitOutcome, AdmitTarget, AuditPage, Role};
 use switchboard::sim::cms::{Joiner, Scenario};
-
 
 async fn operator(app: &TestApp) -> reqwest::Client {
     app.add_user("opal", "operator-password", Role::Operator).await;
@@ -24,16 +22,12 @@ async fn lobby(app: &TestApp, c: &reqwest::Client) -> switchboard::model::LobbyP
 
 /// Starts an admit and waits for its job to finish.
 async fn admit(app: &TestApp, c: &reqwest::Client, targets: Vec<AdmitTarget>) -> AdmitJob {
-    let res = c
-        .post(app.url(app::pages::lobby::StartAdmit::PATH))
-        .json(&serde_json::json!({ "targets": targets }))
-        .send()
-        .await
-        .unwrap();
+    let res = c.post(app.url(app::pages::lobby::StartAdmit::PATH)).json(&serde_json::json!({ "targets": targets })).send().await.unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let id: String = res.json().await.unwrap();
     for _ in 0..200 {
-        let job: AdmitJob = c.post(app.url(app::pages::lobby::GetAdmitJob::PATH)).form(&[("id", &id)]).send().await.unwrap().json().await.unwrap();
+        let job: AdmitJob =
+            c.post(app.url(app::pages::lobby::GetAdmitJob::PATH)).form(&[("id", &id)]).send().await.unwrap().json().await.unwrap();
         if job.finished {
             return job;
         }

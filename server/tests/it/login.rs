@@ -1,6 +1,5 @@
 //! Operator sign-in, sessions, roles and the operational endpoints, over real HTTP.
 
-
 use crate::common::{client, location, login, TestApp};
 use leptos::server_fn::ServerFn;
 use switchboard::model::Role;
@@ -295,7 +294,9 @@ async fn requests_do_not_rewrite_the_session_each_time() {
     let c = client();
     login(&app, &c, "ann", "ann-password").await;
     let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
-    let expiry = || async { sqlx::query_scalar::<_, String>("SELECT CAST(expiry_date AS TEXT) FROM tower_sessions").fetch_all(store.pool()).await.unwrap() };
+    let expiry = || async {
+        sqlx::query_scalar::<_, String>("SELECT CAST(expiry_date AS TEXT) FROM tower_sessions").fetch_all(store.pool()).await.unwrap()
+    };
     let before = expiry().await;
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     for _ in 0..3 {

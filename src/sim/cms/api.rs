@@ -220,8 +220,17 @@ async fn get_call(State(ctx): State<Ctx>, Path(id): Path<String>) -> Response {
 
 async fn put_call(State(ctx): State<Ctx>, Path(id): Path<String>, Form(f): F) -> Response {
     const ALLOWED: &[&str] = &[
-        "name", "locked", "recording", "streaming", "allowAllMuteSelf", "allowAllPresentationContribution",
-        "joinAudioMuteOverride", "messageText", "messagePosition", "messageDuration", "activeWhenEmpty",
+        "name",
+        "locked",
+        "recording",
+        "streaming",
+        "allowAllMuteSelf",
+        "allowAllPresentationContribution",
+        "joinAudioMuteOverride",
+        "messageText",
+        "messagePosition",
+        "messageDuration",
+        "activeWhenEmpty",
         "panePlacementHighestImportance",
     ];
     if let Err(e) = only(&f, ALLOWED) {
@@ -354,7 +363,11 @@ async fn put_participant(State(ctx): State<Ctx>, Path(id): Path<String>, Form(f)
     match f.get("deactivated").map(String::as_str) {
         None => {
             let db = lock(&ctx.cluster.nodes[ctx.node].db);
-            if db.participants.contains_key(&id) { StatusCode::OK.into_response() } else { not_found("participant") }
+            if db.participants.contains_key(&id) {
+                StatusCode::OK.into_response()
+            } else {
+                not_found("participant")
+            }
         }
         Some("false") => match ctx.cluster.admit(ctx.node, &id) {
             Ok(()) => StatusCode::OK.into_response(),
@@ -381,18 +394,30 @@ async fn put_participant(State(ctx): State<Ctx>, Path(id): Path<String>, Form(f)
 // --- coSpaces and users (the cluster's shared database) ------------------------------------
 
 const CO_SPACE_FIELDS: &[&str] = &[
-    "name", "uri", "secondaryUri", "callId", "cdrTag", "passcode", "defaultLayout", "tenant", "callLegProfile",
-    "callProfile", "callBrandingProfile", "requireCallId", "secret", "regenerateSecret", "nonMemberAccess", "ownerJid", "streamUrl",
+    "name",
+    "uri",
+    "secondaryUri",
+    "callId",
+    "cdrTag",
+    "passcode",
+    "defaultLayout",
+    "tenant",
+    "callLegProfile",
+    "callProfile",
+    "callBrandingProfile",
+    "requireCallId",
+    "secret",
+    "regenerateSecret",
+    "nonMemberAccess",
+    "ownerJid",
+    "streamUrl",
 ];
 
 async fn list_co_spaces(State(ctx): State<Ctx>, Query(q): Q) -> Response {
     let shared = lock(&ctx.cluster.shared);
     let filter = q.get("filter");
-    let v: Vec<_> = shared
-        .co_spaces
-        .values()
-        .filter(|s| filter.is_none_or(|f| contains_ci(&s.name, f) || contains_ci(&s.uri, f)))
-        .collect();
+    let v: Vec<_> =
+        shared.co_spaces.values().filter(|s| filter.is_none_or(|f| contains_ci(&s.name, f) || contains_ci(&s.uri, f))).collect();
     let (a, b) = match page(&q, v.len(), ctx.cluster.cfg.max_page) {
         Ok(r) => r,
         Err(e) => return e,
@@ -409,14 +434,30 @@ async fn get_co_space(State(ctx): State<Ctx>, Path(id): Path<String>) -> Respons
 
 fn apply_co_space(s: &mut db::CoSpace, f: &HashMap<String, String>) {
     let opt = |v: &String| if v.is_empty() { None } else { Some(v.clone()) };
-    if let Some(v) = f.get("name") { s.name = v.clone(); }
-    if let Some(v) = f.get("uri") { s.uri = v.clone(); }
-    if let Some(v) = f.get("secondaryUri") { s.secondary_uri = opt(v); }
-    if let Some(v) = f.get("callId") { s.call_id = v.clone(); }
-    if let Some(v) = f.get("passcode") { s.passcode = opt(v); }
-    if let Some(v) = f.get("secret") { s.secret = v.clone(); }
-    if let Some(v) = f.get("ownerJid") { s.owner_jid = opt(v); }
-    if let Some(v) = f.get("tenant") { s.tenant = opt(v); }
+    if let Some(v) = f.get("name") {
+        s.name = v.clone();
+    }
+    if let Some(v) = f.get("uri") {
+        s.uri = v.clone();
+    }
+    if let Some(v) = f.get("secondaryUri") {
+        s.secondary_uri = opt(v);
+    }
+    if let Some(v) = f.get("callId") {
+        s.call_id = v.clone();
+    }
+    if let Some(v) = f.get("passcode") {
+        s.passcode = opt(v);
+    }
+    if let Some(v) = f.get("secret") {
+        s.secret = v.clone();
+    }
+    if let Some(v) = f.get("ownerJid") {
+        s.owner_jid = opt(v);
+    }
+    if let Some(v) = f.get("tenant") {
+        s.tenant = opt(v);
+    }
 }
 
 async fn post_co_space(State(ctx): State<Ctx>, Form(f): F) -> Response {
@@ -501,8 +542,17 @@ fn profile_kind(k: usize) -> (&'static str, &'static str, &'static str, &'static
             "webBridgeProfiles",
             "webBridgeProfile",
             "/api/v1/webBridgeProfiles",
-            &["name", "resourceArchive", "allowPasscodes", "allowSecrets", "userPortalEnabled", "allowUnauthenticatedGuests",
-              "resolveCoSpaceCallIds", "resolveLyncConferenceIds", "resolveCoSpaceUris"],
+            &[
+                "name",
+                "resourceArchive",
+                "allowPasscodes",
+                "allowSecrets",
+                "userPortalEnabled",
+                "allowUnauthenticatedGuests",
+                "resolveCoSpaceCallIds",
+                "resolveLyncConferenceIds",
+                "resolveCoSpaceUris",
+            ],
         ),
     }
 }

@@ -51,20 +51,18 @@ pub struct Outbox {
 
 pub fn cdr_time() -> String {
     let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    )
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", now.year(), u8::from(now.month()), now.day(), now.hour(), now.minute(), now.second())
 }
 
 impl Outbox {
     pub fn new(bridge: Option<String>, capacity: usize) -> Self {
-        Self { session: uuid::Uuid::new_v4().to_string(), bridge, correlator_index: 0, capacity: capacity.max(1), receivers: BTreeMap::new() }
+        Self {
+            session: uuid::Uuid::new_v4().to_string(),
+            bridge,
+            correlator_index: 0,
+            capacity: capacity.max(1),
+            receivers: BTreeMap::new(),
+        }
     }
 
     /// Keeps the receiver set in step with the node's configured `/system/cdrReceivers`.

@@ -177,7 +177,14 @@ impl Joiner {
         Self { name: name.into(), remote: remote.into(), kind: LegKind::Sip, guest: false, activator, via_ivr: false }
     }
     pub fn web_guest(name: &str) -> Self {
-        Self { name: name.into(), remote: format!("guest{}@webapp", rand::random::<u16>()), kind: LegKind::WebApp, guest: true, activator: false, via_ivr: false }
+        Self {
+            name: name.into(),
+            remote: format!("guest{}@webapp", rand::random::<u16>()),
+            kind: LegKind::WebApp,
+            guest: true,
+            activator: false,
+            via_ivr: false,
+        }
     }
     pub fn web_user(name: &str, jid: &str, activator: bool) -> Self {
         Self { name: name.into(), remote: jid.into(), kind: LegKind::WebApp, guest: false, activator, via_ivr: false }
@@ -229,11 +236,7 @@ impl Cluster {
                 }
             })
             .collect();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .pool_max_idle_per_host(2)
-            .build()
-            .unwrap_or_default();
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).pool_max_idle_per_host(2).build().unwrap_or_default();
         Arc::new(Self { cfg, shared: Mutex::new(Shared::default()), nodes, http })
     }
 
@@ -361,7 +364,11 @@ impl Cluster {
             participant: db::new_id(),
             name: j.name.clone(),
             remote: j.remote.clone(),
-            local: call.co_space.as_ref().map(|_| format!("{}@meet.example.com", call.name.to_lowercase().replace(' ', "."))).unwrap_or_default(),
+            local: call
+                .co_space
+                .as_ref()
+                .map(|_| format!("{}@meet.example.com", call.name.to_lowercase().replace(' ', ".")))
+                .unwrap_or_default(),
             kind: j.kind,
             guest: j.guest,
             direction: "incoming",

@@ -142,7 +142,11 @@ impl Scenario {
             let _ = c.set_locked(node, &id, true);
             let _ = c.join(node, &id, Joiner::sip(&format!("Host {i}"), &format!("host{i}@example.com"), true));
             for k in 1..legs {
-                let j = if k % 2 == 0 { Joiner::web_guest(&format!("Guest {i}.{k}")) } else { Joiner::sip(&format!("Room {i}.{k}"), &format!("room{i}.{k}@example.com"), false) };
+                let j = if k % 2 == 0 {
+                    Joiner::web_guest(&format!("Guest {i}.{k}"))
+                } else {
+                    Joiner::sip(&format!("Room {i}.{k}"), &format!("room{i}.{k}@example.com"), false)
+                };
                 let _ = c.join(node, &id, j);
             }
             ids.push(id);
