@@ -170,18 +170,12 @@ impl CmsNode {
     }
 
     pub fn health(&self) -> NodeHealth {
-        self.health.read().map(|h| h.clone()).unwrap_or(NodeHealth {
-            state: NodeState::Unknown,
-            detail: String::new(),
-            checked: None,
-            version: None,
-        })
+        crate::sync::read(&self.health).clone()
     }
 
     fn set_health(&self, state: NodeState, detail: String, version: Option<String>) {
-        if let Ok(mut h) = self.health.write() {
-            *h = NodeHealth { state, detail, checked: Some(Instant::now()), version: version.or(h.version.take()) };
-        }
+        let mut h = crate::sync::write(&self.health);
+        *h = NodeHealth { state, detail, checked: Some(Instant::now()), version: version.or(h.version.take()) };
     }
 
     /// Marks the node down after a failure that is the node's fault.
