@@ -1,12 +1,14 @@
 //! The HTTP server loop: like `axum::serve`, plus what a server facing slow or hostile clients
 //! needs — a deadline for the request headers (a client trickling bytes is cut off) and a
 //! deadline for the graceful shutdown (connections still busy after it are dropped).
+//! HTTP/1.1 only: the HTTP/1-or-2 detection of an "auto" connection reads the first bytes with
+//! no deadline, so a client stalling after three bytes would hold a connection forever.
 
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1::Builder;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -44,10 +46,9 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ServeLimits, s
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
             router.clone().oneshot(req.map(axum::body::Body::new))
         });
-        let mut builder = Builder::new(TokioExecutor::new());
-        builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-        let conn = graceful.watch(conn);
+        let mut builder = Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
