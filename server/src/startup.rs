@@ -140,10 +140,6 @@ impl Application {
         self.addr
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     pub fn services(&self) -> &Services {
         &self.services
     }

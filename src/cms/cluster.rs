@@ -37,10 +37,6 @@ impl CmsCluster {
         self.nodes.iter().find(|n| n.name() == name)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-
     /// Checks every node at once; each node keeps its own health.
     pub async fn check_health(&self) {
         join_all(self.nodes.iter().map(|n| n.check_health())).await;
