@@ -328,3 +328,39 @@ async fn the_dashboard_shows_storage_and_every_background_worker() {
     assert!(s.workers.iter().all(|w| w.state == switchboard::model::ComponentState::Up), "{:?}", s.workers);
     app.stop().await;
 }
+
+/// A request whose body never finishes arriving (Content-Length says 100, 10 bytes come).
+async fn stalled_post(app: &TestApp) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await.unwrap();
+    let head = "POST /login HTTP/1.1\r\nHost: x\r\nSec-Fetch-Site: same-origin\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nusername=a";
+    s.write_all(head.as_bytes()).await.unwrap();
+    s
+}
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_is_answered_408() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = crate::common::config_for(dir.path());
+    cfg.server.request_timeout_seconds = 1;
+    let app = TestApp::spawn_with(cfg).await;
+    let mut s = stalled_post(&app).await;
+    let mut buf = vec![0u8; 512];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf)).await.expect("answered in time").unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"), "{}", String::from_utf8_lossy(&buf[..n]));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_requests_in_flight_only_until_the_grace_period_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = crate::common::config_for(dir.path());
+    cfg.server.shutdown_grace_seconds = 1;
+    let app = TestApp::spawn_with(cfg).await;
+    let _stuck = stalled_post(&app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let t = std::time::Instant::now();
+    tokio::time::timeout(std::time::Duration::from_secs(10), app.stop()).await.expect("stopped despite the stuck request");
+    assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+}
