@@ -61,6 +61,8 @@ pub enum Command {
 pub enum SimCommand {
     /// A Cisco Meeting Server (one node, or a cluster with --nodes N).
     Cms(crate::demo::SimCmsArgs),
+    /// Webex Connect's messaging API (SMS and text-to-speech voice).
+    Connect(crate::demo::SimConnectArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -147,6 +149,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sim { command: SimCommand::Cms(args) } => {
             telemetry::init(crate::config::LogFormat::Text);
             crate::demo::run_sim_cms(args).await
+        }
+        Command::Sim { command: SimCommand::Connect(args) } => {
+            telemetry::init(crate::config::LogFormat::Text);
+            crate::demo::run_sim_connect(args).await
         }
         Command::Migrate { target } => {
             let cfg = target.load()?;

@@ -169,3 +169,35 @@ pub async fn run_sim_cms(a: SimCmsArgs) -> anyhow::Result<()> {
     crate::telemetry::shutdown_signal().await;
     Ok(())
 }
+
+#[derive(Debug, Args)]
+pub struct SimConnectArgs {
+    #[arg(long, default_value = "127.0.0.1:9446")]
+    pub addr: SocketAddr,
+    /// The service key callers send raw in `Authorization`.
+    #[arg(long, default_value = "connect-sim-key")]
+    pub key: String,
+    /// Added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Every n-th request answers 429 with Retry-After (0 = never).
+    #[arg(long, default_value_t = 0)]
+    pub throttle_every: u64,
+    /// Every n-th request answers 503 (0 = never).
+    #[arg(long, default_value_t = 0)]
+    pub fail_every: u64,
+}
+
+pub async fn run_sim_connect(a: SimConnectArgs) -> anyhow::Result<()> {
+    use switchboard::sim::connect::{ConnectConfig, SimConnect};
+    let sim = SimConnect::start(a.addr, ConnectConfig { service_key: a.key.clone() }).await?;
+    sim.faults().set_latency(Duration::from_millis(a.latency_ms));
+    sim.faults().set_throttle_every(a.throttle_every);
+    sim.faults().set_fail_every(a.fail_every);
+    println!("Webex Connect simulator running at {}:", sim.url());
+    println!("  POST {}/v1/sms/messages and /v1/voice/messages with 'Authorization: {}'", sim.url(), a.key);
+    println!("  What it received: {}/sim/messages", sim.url());
+    println!("Stop with Ctrl-C.");
+    crate::telemetry::shutdown_signal().await;
+    Ok(())
+}

@@ -2,3 +2,4 @@
 //! real HTTP, awkward parts included (short pages, resends, faults), for tests and demo mode.
 
 pub mod cms;
+pub mod connect;
