@@ -4,7 +4,8 @@
 use super::parse::Record;
 use crate::model::CdrGap;
 use crate::store::{now_text, time_text, Store, StoreError};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
+use std::collections::HashMap;
 
 /// One stored record, as needed to rebuild the live state.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -30,17 +31,82 @@ impl CdrStore {
         Ok(self.insert_group(&[(bridge, session, records)]).await?.pop().unwrap_or_default())
     }
 
-    /// Stores several batches in ONE transaction (one commit, one disk flush) and returns each
-    /// batch's new record indexes, in order.
+    /// Stores several batches in ONE transaction (one commit, one disk flush), their records in
+    /// as few multi-row statements as SQLite allows, and returns each batch's new record indexes,
+    /// in order. A record sent twice in the group counts as new for the first batch only, as if
+    /// the batches had been stored one after the other.
     pub async fn insert_group(&self, batches: &[(&str, &str, &[Record])]) -> Result<Vec<Vec<u64>>, StoreError> {
         let now = now_text();
+        // Which batch first holds each record: where a new row is attributed.
+        let mut first: HashMap<(&str, &str, u64), usize> = HashMap::new();
+        let mut rows: Vec<(&str, &str, &Record)> = Vec::new();
+        for (b, (bridge, session, records)) in batches.iter().enumerate() {
+            for r in records.iter() {
+                if let std::collections::hash_map::Entry::Vacant(e) = first.entry((bridge, session, r.record_index)) {
+                    e.insert(b);
+                    rows.push((bridge, session, r));
+                }
+            }
+        }
+        let mut fresh = vec![Vec::new(); batches.len()];
         let mut tx = self.store.write_tx().await?;
-        let mut out = Vec::with_capacity(batches.len());
-        for (bridge, session, records) in batches {
-            out.push(insert_batch(&mut tx, bridge, session, records, &now).await?);
+        // Rows this transaction inserts get ids above this (we hold the write lock).
+        let before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cdr_records").fetch_one(&mut *tx).await?;
+        let mut inserted = 0u64;
+        // 8 parameters a row; SQLite allows 32,766 per statement.
+        for chunk in rows.chunks(1000) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT OR IGNORE INTO cdr_records (bridge, session, record_index, record_type, time, object_id, received_at, raw) ",
+            );
+            qb.push_values(chunk, |mut b, (bridge, session, r)| {
+                b.push_bind(*bridge)
+                    .push_bind(*session)
+                    .push_bind(r.record_index as i64)
+                    .push_bind(r.kind.as_str())
+                    .push_bind(&r.time)
+                    .push_bind(&r.id)
+                    .push_bind(&now)
+                    .push_bind(&r.raw);
+            });
+            inserted += qb.build().execute(&mut *tx).await?.rows_affected();
+        }
+        if inserted == rows.len() as u64 {
+            // The usual case: nothing was a resend, every row is new.
+            for (bridge, session, r) in &rows {
+                if let Some(b) = first.get(&(*bridge, *session, r.record_index)) {
+                    fresh[*b].push(r.record_index);
+                }
+            }
+        } else {
+            // Some were resends: the new ones are exactly those this transaction added.
+            let added: Vec<(String, String, i64)> = sqlx::query_as("SELECT bridge, session, record_index FROM cdr_records WHERE id > ?")
+                .bind(before)
+                .fetch_all(&mut *tx)
+                .await?;
+            for (bridge, session, idx) in added {
+                if let Some(b) = first.get(&(bridge.as_str(), session.as_str(), idx as u64)) {
+                    fresh[*b].push(idx as u64);
+                }
+            }
+        }
+        // Gaps CMS reported, in the same transaction, so a resend can neither lose nor repeat them.
+        for ((bridge, session, records), fresh) in batches.iter().zip(&fresh) {
+            for r in records.iter().filter(|r| r.missing_before > 0 && fresh.contains(&r.record_index)) {
+                sqlx::query("INSERT INTO cdr_gaps (at, bridge, session, record_index, missing) VALUES (?, ?, ?, ?, ?)")
+                    .bind(&now)
+                    .bind(*bridge)
+                    .bind(*session)
+                    .bind(r.record_index as i64)
+                    .bind(r.missing_before as i64)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
-        Ok(out)
+        for f in &mut fresh {
+            f.sort_unstable();
+        }
+        Ok(fresh)
     }
 
     pub async fn dead_letter(&self, peer: &str, reason: &str, body: &str) -> Result<(), StoreError> {
@@ -76,46 +142,6 @@ impl CdrStore {
             .fetch_all(self.store.pool())
             .await?)
     }
-}
-
-async fn insert_batch(
-    tx: &mut sqlx::Transaction<'static, Sqlite>,
-    bridge: &str,
-    session: &str,
-    records: &[Record],
-    now: &str,
-) -> Result<Vec<u64>, StoreError> {
-    let mut fresh = Vec::with_capacity(records.len());
-    for chunk in records.chunks(200) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT OR IGNORE INTO cdr_records (bridge, session, record_index, record_type, time, object_id, received_at, raw) ",
-        );
-        qb.push_values(chunk, |mut b, r| {
-            b.push_bind(bridge)
-                .push_bind(session)
-                .push_bind(r.record_index as i64)
-                .push_bind(r.kind.as_str())
-                .push_bind(&r.time)
-                .push_bind(&r.id)
-                .push_bind(now)
-                .push_bind(&r.raw);
-        });
-        qb.push(" RETURNING record_index");
-        let rows = qb.build().fetch_all(&mut **tx).await?;
-        fresh.extend(rows.iter().map(|r| r.get::<i64, _>(0) as u64));
-    }
-    // Gaps CMS reported, in the same transaction, so a resend can neither lose nor repeat them.
-    for r in records.iter().filter(|r| r.missing_before > 0 && fresh.contains(&r.record_index)) {
-        sqlx::query("INSERT INTO cdr_gaps (at, bridge, session, record_index, missing) VALUES (?, ?, ?, ?, ?)")
-            .bind(now)
-            .bind(bridge)
-            .bind(session)
-            .bind(r.record_index as i64)
-            .bind(r.missing_before as i64)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(fresh)
 }
 
 #[cfg(test)]
