@@ -75,6 +75,11 @@ impl CmsCluster {
         results
     }
 
+    /// How many calls' nodes are remembered (bounded by the calls alive at the last listing).
+    pub fn remembered_calls(&self) -> usize {
+        read(&self.call_home).len()
+    }
+
     /// Forgets where a call lives (it ended, or moved).
     pub fn forget_call(&self, call_id: &str) {
         write(&self.call_home).remove(call_id);

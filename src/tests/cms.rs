@@ -369,3 +369,24 @@ async fn an_id_with_slashes_stays_one_path_segment_and_dot_ids_are_never_sent() 
     }
     assert_eq!(sim.node(0).requests().iter().filter(|r| r.method == "GET" && r.path.starts_with("/api/v1/calls")).count(), 0);
 }
+
+#[tokio::test]
+async fn the_cluster_forgets_where_ended_calls_lived_once_every_node_has_answered() {
+    let sim = sim(2).await;
+    let mut cfgs = vec![node_cfg(&sim, 0), node_cfg(&sim, 1)];
+    for c in &mut cfgs {
+        c.retries = 0;
+    }
+    let cluster = CmsCluster::new(cfgs).unwrap();
+    let a = sim.cluster.start_call(0, None, Some("A")).unwrap();
+    sim.cluster.start_call(1, None, Some("B")).unwrap();
+    cluster.calls().await;
+    assert_eq!(cluster.remembered_calls(), 2);
+    sim.cluster.end_call(0, &a).unwrap();
+    sim.node(1).faults.set_down(true);
+    cluster.calls().await;
+    assert_eq!(cluster.remembered_calls(), 2, "a node did not answer: nothing can be known to be gone");
+    sim.node(1).faults.set_down(false);
+    cluster.calls().await;
+    assert_eq!(cluster.remembered_calls(), 1, "the ended call is forgotten");
+}
