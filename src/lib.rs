@@ -12,6 +12,8 @@ pub mod banner;
 pub mod cdr;
 #[cfg(feature = "server")]
 pub mod cms;
+#[cfg(feature = "server")]
+pub mod incident;
 pub mod lobby;
 #[cfg(feature = "server")]
 pub mod retention;
@@ -24,5 +26,7 @@ pub mod status;
 #[cfg(feature = "server")]
 pub mod store;
 pub mod sync;
+#[cfg(feature = "server")]
+pub mod webex;
 #[cfg(feature = "server")]
 pub mod workers;

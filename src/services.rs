@@ -7,10 +7,13 @@ use crate::banner::BannerService;
 use crate::branding::BrandingService;
 use crate::cdr::CdrService;
 use crate::cms::CmsCluster;
+use crate::incident::{IncidentConfig, IncidentService, WebexAccess};
 use crate::lobby::LobbyService;
 use crate::retention::{Retention, RetentionPolicy};
 use crate::status::StatusService;
 use crate::store::{AuditLog, Store, StoreError};
+use crate::webex::oauth::OAuthConfig;
+use crate::webex::{ConnectApi, OrgGrant, SecretBox, WebexApi, WebexOAuth};
 use crate::workers::Workers;
 use std::sync::Arc;
 
@@ -37,6 +40,33 @@ pub struct Services {
     /// Only in demo mode.
     pub demo: Option<Arc<dyn DemoControl>>,
     pub workers: Workers,
+    /// Webex sign-in and incident rooms, when Webex is configured.
+    pub webex: Option<Arc<WebexServices>>,
+}
+
+/// Webex, when configured: the OAuth integration (both kinds of login), who may sign in, the
+/// key that seals tokens, and the incident rooms.
+pub struct WebexServices {
+    pub oauth: WebexOAuth,
+    pub api: WebexApi,
+    pub access: WebexAccess,
+    pub secrets: SecretBox,
+    pub incidents: Arc<IncidentService>,
+    /// How often the org directory is reloaded.
+    pub directory_refresh: std::time::Duration,
+}
+
+/// How to reach Webex and Webex Connect, and the incident settings.
+pub struct WebexSettings {
+    pub oauth: OAuthConfig,
+    /// `https://webexapis.com/v1`
+    pub api_base: String,
+    pub secrets: SecretBox,
+    pub access: WebexAccess,
+    /// Webex Connect base URL and service key; `None`: no SMS or voice.
+    pub connect: Option<(String, String)>,
+    pub incident: IncidentConfig,
+    pub directory_refresh: std::time::Duration,
 }
 
 /// How to build the services.
@@ -48,6 +78,7 @@ pub struct ServicesConfig {
     /// CDR POSTs committed together at most (group commit; 1 = each alone).
     pub cdr_group_batches: usize,
     pub retention: RetentionPolicy,
+    pub webex: Option<WebexSettings>,
 }
 
 impl Services {
@@ -68,6 +99,10 @@ impl Services {
         let banners = Arc::new(BannerService::load(store.clone(), calls.clone()).await?);
         let lobby = Arc::new(LobbyService::new(calls.clone(), cms.clone(), audit.clone(), workers.shutdown_token()));
         let retention = Arc::new(Retention::new(store.clone(), cfg.retention));
+        let webex = match cfg.webex {
+            Some(w) => Some(Arc::new(WebexServices::build(store.clone(), audit.clone(), w)?)),
+            None => None,
+        };
         Ok(Self {
             status: Arc::new(StatusService::new(store.clone(), workers.clone(), retention.clone(), cfg.mode, cms.as_deref())),
             retention,
@@ -80,6 +115,31 @@ impl Services {
             cms,
             demo,
             workers,
+            webex,
         })
+    }
+
+    /// The incident rooms, or the reason they are not available.
+    pub fn incidents(&self) -> Option<&Arc<IncidentService>> {
+        self.webex.as_ref().map(|w| &w.incidents)
+    }
+}
+
+impl WebexServices {
+    fn build(store: Store, audit: AuditLog, w: WebexSettings) -> Result<Self, StoreError> {
+        let http = reqwest::Client::builder()
+            // Following redirects from a token endpoint opens the door to SSRF (oauth2's advice).
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| StoreError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let oauth = WebexOAuth::new(&w.oauth, http.clone()).map_err(|e| StoreError::Config(e.to_string()))?;
+        let api = WebexApi::new(http.clone(), &w.api_base);
+        let grant = Arc::new(OrgGrant::new(store.clone(), w.secrets.clone(), oauth.clone(), api.clone(), audit.clone()));
+        let connect = w.connect.map(|(url, key)| ConnectApi::new(http.clone(), &url, &key));
+        let ack_key = w.secrets.derive("incident-ack");
+        let incidents = Arc::new(IncidentService::new(store, audit, grant, api.clone(), connect, w.incident, ack_key));
+        Ok(Self { oauth, api, access: w.access, secrets: w.secrets, incidents, directory_refresh: w.directory_refresh })
     }
 }

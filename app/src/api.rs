@@ -32,6 +32,19 @@ pub mod ssr {
         Ok(user)
     }
 
+    /// The Webex person behind this session (only a "Sign in with Webex" session has one).
+    pub async fn commander() -> Result<switchboard::incident::Commander, AppError> {
+        leptos_axum::extract::<axum::Extension<switchboard::incident::Commander>>()
+            .await
+            .map(|axum::Extension(c)| c)
+            .map_err(|_| AppError::Forbidden(switchboard::incident::IncidentError::NotWebexUser.to_string()))
+    }
+
+    /// The incident rooms, or why there are none.
+    pub fn incidents() -> Result<std::sync::Arc<switchboard::incident::IncidentService>, AppError> {
+        services()?.incidents().cloned().ok_or_else(|| AppError::NotFound(switchboard::incident::IncidentError::NotConfigured.to_string()))
+    }
+
     /// Runs a server function's body; an error sets the response status it means.
     pub async fn edge<T>(body: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
         let result = body.await;
@@ -71,6 +84,23 @@ pub mod ssr {
                 L::NoCms | L::ShuttingDown => AppError::Unavailable(e.to_string()),
                 L::NothingSelected | L::TooMany | L::BadTarget(_) => AppError::Invalid(e.to_string()),
                 L::UnknownJob => AppError::NotFound(e.to_string()),
+            }
+        }
+    }
+
+    impl From<switchboard::incident::IncidentError> for AppError {
+        fn from(e: switchboard::incident::IncidentError) -> Self {
+            use switchboard::incident::IncidentError as I;
+            use switchboard::webex::grant::GrantError as G;
+            match e {
+                I::NotConfigured | I::NotFound(_) | I::NotResponseSpace(_) => AppError::NotFound(e.to_string()),
+                I::NotWebexUser | I::NotResponder(_) => AppError::Forbidden(e.to_string()),
+                I::Invalid(m) => AppError::Invalid(m),
+                I::Conflict(m) => AppError::Conflict(m),
+                I::Grant(G::Missing | G::Dead | G::NotAdmin) => AppError::Unavailable(e.to_string()),
+                I::Grant(G::Store(e)) | I::Store(e) => e.into(),
+                I::Grant(G::Sealed(_)) => internal("Opening the Webex org grant", e),
+                I::Grant(_) | I::Api(_) => AppError::Upstream(e.to_string()),
             }
         }
     }

@@ -21,6 +21,12 @@ pub enum AppError {
     TooLarge(String),
     #[error("{0}")]
     NotFound(String),
+    /// The state does not allow it now (e.g. an incident already runs).
+    #[error("{0}")]
+    Conflict(String),
+    /// A system Switchboard depends on (Webex, CMS) refused or failed.
+    #[error("{0}")]
+    Upstream(String),
     /// Temporarily impossible (database busy, shutting down): try again.
     #[error("{0}")]
     Unavailable(String),
@@ -42,6 +48,8 @@ impl AppError {
             AppError::Rejected(_) => 422,
             AppError::TooLarge(_) => 413,
             AppError::NotFound(_) => 404,
+            AppError::Conflict(_) => 409,
+            AppError::Upstream(_) => 502,
             AppError::Unavailable(_) => 503,
             AppError::Internal(_) | AppError::Transport(_) => 500,
         }
@@ -68,6 +76,8 @@ mod tests {
         assert_eq!(AppError::Rejected("x".into()).status(), 422);
         assert_eq!(AppError::TooLarge("x".into()).status(), 413);
         assert_eq!(AppError::Unavailable("x".into()).status(), 503);
+        assert_eq!(AppError::Conflict("x".into()).status(), 409);
+        assert_eq!(AppError::Upstream("x".into()).status(), 502);
         assert_eq!(AppError::Internal("Saving the rules".into()).to_string(), "Saving the rules failed; the server log has details.");
     }
 }

@@ -145,6 +145,8 @@ pub async fn login_submit(
 pub async fn logout(State(state): State<AppState>, session: Session) -> Response {
     if let Ok(Some(u)) = session.get::<SessionUser>(USER_KEY).await {
         audit(&state, AuditRecord::new(&u.name, "logout", AuditResult::Ok)).await;
+    } else if let Ok(Some(u)) = session.get::<crate::webex::WebexSessionUser>(crate::webex::WEBEX_USER_KEY).await {
+        audit(&state, AuditRecord::new(&u.email, "logout", AuditResult::Ok)).await;
     }
     if let Err(e) = session.flush().await {
         tracing::warn!(error = %e, "logout: could not delete session");
@@ -218,6 +220,14 @@ pub async fn require_user(State(state): State<AppState>, session: Session, mut r
                 tracing::error!(error = %e, "session check: database error");
                 return (StatusCode::SERVICE_UNAVAILABLE, "The database is not answering; try again shortly.").into_response();
             }
+        }
+    }
+    if let Ok(Some(wu)) = session.get::<crate::webex::WebexSessionUser>(crate::webex::WEBEX_USER_KEY).await {
+        if crate::webex::webex_user(&state, &session, wu, &mut req).await {
+            return next.run(req).await;
+        }
+        if let Err(e) = session.flush().await {
+            tracing::warn!(error = %e, "could not end a stale Webex session");
         }
     }
     let had_cookie = has_session_cookie(req.headers());

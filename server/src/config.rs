@@ -16,6 +16,183 @@ pub struct Config {
     pub cms: CmsConfig,
     pub cdr: CdrConfig,
     pub retention: RetentionConfig,
+    pub webex: WebexConfig,
+    pub connect: ConnectConfig,
+}
+
+/// Webex: the OAuth integration (sign-in and the org admin grant) and the incident rooms.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebexConfig {
+    /// Webex sign-in and incident rooms are on.
+    pub enabled: bool,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The REST API base.
+    pub api_url: String,
+    /// Defaults: `<api_url>/authorize` and `<api_url>/access_token`.
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    /// 32 random bytes in base64 that seal Webex tokens at rest (`openssl rand -base64 32`). Keep it
+    /// out of the file: `SWITCHBOARD_WEBEX__SECRETS_KEY`. Changing it means connecting the org again.
+    pub secrets_key: Option<Secret>,
+    /// Only people of this Webex org may sign in; empty: the org of the admin grant.
+    pub org_id: Option<String>,
+    /// Role of Webex org administrators who sign in ("admin", "operator", "viewer"; none: not allowed).
+    pub org_admins_role: Option<String>,
+    /// Roles by email address, then by email domain: `{ "ann@example.com" = "admin" }`.
+    pub emails: std::collections::BTreeMap<String, String>,
+    pub domains: std::collections::BTreeMap<String, String>,
+    /// Spaces offered for incidents: group spaces whose title starts with this.
+    pub space_prefix: String,
+    /// Only members of this space may run incidents.
+    pub responders_space: String,
+    /// Which Webex phone number type internal responders are texted and called on.
+    pub sms_phone_type: String,
+    pub voice_phone_type: String,
+    /// Region for numbers typed without a country code (two letters).
+    pub default_region: String,
+    /// Hours between reloads of the org directory.
+    pub directory_refresh_hours: u64,
+    /// Notifications in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for WebexConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            api_url: "https://webexapis.com/v1".into(),
+            authorize_url: None,
+            token_url: None,
+            secrets_key: None,
+            org_id: None,
+            org_admins_role: None,
+            emails: Default::default(),
+            domains: Default::default(),
+            space_prefix: "Response".into(),
+            responders_space: "Incident_Responders_Members".into(),
+            sms_phone_type: "mobile".into(),
+            voice_phone_type: "mobile".into(),
+            default_region: "US".into(),
+            directory_refresh_hours: 24,
+            concurrency: 32,
+        }
+    }
+}
+
+/// Webex Connect (SMS and voice for incidents).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectConfig {
+    /// The messaging API base (`/v1/sms/messages` is under it).
+    pub url: String,
+    /// The service key; empty: no SMS or voice.
+    pub service_key: Option<Secret>,
+    /// Sender numbers (E.164).
+    pub sms_from: String,
+    pub voice_from: String,
+    pub voice: String,
+    pub voice_language: String,
+    pub voice_gender: String,
+}
+
+impl Default for ConnectConfig {
+    fn default() -> Self {
+        Self {
+            url: "https://api-sandbox.imiconnect.io".into(),
+            service_key: None,
+            sms_from: String::new(),
+            voice_from: String::new(),
+            voice: "AriaNeural".into(),
+            voice_language: "en-US".into(),
+            voice_gender: "female".into(),
+        }
+    }
+}
+
+impl Config {
+    /// The public base URL people's browsers (and responders' phones) use.
+    pub fn public_base(&self) -> String {
+        match &self.server.public_url {
+            Some(u) if !u.trim().is_empty() => u.trim_end_matches('/').to_string(),
+            _ => format!("http://{}", self.server.addr),
+        }
+    }
+
+    /// The Webex part of the services, or `None` when Webex is off. A missing or bad secrets
+    /// key is an error here, at start-up.
+    pub fn webex_settings(&self) -> Result<Option<switchboard::services::WebexSettings>, ConfigError> {
+        use switchboard::incident::{IncidentConfig, WebexAccess, WebexRoleRule};
+        use switchboard::model::Role;
+        let w = &self.webex;
+        if !w.enabled {
+            return Ok(None);
+        }
+        if w.client_id.trim().is_empty() || w.client_secret.0.trim().is_empty() {
+            return Err(ConfigError::Invalid("webex.enabled needs webex.client_id and webex.client_secret (SWITCHBOARD_WEBEX__CLIENT_SECRET)".into()));
+        }
+        let key = w.secrets_key.as_ref().filter(|k| !k.0.trim().is_empty()).ok_or_else(|| {
+            ConfigError::Invalid(
+                "webex.enabled needs webex.secrets_key to seal Webex tokens at rest: set SWITCHBOARD_WEBEX__SECRETS_KEY to the output of \
+                 `openssl rand -base64 32`"
+                    .into(),
+            )
+        })?;
+        let secrets = switchboard::webex::SecretBox::from_base64(&key.0).map_err(|e| ConfigError::Invalid(format!("webex.secrets_key: {e}")))?;
+        let role = |key: &str, v: &str| v.parse::<Role>().map_err(|_| ConfigError::Invalid(format!("{key}: '{v}' is not a role (admin, operator, viewer)")));
+        let mut rules = Vec::new();
+        if let Some(r) = &w.org_admins_role {
+            rules.push(WebexRoleRule::OrgAdmins(role("webex.org_admins_role", r)?));
+        }
+        for (email, r) in &w.emails {
+            rules.push(WebexRoleRule::Email(email.clone(), role(&format!("webex.emails.{email}"), r)?));
+        }
+        for (domain, r) in &w.domains {
+            rules.push(WebexRoleRule::Domain(domain.clone(), role(&format!("webex.domains.{domain}"), r)?));
+        }
+        let region = switchboard::incident::phone::region(&w.default_region)
+            .ok_or_else(|| ConfigError::Invalid(format!("webex.default_region: '{}' is not a two-letter region", w.default_region)))?;
+        let api = w.api_url.trim_end_matches('/').to_string();
+        let base = self.public_base();
+        let connect = self.connect.service_key.as_ref().filter(|k| !k.0.is_empty()).map(|k| (self.connect.url.clone(), k.0.clone()));
+        Ok(Some(switchboard::services::WebexSettings {
+            oauth: switchboard::webex::oauth::OAuthConfig {
+                client_id: w.client_id.clone(),
+                client_secret: w.client_secret.0.clone(),
+                authorize_url: w.authorize_url.clone().unwrap_or_else(|| format!("{api}/authorize")),
+                token_url: w.token_url.clone().unwrap_or_else(|| format!("{api}/access_token")),
+                redirect_url: format!("{base}/auth/webex/callback"),
+                org_scopes: switchboard::webex::oauth::OAuthConfig::default_org_scopes(),
+                user_scopes: switchboard::webex::oauth::OAuthConfig::default_user_scopes(),
+            },
+            api_base: api,
+            secrets,
+            access: WebexAccess { org_id: w.org_id.clone().filter(|o| !o.is_empty()), rules },
+            connect,
+            incident: IncidentConfig {
+                space_prefix: w.space_prefix.clone(),
+                responders_space: w.responders_space.clone(),
+                sms_phone_type: w.sms_phone_type.clone(),
+                voice_phone_type: w.voice_phone_type.clone(),
+                default_region: Some(region),
+                sms_from: self.connect.sms_from.clone(),
+                voice_from: self.connect.voice_from.clone(),
+                public_url: base,
+                concurrency: w.concurrency.max(1),
+                max_attempts: 8,
+                voice: switchboard::webex::connect::Voice {
+                    voice: self.connect.voice.clone(),
+                    engine: "AZURE".into(),
+                    language: self.connect.voice_language.clone(),
+                    gender: self.connect.voice_gender.clone(),
+                },
+            },
+            directory_refresh: std::time::Duration::from_secs(w.directory_refresh_hours.max(1) * 3600),
+        }))
+    }
 }
 
 /// How long each kind of record is kept; pruned in small batches by a background job.
@@ -359,6 +536,7 @@ impl Config {
             return Err(ConfigError::Invalid("cdr.max_body_bytes must not exceed server.max_body_bytes".into()));
         }
         self.cdr.networks()?;
+        self.webex_settings()?;
         if self.cms.register_cdr_receiver && self.cms.cdr_receiver_url.is_none() {
             return Err(ConfigError::Invalid("cms.register_cdr_receiver needs cms.cdr_receiver_url".into()));
         }

@@ -16,4 +16,5 @@ pub mod ops;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod webex;
 pub mod workers;

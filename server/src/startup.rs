@@ -76,6 +76,7 @@ impl Application {
                 rebuild_hours: config.cdr.rebuild_hours,
                 cdr_group_batches: config.cdr.max_group_batches,
                 retention: config.retention.policy(config.cdr.rebuild_hours),
+                webex: config.webex_settings()?,
             },
         )
         .await?;
@@ -185,23 +186,32 @@ fn build_router(
         .merge(metrics::routes(state.metrics.clone(), s.workers.clone()))
         .merge(crate::cdr::receiver_routes(&limits.cdr_path, s.calls.clone(), cdr, state.metrics.clone(), limits.cdr_max_body))
         .merge(crate::branding::cms_routes(&s.branding))
+        .route("/ack/{token}", get(crate::webex::ack_page).post(crate::webex::ack_submit))
         .layer(timeout());
 
-    let sign_in: Router<AppState> =
-        Router::new().route("/login", get(auth::login_page).post(auth::login_submit)).route("/logout", post(auth::logout)).layer(timeout());
+    let sign_in: Router<AppState> = Router::new()
+        .route("/login", get(auth::login_page).post(auth::login_submit))
+        .route("/logout", post(auth::logout))
+        .route("/auth/webex", get(crate::webex::sign_in_start))
+        .route("/auth/webex/callback", get(crate::webex::callback))
+        .layer(timeout());
 
     let services = s.clone();
     let pages = generate_route_list(App).into_iter().filter(|r| r.path() != "/login").collect();
-    let protected: Router<AppState> = Router::new()
+    let mut protected: Router<AppState> = Router::new()
         .merge(crate::branding::manage_routes())
+        .route("/incidents/connect", get(crate::webex::grant_start))
         .leptos_routes_with_context(&state, pages, move || provide_context(services.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .layer(timeout())
         // The live pages' event streams stay open as long as the page does: no timeout.
-        .merge(crate::cdr::event_routes(s.calls.clone(), closing))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_user));
+        .merge(crate::cdr::event_routes(s.calls.clone(), closing.clone()));
+    if let Some(incidents) = s.incidents() {
+        protected = protected.merge(crate::webex::event_routes(incidents.clone(), closing));
+    }
+    let protected = protected.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_user));
 
     let with_session =
         sign_in.merge(protected).layer(sessions).layer(axum::middleware::from_fn_with_state(origins, auth::same_origin_only));

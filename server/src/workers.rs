@@ -49,6 +49,17 @@ pub fn start(services: &Services, config: &Config, sessions: SqliteStore) {
         async move { b.watch_changes(ctx).await }
     });
 
+    if let Some(webex) = services.webex.clone() {
+        let grant = webex.incidents.grant_handle();
+        w.spawn(WorkerSpec::new("webex-grant-refresh").heartbeat(Duration::from_secs(30)), move |ctx| grant.clone().run_refresh(ctx));
+        let (incidents, every) = (webex.incidents.clone(), webex.directory_refresh);
+        w.spawn(WorkerSpec::new("webex-directory"), move |ctx| incidents.clone().run_directory_refresh(every, ctx));
+        let incidents = webex.incidents.clone();
+        w.spawn(WorkerSpec::new("incident-deliveries").heartbeat(Duration::from_secs(5)).drains(), move |ctx| {
+            incidents.clone().run_deliveries(ctx)
+        });
+    }
+
     let Some(cluster) = services.cms.clone() else { return };
 
     let (status, c) = (services.status.clone(), cluster.clone());

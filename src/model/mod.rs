@@ -3,6 +3,7 @@
 pub mod branding;
 mod calls;
 pub mod ids;
+pub mod incident;
 mod lobby;
 mod role;
 mod status;

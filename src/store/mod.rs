@@ -22,6 +22,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("store/migrations");

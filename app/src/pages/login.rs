@@ -35,6 +35,12 @@ pub fn safe_next(next: Option<String>) -> String {
     }
 }
 
+/// Whether "Sign in with Webex" is offered.
+#[server]
+pub async fn webex_sign_in_enabled() -> Result<bool, crate::error::AppError> {
+    Ok(crate::api::ssr::services()?.webex.is_some())
+}
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
@@ -46,6 +52,7 @@ pub fn LoginPage() -> impl IntoView {
     };
     let feedback = Resource::new_blocking(|| (), |_| get_login_feedback());
     let show_password = RwSignal::new(false);
+    let webex = Resource::new_blocking(|| (), |_| webex_sign_in_enabled());
 
     view! {
         <main class="login">
@@ -95,6 +102,15 @@ pub fn LoginPage() -> impl IntoView {
                 </label>
                 <input type="hidden" name="next" value=next/>
                 <button type="submit" class="primary">"Sign in"</button>
+                <Suspense fallback=|| ()>
+                    {move || webex.get().and_then(|r| r.ok()).filter(|on| *on).map(|_| view! {
+                        <p class="or">"or"</p>
+                        <a class="button secondary webex" rel="external" data-testid="webex-sign-in"
+                            href=move || format!("/auth/webex?next={}", next().replace('%', "%25").replace('&', "%26").replace('#', "%23"))>
+                            "Sign in with Webex"
+                        </a>
+                    })}
+                </Suspense>
             </form>
         </main>
     }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod branding;
 pub mod calls;
 pub mod dashboard;
+pub mod incidents;
 pub mod lobby;
 pub mod login;
 pub mod settings;

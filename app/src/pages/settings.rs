@@ -4,6 +4,7 @@
 use crate::components::Frame;
 use crate::error::AppError;
 use leptos::prelude::*;
+use switchboard::model::incident::IncidentTemplates;
 use switchboard::model::{BannerPosition, BannerRules};
 
 /// The rules in force and whether this user may change them.
@@ -47,6 +48,97 @@ pub async fn save_banner_settings(
         Ok("Saved. Live calls are being updated.".to_string())
     })
     .await
+}
+
+/// The incident notification templates, whether this user may change them, and their preview.
+#[server]
+pub async fn get_incident_templates() -> Result<Option<(IncidentTemplates, bool)>, AppError> {
+    use crate::api::ssr;
+    use switchboard::model::Role;
+    ssr::edge(async {
+        let user = ssr::require(Role::Viewer).await?;
+        let Some(i) = ssr::services()?.incidents().cloned() else { return Ok(None) };
+        Ok(Some((i.templates().await?, user.role == Role::Admin)))
+    })
+    .await
+}
+
+/// Renders the templates with sample values; `save` also stores them. A template that does not
+/// render is refused with the reason.
+#[server]
+pub async fn preview_incident_templates(webex: String, sms: String, voice: String, save: bool) -> Result<IncidentPreview, AppError> {
+    use crate::api::ssr;
+    use switchboard::model::Role;
+    ssr::edge(async {
+        let t = IncidentTemplates { webex, sms, voice };
+        let i = ssr::incidents()?;
+        let r = if save {
+            let user = ssr::require(Role::Admin).await?;
+            i.save_templates(t, &user.name).await?
+        } else {
+            ssr::require(Role::Viewer).await?;
+            switchboard::incident::templates::validate(&t).map_err(|e| AppError::Invalid(e.to_string()))?
+        };
+        Ok(IncidentPreview { webex: r.webex, sms: r.sms, voice: r.voice, saved: save })
+    })
+    .await
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IncidentPreview {
+    pub webex: String,
+    pub sms: String,
+    pub voice: String,
+    pub saved: bool,
+}
+
+#[component]
+fn IncidentTemplatesCard() -> impl IntoView {
+    let data = Resource::new(|| (), |_| get_incident_templates());
+    let (webex, sms, voice) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let preview = Action::new(move |save: &bool| {
+        let save = *save;
+        async move { preview_incident_templates(webex.get_untracked(), sms.get_untracked(), voice.get_untracked(), save).await }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || data.get().and_then(|r| r.ok()).flatten().map(|(t, can_edit)| {
+                webex.set(t.webex.clone());
+                sms.set(t.sms.clone());
+                voice.set(t.voice.clone());
+                view! {
+                    <section class="card" data-testid="incident-templates">
+                        <h2>"Incident notifications"</h2>
+                        <p class="muted">
+                            "Templates (minijinja) for the Webex message (markdown), the SMS and the voice call. They can use "
+                            <code>"incident_name, space_title, meeting_link, meeting_number, toll_number, responder_name, commander, ack_link"</code>"."
+                        </p>
+                        <fieldset disabled=!can_edit class="settings-form">
+                            <label>"Webex message" <textarea rows="5" data-testid="tpl-webex" prop:value=move || webex.get() on:input=move |ev| webex.set(event_target_value(&ev))></textarea></label>
+                            <label>"SMS" <textarea rows="3" data-testid="tpl-sms" prop:value=move || sms.get() on:input=move |ev| sms.set(event_target_value(&ev))></textarea></label>
+                            <label>"Voice call (spoken)" <textarea rows="3" data-testid="tpl-voice" prop:value=move || voice.get() on:input=move |ev| voice.set(event_target_value(&ev))></textarea></label>
+                            <p>
+                                <button type="button" class="secondary" data-testid="tpl-preview" on:click=move |_| { preview.dispatch(false); }>"Preview"</button>" "
+                                <button type="button" class="primary narrow" data-testid="tpl-save" on:click=move |_| { preview.dispatch(true); }>"Save templates"</button>
+                            </p>
+                        </fieldset>
+                        {(!can_edit).then(|| view! { <p class="muted">"Only admins can change these templates."</p> })}
+                        {move || preview.value().get().map(|r| match r {
+                            Ok(p) => view! {
+                                <div class="alert info" data-testid="tpl-result">
+                                    {p.saved.then_some("Saved. ")}"Preview with sample values:"
+                                    <h3>"Webex message"</h3><pre>{p.webex}</pre>
+                                    <h3>"SMS"</h3><pre>{p.sms}</pre>
+                                    <h3>"Voice"</h3><pre>{p.voice}</pre>
+                                </div>
+                            }.into_any(),
+                            Err(e) => view! { <p class="alert error" data-testid="tpl-result">{e.to_string()}</p> }.into_any(),
+                        })}
+                    </section>
+                }
+            })}
+        </Transition>
+    }
 }
 
 #[component]
@@ -97,6 +189,7 @@ pub fn SettingsPage() -> impl IntoView {
                     Err(e) => view! { <p class="alert error" data-testid="settings-result">{e.to_string()}</p> }.into_any(),
                 })}
             </section>
+            <IncidentTemplatesCard/>
         </Frame>
     }
 }

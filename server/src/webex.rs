@@ -1,0 +1,371 @@
+//! The Webex edge: "Sign in with Webex" (`/auth/webex`), the org admin grant
+//! (`/incidents/connect`), their shared callback (`/auth/webex/callback`), a Webex user's
+//! session (token sealed in the server-side session, refreshed while in use), and the
+//! responders' acknowledgement pages (`/ack/{token}`, no login).
+
+use crate::state::AppState;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use serde::{Deserialize, Serialize};
+use switchboard::incident::{AckPage, Commander, IncidentError};
+use switchboard::model::incident::AckAnswer;
+use switchboard::model::{Role, UserInfo};
+use switchboard::services::WebexServices;
+use switchboard::store::{AuditRecord, AuditResult};
+use switchboard::webex::{LoginKind, OAuthError, PendingLogin, Person, TokenSet};
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+const PENDING_KEY: &str = "webex_pending";
+pub const WEBEX_USER_KEY: &str = "webex_user";
+const TOKEN_PURPOSE: &str = "webex-session-token";
+
+/// A Webex user's session: who, what decides their role, and their token sealed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebexSessionUser {
+    pub person_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub org_id: String,
+    pub org_admin: bool,
+    pub sealed_token: String,
+    pub signed_in: i64,
+    pub touched: i64,
+}
+
+impl WebexSessionUser {
+    fn person(&self) -> Person {
+        Person {
+            id: self.person_id.clone(),
+            emails: vec![self.email.clone()],
+            display_name: self.display_name.clone(),
+            phone_numbers: vec![],
+            org_id: self.org_id.clone(),
+            roles: if self.org_admin { vec!["admin".into()] } else { vec![] },
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn webex(state: &AppState) -> Result<&std::sync::Arc<WebexServices>, Response> {
+    state.services.webex.as_ref().ok_or_else(|| problem(StatusCode::NOT_FOUND, "Webex is not configured", "Webex sign-in is not configured on this Switchboard."))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// `GET /auth/webex`: starts "Sign in with Webex".
+pub async fn sign_in_start(State(state): State<AppState>, session: Session, Query(q): Query<NextQuery>) -> Response {
+    let w = match webex(&state) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let (url, pending) = w.oauth.begin(LoginKind::SignIn, &app::safe_next(q.next), OffsetDateTime::now_utc());
+    redirect_with(session, pending, &url).await
+}
+
+/// `GET /incidents/connect` (admins): starts the org admin grant.
+pub async fn grant_start(State(state): State<AppState>, Extension(user): Extension<UserInfo>, session: Session) -> Response {
+    if !user.role.allows(Role::Admin) {
+        return problem(StatusCode::FORBIDDEN, "Not allowed", "Only a Switchboard admin can connect the Webex org.");
+    }
+    let w = match webex(&state) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let (url, mut pending) = w.oauth.begin(LoginKind::OrgGrant, "/incidents", OffsetDateTime::now_utc());
+    pending.by = Some(user.name.clone());
+    redirect_with(session, pending, &url).await
+}
+
+async fn redirect_with(session: Session, pending: PendingLogin, url: &str) -> Response {
+    if let Err(e) = session.insert(PENDING_KEY, pending).await {
+        tracing::error!(error = %e, "could not keep the Webex login in the session");
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "Try again", "Sign-in is unavailable right now; try again shortly.");
+    }
+    Redirect::to(url).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /auth/webex/callback`: both kinds of login end here. Whatever goes wrong, nothing is stored.
+pub async fn callback(State(state): State<AppState>, session: Session, Query(q): Query<CallbackQuery>) -> Response {
+    let w = match webex(&state) {
+        Ok(w) => w.clone(),
+        Err(r) => return r,
+    };
+    // The login under way is used once, whatever happens next.
+    let pending: Option<PendingLogin> = session.remove(PENDING_KEY).await.ok().flatten();
+    let audit = |actor: String, action: &'static str, result: AuditResult, detail: String| {
+        let s = state.services.clone();
+        async move { s.audit.record(AuditRecord::new(&actor, action, result).detail(&detail)).await }
+    };
+    let action = |p: &Option<PendingLogin>| match p.as_ref().map(|p| p.kind) {
+        Some(LoginKind::OrgGrant) => "webex.grant",
+        _ => "login.webex",
+    };
+    if let Some(err) = q.error.as_deref() {
+        let why = q.error_description.clone().unwrap_or_else(|| err.to_string());
+        let e = OAuthError::Denied(sanitize(&why));
+        audit(pending.as_ref().and_then(|p| p.by.clone()).unwrap_or_else(|| "(webex)".into()), action(&pending), AuditResult::Denied, e.to_string()).await;
+        return problem(StatusCode::FORBIDDEN, "Webex sign-in refused", &e.to_string());
+    }
+    let (Some(code), Some(got_state)) = (q.code.as_deref(), q.state.as_deref()) else {
+        return problem(StatusCode::BAD_REQUEST, "Webex sign-in failed", "The answer from Webex has no code or state. Nothing was stored; start again.");
+    };
+    let Some(pending) = pending else {
+        audit("(webex)".into(), "login.webex", AuditResult::Denied, OAuthError::Stale.to_string()).await;
+        return problem(StatusCode::BAD_REQUEST, "Webex sign-in failed", &OAuthError::Stale.to_string());
+    };
+    let tokens = match w.oauth.finish(&pending, got_state, code, OffsetDateTime::now_utc()).await {
+        Ok(t) => t,
+        Err(e) => {
+            let actor = pending.by.clone().unwrap_or_else(|| "(webex)".into());
+            audit(actor, action(&Some(pending.clone())), AuditResult::Denied, e.to_string()).await;
+            let status = if matches!(e, OAuthError::Network(_)) { StatusCode::BAD_GATEWAY } else { StatusCode::BAD_REQUEST };
+            return problem(status, "Webex sign-in failed", &e.to_string());
+        }
+    };
+    match pending.kind {
+        LoginKind::OrgGrant => {
+            let by = pending.by.clone().unwrap_or_else(|| "(unknown)".into());
+            match w.incidents.grant().store_grant(tokens, &by).await {
+                Ok(_) => Redirect::to("/incidents?connected=1").into_response(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Webex org grant not stored");
+                    problem(StatusCode::FORBIDDEN, "Webex org not connected", &e.to_string())
+                }
+            }
+        }
+        LoginKind::SignIn => sign_in_finish(&state, &w, session, tokens, &pending.next).await,
+    }
+}
+
+async fn sign_in_finish(state: &AppState, w: &WebexServices, session: Session, tokens: TokenSet, next: &str) -> Response {
+    let me = match w.api.me(&tokens.access_token).await {
+        Ok(me) => me,
+        Err(e) => return problem(StatusCode::BAD_GATEWAY, "Webex sign-in failed", &format!("Could not read your Webex profile: {e}")),
+    };
+    let grant_org = w.incidents.grant().org_id().await.ok().flatten();
+    let Some(role) = w.access.role_for(&me, grant_org.as_deref()) else {
+        state.services.audit.record(AuditRecord::new(me.email(), "login.webex", AuditResult::Denied).detail("not allowed by the Webex sign-in rules")).await;
+        return problem(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            &format!("Your Webex account ({}) is not allowed to sign in to Switchboard. Ask an administrator.", me.email()),
+        );
+    };
+    let now = unix_now();
+    let user = WebexSessionUser {
+        person_id: me.id.clone(),
+        email: me.email().to_string(),
+        display_name: me.display_name.clone(),
+        org_id: me.org_id.clone(),
+        org_admin: !me.roles.is_empty(),
+        sealed_token: w.secrets.seal(TOKEN_PURPOSE, &serde_json::to_string(&tokens).unwrap_or_default()),
+        signed_in: now,
+        touched: now,
+    };
+    let stored = async {
+        session.cycle_id().await?;
+        session.insert(WEBEX_USER_KEY, user).await
+    }
+    .await;
+    if let Err(e) = stored {
+        tracing::error!(error = %e, "Webex sign-in: session store error");
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "Try again", "Sign-in is unavailable right now; try again shortly.");
+    }
+    tracing::info!(user = %me.email(), %role, "login with Webex");
+    state.services.audit.record(AuditRecord::new(me.email(), "login.webex", AuditResult::Ok).detail(&format!("as {role}"))).await;
+    Redirect::to(next).into_response()
+}
+
+/// The guard's Webex half: a Webex session goes on while the rules still let the person in and
+/// their token can be kept fresh. Puts `UserInfo` and `Commander` in the request.
+pub async fn webex_user(state: &AppState, session: &Session, mut su: WebexSessionUser, req: &mut Request) -> bool {
+    let Some(w) = state.services.webex.as_ref() else { return false };
+    let now = unix_now();
+    if now - su.signed_in >= state.absolute_session_secs {
+        return false;
+    }
+    let grant_org = w.incidents.grant().org_id().await.ok().flatten();
+    let Some(role) = w.access.role_for(&su.person(), grant_org.as_deref()) else { return false };
+    let Ok(mut tokens) = w.secrets.open(TOKEN_PURPOSE, &su.sealed_token).map(|j| serde_json::from_str::<TokenSet>(&j)) else { return false };
+    let Ok(t) = tokens.as_mut() else { return false };
+    let mut write = now - su.touched >= 60;
+    if t.expires_at - OffsetDateTime::now_utc() < time::Duration::seconds(60) {
+        let Some(rt) = t.refresh_token.clone() else { return false };
+        match w.oauth.refresh(&rt, OffsetDateTime::now_utc()).await {
+            Ok(fresh) => {
+                *t = fresh;
+                su.sealed_token = w.secrets.seal(TOKEN_PURPOSE, &serde_json::to_string(&*t).unwrap_or_default());
+                write = true;
+            }
+            Err(e) => {
+                tracing::info!(user = %su.email, error = %e, "Webex session token could not be refreshed; signing out");
+                state.services.audit.record(AuditRecord::new(&su.email, "login.webex.refresh", AuditResult::Failed).detail(&e.to_string())).await;
+                return false;
+            }
+        }
+    }
+    let commander = Commander { person_id: su.person_id.clone(), name: su.display_name.clone(), email: su.email.clone(), token: t.access_token.clone() };
+    if write {
+        su.touched = now;
+        if let Err(e) = session.insert(WEBEX_USER_KEY, su.clone()).await {
+            tracing::warn!(error = %e, "could not refresh the Webex session");
+        }
+    }
+    req.extensions_mut().insert(UserInfo { name: su.email.clone(), role });
+    req.extensions_mut().insert(commander);
+    true
+}
+
+// --- acknowledgement pages (no login) ---
+
+#[derive(Debug, Deserialize)]
+pub struct AckForm {
+    answer: String,
+}
+
+pub async fn ack_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let Some(incidents) = state.services.incidents() else { return problem(StatusCode::NOT_FOUND, "Not found", "Nothing here.") };
+    match incidents.ack_page(&token).await {
+        Ok(p) => render_ack(&token, &p, None, StatusCode::OK),
+        Err(e) => ack_error(e),
+    }
+}
+
+pub async fn ack_submit(State(state): State<AppState>, Path(token): Path<String>, form: Result<Form<AckForm>, axum::extract::rejection::FormRejection>) -> Response {
+    let Some(incidents) = state.services.incidents() else { return problem(StatusCode::NOT_FOUND, "Not found", "Nothing here.") };
+    let Some(answer) = form.ok().and_then(|Form(f)| AckAnswer::parse(&f.answer)) else {
+        return problem(StatusCode::BAD_REQUEST, "Choose an answer", "Choose \"On my way\" or \"Can't join\".");
+    };
+    match incidents.ack(&token, answer).await {
+        Ok(p) => render_ack(&token, &p, Some("Thank you, the commander sees your answer."), StatusCode::OK),
+        Err(IncidentError::Conflict(_)) => match incidents.ack_page(&token).await {
+            Ok(p) => render_ack(&token, &p, None, StatusCode::GONE),
+            Err(e) => ack_error(e),
+        },
+        Err(e) => ack_error(e),
+    }
+}
+
+fn ack_error(e: IncidentError) -> Response {
+    match e {
+        IncidentError::NotFound(m) => problem(StatusCode::NOT_FOUND, "Link not valid", &m),
+        e => {
+            tracing::error!(error = %e, "acknowledgement page failed");
+            problem(StatusCode::SERVICE_UNAVAILABLE, "Try again", "This page is unavailable right now; try again in a moment.")
+        }
+    }
+}
+
+fn render_ack(token: &str, p: &AckPage, thanks: Option<&str>, status: StatusCode) -> Response {
+    let body = if p.over {
+        format!("<p class=\"alert info\" data-testid=\"ack-over\">This incident is over: &ldquo;{}&rdquo; was stopped. No answer is needed.</p>", esc(&p.incident_name))
+    } else {
+        let answered = p
+            .answer
+            .map(|a| format!("<p class=\"alert ok\" data-testid=\"ack-answer\">Your answer: <strong>{}</strong>{}</p>", a.label(), thanks.map(|t| format!(" &mdash; {}", esc(t))).unwrap_or_default()))
+            .unwrap_or_default();
+        format!(
+            "<p>Incident <strong>&ldquo;{name}&rdquo;</strong> needs you, {who}.</p>{answered}\
+             <form method=\"post\" action=\"/ack/{tok}\" class=\"ack-buttons\">\
+             <button class=\"primary\" name=\"answer\" value=\"coming\" data-testid=\"ack-coming\">On my way</button> \
+             <button class=\"secondary\" name=\"answer\" value=\"declined\" data-testid=\"ack-declined\">Can't join</button></form>\
+             <p><a href=\"{link}\" rel=\"noreferrer\">Join the meeting</a></p>",
+            name = esc(&p.incident_name),
+            who = esc(&p.responder_name),
+            answered = answered,
+            tok = esc(token),
+            link = esc(&p.meeting_link),
+        )
+    };
+    page(status, "Incident", &body)
+}
+
+/// A small page of its own (the responder has no session, and the error pages must not need one).
+pub fn problem(status: StatusCode, title: &str, message: &str) -> Response {
+    page(status, title, &format!("<p class=\"alert error\" role=\"alert\" data-testid=\"problem\">{}</p><p><a href=\"/login\">Back to Switchboard</a></p>", esc(message)))
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t} - Switchboard</title><link rel=\"stylesheet\" href=\"/pkg/switchboard.css\"></head>\
+         <body><main class=\"login\"><div class=\"card\"><h1>{t}</h1>{body}</div></main></body></html>",
+        t = esc(title)
+    );
+    (status, [(axum::http::header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// What an OAuth error description may show: printable, short.
+fn sanitize(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        assert_eq!(esc("<b>\"x\" & 'y'</b>"), "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;");
+        assert_eq!(sanitize("a\nb\u{7}c"), "abc");
+    }
+}
+
+#[derive(Clone)]
+struct IncidentEvents {
+    incidents: std::sync::Arc<switchboard::incident::IncidentService>,
+    closing: tokio_util::sync::CancellationToken,
+}
+
+/// `GET /events/incidents` (protected): an `incident` event (data: its id) whenever an
+/// incident's deliveries, acknowledgements or state changed; bursts are coalesced.
+pub fn event_routes<S: Clone + Send + Sync + 'static>(
+    incidents: std::sync::Arc<switchboard::incident::IncidentService>,
+    closing: tokio_util::sync::CancellationToken,
+) -> axum::Router<S> {
+    axum::Router::new().route("/events/incidents", axum::routing::get(incident_events)).with_state(IncidentEvents { incidents, closing })
+}
+
+async fn incident_events(
+    State(e): State<IncidentEvents>,
+) -> axum::response::sse::Sse<impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    let rx = e.incidents.subscribe();
+    let stream = futures::stream::unfold((rx, e.closing), |(mut rx, closing)| async move {
+        tokio::select! {
+            _ = closing.cancelled() => None,
+            got = rx.recv() => match got {
+                Ok(id) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    while rx.try_recv().is_ok() {}
+                    Some((Ok(Event::default().event("incident").data(id.to_string())), (rx, closing)))
+                }
+                Err(RecvError::Lagged(_)) => Some((Ok(Event::default().event("incident").data("0")), (rx, closing))),
+                Err(RecvError::Closed) => None,
+            },
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+}

@@ -1,0 +1,13 @@
+//! Incident rooms (Webex): response spaces and who responds in them, the incident lifecycle
+//! (start → notify on every channel → remind → stop), deliveries as a durable job, and
+//! acknowledgement links. Webex and Webex Connect are reached only through `crate::webex`.
+
+pub mod access;
+pub mod delivery;
+pub mod phone;
+pub mod service;
+pub mod store;
+pub mod templates;
+
+pub use access::{WebexAccess, WebexRoleRule};
+pub use service::{Commander, IncidentConfig, IncidentError, IncidentService, ExternalForm, AckPage};

@@ -1,0 +1,130 @@
+//! Adapters to Webex: the REST API ([`client`]), its OAuth integration ([`oauth`]), Webex
+//! Connect's messaging API ([`connect`]), the org grant kept sealed at rest ([`grant`]) and the
+//! sealing itself ([`secret`]). Nothing here knows about incidents.
+
+pub mod client;
+pub mod connect;
+pub mod grant;
+pub mod oauth;
+pub mod secret;
+
+pub use client::{MeetingInfo, Membership, Person, Room, WebexApi};
+pub use connect::ConnectApi;
+pub use grant::{OrgGrant, TokenSet};
+pub use oauth::{LoginKind, OAuthError, PendingLogin, WebexOAuth};
+pub use secret::{SecretBox, SecretError};
+
+use backon::{ExponentialBuilder, Retryable};
+use std::time::Duration;
+
+/// How a call to Webex or Webex Connect failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("the token was refused (expired or revoked)")]
+    Unauthorized,
+    #[error("rate limited (429){}", .retry_after.map(|d| format!(", retry after {} s", d.as_secs())).unwrap_or_default())]
+    Throttled { retry_after: Option<Duration> },
+    #[error("server error {status}")]
+    Server { status: u16, retry_after: Option<Duration> },
+    #[error("refused ({status}): {message}")]
+    Refused { status: u16, message: String },
+    #[error("cannot reach the service: {0}")]
+    Network(String),
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl ApiError {
+    /// Worth another attempt: throttling, a server error, or the network.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ApiError::Throttled { .. } | ApiError::Server { .. } | ApiError::Network(_))
+    }
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Throttled { retry_after } | ApiError::Server { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Unauthorized => Some(401),
+            ApiError::Throttled { .. } => Some(429),
+            ApiError::Server { status, .. } | ApiError::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Retries of transient failures: exponential backoff with jitter, replaced by the server's
+/// `Retry-After` when it gives one (capped, so a silly value cannot park a job for an hour).
+#[derive(Debug, Clone)]
+pub struct Retry {
+    pub attempts: usize,
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self { attempts: 6, min_delay: Duration::from_millis(200), max_delay: Duration::from_secs(30) }
+    }
+}
+
+impl Retry {
+    pub fn none() -> Self {
+        Self { attempts: 0, ..Self::default() }
+    }
+
+    pub async fn run<T, F, Fut>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let max = self.max_delay;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.attempts)
+            .with_jitter();
+        f.retry(backoff)
+            .when(ApiError::is_transient)
+            .adjust(move |e: &ApiError, d| match e.retry_after() {
+                Some(ra) => d.map(|_| ra.min(max)),
+                None => d,
+            })
+            .notify(|e, d| tracing::debug!(error = %e, wait_ms = d.as_millis() as u64, "retrying a Webex call"))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_and_refusals_are_not() {
+        let r = Retry { attempts: 3, min_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) };
+        let n = AtomicUsize::new(0);
+        let out = r
+            .run(|| async {
+                match n.fetch_add(1, Ordering::SeqCst) {
+                    0 => Err(ApiError::Throttled { retry_after: Some(Duration::from_secs(60)) }),
+                    1 => Err(ApiError::Server { status: 503, retry_after: None }),
+                    _ => Ok(7),
+                }
+            })
+            .await;
+        assert_eq!(out, Ok(7), "Retry-After is capped at max_delay, so this test does not wait a minute");
+        assert_eq!(n.load(Ordering::SeqCst), 3);
+        let m = AtomicUsize::new(0);
+        let out: Result<(), _> = r
+            .run(|| async {
+                m.fetch_add(1, Ordering::SeqCst);
+                Err(ApiError::Refused { status: 400, message: "bad number".into() })
+            })
+            .await;
+        assert!(matches!(out, Err(ApiError::Refused { .. })));
+        assert_eq!(m.load(Ordering::SeqCst), 1);
+    }
+}
