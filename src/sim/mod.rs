@@ -3,3 +3,4 @@
 
 pub mod cms;
 pub mod connect;
+pub mod webex;

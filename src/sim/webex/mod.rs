@@ -1,0 +1,575 @@
+//! A Webex REST API + OAuth simulator: the integration's authorisation code flow (with PKCE),
+//! `access_token` with `authorization_code` and `refresh_token` grants, and the calls the
+//! incident-rooms sample makes (reference/webex.md §2, §3): `people/me`, `people` (paged through
+//! `Link: rel="next"`, the whole org only for an admin), `rooms` (only the caller's), `rooms/{id}`,
+//! `rooms/{id}/meetingInfo`, `memberships` (list, create, update, delete) and `messages`.
+//! Ids are Webex-shaped (base64 of `ciscospark://us/<KIND>/<uuid>`); every response carries a
+//! `trackingid` header and errors use Webex's body (`message`, `errors[].description`,
+//! `trackingId`). Faults on request for the API routes: latency, 429 with `Retry-After`, 503.
+//! `/sim/…` (no auth, no faults) mints tokens and shows what was sent, so tests and people can see
+//! what a responder would have received.
+//! Rules the reference does not state are marked [I] where they are implemented.
+
+mod api;
+mod ids;
+mod oauth;
+mod org;
+
+pub use org::{SimOrg, SimPerson, SimRoom};
+
+use crate::sync::lock;
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone)]
+pub struct WebexSimConfig {
+    /// The one OAuth integration the simulator knows.
+    pub client_id: String,
+    pub client_secret: String,
+    /// Redirect URIs registered for the integration; an exact match is required. Empty = any
+    /// `http(s)` URI is accepted [I: a convenience for tests and demo mode].
+    pub redirect_uris: Vec<String>,
+    /// About 14 days at Webex (reference §2, [I]).
+    pub access_lifetime: Duration,
+    /// About 90 days at Webex (reference §2, [I]).
+    pub refresh_lifetime: Duration,
+    pub org: SimOrg,
+}
+
+impl WebexSimConfig {
+    /// Client `switchboard-sim-client` / `switchboard-sim-secret`, any redirect URI, 14 and 90
+    /// day lifetimes, `SimOrg::demo(50)`.
+    pub fn demo() -> Self {
+        WebexSimConfig {
+            client_id: "switchboard-sim-client".into(),
+            client_secret: "switchboard-sim-secret".into(),
+            redirect_uris: Vec::new(),
+            access_lifetime: Duration::from_secs(14 * 86_400),
+            refresh_lifetime: Duration::from_secs(90 * 86_400),
+            org: SimOrg::demo(50),
+        }
+    }
+}
+
+impl Default for WebexSimConfig {
+    fn default() -> Self {
+        Self::demo()
+    }
+}
+
+/// Faults to inject on the `/v1` API routes (not OAuth, not `/sim`), changeable while running.
+#[derive(Debug)]
+pub struct WebexFaults {
+    latency_ms: AtomicU64,
+    /// Every n-th API request answers 429 with `Retry-After` (0 = never).
+    throttle_every: AtomicU64,
+    /// Every n-th API request answers 503 (0 = never).
+    fail_every: AtomicU64,
+    retry_after_secs: AtomicU64,
+    seen: AtomicU64,
+}
+
+impl Default for WebexFaults {
+    fn default() -> Self {
+        WebexFaults {
+            latency_ms: AtomicU64::new(0),
+            throttle_every: AtomicU64::new(0),
+            fail_every: AtomicU64::new(0),
+            retry_after_secs: AtomicU64::new(1),
+            seen: AtomicU64::new(0),
+        }
+    }
+}
+
+impl WebexFaults {
+    pub fn set_latency(&self, d: Duration) {
+        self.latency_ms.store(d.as_millis() as u64, Ordering::Relaxed);
+    }
+    pub fn set_throttle_every(&self, n: u64) {
+        self.throttle_every.store(n, Ordering::Relaxed);
+    }
+    pub fn set_fail_every(&self, n: u64) {
+        self.fail_every.store(n, Ordering::Relaxed);
+    }
+    /// The `Retry-After` sent with a 429 (default 1 second).
+    pub fn set_retry_after_secs(&self, n: u64) {
+        self.retry_after_secs.store(n, Ordering::Relaxed);
+    }
+}
+
+/// A message accepted by `POST /v1/messages`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimMessage {
+    pub id: String,
+    pub from_person_id: String,
+    pub from_person_email: String,
+    /// Set for a 1:1 message (`toPersonId` or `toPersonEmail`); `None` for a message to a room.
+    pub to_person_id: Option<String>,
+    pub to_person_email: Option<String>,
+    /// The room it went to (the direct room for a 1:1 message).
+    pub room_id: String,
+    pub text: Option<String>,
+    pub markdown: Option<String>,
+    pub created: String,
+}
+
+/// A membership as the simulator holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimMembership {
+    pub id: String,
+    pub room_id: String,
+    pub person_id: String,
+    pub person_email: String,
+    pub is_moderator: bool,
+}
+
+/// One request the simulator answered (`/sim/…` excluded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimRequest {
+    pub method: String,
+    /// The path with its query, if any.
+    pub path: String,
+    pub status: u16,
+    /// Whose bearer token it carried, when the token was valid.
+    pub person_email: Option<String>,
+}
+
+struct Token {
+    person_id: String,
+    expires: Instant,
+    /// The authorisation code it came from, so a replayed code can revoke it.
+    code: Option<String>,
+}
+
+struct Refresh {
+    person_id: String,
+    expires: Instant,
+    scope: String,
+    revoked: bool,
+    code: Option<String>,
+}
+
+struct Code {
+    person_id: String,
+    scope: String,
+    redirect_uri: String,
+    challenge: Option<String>,
+    method: String,
+    expires: Instant,
+    used: bool,
+}
+
+struct Room {
+    id: String,
+    title: String,
+    room_type: String,
+    created: String,
+    last_activity: String,
+    creator_id: String,
+}
+
+struct Membership {
+    id: String,
+    room_id: String,
+    person_id: String,
+    is_moderator: bool,
+    created: String,
+}
+
+struct World {
+    people: Vec<SimPerson>,
+    rooms: Vec<Room>,
+    memberships: Vec<Membership>,
+    messages: Vec<SimMessage>,
+    codes: HashMap<String, Code>,
+    access: HashMap<String, Token>,
+    refresh: HashMap<String, Refresh>,
+    access_lifetime: Duration,
+    refresh_lifetime: Duration,
+    requests: Vec<SimRequest>,
+}
+
+impl World {
+    fn person(&self, id: &str) -> Option<&SimPerson> {
+        self.people.iter().find(|p| p.id == id)
+    }
+    fn person_by_email(&self, email: &str) -> Option<&SimPerson> {
+        self.people.iter().find(|p| p.email.eq_ignore_ascii_case(email))
+    }
+    fn room(&self, id: &str) -> Option<&Room> {
+        self.rooms.iter().find(|r| r.id == id)
+    }
+    fn is_member(&self, room_id: &str, person_id: &str) -> bool {
+        self.memberships.iter().any(|m| m.room_id == room_id && m.person_id == person_id)
+    }
+    fn sim_membership(&self, m: &Membership) -> SimMembership {
+        SimMembership {
+            id: m.id.clone(),
+            room_id: m.room_id.clone(),
+            person_id: m.person_id.clone(),
+            person_email: self.person(&m.person_id).map(|p| p.email.clone()).unwrap_or_default(),
+            is_moderator: m.is_moderator,
+        }
+    }
+    fn issue_access(&mut self, person_id: &str, code: Option<&str>) -> (String, u64) {
+        let token = token_string();
+        let life = self.access_lifetime;
+        self.access
+            .insert(token.clone(), Token { person_id: person_id.into(), expires: Instant::now() + life, code: code.map(Into::into) });
+        (token, life.as_secs())
+    }
+}
+
+struct Shared {
+    cfg: WebexSimConfig,
+    addr: SocketAddr,
+    faults: WebexFaults,
+    world: Mutex<World>,
+}
+
+/// A running simulator; stops when dropped.
+pub struct SimWebex {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SimWebex {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The caller behind a valid bearer token, for the API handlers.
+#[derive(Clone)]
+struct Caller {
+    person: SimPerson,
+}
+
+impl Caller {
+    fn is_admin(&self) -> bool {
+        !self.person.roles.is_empty()
+    }
+}
+
+/// Put on a response so the request log can name the caller.
+#[derive(Clone)]
+struct CallerEmail(String);
+
+tokio::task_local! {
+    static TRACKING_ID: String;
+}
+
+impl SimWebex {
+    pub async fn start(addr: SocketAddr, cfg: WebexSimConfig) -> std::io::Result<SimWebex> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let created = org::DEMO_CREATED.to_string();
+        let rooms = cfg
+            .org
+            .rooms
+            .iter()
+            .map(|r| Room {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                room_type: r.room_type.clone(),
+                created: created.clone(),
+                last_activity: created.clone(),
+                creator_id: r.members.first().map(|m| m.0.clone()).unwrap_or_default(),
+            })
+            .collect();
+        let memberships = cfg
+            .org
+            .rooms
+            .iter()
+            .flat_map(|r| {
+                r.members.iter().map(|(p, moderator)| Membership {
+                    id: ids::membership(p, &r.id),
+                    room_id: r.id.clone(),
+                    person_id: p.clone(),
+                    is_moderator: *moderator,
+                    created: created.clone(),
+                })
+            })
+            .collect();
+        let world = World {
+            people: cfg.org.people.clone(),
+            rooms,
+            memberships,
+            messages: Vec::new(),
+            codes: HashMap::new(),
+            access: HashMap::new(),
+            refresh: HashMap::new(),
+            access_lifetime: cfg.access_lifetime,
+            refresh_lifetime: cfg.refresh_lifetime,
+            requests: Vec::new(),
+        };
+        let shared = Arc::new(Shared { cfg, addr, faults: WebexFaults::default(), world: Mutex::new(world) });
+        let api = Router::new()
+            .route("/v1/people/me", get(api::me))
+            .route("/v1/people", get(api::people))
+            .route("/v1/people/{id}", get(api::person))
+            .route("/v1/rooms", get(api::rooms))
+            .route("/v1/rooms/{id}", get(api::room))
+            .route("/v1/rooms/{id}/meetingInfo", get(api::meeting_info))
+            .route("/v1/memberships", get(api::memberships).post(api::create_membership))
+            .route("/v1/memberships/{id}", delete(api::delete_membership).put(api::update_membership).get(api::get_membership))
+            .route("/v1/messages", post(api::create_message))
+            .route_layer(axum::middleware::from_fn_with_state(shared.clone(), gate));
+        let app = Router::new()
+            .merge(api)
+            .route("/v1/authorize", get(oauth::authorize_page).post(oauth::authorize_decision))
+            .route("/v1/access_token", post(oauth::access_token))
+            .route("/sim/token", get(sim_token))
+            .route("/sim/messages", get(sim_messages))
+            .route("/sim/requests", get(sim_requests))
+            .route("/sim/memberships", get(sim_memberships))
+            .fallback(|| async { error(StatusCode::NOT_FOUND, "The requested resource could not be found.") })
+            .method_not_allowed_fallback(|| async { error(StatusCode::METHOD_NOT_ALLOWED, "The request method is not supported.") })
+            .layer(axum::middleware::from_fn_with_state(shared.clone(), track))
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "Webex simulator stopped");
+            }
+        });
+        Ok(SimWebex { addr, shared, task })
+    }
+
+    /// The base URL (`http://127.0.0.1:port`); the API is under `/v1`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn faults(&self) -> &WebexFaults {
+        &self.shared.faults
+    }
+
+    /// Every message `POST /v1/messages` accepted, oldest first.
+    pub fn messages(&self) -> Vec<SimMessage> {
+        lock(&self.shared.world).messages.clone()
+    }
+
+    /// The room's current memberships.
+    pub fn memberships(&self, room_id: &str) -> Vec<SimMembership> {
+        let w = lock(&self.shared.world);
+        w.memberships.iter().filter(|m| m.room_id == room_id).map(|m| w.sim_membership(m)).collect()
+    }
+
+    /// An access token for that person (like a personal token from the developer portal):
+    /// the current access lifetime, no refresh token. Scopes are not enforced [I].
+    pub fn mint_token(&self, email: &str) -> Option<String> {
+        let mut w = lock(&self.shared.world);
+        let id = w.person_by_email(email)?.id.clone();
+        Some(w.issue_access(&id, None).0)
+    }
+
+    /// Every refresh token issued so far becomes invalid (`invalid_grant`); access tokens
+    /// already issued keep working until they expire.
+    pub fn revoke_refresh_tokens(&self) {
+        lock(&self.shared.world).refresh.values_mut().for_each(|r| r.revoked = true);
+    }
+
+    /// Lifetimes for tokens issued from now on.
+    pub fn set_lifetimes(&self, access: Duration, refresh: Duration) {
+        let mut w = lock(&self.shared.world);
+        w.access_lifetime = access;
+        w.refresh_lifetime = refresh;
+    }
+
+    /// Every request answered, oldest first (`/sim/…` excluded).
+    pub fn requests(&self) -> Vec<SimRequest> {
+        lock(&self.shared.world).requests.clone()
+    }
+
+    /// Test setup: make the person a member of the room (or change their moderator flag).
+    pub fn add_membership(&self, room_id: &str, person_id: &str, moderator: bool) {
+        let mut w = lock(&self.shared.world);
+        if let Some(m) = w.memberships.iter_mut().find(|m| m.room_id == room_id && m.person_id == person_id) {
+            m.is_moderator = moderator;
+            return;
+        }
+        w.memberships.push(Membership {
+            id: ids::membership(person_id, room_id),
+            room_id: room_id.into(),
+            person_id: person_id.into(),
+            is_moderator: moderator,
+            created: now_rfc3339(),
+        });
+    }
+}
+
+/// Webex tokens look like `<base64ish>_<cluster>_<org uuid>` [I: the shape; only opacity matters].
+fn token_string() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    format!("{}_PF84_{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 64), uuid::Uuid::new_v4())
+}
+
+fn random_code() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 48)
+}
+
+/// RFC 3339 with milliseconds and `Z`, as Webex writes `created`.
+fn now_rfc3339() -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    time::OffsetDateTime::now_utc().format(&f).unwrap_or_default()
+}
+
+fn tracking_id() -> String {
+    TRACKING_ID.try_with(|t| t.clone()).unwrap_or_default()
+}
+
+/// Webex's error body: `{"message", "errors": [{"description"}], "trackingId"}`.
+fn error(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "message": message, "errors": [{ "description": message }], "trackingId": tracking_id() });
+    (status, Json(body)).into_response()
+}
+
+/// Every request: a tracking id (header and error bodies), and the request log.
+async fn track(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let id = format!("ROUTER_{}", uuid::Uuid::new_v4().to_string().to_uppercase());
+    let method = req.method().to_string();
+    let path = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_else(|| req.uri().path().to_string());
+    let mut resp = TRACKING_ID.scope(id.clone(), next.run(req)).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("trackingid", v);
+    }
+    if !path.starts_with("/sim/") {
+        let person_email = resp.extensions().get::<CallerEmail>().map(|c| c.0.clone());
+        lock(&s.world).requests.push(SimRequest { method, path, status: resp.status().as_u16(), person_email });
+    }
+    resp
+}
+
+/// The API routes: latency, then the bearer token, then throttling and failures (counted per
+/// authenticated request [I]).
+async fn gate(State(s): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
+    let latency = s.faults.latency_ms.load(Ordering::Relaxed);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let Some(person) = bearer_person(&s, req.headers()) else {
+        return error(StatusCode::UNAUTHORIZED, "The request requires a valid access token set in the Authorization request header.");
+    };
+    let n = s.faults.seen.fetch_add(1, Ordering::Relaxed) + 1;
+    let hit = |a: &AtomicU64| matches!(a.load(Ordering::Relaxed), k if k > 0 && n.is_multiple_of(k));
+    let email = CallerEmail(person.email.clone());
+    let mut resp = if hit(&s.faults.throttle_every) {
+        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests. Please retry after the time in the Retry-After header.");
+        let secs = s.faults.retry_after_secs.load(Ordering::Relaxed);
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        r
+    } else if hit(&s.faults.fail_every) {
+        error(StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Please try again later.")
+    } else {
+        req.extensions_mut().insert(Caller { person });
+        next.run(req).await
+    };
+    resp.extensions_mut().insert(email);
+    resp
+}
+
+fn bearer_person(s: &Shared, headers: &HeaderMap) -> Option<SimPerson> {
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = auth.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let w = lock(&s.world);
+    let t = w.access.get(token.trim())?;
+    if Instant::now() >= t.expires {
+        return None;
+    }
+    w.person(&t.person_id).cloned()
+}
+
+/// A page of `items` as Webex pages lists: at most `min(max, 30)` items [I: short pages on
+/// purpose, so callers must follow links], and `Link: <…&cursor=…>; rel="next"` while more remain,
+/// built from the request's `Host` and query (minus any old cursor).
+fn paged(s: &Shared, headers: &HeaderMap, uri: &axum::http::Uri, items: Vec<serde_json::Value>) -> Response {
+    let q: HashMap<String, String> = Query::try_from_uri(uri).map(|Query(q)| q).unwrap_or_default();
+    let max = match q.get("max").map(|m| m.parse::<usize>()) {
+        None => 100,
+        Some(Ok(m)) if m > 0 => m,
+        Some(_) => return error(StatusCode::BAD_REQUEST, "max must be a positive integer."),
+    };
+    let offset = match q.get("cursor") {
+        None => 0,
+        Some(c) => match decode_cursor(c) {
+            Some(o) => o,
+            None => return error(StatusCode::BAD_REQUEST, "Invalid cursor."),
+        },
+    };
+    let size = max.min(30);
+    let end = (offset + size).min(items.len());
+    let page: Vec<_> = items.get(offset.min(items.len())..end).unwrap_or_default().to_vec();
+    let mut resp = Json(serde_json::json!({ "items": page })).into_response();
+    if end < items.len() {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(String::from).unwrap_or_else(|| s.addr.to_string());
+        let mut query: Vec<&str> = uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty() && !p.starts_with("cursor=")).collect();
+        let cursor = format!("cursor={}", encode_cursor(end));
+        query.push(&cursor);
+        let link = format!("<http://{host}{}?{}>; rel=\"next\"", uri.path(), query.join("&"));
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            resp.headers_mut().insert(header::LINK, v);
+        }
+    }
+    resp
+}
+
+fn encode_cursor(offset: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
+}
+
+fn decode_cursor(c: &str) -> Option<usize> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
+    String::from_utf8(raw).ok()?.strip_prefix("offset:")?.parse().ok()
+}
+
+#[derive(Deserialize)]
+struct EmailQuery {
+    email: Option<String>,
+}
+
+async fn sim_token(State(s): State<Arc<Shared>>, Query(q): Query<EmailQuery>) -> Response {
+    let mut w = lock(&s.world);
+    let Some(p) = q.email.as_deref().and_then(|e| w.person_by_email(e)).cloned() else {
+        return error(StatusCode::NOT_FOUND, "No such person in the simulated org (pass ?email=).");
+    };
+    let (token, expires_in) = w.issue_access(&p.id, None);
+    let person = api::person_json(&p, &s.cfg.org.org_id);
+    Json(serde_json::json!({ "access_token": token, "expires_in": expires_in, "person": person })).into_response()
+}
+
+async fn sim_messages(State(s): State<Arc<Shared>>) -> Json<Vec<SimMessage>> {
+    Json(lock(&s.world).messages.clone())
+}
+
+async fn sim_requests(State(s): State<Arc<Shared>>) -> Json<Vec<SimRequest>> {
+    Json(lock(&s.world).requests.clone())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoomQuery {
+    room_id: Option<String>,
+}
+
+async fn sim_memberships(State(s): State<Arc<Shared>>, Query(q): Query<RoomQuery>) -> Json<Vec<SimMembership>> {
+    let w = lock(&s.world);
+    Json(w.memberships.iter().filter(|m| q.room_id.as_ref().is_none_or(|r| &m.room_id == r)).map(|m| w.sim_membership(m)).collect())
+}
