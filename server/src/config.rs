@@ -115,16 +115,17 @@ impl Default for ConnectConfig {
 
 impl Config {
     /// The public base URL people's browsers (and responders' phones) use.
-    pub fn public_base(&self) -> String {
+    /// `bound`: the address actually listened on (the configured port may be 0).
+    pub fn public_base(&self, bound: Option<SocketAddr>) -> String {
         match &self.server.public_url {
             Some(u) if !u.trim().is_empty() => u.trim_end_matches('/').to_string(),
-            _ => format!("http://{}", self.server.addr),
+            _ => format!("http://{}", bound.unwrap_or(self.server.addr)),
         }
     }
 
     /// The Webex part of the services, or `None` when Webex is off. A missing or bad secrets
     /// key is an error here, at start-up.
-    pub fn webex_settings(&self) -> Result<Option<switchboard::services::WebexSettings>, ConfigError> {
+    pub fn webex_settings(&self, bound: Option<SocketAddr>) -> Result<Option<switchboard::services::WebexSettings>, ConfigError> {
         use switchboard::incident::{IncidentConfig, WebexAccess, WebexRoleRule};
         use switchboard::model::Role;
         let w = &self.webex;
@@ -156,7 +157,7 @@ impl Config {
         let region = switchboard::incident::phone::region(&w.default_region)
             .ok_or_else(|| ConfigError::Invalid(format!("webex.default_region: '{}' is not a two-letter region", w.default_region)))?;
         let api = w.api_url.trim_end_matches('/').to_string();
-        let base = self.public_base();
+        let base = self.public_base(bound);
         let connect = self.connect.service_key.as_ref().filter(|k| !k.0.is_empty()).map(|k| (self.connect.url.clone(), k.0.clone()));
         Ok(Some(switchboard::services::WebexSettings {
             oauth: switchboard::webex::oauth::OAuthConfig {
@@ -536,7 +537,7 @@ impl Config {
             return Err(ConfigError::Invalid("cdr.max_body_bytes must not exceed server.max_body_bytes".into()));
         }
         self.cdr.networks()?;
-        self.webex_settings()?;
+        self.webex_settings(None)?;
         if self.cms.register_cdr_receiver && self.cms.cdr_receiver_url.is_none() {
             return Err(ConfigError::Invalid("cms.register_cdr_receiver needs cms.cdr_receiver_url".into()));
         }

@@ -67,6 +67,10 @@ impl Application {
         session_store.migrate().await?;
 
         let cms = crate::cms::cluster_from_config(&config.cms)?;
+        // Bound first: links Switchboard hands out (OAuth redirect, acknowledgement links) need
+        // the real port when none is configured.
+        let listener = TcpListener::bind(config.server.addr).await?;
+        let addr = listener.local_addr()?;
         let services = Services::build(
             store.clone(),
             cms,
@@ -76,13 +80,11 @@ impl Application {
                 rebuild_hours: config.cdr.rebuild_hours,
                 cdr_group_batches: config.cdr.max_group_batches,
                 retention: config.retention.policy(config.cdr.rebuild_hours),
-                webex: config.webex_settings()?,
+                webex: config.webex_settings(Some(addr))?,
             },
         )
         .await?;
 
-        let listener = TcpListener::bind(config.server.addr).await?;
-        let addr = listener.local_addr()?;
         let leptos_options = LeptosOptions::builder()
             .output_name("switchboard")
             .site_root(config.server.site_root.display().to_string())

@@ -24,6 +24,11 @@ use tokio::sync::broadcast;
 
 pub const TEMPLATES_KEY: &str = "incident.templates";
 
+/// Retries of calls a person waits for: a few, honouring `Retry-After` up to 5 s.
+fn quick() -> crate::webex::Retry {
+    crate::webex::Retry { attempts: 4, min_delay: Duration::from_millis(200), max_delay: Duration::from_secs(5) }
+}
+
 /// Settings of the incident rooms (`[webex]` and `[connect]` in the configuration).
 #[derive(Debug, Clone)]
 pub struct IncidentConfig {
@@ -291,11 +296,11 @@ impl IncidentService {
         let mut members = self.api.memberships(&token, room_id, &retry).await?;
         match members.iter().find(|m| m.person_id == c.person_id) {
             Some(m) if !m.is_moderator => {
-                self.api.set_moderator(&token, &m.id, true).await?;
+                quick().run(|| self.api.set_moderator(&token, &m.id, true)).await?;
             }
             Some(_) => {}
             None => {
-                let m = self.api.add_member(&token, room_id, &c.person_id, true).await?;
+                let m = quick().run(|| self.api.add_member(&token, room_id, &c.person_id, true)).await?;
                 members.push(m);
             }
         }
@@ -407,7 +412,7 @@ impl IncidentService {
             .await?
             .ok_or_else(|| IncidentError::NotFound("That person is not in the org directory (refresh it?).".into()))?;
         let token = self.grant.access_token().await?;
-        let membership = match self.api.add_member(&token, room_id, person_id, false).await {
+        let membership = match quick().run(|| self.api.add_member(&token, room_id, person_id, false)).await {
             Ok(m) => m.id,
             // Already a member (added in Webex meanwhile): find the membership.
             Err(ApiError::Refused { status: 409, .. }) => self
@@ -436,7 +441,7 @@ impl IncidentService {
         }
         if let (Some(_), Some(mid)) = (&link.person_id, &link.membership_id) {
             let token = self.grant.access_token().await?;
-            match self.api.remove_member(&token, mid).await {
+            match quick().run(|| self.api.remove_member(&token, mid)).await {
                 Ok(()) | Err(ApiError::Refused { status: 404, .. }) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -569,9 +574,12 @@ impl IncidentService {
             return Err(IncidentError::Conflict("An incident is already running in this space; stop it first.".into()));
         }
         self.set_incident_name(room_id, name).await?;
-        let meeting = match self.api.meeting_info(&c.token, room_id).await {
+        let meeting = match quick().run(|| self.api.meeting_info(&c.token, room_id)).await {
             Ok(m) => m,
-            Err(ApiError::Unauthorized) => self.api.meeting_info(&self.grant.access_token().await?, room_id).await?,
+            Err(ApiError::Unauthorized) => {
+                let org = self.grant.access_token().await?;
+                quick().run(|| self.api.meeting_info(&org, room_id)).await?
+            }
             Err(e) => return Err(e.into()),
         };
         let mut salt = [0u8; 16];
@@ -669,7 +677,7 @@ impl IncidentService {
         let mut tx = self.db.tx().await?;
         for l in &added {
             if let (Some(_), Some(mid)) = (&l.person_id, &l.membership_id) {
-                match self.api.remove_member(&token, mid).await {
+                match quick().run(|| self.api.remove_member(&token, mid)).await {
                     Ok(()) | Err(ApiError::Refused { status: 404, .. }) => removed += 1,
                     Err(e) => {
                         failures.push(format!("{}: {e}", l.name));

@@ -188,18 +188,34 @@ fn refuse(s: &Shared, mut m: ConnectMessage, status: StatusCode, code: &str, why
     error(status, code, why)
 }
 
+/// A request stopped by the key check or a fault is logged too (with the status it got).
+fn refused_at_gate(s: &Shared, m: Option<ConnectMessage>, r: Response) -> Response {
+    if let Some(mut m) = m {
+        m.status = r.status().as_u16();
+        lock(&s.log).push(m);
+    }
+    r
+}
+
 async fn sms(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Result<Json<SmsBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
+    let parsed = body.as_ref().ok().map(|Json(b)| ConnectMessage {
+        channel: "sms".into(),
+        from: b.from.clone(),
+        to: b.to.clone(),
+        text: b.content.clone(),
+        status: 0,
+        id: None,
+    });
     if let Err(r) = gate(&s, &headers).await {
-        return r;
+        return refused_at_gate(&s, parsed, r);
     }
-    let Ok(Json(b)) = body else {
+    let (Ok(Json(b)), Some(m)) = (body, parsed) else {
         return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "The body must be JSON with from, to and content.");
     };
-    let m = ConnectMessage { channel: "sms".into(), from: b.from.clone(), to: b.to.clone(), text: b.content.clone(), status: 0, id: None };
     if !is_e164(&b.to) {
         return refuse(&s, m, StatusCode::BAD_REQUEST, "INVALID_DESTINATION", &format!("'{}' is not an E.164 number", b.to));
     }
@@ -214,19 +230,19 @@ async fn voice(
     headers: HeaderMap,
     body: Result<Json<VoiceBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Err(r) = gate(&s, &headers).await {
-        return r;
-    }
-    let Ok(Json(b)) = body else {
-        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "The body must be JSON with callerId, dialedNumber and audio.");
-    };
-    let m = ConnectMessage {
+    let parsed = body.as_ref().ok().map(|Json(b)| ConnectMessage {
         channel: "voice".into(),
         from: b.caller_id.clone(),
         to: b.dialed_number.clone(),
         text: b.audio.text.clone(),
         status: 0,
         id: None,
+    });
+    if let Err(r) = gate(&s, &headers).await {
+        return refused_at_gate(&s, parsed, r);
+    }
+    let (Ok(Json(b)), Some(m)) = (body, parsed) else {
+        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "The body must be JSON with callerId, dialedNumber and audio.");
     };
     if !is_e164(&b.dialed_number) {
         return refuse(&s, m, StatusCode::BAD_REQUEST, "INVALID_DESTINATION", &format!("'{}' is not an E.164 number", b.dialed_number));

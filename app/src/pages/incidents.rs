@@ -12,7 +12,7 @@ use switchboard::model::incident::{
     AckAnswer, Channel, DeliveryStatus, DirectoryPerson, ExternalResponder, IncidentView, IncidentsHome, ResponderView, SpacePage,
 };
 
-#[server]
+#[server(endpoint = "incidents/get_incidents_home", input = server_fn::codec::Json)]
 pub async fn get_incidents_home() -> Result<IncidentsHome, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -35,7 +35,7 @@ pub async fn get_incidents_home() -> Result<IncidentsHome, AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/refresh_directory", input = server_fn::codec::Json)]
 pub async fn refresh_directory() -> Result<usize, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -46,7 +46,7 @@ pub async fn refresh_directory() -> Result<usize, AppError> {
 }
 
 /// Opens a space: the commander becomes its moderator and its members are synced.
-#[server]
+#[server(endpoint = "incidents/open_space", input = server_fn::codec::Json)]
 pub async fn open_space(room_id: String) -> Result<SpacePage, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -57,7 +57,7 @@ pub async fn open_space(room_id: String) -> Result<SpacePage, AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/get_space", input = server_fn::codec::Json)]
 pub async fn get_space(room_id: String) -> Result<SpacePage, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -68,7 +68,7 @@ pub async fn get_space(room_id: String) -> Result<SpacePage, AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/save_incident_name", input = server_fn::codec::Json)]
 pub async fn save_incident_name(room_id: String, name: String) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -79,7 +79,7 @@ pub async fn save_incident_name(room_id: String, name: String) -> Result<(), App
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/search_people", input = server_fn::codec::Json)]
 pub async fn search_people(q: String) -> Result<Vec<DirectoryPerson>, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -89,7 +89,7 @@ pub async fn search_people(q: String) -> Result<Vec<DirectoryPerson>, AppError> 
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/add_internal", input = server_fn::codec::Json)]
 pub async fn add_internal(room_id: String, person_id: String) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -100,7 +100,7 @@ pub async fn add_internal(room_id: String, person_id: String) -> Result<(), AppE
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/remove_responder", input = server_fn::codec::Json)]
 pub async fn remove_responder(room_id: String, responder_id: i64) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -112,7 +112,7 @@ pub async fn remove_responder(room_id: String, responder_id: i64) -> Result<(), 
 }
 
 /// Creates (no id) or updates an external responder.
-#[server]
+#[server(endpoint = "incidents/save_external", input = server_fn::codec::Json)]
 pub async fn save_external(id: Option<i64>, name: String, email: String, mobile: String, voice: String) -> Result<ExternalResponder, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -127,7 +127,7 @@ pub async fn save_external(id: Option<i64>, name: String, email: String, mobile:
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/delete_external", input = server_fn::codec::Json)]
 pub async fn delete_external(id: i64) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -137,7 +137,7 @@ pub async fn delete_external(id: i64) -> Result<(), AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/link_external", input = server_fn::codec::Json)]
 pub async fn link_external(room_id: String, id: i64) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -148,7 +148,7 @@ pub async fn link_external(room_id: String, id: i64) -> Result<(), AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/set_channel", input = server_fn::codec::Json)]
 pub async fn set_channel(room_id: String, responder_id: i64, channel: Channel, on: bool) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -158,7 +158,7 @@ pub async fn set_channel(room_id: String, responder_id: i64, channel: Channel, o
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/start_incident", input = server_fn::codec::Json)]
 pub async fn start_incident(room_id: String, name: String) -> Result<IncidentView, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -169,7 +169,7 @@ pub async fn start_incident(room_id: String, name: String) -> Result<IncidentVie
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/remind_responder", input = server_fn::codec::Json)]
 pub async fn remind_responder(room_id: String, responder_id: i64, channels: Vec<Channel>) -> Result<usize, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -180,7 +180,7 @@ pub async fn remind_responder(room_id: String, responder_id: i64, channels: Vec<
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/retry_delivery", input = server_fn::codec::Json)]
 pub async fn retry_delivery(delivery_id: i64) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -191,7 +191,7 @@ pub async fn retry_delivery(delivery_id: i64) -> Result<(), AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/stop_incident", input = server_fn::codec::Json)]
 pub async fn stop_incident(room_id: String) -> Result<usize, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
@@ -202,7 +202,7 @@ pub async fn stop_incident(room_id: String) -> Result<usize, AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "incidents/get_incident", input = server_fn::codec::Json)]
 pub async fn get_incident(id: i64) -> Result<IncidentView, AppError> {
     use crate::api::ssr;
     ssr::edge(async {

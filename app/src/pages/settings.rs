@@ -51,7 +51,7 @@ pub async fn save_banner_settings(
 }
 
 /// The incident notification templates, whether this user may change them, and their preview.
-#[server]
+#[server(endpoint = "incidents/templates")]
 pub async fn get_incident_templates() -> Result<Option<(IncidentTemplates, bool)>, AppError> {
     use crate::api::ssr;
     use switchboard::model::Role;
@@ -65,7 +65,7 @@ pub async fn get_incident_templates() -> Result<Option<(IncidentTemplates, bool)
 
 /// Renders the templates with sample values; `save` also stores them. A template that does not
 /// render is refused with the reason.
-#[server]
+#[server(endpoint = "incidents/preview_templates")]
 pub async fn preview_incident_templates(webex: String, sms: String, voice: String, save: bool) -> Result<IncidentPreview, AppError> {
     use crate::api::ssr;
     use switchboard::model::Role;

@@ -5,5 +5,6 @@ mod branding;
 mod cdr;
 mod cli;
 mod common;
+mod incidents;
 mod lobby;
 mod login;

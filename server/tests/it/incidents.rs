@@ -1,0 +1,402 @@
+//! Incident rooms over real HTTP: Switchboard against the Webex and Webex Connect simulators,
+//! with a real SQLite file. The OAuth dances go through the simulator's consent page as a
+//! browser would (GET authorize, POST the form, follow the redirect back).
+
+use crate::common::{client, config_for, location, login, TestApp};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+use switchboard::model::Role;
+use switchboard::sim::connect::{ConnectConfig, SimConnect};
+use switchboard::sim::webex::{SimWebex, WebexSimConfig};
+
+const KEY: &str = "connect-test-key";
+
+pub struct World {
+    pub webex: SimWebex,
+    pub connect: SimConnect,
+    pub secrets_key: String,
+}
+
+pub async fn world() -> World {
+    let webex = SimWebex::start("127.0.0.1:0".parse().unwrap(), WebexSimConfig::demo()).await.unwrap();
+    let connect = SimConnect::start("127.0.0.1:0".parse().unwrap(), ConnectConfig { service_key: KEY.into() }).await.unwrap();
+    World { webex, connect, secrets_key: switchboard::webex::SecretBox::generate_key() }
+}
+
+pub fn webex_config(dir: &Path, w: &World, connect_key: &str) -> server::config::Config {
+    let mut cfg = config_for(dir);
+    let sim = WebexSimConfig::demo();
+    cfg.webex.enabled = true;
+    cfg.webex.client_id = sim.client_id;
+    cfg.webex.client_secret = server::config::Secret(sim.client_secret);
+    cfg.webex.api_url = format!("{}/v1", w.webex.url());
+    cfg.webex.secrets_key = Some(server::config::Secret(w.secrets_key.clone()));
+    cfg.webex.org_admins_role = Some("admin".into());
+    cfg.webex.domains.insert("example.com".into(), "operator".into());
+    cfg.connect.url = w.connect.url();
+    cfg.connect.service_key = Some(server::config::Secret(connect_key.into()));
+    cfg.connect.sms_from = "+14155550100".into();
+    cfg.connect.voice_from = "+14155550199".into();
+    cfg
+}
+
+pub async fn app(dir: &Path, w: &World) -> TestApp {
+    TestApp::spawn_with(webex_config(dir, w, KEY)).await
+}
+
+/// Follows Switchboard's redirect to the simulator's consent page, answers it as `email`
+/// (accept or decline), and returns the simulator's redirect back to Switchboard.
+pub async fn consent(c: &reqwest::Client, authorize_url: &str, email: &str, accept: bool) -> String {
+    let page = c.get(authorize_url).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the consent page answers");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("name=\"email\""), "a person can be picked: {html}");
+    let url = reqwest::Url::parse(authorize_url).unwrap();
+    let mut form: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    form.push(("email".into(), email.into()));
+    form.push(("decision".into(), if accept { "accept" } else { "decline" }.into()));
+    let post = format!("{}://{}/v1/authorize", url.scheme(), url.host_str().unwrap().to_owned() + &format!(":{}", url.port().unwrap()));
+    let res = c.post(post).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303, "consent answers with a redirect");
+    location(&res)
+}
+
+/// "Sign in with Webex" as `email`; returns Switchboard's answer to the callback.
+pub async fn webex_sign_in(app: &TestApp, c: &reqwest::Client, email: &str) -> reqwest::Response {
+    let res = c.get(app.url("/auth/webex?next=/incidents")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let back = consent(c, &location(&res), email, true).await;
+    assert!(back.starts_with(&app.base), "back to Switchboard: {back}");
+    c.get(back).send().await.unwrap()
+}
+
+/// A local admin connects the Webex org as `email`.
+pub async fn connect_org(app: &TestApp, email: &str) -> reqwest::Response {
+    app.add_user("boss", "boss-password-1", Role::Admin).await;
+    let c = client();
+    login(app, &c, "boss", "boss-password-1").await;
+    let res = c.get(app.url("/incidents/connect")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let back = consent(&c, &location(&res), email, true).await;
+    c.get(back).send().await.unwrap()
+}
+
+/// Calls an incident server function (JSON in, JSON out); returns status and body.
+pub async fn call(app: &TestApp, c: &reqwest::Client, name: &str, body: Value) -> (u16, Value) {
+    let res = c.post(app.url(&format!("/api/incidents/{name}"))).json(&body).send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn room_id(_w: &World, title: &str) -> String {
+    WebexSimConfig::demo().org.room_by_title(title).unwrap().id.clone()
+}
+
+fn person_id(email: &str) -> String {
+    WebexSimConfig::demo().org.person_by_email(email).unwrap().id.clone()
+}
+
+/// Connected org, directory loaded, the moderator signed in with Webex: ready to run incidents.
+async fn ready(dir: &Path, w: &World) -> (TestApp, reqwest::Client) {
+    let app = app(dir, w).await;
+    assert_eq!(location(&connect_org(&app, "admin@example.com").await), "/incidents?connected=1");
+    let c = client();
+    let res = webex_sign_in(&app, &c, "moderator@example.com").await;
+    assert_eq!(location(&res), "/incidents");
+    let (s, n) = call(&app, &c, "refresh_directory", json!({})).await;
+    assert_eq!(s, 200, "{n}");
+    (app, c)
+}
+
+async fn wait_for<F: Fn(&Value) -> bool>(app: &TestApp, c: &reqwest::Client, room: &str, what: &str, f: F) -> Value {
+    for _ in 0..300 {
+        let (s, page) = call(app, c, "get_space", json!({"room_id": room})).await;
+        assert_eq!(s, 200, "{page}");
+        if f(&page) {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn deliveries(page: &Value) -> Vec<Value> {
+    page["incident"]["deliveries"].as_array().cloned().unwrap_or_default()
+}
+
+fn all_done(page: &Value) -> bool {
+    let d = deliveries(page);
+    !d.is_empty() && d.iter().all(|d| d["status"] == "sent" || d["status"] == "failed")
+}
+
+#[tokio::test]
+async fn sign_in_with_webex_gives_a_session_by_the_rules_and_refuses_tampered_or_declined_callbacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let app = app(dir.path(), &w).await;
+    // Before any org grant, the org is unknown: nobody may enter (default: nobody).
+    let c = client();
+    let res = webex_sign_in(&app, &c, "moderator@example.com").await;
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("not allowed to sign in"));
+
+    assert_eq!(location(&connect_org(&app, "admin@example.com").await), "/incidents?connected=1");
+    let c = client();
+    let res = webex_sign_in(&app, &c, "moderator@example.com").await;
+    assert_eq!((res.status().as_u16(), location(&res)), (303, "/incidents".to_string()));
+    let page = c.get(app.url("/incidents")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("moderator@example.com") && html.contains("operator"), "signed in as an operator");
+
+    // A tampered state: refused, no session.
+    let t = client();
+    let res = t.get(app.url("/auth/webex?next=/")).send().await.unwrap();
+    let back = consent(&t, &location(&res), "moderator@example.com", true).await;
+    let forged = back.replace("state=", "state=x");
+    let res = t.get(&forged).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("state does not match"));
+    assert_eq!(t.get(app.url("/incidents")).send().await.unwrap().status(), 303, "not signed in");
+    // The code cannot be used again afterwards (the login under way was used up).
+    let res = t.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+
+    // Code swap: the code of one login with the state of another is refused by PKCE.
+    let s = client();
+    let first = location(&s.get(app.url("/auth/webex")).send().await.unwrap());
+    let back_a = consent(&s, &first, "moderator@example.com", true).await;
+    let second = location(&s.get(app.url("/auth/webex")).send().await.unwrap());
+    let state_b = reqwest::Url::parse(&second).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let code_a = reqwest::Url::parse(&back_a).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let res = s.get(app.url(&format!("/auth/webex/callback?code={code_a}&state={state_b}"))).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("refused the sign-in code"));
+
+    // Declined at Webex: a clear page.
+    let d = client();
+    let res = d.get(app.url("/auth/webex")).send().await.unwrap();
+    let back = consent(&d, &location(&res), "moderator@example.com", false).await;
+    let res = d.get(back).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("not allowed"));
+
+    let audit = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT action, result FROM audit_log WHERE action IN ('login.webex', 'webex.grant') ORDER BY id")
+        .fetch_all(audit.pool())
+        .await
+        .unwrap();
+    assert!(rows.contains(&("webex.grant".into(), "ok".into())));
+    assert!(rows.contains(&("login.webex".into(), "ok".into())));
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'login.webex' AND result = 'ok'").fetch_one(audit.pool()).await.unwrap();
+    assert_eq!(detail, "as operator", "the role by the domain rule");
+    assert!(rows.iter().filter(|r| r.0 == "login.webex" && r.1 == "denied").count() >= 3, "{rows:?}");
+}
+
+#[tokio::test]
+async fn the_org_grant_is_sealed_at_rest_refreshed_on_expiry_and_says_so_when_the_refresh_token_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    w.webex.set_lifetimes(Duration::from_secs(2), Duration::from_secs(3600));
+    let app = app(dir.path(), &w).await;
+    assert_eq!(location(&connect_org(&app, "admin@example.com").await), "/incidents?connected=1");
+
+    let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
+    let sealed: String = sqlx::query_scalar("SELECT sealed_tokens FROM webex_grant").fetch_one(store.pool()).await.unwrap();
+    let tokens: Value = serde_json::from_str(
+        &switchboard::webex::SecretBox::from_base64(&w.secrets_key).unwrap().open("webex-org-grant", &sealed).unwrap(),
+    )
+    .unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    let mut bytes = std::fs::read(app.data_dir.join("switchboard.db")).unwrap();
+    bytes.extend(std::fs::read(app.data_dir.join("switchboard.db-wal")).unwrap_or_default());
+    let hay = String::from_utf8_lossy(&bytes);
+    assert!(!hay.contains(&access) && !hay.contains(&refresh), "no plaintext token in the database file");
+
+    // Expired by now: using the grant refreshes it first.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let c = client();
+    login(&app, &c, "boss", "boss-password-1").await;
+    let (s, n) = call(&app, &c, "refresh_directory", json!({})).await;
+    assert_eq!((s, n.as_u64().unwrap_or(0) >= 50), (200, true), "{n}");
+    assert!(w.webex.requests().iter().any(|r| r.path.starts_with("/v1/people") && r.status == 200));
+
+    // The refresh token dies: "admin grant needed", and the page still works.
+    w.webex.revoke_refresh_tokens();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (s, n) = call(&app, &c, "refresh_directory", json!({})).await;
+    assert_eq!(s, 503, "{n}");
+    assert!(n.to_string().contains("connect the Webex org again"), "{n}");
+    let (s, home) = call(&app, &c, "get_incidents_home", json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!((home["grant"]["needs_grant"].as_bool(), home["grant"]["connected"].as_bool()), (Some(true), Some(false)), "{home}");
+    let html = c.get(app.url("/incidents")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Admin grant needed"), "the page says what to do");
+}
+
+#[tokio::test]
+async fn an_incident_under_a_429_storm_delivers_every_channel_exactly_once_and_stop_removes_only_the_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let (app, c) = ready(dir.path(), &w).await;
+    let room = room_id(&w, "Response - Network outage");
+    let before: Vec<String> = w.webex.memberships(&room).iter().map(|m| m.person_id.clone()).collect();
+    let (s, page) = call(&app, &c, "open_space", json!({"room_id": room})).await;
+    assert_eq!(s, 200, "{page}");
+    let moderator = person_id("moderator@example.com");
+    assert!(w.webex.memberships(&room).iter().any(|m| m.person_id == moderator && m.is_moderator), "the commander is made moderator");
+
+    // Add two people of the org and an external.
+    let people: Vec<Value> = call(&app, &c, "search_people", json!({"q": "example.com"})).await.1.as_array().unwrap().clone();
+    let added: Vec<String> = people
+        .iter()
+        .map(|p| p["person_id"].as_str().unwrap().to_string())
+        .filter(|id| !before.contains(id) && *id != moderator)
+        .take(2)
+        .collect();
+    for pid in &added {
+        let (s, b) = call(&app, &c, "add_internal", json!({"room_id": room, "person_id": pid})).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let (s, ext) =
+        call(&app, &c, "save_external", json!({"id": null, "name": "Pat Partner", "email": "", "mobile": "(201) 555-0199", "voice": "+44 20 7946 0958"}))
+            .await;
+    assert_eq!(s, 200, "{ext}");
+    assert_eq!(ext["sms_number"], "+12015550199");
+    call(&app, &c, "link_external", json!({"room_id": room, "id": ext["id"]})).await;
+    let page = call(&app, &c, "get_space", json!({"room_id": room})).await.1;
+    let responders = page["responders"].as_array().unwrap().clone();
+    for r in responders.iter().filter(|r| r["internal"] == true && r["sms_number"].is_string()) {
+        let (s, b) = call(&app, &c, "set_channel", json!({"room_id": room, "responder_id": r["id"], "channel": "sms", "on": true})).await;
+        assert_eq!(s, 200, "{b}");
+    }
+
+    // A storm: every 3rd Webex call and every 2nd Connect call answers 429.
+    w.webex.faults().set_throttle_every(3);
+    w.connect.faults().set_throttle_every(2);
+    let (s, v) = call(&app, &c, "start_incident", json!({"room_id": room, "name": "Core router down"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["meeting_link"].as_str().unwrap().starts_with("https://"));
+    let page = wait_for(&app, &c, &room, "every delivery", all_done).await;
+    let d = deliveries(&page);
+    assert!(d.iter().all(|d| d["status"] == "sent"), "{d:?}");
+    let expected_webex = responders.iter().filter(|r| r["internal"] == true && r["is_commander"] == false).count();
+    assert_eq!(d.iter().filter(|d| d["channel"] == "webex").count(), expected_webex);
+    w.webex.faults().set_throttle_every(0);
+    w.connect.faults().set_throttle_every(0);
+
+    // Exactly once per person and channel, despite the 429s.
+    let msgs = w.webex.messages();
+    let mut to: Vec<String> = msgs.iter().filter_map(|m| m.to_person_id.clone()).collect();
+    to.sort();
+    let n = to.len();
+    to.dedup();
+    assert_eq!((n, to.len()), (expected_webex, expected_webex), "one message each");
+    assert!(!to.contains(&moderator), "never to the sender");
+    assert!(msgs.iter().all(|m| m.from_person_email == "moderator@example.com"), "sent as the commander");
+    assert!(msgs[0].markdown.as_deref().unwrap().contains("Core router down"));
+    let accepted: Vec<_> = w.connect.messages().into_iter().filter(|m| m.status == 202).collect();
+    let mut keys: Vec<(String, String)> = accepted.iter().map(|m| (m.channel.clone(), m.to.clone())).collect();
+    keys.sort();
+    let n = keys.len();
+    keys.dedup();
+    assert_eq!(n, keys.len(), "no SMS or call accepted twice");
+    assert!(keys.contains(&("voice".into(), "+442079460958".into())));
+    assert!(w.connect.messages().iter().any(|m| m.status == 429), "the storm happened");
+
+    // Stop: only the people added for the incident leave the Webex space.
+    let (s, removed) = call(&app, &c, "stop_incident", json!({"room_id": room})).await;
+    assert_eq!(s, 200, "{removed}");
+    assert_eq!(removed.as_u64(), Some(added.len() as u64));
+    let after: Vec<String> = w.webex.memberships(&room).iter().map(|m| m.person_id.clone()).collect();
+    for p in &before {
+        assert!(after.contains(p), "pre-existing member kept");
+    }
+    for p in &added {
+        assert!(!after.contains(p), "added member removed");
+    }
+    assert!(after.contains(&moderator), "never the commander");
+    let (s, v) = call(&app, &c, "get_incident", json!({"id": v["summary"]["id"]})).await;
+    assert_eq!(s, 200);
+    let kinds: Vec<&str> = v["timeline"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    assert_eq!((kinds.first().copied(), kinds.last().copied()), (Some("started"), Some("stopped")), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn a_responder_acknowledges_from_the_link_in_the_message_and_the_link_says_when_the_incident_is_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let (app, c) = ready(dir.path(), &w).await;
+    let room = room_id(&w, "Response - Security");
+    call(&app, &c, "open_space", json!({"room_id": room})).await;
+    let (s, v) = call(&app, &c, "start_incident", json!({"room_id": room, "name": "Phishing wave"})).await;
+    assert_eq!(s, 200, "{v}");
+    wait_for(&app, &c, &room, "deliveries", all_done).await;
+    let md = w.webex.messages().into_iter().find_map(|m| m.markdown).unwrap();
+    let link = md.split_whitespace().find(|t| t.contains("/ack/")).unwrap().trim_end_matches(['.', ')']).to_string();
+    assert!(link.starts_with(&app.base), "{link}");
+    let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = anon.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Phishing wave"));
+    let res = anon.post(&link).form(&[("answer", "coming")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("On my way"));
+    let page = wait_for(&app, &c, &room, "the ack", |p| p["incident"]["acks"].as_array().is_some_and(|a| a.iter().any(|a| a["answer"] == "coming"))).await;
+    assert!(page["incident"]["timeline"].as_array().unwrap().iter().any(|t| t["kind"] == "ack"));
+    // No token in the database, only its hash.
+    let token = link.rsplit('/').next().unwrap();
+    let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incident_acks WHERE token_hash = ?").bind(token).fetch_one(store.pool()).await.unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(anon.get(app.url("/ack/not-a-real-token")).send().await.unwrap().status(), 404);
+
+    call(&app, &c, "stop_incident", json!({"room_id": room})).await;
+    let page = anon.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("This incident is over"));
+    let res = anon.post(&link).form(&[("answer", "declined")]).send().await.unwrap();
+    assert_eq!(res.status(), 410);
+    assert!(res.text().await.unwrap().contains("This incident is over"));
+}
+
+#[tokio::test]
+async fn bad_numbers_are_refused_with_the_reason_and_a_wrong_connect_key_fails_only_sms_and_voice_with_a_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let app = TestApp::spawn_with(webex_config(dir.path(), &w, "wrong-key")).await;
+    assert_eq!(location(&connect_org(&app, "admin@example.com").await), "/incidents?connected=1");
+    let c = client();
+    webex_sign_in(&app, &c, "moderator@example.com").await;
+    let (s, e) = call(&app, &c, "save_external", json!({"id": null, "name": "Bad", "email": "", "mobile": "call me maybe", "voice": ""})).await;
+    assert_eq!(s, 400);
+    assert!(e.to_string().contains("Mobile number: 'call me maybe' is not a phone number"), "{e}");
+    let (s, e) = call(&app, &c, "save_external", json!({"id": null, "name": "Nobody", "email": "", "mobile": "", "voice": ""})).await;
+    assert_eq!(s, 400, "{e}");
+    let (s, ext) = call(&app, &c, "save_external", json!({"id": null, "name": "Sam Supplier", "email": "sam@partner.example", "mobile": "+1 201 555 0142", "voice": ""})).await;
+    assert_eq!(s, 200, "{ext}");
+    let (s, upd) = call(&app, &c, "save_external", json!({"id": ext["id"], "name": "Sam Supplier", "email": "", "mobile": "+1 201 555 0143", "voice": ""})).await;
+    assert_eq!((s, upd["sms_number"].as_str()), (200, Some("+12015550143")));
+
+    let room = room_id(&w, "Response - Datacenter");
+    call(&app, &c, "open_space", json!({"room_id": room})).await;
+    call(&app, &c, "link_external", json!({"room_id": room, "id": ext["id"]})).await;
+    let (s, v) = call(&app, &c, "start_incident", json!({"room_id": room, "name": "Cooling failure"})).await;
+    assert_eq!(s, 200, "{v}");
+    let page = wait_for(&app, &c, &room, "deliveries", all_done).await;
+    let d = deliveries(&page);
+    let sms = d.iter().find(|d| d["channel"] == "sms").unwrap();
+    assert_eq!(sms["status"], "failed");
+    assert!(sms["reason"].as_str().unwrap().contains("service key"), "{sms}");
+    assert!(d.iter().filter(|d| d["channel"] == "webex").all(|d| d["status"] == "sent"), "the rest still go out: {d:?}");
+    let (s, b) = call(&app, &c, "retry_delivery", json!({"delivery_id": sms["id"]})).await;
+    assert_eq!(s, 200, "{b}");
+    let page = wait_for(&app, &c, &room, "the retry", |p| deliveries(p).iter().any(|d| d["id"] == sms["id"] && d["status"] == "failed")).await;
+    assert!(page["incident"]["timeline"].as_array().unwrap().iter().any(|t| t["kind"] == "retry"));
+    assert_eq!(w.connect.messages().iter().filter(|m| m.status == 401).count(), 2, "tried again once, on request");
+    let (s, _) = call(&app, &c, "delete_external", json!({"id": ext["id"]})).await;
+    assert_eq!(s, 200);
+}
