@@ -63,6 +63,8 @@ pub enum SimCommand {
     Cms(crate::demo::SimCmsArgs),
     /// Webex Connect's messaging API (SMS and text-to-speech voice).
     Connect(crate::demo::SimConnectArgs),
+    /// Webex: the REST API the incident rooms use (people, rooms, memberships, messages) and OAuth.
+    Webex(crate::demo::SimWebexArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -153,6 +155,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sim { command: SimCommand::Connect(args) } => {
             telemetry::init(crate::config::LogFormat::Text);
             crate::demo::run_sim_connect(args).await
+        }
+        Command::Sim { command: SimCommand::Webex(args) } => {
+            telemetry::init(crate::config::LogFormat::Text);
+            crate::demo::run_sim_webex(args).await
         }
         Command::Migrate { target } => {
             let cfg = target.load()?;

@@ -201,3 +201,46 @@ pub async fn run_sim_connect(a: SimConnectArgs) -> anyhow::Result<()> {
     crate::telemetry::shutdown_signal().await;
     Ok(())
 }
+
+#[derive(Debug, Args)]
+pub struct SimWebexArgs {
+    #[arg(long, default_value = "127.0.0.1:8091")]
+    pub addr: SocketAddr,
+    /// How many people the simulated org has (admin@example.com and moderator@example.com among them).
+    #[arg(long, default_value_t = 50)]
+    pub people: usize,
+    /// Access token lifetime in seconds (Webex: about 14 days).
+    #[arg(long)]
+    pub access_seconds: Option<u64>,
+    /// The OAuth integration's client id.
+    #[arg(long, default_value = "switchboard-sim-client")]
+    pub client_id: String,
+    /// The OAuth integration's client secret.
+    #[arg(long, default_value = "switchboard-sim-secret")]
+    pub client_secret: String,
+}
+
+pub async fn run_sim_webex(a: SimWebexArgs) -> anyhow::Result<()> {
+    use switchboard::sim::webex::{SimOrg, SimWebex, WebexSimConfig};
+    let mut cfg = WebexSimConfig { client_id: a.client_id.clone(), client_secret: a.client_secret.clone(), ..WebexSimConfig::demo() };
+    cfg.org = SimOrg::demo(a.people);
+    if let Some(s) = a.access_seconds {
+        cfg.access_lifetime = Duration::from_secs(s);
+    }
+    let users: Vec<(String, String, bool)> =
+        cfg.org.people.iter().take(4).map(|p| (p.email.clone(), p.display_name.clone(), !p.roles.is_empty())).collect();
+    let sim = SimWebex::start(a.addr, cfg).await?;
+    let url = sim.url();
+    println!("Webex simulator running at {url} (API under {url}/v1):");
+    println!("  OAuth: {url}/v1/authorize and {url}/v1/access_token");
+    println!("         client id '{}', client secret '{}' (any http(s) redirect URI)", a.client_id, a.client_secret);
+    println!("  Users ({} in all):", a.people.max(2));
+    for (email, name, admin) in &users {
+        println!("    {email:<28} {name}{}", if *admin { "  (org admin)" } else { "" });
+    }
+    println!("  A token without the browser: curl '{url}/sim/token?email=admin@example.com'");
+    println!("  What it received: {url}/sim/messages, {url}/sim/requests, {url}/sim/memberships?roomId=…");
+    println!("Stop with Ctrl-C.");
+    crate::telemetry::shutdown_signal().await;
+    Ok(())
+}
