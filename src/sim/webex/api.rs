@@ -75,7 +75,7 @@ pub(super) async fn me(State(s): State<Arc<Shared>>, Extension(c): Extension<Cal
 
 /// `GET /people`: `email` (exact, case-insensitive), `displayName` (prefix, case-insensitive),
 /// `id` (comma list, at most 85); several filters narrow together [I]. No filter at all needs an
-/// admin (reference §3); others get 403.
+/// admin (reference §3); others get 403 [I: the status]. Paged as `paged` says.
 pub(super) async fn people(
     State(s): State<Arc<Shared>>,
     Extension(c): Extension<Caller>,
