@@ -249,12 +249,18 @@ async fn demo(mut cfg: Config) -> anyhow::Result<()> {
     if let Err(e) = crate::demo_branding::seed(&app.services().branding).await {
         tracing::warn!(error = %e, "could not seed the demo branding tenant");
     }
+    if let Err(e) = crate::demo::pregrant(app.services(), &world.webex).await {
+        tracing::warn!(error = %e, "could not connect the simulated Webex org");
+    }
     let url = format!("http://{}", app.addr());
     println!();
     println!("  Switchboard demo is running at {url}");
     println!("  Data directory: {} (kept between runs)", cfg.server.data_dir.display());
     println!("  {login}");
     println!("  Simulated CMS cluster: {} and {} (API user switchboard-demo)", world.cms.url(0), world.cms.url(1));
+    println!("  Incidents: \"Sign in with Webex\" on the login page and pick Morgan Moderator (moderator@example.com).");
+    println!("    Simulated Webex org: {} (messages sent: {}/sim/messages)", world.webex.url(), world.webex.url());
+    println!("    SMS and voice calls as Webex Connect received them: {}/sim/messages", world.connect.url());
     println!("  Stop with Ctrl-C.");
     println!();
     tracing::info!(%url, "listening");

@@ -11,6 +11,8 @@ use switchboard::sim::cms::{Scenario, SimCms, SimConfig};
 /// Simulators started for demo mode; they stop when dropped.
 pub struct DemoWorld {
     pub cms: SimCms,
+    pub webex: switchboard::sim::webex::SimWebex,
+    pub connect: switchboard::sim::connect::SimConnect,
     _scenario: tokio::task::JoinHandle<()>,
 }
 
@@ -86,7 +88,59 @@ pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
         .collect();
     cfg.cms.cdr_receiver_url = Some(format!("http://{}/cdr", cfg.server.addr));
     cfg.cms.register_cdr_receiver = true;
-    Ok(DemoWorld { cms, _scenario: handle })
+    let (webex, connect) = start_webex(cfg).await?;
+    Ok(DemoWorld { cms, webex, connect, _scenario: handle })
+}
+
+/// The simulated Webex org and Webex Connect, and Switchboard pointed at them: org admins sign
+/// in as admins, everyone else of example.com as operators. The sealing key is kept in the data
+/// directory (demo only; production takes it from the environment).
+async fn start_webex(
+    cfg: &mut Config,
+) -> anyhow::Result<(switchboard::sim::webex::SimWebex, switchboard::sim::connect::SimConnect)> {
+    use switchboard::sim::connect::{ConnectConfig, SimConnect};
+    use switchboard::sim::webex::{SimWebex, WebexSimConfig};
+    let sim_cfg = WebexSimConfig::demo();
+    let (client_id, client_secret) = (sim_cfg.client_id.clone(), sim_cfg.client_secret.clone());
+    let webex = SimWebex::start("127.0.0.1:0".parse()?, sim_cfg).await?;
+    let key = Alphanumeric.sample_string(&mut rand::thread_rng(), 24);
+    let connect = SimConnect::start("127.0.0.1:0".parse()?, ConnectConfig { service_key: key.clone() }).await?;
+    let key_file = cfg.server.data_dir.join("demo-secrets.key");
+    let secrets_key = match std::fs::read_to_string(&key_file) {
+        Ok(k) if switchboard::webex::SecretBox::from_base64(&k).is_ok() => k.trim().to_string(),
+        _ => {
+            let k = switchboard::webex::SecretBox::generate_key();
+            std::fs::write(&key_file, &k)?;
+            k
+        }
+    };
+    let w = &mut cfg.webex;
+    w.enabled = true;
+    w.client_id = client_id;
+    w.client_secret = Secret(client_secret);
+    w.api_url = format!("{}/v1", webex.url());
+    w.secrets_key = Some(Secret(secrets_key));
+    w.org_admins_role = Some("admin".into());
+    w.domains.insert("example.com".into(), "operator".into());
+    cfg.connect.url = connect.url();
+    cfg.connect.service_key = Some(Secret(key));
+    cfg.connect.sms_from = "+14155550100".into();
+    cfg.connect.voice_from = "+14155550199".into();
+    Ok((webex, connect))
+}
+
+/// Demo mode connects the simulated org as its admin through the real OAuth flow (as an admin
+/// clicking "Connect Webex org" would), so a newcomer can sign in with Webex at once.
+pub async fn pregrant(services: &switchboard::services::Services, webex: &switchboard::sim::webex::SimWebex) -> anyhow::Result<()> {
+    use switchboard::webex::LoginKind;
+    let Some(w) = services.webex.as_ref() else { return Ok(()) };
+    let now = time::OffsetDateTime::now_utc();
+    let (url, pending) = w.oauth.begin(LoginKind::OrgGrant, "/incidents", now);
+    let back = webex.consent(&url, "admin@example.com").await.map_err(anyhow::Error::msg)?;
+    let code = back.split(['?', '&']).find_map(|kv| kv.strip_prefix("code=")).unwrap_or_default().to_string();
+    let tokens = w.oauth.finish(&pending, &pending.state, &code, now).await?;
+    w.incidents.connect_org(tokens, "demo").await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

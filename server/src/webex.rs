@@ -142,7 +142,7 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(q):
     match pending.kind {
         LoginKind::OrgGrant => {
             let by = pending.by.clone().unwrap_or_else(|| "(unknown)".into());
-            match w.incidents.grant().store_grant(tokens, &by).await {
+            match w.incidents.connect_org(tokens, &by).await {
                 Ok(_) => Redirect::to("/incidents?connected=1").into_response(),
                 Err(e) => {
                     tracing::warn!(error = %e, "Webex org grant not stored");

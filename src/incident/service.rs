@@ -144,6 +144,8 @@ pub struct IncidentService {
     pub(super) events: broadcast::Sender<i64>,
     pub(super) outbox: Outbox,
     rooms_cache: tokio::sync::Mutex<Option<(Instant, Vec<Room>)>>,
+    /// Wakes the directory worker (a new grant: load the directory now).
+    directory_wake: tokio::sync::Notify,
 }
 
 impl IncidentService {
@@ -168,11 +170,20 @@ impl IncidentService {
             events: broadcast::channel(256).0,
             outbox: Outbox::default(),
             rooms_cache: tokio::sync::Mutex::new(None),
+            directory_wake: tokio::sync::Notify::new(),
         }
     }
 
     pub fn grant(&self) -> &OrgGrant {
         &self.grant
+    }
+
+    /// Keeps a new org grant and has the directory loaded at once.
+    pub async fn connect_org(&self, tokens: crate::webex::TokenSet, by: &str) -> Result<crate::model::incident::GrantStatus, GrantError> {
+        let status = self.grant.store_grant(tokens, by).await?;
+        *self.rooms_cache.lock().await = None;
+        self.directory_wake.notify_one();
+        Ok(status)
     }
 
     pub fn grant_handle(&self) -> Arc<OrgGrant> {
@@ -761,9 +772,10 @@ impl IncidentService {
     /// The worker: reloads the org directory when it is older than `every` (at start, then as
     /// it ages); waits quietly while no org is connected.
     pub async fn run_directory_refresh(self: Arc<Self>, every: Duration, ctx: crate::workers::WorkerCtx) {
+        let mut woken = false;
         loop {
             let due = match self.directory_refreshed().await {
-                Ok(Some(at)) => OffsetDateTime::now_utc() - at >= every,
+                Ok(Some(at)) => OffsetDateTime::now_utc() - at >= every || woken,
                 Ok(None) => true,
                 Err(_) => false,
             };
@@ -773,8 +785,10 @@ impl IncidentService {
                     Err(e) => tracing::warn!(error = %e, "could not reload the Webex org directory"),
                 }
             }
+            woken = false;
             tokio::select! {
                 _ = ctx.cancelled() => return,
+                _ = self.directory_wake.notified() => woken = true,
                 _ = tokio::time::sleep(Duration::from_secs(30)) => {}
             }
         }

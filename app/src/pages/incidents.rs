@@ -357,8 +357,8 @@ pub fn SpacePageView() -> impl IntoView {
                 {move || opened.get().map(|r| match r {
                     Err(e) => view! { <p class="alert error" data-testid="space-error">{e.to_string()}</p> }.into_any(),
                     Ok(first) => {
-                        let page = move || data.get().and_then(|r| r.ok()).unwrap_or_else(|| first.clone());
-                        view! { {move || view! { <Space p=page() on_change/> }} }.into_any()
+                        let page = Signal::derive(move || data.get().and_then(|r| r.ok()).unwrap_or_else(|| first.clone()));
+                        view! { <Space page on_change/> }.into_any()
                     }
                 })}
             </Transition>
@@ -366,11 +366,14 @@ pub fn SpacePageView() -> impl IntoView {
     }
 }
 
+/// Built once per visit; only the parts that show server state re-render on a push, so what
+/// the commander is typing (name, search, the external form) is never lost.
 #[component]
-fn Space(p: SpacePage, on_change: Callback<()>) -> impl IntoView {
-    let room = p.room_id.clone();
-    let name = RwSignal::new(p.incident_name.clone());
-    let running = p.incident.is_some();
+fn Space(page: Signal<SpacePage>, on_change: Callback<()>) -> impl IntoView {
+    let first = page.get_untracked();
+    let room = first.room_id.clone();
+    let name = RwSignal::new(first.incident_name.clone());
+    let running = Memo::new(move |_| page.with(|p| p.incident.is_some()));
     let message = RwSignal::new(None::<Result<String, String>>);
     let report = move |r: Result<String, AppError>| {
         message.set(Some(r.map_err(|e| e.to_string())));
@@ -406,8 +409,9 @@ fn Space(p: SpacePage, on_change: Callback<()>) -> impl IntoView {
             async move { report(save_incident_name(room, n).await.map(|_| "Name saved.".to_string())) }
         })
     };
+    let panel_room = room.clone();
     view! {
-        <h2 data-testid="space-title">{p.title.clone()}</h2>
+        <h2 data-testid="space-title">{move || page.with(|p| p.title.clone())}</h2>
         {move || message.get().map(|m| match m {
             Ok(t) => view! { <p class="alert info" data-testid="space-result">{t}</p> }.into_any(),
             Err(t) => view! { <p class="alert error" data-testid="space-result">{t}</p> }.into_any(),
@@ -415,25 +419,28 @@ fn Space(p: SpacePage, on_change: Callback<()>) -> impl IntoView {
         <section class="card">
             <div class="incident-controls">
                 <label>"Incident name "
-                    <input data-testid="incident-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) disabled=running/>
+                    <input data-testid="incident-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) disabled=move || running.get()/>
                 </label>
-                {(!running).then(|| view! {
-                    <button class="secondary" on:click=move |_| { save_name.dispatch(name.get_untracked()); }>"Save name"</button>
-                    <button class="primary" data-testid="start" disabled=move || start.pending().get()
-                        on:click=move |_| { start.dispatch(name.get_untracked()); }>
-                        {move || if start.pending().get() { "Starting…" } else { "Start incident" }}
-                    </button>
-                })}
-                {running.then(|| view! {
-                    <button class="danger" data-testid="stop" disabled=move || stop.pending().get()
-                        on:click=move |_| { stop.dispatch(()); }>"Stop incident"</button>
-                })}
+                {move || if running.get() {
+                    view! {
+                        <button class="danger" data-testid="stop" disabled=move || stop.pending().get()
+                            on:click=move |_| { stop.dispatch(()); }>"Stop incident"</button>
+                    }.into_any()
+                } else {
+                    view! {
+                        <button class="secondary" on:click=move |_| { save_name.dispatch(name.get_untracked()); }>"Save name"</button>
+                        <button class="primary" data-testid="start" disabled=move || start.pending().get()
+                            on:click=move |_| { start.dispatch(name.get_untracked()); }>
+                            {move || if start.pending().get() { "Starting…" } else { "Start incident" }}
+                        </button>
+                    }.into_any()
+                }}
             </div>
-            {p.incident.clone().map(|v| view! { <IncidentPanel v room_id=room.clone() can_act=true on_change/> })}
+            {move || page.get().incident.map(|v| view! { <IncidentPanel v room_id=panel_room.clone() can_act=true on_change/> })}
         </section>
-        <Responders p=p.clone() on_change report/>
+        {move || view! { <Responders p=page.get() on_change report/> }}
         <AddInternal room_id=room.clone() report/>
-        <Externals externals=p.externals.clone() room_id=room.clone() report/>
+        <Externals externals=Signal::derive(move || page.with(|p| p.externals.clone())) room_id=room.clone() report/>
     }
 }
 
@@ -638,7 +645,7 @@ fn AddInternal(room_id: String, report: impl Fn(Result<String, AppError>) + Copy
 }
 
 #[component]
-fn Externals(externals: Vec<ExternalResponder>, room_id: String, report: impl Fn(Result<String, AppError>) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Externals(externals: Signal<Vec<ExternalResponder>>, room_id: String, report: impl Fn(Result<String, AppError>) + Copy + Send + Sync + 'static) -> impl IntoView {
     let editing = RwSignal::new(None::<i64>);
     let (name, email, mobile, voice) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let error = RwSignal::new(None::<String>);
@@ -681,7 +688,7 @@ fn Externals(externals: Vec<ExternalResponder>, room_id: String, report: impl Fn
             <table class="grid" data-testid="externals">
                 <thead><tr><th>"Name"</th><th>"Email"</th><th>"Mobile"</th><th>"Voice"</th><th></th></tr></thead>
                 <tbody>
-                    {externals.into_iter().map(|e| {
+                    {move || externals.get().into_iter().map(|e| {
                         let id = e.id;
                         let item = (room_id.clone(), id);
                         let fill = e.clone();

@@ -573,3 +573,22 @@ async fn sim_memberships(State(s): State<Arc<Shared>>, Query(q): Query<RoomQuery
     let w = lock(&s.world);
     Json(w.memberships.iter().filter(|m| q.room_id.as_ref().is_none_or(|r| &m.room_id == r)).map(|m| w.sim_membership(m)).collect())
 }
+
+impl SimWebex {
+    /// Answers the consent page of `authorize_url` as `email` (accept), as a person clicking
+    /// through it would; returns where the simulator redirects (the client's redirect URI with
+    /// `code` and `state`). For demo mode and scripts.
+    pub async fn consent(&self, authorize_url: &str, email: &str) -> Result<String, String> {
+        let url = reqwest::Url::parse(authorize_url).map_err(|e| e.to_string())?;
+        let mut form: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        form.push(("email".into(), email.into()));
+        form.push(("decision".into(), "accept".into()));
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
+        let res = http.post(format!("{}/v1/authorize", self.url())).form(&form).send().await.map_err(|e| e.to_string())?;
+        res.headers()
+            .get(axum::http::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .map(String::from)
+            .ok_or_else(|| format!("the consent page answered {} without a redirect", res.status()))
+    }
+}

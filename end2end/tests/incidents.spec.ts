@@ -1,0 +1,81 @@
+import { test, expect } from '@playwright/test';
+import { hydrated } from './helpers';
+
+// Demo mode connects the simulated Webex org at start; a newcomer signs in with Webex as the
+// moderator and runs an incident from start to an acknowledgement.
+test('sign in with Webex, build an incident, start it, watch deliveries and an ack arrive', async ({ page, context, request }) => {
+  await page.goto('/incidents');
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await hydrated(page);
+  await page.getByTestId('webex-sign-in').click();
+  // The simulator's consent page.
+  await expect(page.getByRole('heading', { name: /wants to access your Webex account/ })).toBeVisible();
+  const simOrigin = new URL(page.url()).origin;
+  await page.locator('#email').selectOption('moderator@example.com');
+  await page.locator('#accept').click();
+  await expect(page).toHaveURL(/\/incidents$/);
+  await hydrated(page);
+  await expect(page.getByTestId('current-user')).toContainText('moderator@example.com');
+  await expect(page.getByTestId('grant-state')).toContainText('Connected');
+
+  await page.getByRole('link', { name: 'Response - Network outage' }).click();
+  await expect(page).toHaveURL(/\/incidents\/space\?id=/);
+  await hydrated(page);
+  await expect(page.getByTestId('space-title')).toHaveText('Response - Network outage');
+
+  // An internal responder from the directory, searched as you type.
+  await page.getByTestId('people-search').fill('example.com');
+  const person = page.getByTestId('person').first();
+  await expect(person).toBeVisible();
+  const personName = await person.getAttribute('data-name');
+  await person.getByTestId('add-person').click();
+  await expect(page.getByTestId('space-result')).toContainText('added to the space');
+  await expect(page.locator(`[data-testid="responder"][data-name="${personName}"]`)).toBeVisible();
+
+  // An external, phone-only responder: a bad number first, then a good one.
+  await page.getByTestId('ext-name').fill('Pat Partner');
+  await page.getByTestId('ext-mobile').fill('not a number');
+  await page.getByTestId('ext-save').click();
+  await expect(page.getByTestId('ext-error')).toContainText('Mobile number');
+  await page.getByTestId('ext-mobile').fill('(201) 555-0199');
+  await page.getByTestId('ext-save').click();
+  const ext = page.locator('[data-testid="external"][data-name="Pat Partner"]');
+  await expect(ext).toContainText('+12015550199');
+  await ext.getByTestId('ext-add').click();
+  await expect(page.locator('[data-testid="responder"][data-name="Pat Partner"]')).toBeVisible();
+
+  // Start: the meeting opens in a new tab (ignored here), deliveries fill in by push.
+  await page.getByTestId('incident-name').fill('Core router down');
+  const popup = context.waitForEvent('page').catch(() => null);
+  await page.getByTestId('start').click();
+  await popup;
+  const progress = page.getByTestId('progress');
+  await expect(progress).toBeVisible();
+  await expect(async () => {
+    const done = await progress.getAttribute('data-done');
+    const total = await progress.getAttribute('data-total');
+    expect(Number(total)).toBeGreaterThan(0);
+    expect(done).toBe(total);
+  }).toPass();
+  await expect(page.locator('[data-testid="delivery"][data-channel="sms"][data-status="sent"]').first()).toBeVisible();
+  await expect(page.locator('[data-testid="delivery"][data-status="failed"]')).toHaveCount(0);
+
+  // A responder answers from the link in their Webex message.
+  const messages = await (await request.get(`${simOrigin}/sim/messages`)).json();
+  const md: string = messages.map((m: any) => m.markdown ?? '').find((t: string) => t.includes('Core router down'));
+  const link = md.match(/https?:\/\/\S+\/ack\/[A-Za-z0-9_-]+/)![0];
+  const responder = await context.newPage();
+  await responder.goto(link);
+  await responder.getByTestId('ack-coming').click();
+  await expect(responder.getByTestId('ack-answer')).toContainText('On my way');
+  await expect(page.locator('[data-testid="ack"]', { hasText: 'On my way' })).toHaveCount(1);
+
+  // Stop: the incident ends and goes to the history.
+  await page.getByTestId('stop').click();
+  await expect(page.getByTestId('space-result')).toContainText('Stopped');
+  await responder.reload();
+  await expect(responder.getByTestId('ack-over')).toBeVisible();
+  await page.goto('/incidents');
+  await hydrated(page);
+  await expect(page.getByTestId('history')).toContainText('Core router down');
+});
