@@ -133,7 +133,9 @@ impl Config {
             return Ok(None);
         }
         if w.client_id.trim().is_empty() || w.client_secret.0.trim().is_empty() {
-            return Err(ConfigError::Invalid("webex.enabled needs webex.client_id and webex.client_secret (SWITCHBOARD_WEBEX__CLIENT_SECRET)".into()));
+            return Err(ConfigError::Invalid(
+                "webex.enabled needs webex.client_id and webex.client_secret (SWITCHBOARD_WEBEX__CLIENT_SECRET)".into(),
+            ));
         }
         let key = w.secrets_key.as_ref().filter(|k| !k.0.trim().is_empty()).ok_or_else(|| {
             ConfigError::Invalid(
@@ -142,8 +144,11 @@ impl Config {
                     .into(),
             )
         })?;
-        let secrets = switchboard::webex::SecretBox::from_base64(&key.0).map_err(|e| ConfigError::Invalid(format!("webex.secrets_key: {e}")))?;
-        let role = |key: &str, v: &str| v.parse::<Role>().map_err(|_| ConfigError::Invalid(format!("{key}: '{v}' is not a role (admin, operator, viewer)")));
+        let secrets =
+            switchboard::webex::SecretBox::from_base64(&key.0).map_err(|e| ConfigError::Invalid(format!("webex.secrets_key: {e}")))?;
+        let role = |key: &str, v: &str| {
+            v.parse::<Role>().map_err(|_| ConfigError::Invalid(format!("{key}: '{v}' is not a role (admin, operator, viewer)")))
+        };
         let mut rules = Vec::new();
         if let Some(r) = &w.org_admins_role {
             rules.push(WebexRoleRule::OrgAdmins(role("webex.org_admins_role", r)?));
@@ -630,6 +635,28 @@ mod tests {
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(c.cms.password.0, "hunter2-secret");
             assert!(!format!("{c:?}").contains("hunter2"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn webex_without_a_usable_secrets_key_stops_start_up_with_the_reason() {
+        Jail::expect_with(|jail| {
+            jail.create_file("w.toml", "[webex]\nenabled = true\nclient_id = \"c\"\nclient_secret = \"s\"\n")?;
+            let err = Config::load(Some(Path::new("w.toml"))).unwrap_err().to_string();
+            assert!(err.contains("webex.secrets_key") && err.contains("SWITCHBOARD_WEBEX__SECRETS_KEY"), "{err}");
+            jail.set_env("SWITCHBOARD_WEBEX__SECRETS_KEY", "c2hvcnQ=");
+            let err = Config::load(Some(Path::new("w.toml"))).unwrap_err().to_string();
+            assert!(err.contains("decodes to 5 bytes"), "{err}");
+            jail.set_env("SWITCHBOARD_WEBEX__SECRETS_KEY", switchboard::webex::SecretBox::generate_key());
+            let c = Config::load(Some(Path::new("w.toml"))).map_err(|e| e.to_string())?;
+            assert!(!format!("{c:?}").contains(&c.webex.secrets_key.clone().unwrap().0), "the key never shows in Debug");
+            jail.create_file(
+                "r.toml",
+                "[webex]\nenabled = true\nclient_id = \"c\"\nclient_secret = \"s\"\ndomains = { \"example.com\" = \"boss\" }\n",
+            )?;
+            let err = Config::load(Some(Path::new("r.toml"))).unwrap_err().to_string();
+            assert!(err.contains("webex.domains.example.com") && err.contains("'boss' is not a role"), "{err}");
             Ok(())
         });
     }

@@ -95,9 +95,7 @@ pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
 /// The simulated Webex org and Webex Connect, and Switchboard pointed at them: org admins sign
 /// in as admins, everyone else of example.com as operators. The sealing key is kept in the data
 /// directory (demo only; production takes it from the environment).
-async fn start_webex(
-    cfg: &mut Config,
-) -> anyhow::Result<(switchboard::sim::webex::SimWebex, switchboard::sim::connect::SimConnect)> {
+async fn start_webex(cfg: &mut Config) -> anyhow::Result<(switchboard::sim::webex::SimWebex, switchboard::sim::connect::SimConnect)> {
     use switchboard::sim::connect::{ConnectConfig, SimConnect};
     use switchboard::sim::webex::{SimWebex, WebexSimConfig};
     let sim_cfg = WebexSimConfig::demo();

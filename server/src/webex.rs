@@ -52,8 +52,8 @@ fn unix_now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn webex(state: &AppState) -> Result<&std::sync::Arc<WebexServices>, Response> {
-    state.services.webex.as_ref().ok_or_else(|| problem(StatusCode::NOT_FOUND, "Webex is not configured", "Webex sign-in is not configured on this Switchboard."))
+fn not_configured() -> Response {
+    problem(StatusCode::NOT_FOUND, "Webex is not configured", "Webex sign-in is not configured on this Switchboard.")
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,10 +63,7 @@ pub struct NextQuery {
 
 /// `GET /auth/webex`: starts "Sign in with Webex".
 pub async fn sign_in_start(State(state): State<AppState>, session: Session, Query(q): Query<NextQuery>) -> Response {
-    let w = match webex(&state) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+    let Some(w) = state.services.webex.as_ref() else { return not_configured() };
     let (url, pending) = w.oauth.begin(LoginKind::SignIn, &app::safe_next(q.next), OffsetDateTime::now_utc());
     redirect_with(session, pending, &url).await
 }
@@ -76,10 +73,7 @@ pub async fn grant_start(State(state): State<AppState>, Extension(user): Extensi
     if !user.role.allows(Role::Admin) {
         return problem(StatusCode::FORBIDDEN, "Not allowed", "Only a Switchboard admin can connect the Webex org.");
     }
-    let w = match webex(&state) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+    let Some(w) = state.services.webex.as_ref() else { return not_configured() };
     let (url, mut pending) = w.oauth.begin(LoginKind::OrgGrant, "/incidents", OffsetDateTime::now_utc());
     pending.by = Some(user.name.clone());
     redirect_with(session, pending, &url).await
@@ -103,10 +97,7 @@ pub struct CallbackQuery {
 
 /// `GET /auth/webex/callback`: both kinds of login end here. Whatever goes wrong, nothing is stored.
 pub async fn callback(State(state): State<AppState>, session: Session, Query(q): Query<CallbackQuery>) -> Response {
-    let w = match webex(&state) {
-        Ok(w) => w.clone(),
-        Err(r) => return r,
-    };
+    let Some(w) = state.services.webex.clone() else { return not_configured() };
     // The login under way is used once, whatever happens next.
     let pending: Option<PendingLogin> = session.remove(PENDING_KEY).await.ok().flatten();
     let audit = |actor: String, action: &'static str, result: AuditResult, detail: String| {
@@ -120,11 +111,21 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(q):
     if let Some(err) = q.error.as_deref() {
         let why = q.error_description.clone().unwrap_or_else(|| err.to_string());
         let e = OAuthError::Denied(sanitize(&why));
-        audit(pending.as_ref().and_then(|p| p.by.clone()).unwrap_or_else(|| "(webex)".into()), action(&pending), AuditResult::Denied, e.to_string()).await;
+        audit(
+            pending.as_ref().and_then(|p| p.by.clone()).unwrap_or_else(|| "(webex)".into()),
+            action(&pending),
+            AuditResult::Denied,
+            e.to_string(),
+        )
+        .await;
         return problem(StatusCode::FORBIDDEN, "Webex sign-in refused", &e.to_string());
     }
     let (Some(code), Some(got_state)) = (q.code.as_deref(), q.state.as_deref()) else {
-        return problem(StatusCode::BAD_REQUEST, "Webex sign-in failed", "The answer from Webex has no code or state. Nothing was stored; start again.");
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Webex sign-in failed",
+            "The answer from Webex has no code or state. Nothing was stored; start again.",
+        );
     };
     let Some(pending) = pending else {
         audit("(webex)".into(), "login.webex", AuditResult::Denied, OAuthError::Stale.to_string()).await;
@@ -161,7 +162,11 @@ async fn sign_in_finish(state: &AppState, w: &WebexServices, session: Session, t
     };
     let grant_org = w.incidents.grant().org_id().await.ok().flatten();
     let Some(role) = w.access.role_for(&me, grant_org.as_deref()) else {
-        state.services.audit.record(AuditRecord::new(me.email(), "login.webex", AuditResult::Denied).detail("not allowed by the Webex sign-in rules")).await;
+        state
+            .services
+            .audit
+            .record(AuditRecord::new(me.email(), "login.webex", AuditResult::Denied).detail("not allowed by the Webex sign-in rules"))
+            .await;
         return problem(
             StatusCode::FORBIDDEN,
             "Not allowed",
@@ -203,7 +208,9 @@ pub async fn webex_user(state: &AppState, session: &Session, mut su: WebexSessio
     }
     let grant_org = w.incidents.grant().org_id().await.ok().flatten();
     let Some(role) = w.access.role_for(&su.person(), grant_org.as_deref()) else { return false };
-    let Ok(mut tokens) = w.secrets.open(TOKEN_PURPOSE, &su.sealed_token).map(|j| serde_json::from_str::<TokenSet>(&j)) else { return false };
+    let Ok(mut tokens) = w.secrets.open(TOKEN_PURPOSE, &su.sealed_token).map(|j| serde_json::from_str::<TokenSet>(&j)) else {
+        return false;
+    };
     let Ok(t) = tokens.as_mut() else { return false };
     let mut write = now - su.touched >= 60;
     if t.expires_at - OffsetDateTime::now_utc() < time::Duration::seconds(60) {
@@ -216,12 +223,21 @@ pub async fn webex_user(state: &AppState, session: &Session, mut su: WebexSessio
             }
             Err(e) => {
                 tracing::info!(user = %su.email, error = %e, "Webex session token could not be refreshed; signing out");
-                state.services.audit.record(AuditRecord::new(&su.email, "login.webex.refresh", AuditResult::Failed).detail(&e.to_string())).await;
+                state
+                    .services
+                    .audit
+                    .record(AuditRecord::new(&su.email, "login.webex.refresh", AuditResult::Failed).detail(&e.to_string()))
+                    .await;
                 return false;
             }
         }
     }
-    let commander = Commander { person_id: su.person_id.clone(), name: su.display_name.clone(), email: su.email.clone(), token: t.access_token.clone() };
+    let commander = Commander {
+        person_id: su.person_id.clone(),
+        name: su.display_name.clone(),
+        email: su.email.clone(),
+        token: t.access_token.clone(),
+    };
     if write {
         su.touched = now;
         if let Err(e) = session.insert(WEBEX_USER_KEY, su.clone()).await {
@@ -248,7 +264,11 @@ pub async fn ack_page(State(state): State<AppState>, Path(token): Path<String>) 
     }
 }
 
-pub async fn ack_submit(State(state): State<AppState>, Path(token): Path<String>, form: Result<Form<AckForm>, axum::extract::rejection::FormRejection>) -> Response {
+pub async fn ack_submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    form: Result<Form<AckForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
     let Some(incidents) = state.services.incidents() else { return problem(StatusCode::NOT_FOUND, "Not found", "Nothing here.") };
     let Some(answer) = form.ok().and_then(|Form(f)| AckAnswer::parse(&f.answer)) else {
         return problem(StatusCode::BAD_REQUEST, "Choose an answer", "Choose \"On my way\" or \"Can't join\".");
@@ -279,7 +299,13 @@ fn render_ack(token: &str, p: &AckPage, thanks: Option<&str>, status: StatusCode
     } else {
         let answered = p
             .answer
-            .map(|a| format!("<p class=\"alert ok\" data-testid=\"ack-answer\">Your answer: <strong>{}</strong>{}</p>", a.label(), thanks.map(|t| format!(" &mdash; {}", esc(t))).unwrap_or_default()))
+            .map(|a| {
+                format!(
+                    "<p class=\"alert ok\" data-testid=\"ack-answer\">Your answer: <strong>{}</strong>{}</p>",
+                    a.label(),
+                    thanks.map(|t| format!(" &mdash; {}", esc(t))).unwrap_or_default()
+                )
+            })
             .unwrap_or_default();
         format!(
             "<p>Incident <strong>&ldquo;{name}&rdquo;</strong> needs you, {who}.</p>{answered}\
@@ -299,7 +325,14 @@ fn render_ack(token: &str, p: &AckPage, thanks: Option<&str>, status: StatusCode
 
 /// A small page of its own (the responder has no session, and the error pages must not need one).
 pub fn problem(status: StatusCode, title: &str, message: &str) -> Response {
-    page(status, title, &format!("<p class=\"alert error\" role=\"alert\" data-testid=\"problem\">{}</p><p><a href=\"/login\">Back to Switchboard</a></p>", esc(message)))
+    page(
+        status,
+        title,
+        &format!(
+            "<p class=\"alert error\" role=\"alert\" data-testid=\"problem\">{}</p><p><a href=\"/login\">Back to Switchboard</a></p>",
+            esc(message)
+        ),
+    )
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {

@@ -86,7 +86,8 @@ async fn run(concurrency: usize, n: usize, sms: usize, voice: usize, latency: u6
 
     // 200 responders: people with a mobile number (SMS for the first 150, voice for the first 100).
     let already: Vec<String> = webex.memberships(&room).iter().map(|m| m.person_id.clone()).collect();
-    let people: Vec<_> = org.people.iter().filter(|p| !already.contains(&p.id) && p.phones.iter().any(|(k, _)| k == "mobile")).take(n).collect();
+    let people: Vec<_> =
+        org.people.iter().filter(|p| !already.contains(&p.id) && p.phones.iter().any(|(k, _)| k == "mobile")).take(n).collect();
     assert_eq!(people.len(), n, "enough people with a mobile number");
     for p in &people {
         incidents.add_internal(&c, &room, &p.id).await.unwrap();
@@ -130,20 +131,31 @@ async fn run(concurrency: usize, n: usize, sms: usize, voice: usize, latency: u6
     assert!(msgs.iter().all(|m| m.markdown.as_deref().is_some_and(|t| t.contains("Bench incident"))));
     let accepted: Vec<_> = connect.messages().into_iter().filter(|m| m.status == 202).collect();
     assert_eq!(accepted.len(), sms + voice);
-    let throttled = connect.messages().iter().filter(|m| m.status == 429).count()
-        + webex.requests().iter().filter(|r| r.status == 429).count();
+    let throttled =
+        connect.messages().iter().filter(|m| m.status == 429).count() + webex.requests().iter().filter(|r| r.status == 429).count();
     Run { secs, accepted: msgs.len() + accepted.len(), throttled }
 }
 
 #[tokio::main]
 async fn main() {
-    let (n, sms, voice, latency, conc) =
-        (env("BENCH_RESPONDERS", 200), env("BENCH_SMS", 150), env("BENCH_VOICE", 100), env("BENCH_LATENCY_MS", 50) as u64, env("BENCH_CONCURRENCY", 32));
-    println!("Incident start: {n} responders ({n} Webex messages, {sms} SMS, {voice} voice calls), {latency} ms per request, 5 % answered 429");
+    let (n, sms, voice, latency, conc) = (
+        env("BENCH_RESPONDERS", 200),
+        env("BENCH_SMS", 150),
+        env("BENCH_VOICE", 100),
+        env("BENCH_LATENCY_MS", 50) as u64,
+        env("BENCH_CONCURRENCY", 32),
+    );
+    println!(
+        "Incident start: {n} responders ({n} Webex messages, {sms} SMS, {voice} voice calls), {latency} ms per request, 5 % answered 429"
+    );
     let fast = run(conc, n, sms, voice, latency).await;
     let slow = run(1, n, sms, voice, latency).await;
     println!("  {:<34} {:>8} {:>10} {:>10}", "", "seconds", "accepted", "429s met");
     println!("  {:<34} {:>8.2} {:>10} {:>10}", format!("{conc} deliveries in flight"), fast.secs, fast.accepted, fast.throttled);
     println!("  {:<34} {:>8.2} {:>10} {:>10}", "one request at a time (baseline)", slow.secs, slow.accepted, slow.throttled);
-    println!("  ratio: {:.1}x faster; goal: every delivery accepted in <= 5 s: {}", slow.secs / fast.secs, if fast.secs <= 5.0 { "met" } else { "MISSED" });
+    println!(
+        "  ratio: {:.1}x faster; goal: every delivery accepted in <= 5 s: {}",
+        slow.secs / fast.secs,
+        if fast.secs <= 5.0 { "met" } else { "MISSED" }
+    );
 }

@@ -10,4 +10,4 @@ pub mod store;
 pub mod templates;
 
 pub use access::{WebexAccess, WebexRoleRule};
-pub use service::{Commander, IncidentConfig, IncidentError, IncidentService, ExternalForm, AckPage};
+pub use service::{AckPage, Commander, ExternalForm, IncidentConfig, IncidentError, IncidentService};

@@ -289,7 +289,11 @@ impl IncidentService {
             .await?
             .into_iter()
             .filter(|r| r.title.starts_with(&self.cfg.space_prefix))
-            .map(|r| SpaceSummary { open_incident: open.iter().find(|i| i.room_id == r.id).map(|i| i.name.clone()), room_id: r.id, title: r.title })
+            .map(|r| SpaceSummary {
+                open_incident: open.iter().find(|i| i.room_id == r.id).map(|i| i.name.clone()),
+                room_id: r.id,
+                title: r.title,
+            })
             .collect();
         Ok(home)
     }
@@ -344,8 +348,11 @@ impl IncidentService {
     }
 
     pub async fn page(&self, room_id: &str, commander_person_id: Option<&str>) -> Result<SpacePage, IncidentError> {
-        let (title, incident_name) =
-            self.db.space_title(room_id).await?.ok_or_else(|| IncidentError::NotFound("This space has not been opened here yet.".into()))?;
+        let (title, incident_name) = self
+            .db
+            .space_title(room_id)
+            .await?
+            .ok_or_else(|| IncidentError::NotFound("This space has not been opened here yet.".into()))?;
         let links = self.db.links(room_id).await?;
         let linked: Vec<i64> = links.iter().map(|l| l.responder_id).collect();
         let externals = self.db.externals().await?.into_iter().filter(|e| !linked.contains(&e.id)).collect();
@@ -440,13 +447,19 @@ impl IncidentService {
         let rid = self.db.upsert_internal(&mut tx, &person).await?;
         self.db.link(&mut tx, room_id, rid, Some(&membership), false, false, false, &c.email).await?;
         tx.commit().await?;
-        self.audit.record(AuditRecord::new(&c.email, "incident.responder.add", AuditResult::Ok).target(room_id).detail(&person.display_name)).await;
+        self.audit
+            .record(AuditRecord::new(&c.email, "incident.responder.add", AuditResult::Ok).target(room_id).detail(&person.display_name))
+            .await;
         Ok(())
     }
 
     /// Takes a responder out of the space (and out of the Webex space when internal); never the commander.
     pub async fn remove_responder(&self, c: &Commander, room_id: &str, responder_id: i64) -> Result<(), IncidentError> {
-        let link = self.db.link_row(room_id, responder_id).await?.ok_or_else(|| IncidentError::NotFound("Not a responder of this space.".into()))?;
+        let link = self
+            .db
+            .link_row(room_id, responder_id)
+            .await?
+            .ok_or_else(|| IncidentError::NotFound("Not a responder of this space.".into()))?;
         if link.person_id.as_deref() == Some(c.person_id.as_str()) {
             return Err(IncidentError::Invalid("You cannot remove yourself: you run this space.".into()));
         }
@@ -460,7 +473,9 @@ impl IncidentService {
         let mut tx = self.db.tx().await?;
         self.db.unlink(&mut tx, room_id, responder_id).await?;
         tx.commit().await?;
-        self.audit.record(AuditRecord::new(&c.email, "incident.responder.remove", AuditResult::Ok).target(room_id).detail(&link.name)).await;
+        self.audit
+            .record(AuditRecord::new(&c.email, "incident.responder.remove", AuditResult::Ok).target(room_id).detail(&link.name))
+            .await;
         Ok(())
     }
 
@@ -473,12 +488,20 @@ impl IncidentService {
         if !email.is_empty() && (!email.contains('@') || email.contains(char::is_whitespace)) {
             return Err(IncidentError::Invalid(format!("'{email}' is not an email address.")));
         }
-        let sms = phone::normalise(&f.mobile, self.cfg.default_region).map_err(|e| IncidentError::Invalid(format!("Mobile number: {e}.")))?;
-        let voice = phone::normalise(&f.voice, self.cfg.default_region).map_err(|e| IncidentError::Invalid(format!("Voice number: {e}.")))?;
+        let sms =
+            phone::normalise(&f.mobile, self.cfg.default_region).map_err(|e| IncidentError::Invalid(format!("Mobile number: {e}.")))?;
+        let voice =
+            phone::normalise(&f.voice, self.cfg.default_region).map_err(|e| IncidentError::Invalid(format!("Voice number: {e}.")))?;
         if sms.is_none() && voice.is_none() {
             return Err(IncidentError::Invalid("An external responder needs a mobile or a voice number.".into()));
         }
-        Ok(ExternalResponder { id, name: name.to_string(), email: (!email.is_empty()).then(|| email.to_string()), sms_number: sms, voice_number: voice })
+        Ok(ExternalResponder {
+            id,
+            name: name.to_string(),
+            email: (!email.is_empty()).then(|| email.to_string()),
+            sms_number: sms,
+            voice_number: voice,
+        })
     }
 
     pub async fn create_external(&self, by: &str, f: &ExternalForm) -> Result<ExternalResponder, IncidentError> {
@@ -514,7 +537,11 @@ impl IncidentService {
 
     /// SMS / voice on or off for one responder; refused where there is no number.
     pub async fn set_channel(&self, room_id: &str, responder_id: i64, channel: Channel, on: bool) -> Result<(), IncidentError> {
-        let link = self.db.link_row(room_id, responder_id).await?.ok_or_else(|| IncidentError::NotFound("Not a responder of this space.".into()))?;
+        let link = self
+            .db
+            .link_row(room_id, responder_id)
+            .await?
+            .ok_or_else(|| IncidentError::NotFound("Not a responder of this space.".into()))?;
         let has = match channel {
             Channel::Sms => link.sms_number.is_some(),
             Channel::Voice => link.voice_number.is_some(),
@@ -625,7 +652,9 @@ impl IncidentService {
             items.extend(self.deliveries_for(l, &c.person_id, None));
         }
         self.db.enqueue(&mut tx, row.id, 0, &items).await?;
-        self.db.event(&mut tx, row.id, "started", &format!("{} started \"{}\"; {} notifications queued", c.name, name, items.len())).await?;
+        self.db
+            .event(&mut tx, row.id, "started", &format!("{} started \"{}\"; {} notifications queued", c.name, name, items.len()))
+            .await?;
         tx.commit().await?;
         self.outbox.set_user_token(row.id, &c.token);
         self.outbox.wake();
@@ -636,8 +665,13 @@ impl IncidentService {
 
     /// Notifies one responder again, on the channels chosen (those they have).
     pub async fn remind(&self, c: &Commander, room_id: &str, responder_id: i64, channels: &[Channel]) -> Result<usize, IncidentError> {
-        let i = self.db.open_incident(room_id).await?.ok_or_else(|| IncidentError::Conflict("No incident is running in this space.".into()))?;
-        let link = self.db.link_row(room_id, responder_id).await?.ok_or_else(|| IncidentError::NotFound("Not a responder of this space.".into()))?;
+        let i =
+            self.db.open_incident(room_id).await?.ok_or_else(|| IncidentError::Conflict("No incident is running in this space.".into()))?;
+        let link = self
+            .db
+            .link_row(room_id, responder_id)
+            .await?
+            .ok_or_else(|| IncidentError::NotFound("Not a responder of this space.".into()))?;
         if channels.is_empty() {
             return Err(IncidentError::Invalid("Choose at least one channel.".into()));
         }
@@ -676,14 +710,19 @@ impl IncidentService {
     /// Stops the incident: removes from the Webex space only the people added for it (never
     /// pre-existing members, never the commander), unlinks them, and clears the incident.
     pub async fn stop(&self, c: &Commander, room_id: &str) -> Result<usize, IncidentError> {
-        let i = self.db.open_incident(room_id).await?.ok_or_else(|| IncidentError::Conflict("No incident is running in this space.".into()))?;
+        let i =
+            self.db.open_incident(room_id).await?.ok_or_else(|| IncidentError::Conflict("No incident is running in this space.".into()))?;
         let links = self.db.links(room_id).await?;
         let token = self.grant.access_token().await?;
         let mut removed = 0;
         let mut failures = Vec::new();
         let added: Vec<&LinkRow> = links
             .iter()
-            .filter(|l| !l.pre_existing && l.person_id.as_deref() != Some(c.person_id.as_str()) && l.person_id.as_deref() != Some(i.commander_person_id.as_str()))
+            .filter(|l| {
+                !l.pre_existing
+                    && l.person_id.as_deref() != Some(c.person_id.as_str())
+                    && l.person_id.as_deref() != Some(i.commander_person_id.as_str())
+            })
             .collect();
         let mut tx = self.db.tx().await?;
         for l in &added {

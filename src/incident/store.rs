@@ -126,34 +126,21 @@ impl IncidentStore {
 
     pub async fn search_directory(&self, q: &str, limit: i64) -> Result<Vec<DirectoryPerson>, StoreError> {
         let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let rows: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        Ok(sqlx::query_as(
             "SELECT person_id, display_name, email, sms_number, voice_number FROM webex_directory
              WHERE display_name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' ORDER BY display_name COLLATE NOCASE LIMIT ?2",
         )
         .bind(like)
         .bind(limit)
         .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(person_id, display_name, email, sms_number, voice_number)| DirectoryPerson { person_id, display_name, email, sms_number, voice_number })
-            .collect())
+        .await?)
     }
 
     pub async fn directory_person(&self, person_id: &str) -> Result<Option<DirectoryPerson>, StoreError> {
-        let row: Option<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT person_id, display_name, email, sms_number, voice_number FROM webex_directory WHERE person_id = ?",
-        )
-        .bind(person_id)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|(person_id, display_name, email, sms_number, voice_number)| DirectoryPerson {
-            person_id,
-            display_name,
-            email,
-            sms_number,
-            voice_number,
-        }))
+        Ok(sqlx::query_as("SELECT person_id, display_name, email, sms_number, voice_number FROM webex_directory WHERE person_id = ?")
+            .bind(person_id)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     // --- responders and spaces ---
@@ -199,11 +186,18 @@ impl IncidentStore {
     }
 
     pub async fn space_title(&self, room_id: &str) -> Result<Option<(String, String)>, StoreError> {
-        Ok(sqlx::query_as("SELECT title, incident_name FROM response_spaces WHERE room_id = ?").bind(room_id).fetch_optional(self.pool()).await?)
+        Ok(sqlx::query_as("SELECT title, incident_name FROM response_spaces WHERE room_id = ?")
+            .bind(room_id)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     pub async fn set_incident_name(&self, room_id: &str, name: &str) -> Result<bool, StoreError> {
-        let r = sqlx::query("UPDATE response_spaces SET incident_name = ? WHERE room_id = ?").bind(name).bind(room_id).execute(self.pool()).await?;
+        let r = sqlx::query("UPDATE response_spaces SET incident_name = ? WHERE room_id = ?")
+            .bind(name)
+            .bind(room_id)
+            .execute(self.pool())
+            .await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -239,7 +233,11 @@ impl IncidentStore {
     }
 
     pub async fn unlink(&self, tx: &mut Tx, room_id: &str, responder_id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM space_responders WHERE room_id = ? AND responder_id = ?").bind(room_id).bind(responder_id).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM space_responders WHERE room_id = ? AND responder_id = ?")
+            .bind(room_id)
+            .bind(responder_id)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
@@ -268,12 +266,11 @@ impl IncidentStore {
     }
 
     pub async fn externals(&self) -> Result<Vec<ExternalResponder>, StoreError> {
-        let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        Ok(sqlx::query_as(
             "SELECT id, name, email, sms_number, voice_number FROM responders WHERE person_id IS NULL ORDER BY name COLLATE NOCASE",
         )
         .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(|(id, name, email, sms_number, voice_number)| ExternalResponder { id, name, email, sms_number, voice_number }).collect())
+        .await?)
     }
 
     pub async fn external(&self, id: i64) -> Result<Option<ExternalResponder>, StoreError> {
@@ -327,7 +324,10 @@ impl IncidentStore {
     // --- incidents ---
 
     pub async fn open_incident(&self, room_id: &str) -> Result<Option<IncidentRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM incidents WHERE room_id = ? AND stopped_at IS NULL").bind(room_id).fetch_optional(self.pool()).await?)
+        Ok(sqlx::query_as("SELECT * FROM incidents WHERE room_id = ? AND stopped_at IS NULL")
+            .bind(room_id)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     pub async fn incident(&self, id: i64) -> Result<Option<IncidentRow>, StoreError> {
@@ -339,7 +339,8 @@ impl IncidentStore {
     }
 
     pub async fn history(&self, limit: i64) -> Result<Vec<IncidentSummary>, StoreError> {
-        let rows: Vec<IncidentRow> = sqlx::query_as("SELECT * FROM incidents ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(self.pool()).await?;
+        let rows: Vec<IncidentRow> =
+            sqlx::query_as("SELECT * FROM incidents ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(self.pool()).await?;
         Ok(rows.iter().map(IncidentRow::summary).collect())
     }
 
@@ -365,7 +366,12 @@ impl IncidentStore {
 
     pub async fn stop_incident(&self, tx: &mut Tx, id: i64, by: &str) -> Result<(), StoreError> {
         let now = now_text();
-        sqlx::query("UPDATE incidents SET stopped_at = ?, stopped_by = ? WHERE id = ? AND stopped_at IS NULL").bind(&now).bind(by).bind(id).execute(&mut **tx).await?;
+        sqlx::query("UPDATE incidents SET stopped_at = ?, stopped_by = ? WHERE id = ? AND stopped_at IS NULL")
+            .bind(&now)
+            .bind(by)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
         sqlx::query("UPDATE incident_deliveries SET status = 'failed', reason = 'the incident was stopped before it went out', updated_at = ? WHERE incident_id = ? AND status = 'queued'")
             .bind(&now)
             .bind(id)
@@ -394,7 +400,10 @@ impl IncidentStore {
 
     pub async fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>, StoreError> {
         let rows: Vec<(OffsetDateTime, String, String)> =
-            sqlx::query_as("SELECT at, kind, detail FROM incident_events WHERE incident_id = ? ORDER BY id").bind(incident_id).fetch_all(self.pool()).await?;
+            sqlx::query_as("SELECT at, kind, detail FROM incident_events WHERE incident_id = ? ORDER BY id")
+                .bind(incident_id)
+                .fetch_all(self.pool())
+                .await?;
         Ok(rows.into_iter().map(|(at, kind, detail)| TimelineEntry { at, kind, detail }).collect())
     }
 
@@ -455,26 +464,36 @@ impl IncidentStore {
         Ok(sqlx::query_scalar("SELECT MIN(due_at) FROM incident_deliveries WHERE status = 'queued'").fetch_one(self.pool()).await?)
     }
 
-    pub async fn finish_delivery(&self, id: i64, status: DeliveryStatus, reason: Option<&str>, provider_id: Option<&str>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE incident_deliveries SET status = ?, reason = ?, provider_id = COALESCE(?, provider_id), updated_at = ? WHERE id = ?")
-            .bind(status.as_str())
-            .bind(reason)
-            .bind(provider_id)
-            .bind(now_text())
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+    pub async fn finish_delivery(
+        &self,
+        id: i64,
+        status: DeliveryStatus,
+        reason: Option<&str>,
+        provider_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE incident_deliveries SET status = ?, reason = ?, provider_id = COALESCE(?, provider_id), updated_at = ? WHERE id = ?",
+        )
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(provider_id)
+        .bind(now_text())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
     pub async fn requeue(&self, id: i64, due: OffsetDateTime, reason: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE incident_deliveries SET status = 'queued', due_at = ?, reason = ?, updated_at = ? WHERE id = ? AND status = 'sending'")
-            .bind(time_text(due))
-            .bind(reason)
-            .bind(now_text())
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE incident_deliveries SET status = 'queued', due_at = ?, reason = ?, updated_at = ? WHERE id = ? AND status = 'sending'",
+        )
+        .bind(time_text(due))
+        .bind(reason)
+        .bind(now_text())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -504,7 +523,19 @@ impl IncidentStore {
     }
 
     pub async fn deliveries(&self, incident_id: i64) -> Result<Vec<DeliveryView>, StoreError> {
-        let rows: Vec<(i64, i64, String, String, String, i64, String, i64, Option<String>)> = sqlx::query_as(
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            responder_id: i64,
+            responder_name: String,
+            channel: String,
+            address: String,
+            round: i64,
+            status: String,
+            attempts: i64,
+            reason: Option<String>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, responder_id, responder_name, channel, address, round, status, attempts, reason FROM incident_deliveries
              WHERE incident_id = ? ORDER BY responder_name COLLATE NOCASE, round, channel",
         )
@@ -513,23 +544,30 @@ impl IncidentStore {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, responder_id, responder_name, channel, address, round, status, attempts, reason)| DeliveryView {
-                id,
-                responder_id,
-                responder_name,
-                channel: Channel::parse(&channel).unwrap_or(Channel::Webex),
-                address,
-                round,
-                status: DeliveryStatus::parse(&status),
-                attempts,
-                reason,
+            .map(|r| DeliveryView {
+                id: r.id,
+                responder_id: r.responder_id,
+                responder_name: r.responder_name,
+                channel: Channel::parse(&r.channel).unwrap_or(Channel::Webex),
+                address: r.address,
+                round: r.round,
+                status: DeliveryStatus::parse(&r.status),
+                attempts: r.attempts,
+                reason: r.reason,
             })
             .collect())
     }
 
     // --- acknowledgements ---
 
-    pub async fn insert_ack(&self, tx: &mut Tx, incident_id: i64, responder_id: i64, name: &str, token_hash: &str) -> Result<(), StoreError> {
+    pub async fn insert_ack(
+        &self,
+        tx: &mut Tx,
+        incident_id: i64,
+        responder_id: i64,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("INSERT OR IGNORE INTO incident_acks (incident_id, responder_id, responder_name, token_hash) VALUES (?, ?, ?, ?)")
             .bind(incident_id)
             .bind(responder_id)

@@ -168,6 +168,7 @@ pub struct ResponderView {
 
 /// An external responder not (yet) in this space, or any external when listing all.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct ExternalResponder {
     pub id: i64,
     pub name: String,
@@ -178,6 +179,7 @@ pub struct ExternalResponder {
 
 /// A person of the Webex org directory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct DirectoryPerson {
     pub person_id: String,
     pub display_name: String,

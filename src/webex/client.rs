@@ -110,7 +110,13 @@ impl WebexApi {
         &self.base
     }
 
-    async fn send<T: DeserializeOwned>(&self, token: &str, method: Method, url: &str, body: Option<&serde_json::Value>) -> Result<(T, HeaderMap), ApiError> {
+    async fn send<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        method: Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(T, HeaderMap), ApiError> {
         let mut req = self.http.request(method, url).header(AUTHORIZATION, format!("Bearer {token}"));
         if let Some(b) = body {
             req = req.json(b);
@@ -188,7 +194,8 @@ impl WebexApi {
     }
 
     pub async fn remove_member(&self, token: &str, membership_id: &str) -> Result<(), ApiError> {
-        let _: (serde_json::Value, _) = self.send(token, Method::DELETE, &format!("{}/memberships/{}", self.base, seg(membership_id)), None).await?;
+        let _: (serde_json::Value, _) =
+            self.send(token, Method::DELETE, &format!("{}/memberships/{}", self.base, seg(membership_id)), None).await?;
         Ok(())
     }
 

@@ -33,9 +33,15 @@ pub struct OAuthConfig {
 impl OAuthConfig {
     /// The scopes the sample asks for (reference/webex.md §1).
     pub fn default_org_scopes() -> Vec<String> {
-        ["spark:all", "spark-admin:people_read", "spark-admin:telephony_config_read", "spark-admin:organizations_read", "spark-admin:roles_read"]
-            .map(String::from)
-            .to_vec()
+        [
+            "spark:all",
+            "spark-admin:people_read",
+            "spark-admin:telephony_config_read",
+            "spark-admin:organizations_read",
+            "spark-admin:roles_read",
+        ]
+        .map(String::from)
+        .to_vec()
     }
     pub fn default_user_scopes() -> Vec<String> {
         vec!["spark:all".into()]
@@ -154,17 +160,17 @@ impl WebexOAuth {
 
     /// A new access token from a refresh token.
     pub async fn refresh(&self, refresh_token: &str, now: OffsetDateTime) -> Result<TokenSet, OAuthError> {
-        let res = self
-            .client
-            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_string()))
-            .request_async(&self.http)
-            .await
-            .map_err(|e| match e {
-                RequestTokenError::ServerResponse(r) if matches!(r.error(), BasicErrorResponseType::InvalidGrant) => OAuthError::RefreshDead,
-                RequestTokenError::ServerResponse(r) => OAuthError::Exchange(r.error().to_string()),
-                RequestTokenError::Request(e) => OAuthError::Network(e.to_string()),
-                other => OAuthError::Exchange(other.to_string()),
-            })?;
+        let res =
+            self.client.exchange_refresh_token(&RefreshToken::new(refresh_token.to_string())).request_async(&self.http).await.map_err(
+                |e| match e {
+                    RequestTokenError::ServerResponse(r) if matches!(r.error(), BasicErrorResponseType::InvalidGrant) => {
+                        OAuthError::RefreshDead
+                    }
+                    RequestTokenError::ServerResponse(r) => OAuthError::Exchange(r.error().to_string()),
+                    RequestTokenError::Request(e) => OAuthError::Network(e.to_string()),
+                    other => OAuthError::Exchange(other.to_string()),
+                },
+            )?;
         Ok(token_set(&res, Some(refresh_token), now))
     }
 }

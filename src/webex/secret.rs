@@ -114,6 +114,6 @@ mod tests {
     fn a_bad_key_says_what_is_wrong() {
         assert!(matches!(SecretBox::from_base64("not base64!"), Err(SecretError::BadKey(_))));
         let short = base64::engine::general_purpose::STANDARD.encode([1u8; 16]);
-        assert_eq!(SecretBox::from_base64(&short).unwrap_err().to_string().contains("16 bytes"), true);
+        assert!(SecretBox::from_base64(&short).unwrap_err().to_string().contains("16 bytes"));
     }
 }

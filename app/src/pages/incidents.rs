@@ -113,7 +113,13 @@ pub async fn remove_responder(room_id: String, responder_id: i64) -> Result<(), 
 
 /// Creates (no id) or updates an external responder.
 #[server(endpoint = "incidents/save_external", input = server_fn::codec::Json)]
-pub async fn save_external(id: Option<i64>, name: String, email: String, mobile: String, voice: String) -> Result<ExternalResponder, AppError> {
+pub async fn save_external(
+    id: Option<i64>,
+    name: String,
+    email: String,
+    mobile: String,
+    voice: String,
+) -> Result<ExternalResponder, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Operator).await?;
@@ -514,7 +520,11 @@ fn IncidentPanel(v: IncidentView, room_id: String, can_act: bool, on_change: Cal
 }
 
 #[component]
-fn Responders(p: SpacePage, on_change: Callback<()>, report: impl Fn(Result<String, AppError>) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Responders(
+    p: SpacePage,
+    on_change: Callback<()>,
+    report: impl Fn(Result<String, AppError>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let running = p.incident.is_some();
     let room = p.room_id.clone();
     let toggle = {
@@ -612,7 +622,16 @@ fn Responders(p: SpacePage, on_change: Callback<()>, report: impl Fn(Result<Stri
 #[component]
 fn AddInternal(room_id: String, report: impl Fn(Result<String, AppError>) + Copy + Send + Sync + 'static) -> impl IntoView {
     let q = RwSignal::new(String::new());
-    let results = Resource::new(move || q.get(), |q| async move { if q.trim().len() < 2 { Ok(vec![]) } else { search_people(q).await } });
+    let results = Resource::new(
+        move || q.get(),
+        |q| async move {
+            if q.trim().len() < 2 {
+                Ok(vec![])
+            } else {
+                search_people(q).await
+            }
+        },
+    );
     let add = Action::new(move |(room, pid, name): &(String, String, String)| {
         let (room, pid, name) = (room.clone(), pid.clone(), name.clone());
         async move { report(add_internal(room, pid).await.map(|_| format!("{name} added to the space."))) }
@@ -645,12 +664,24 @@ fn AddInternal(room_id: String, report: impl Fn(Result<String, AppError>) + Copy
 }
 
 #[component]
-fn Externals(externals: Signal<Vec<ExternalResponder>>, room_id: String, report: impl Fn(Result<String, AppError>) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Externals(
+    externals: Signal<Vec<ExternalResponder>>,
+    room_id: String,
+    report: impl Fn(Result<String, AppError>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let editing = RwSignal::new(None::<i64>);
-    let (name, email, mobile, voice) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (name, email, mobile, voice) =
+        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let error = RwSignal::new(None::<String>);
     let save = Action::new(move |_: &()| async move {
-        let r = save_external(editing.get_untracked(), name.get_untracked(), email.get_untracked(), mobile.get_untracked(), voice.get_untracked()).await;
+        let r = save_external(
+            editing.get_untracked(),
+            name.get_untracked(),
+            email.get_untracked(),
+            mobile.get_untracked(),
+            voice.get_untracked(),
+        )
+        .await;
         match r {
             Ok(e) => {
                 error.set(None);

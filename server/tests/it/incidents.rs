@@ -184,13 +184,17 @@ async fn sign_in_with_webex_gives_a_session_by_the_rules_and_refuses_tampered_or
     assert!(res.text().await.unwrap().contains("not allowed"));
 
     let audit = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT action, result FROM audit_log WHERE action IN ('login.webex', 'webex.grant') ORDER BY id")
-        .fetch_all(audit.pool())
-        .await
-        .unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, result FROM audit_log WHERE action IN ('login.webex', 'webex.grant') ORDER BY id")
+            .fetch_all(audit.pool())
+            .await
+            .unwrap();
     assert!(rows.contains(&("webex.grant".into(), "ok".into())));
     assert!(rows.contains(&("login.webex".into(), "ok".into())));
-    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'login.webex' AND result = 'ok'").fetch_one(audit.pool()).await.unwrap();
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'login.webex' AND result = 'ok'")
+        .fetch_one(audit.pool())
+        .await
+        .unwrap();
     assert_eq!(detail, "as operator", "the role by the domain rule");
     assert!(rows.iter().filter(|r| r.0 == "login.webex" && r.1 == "denied").count() >= 3, "{rows:?}");
 }
@@ -261,9 +265,13 @@ async fn an_incident_under_a_429_storm_delivers_every_channel_exactly_once_and_s
         let (s, b) = call(&app, &c, "add_internal", json!({"room_id": room, "person_id": pid})).await;
         assert_eq!(s, 200, "{b}");
     }
-    let (s, ext) =
-        call(&app, &c, "save_external", json!({"id": null, "name": "Pat Partner", "email": "", "mobile": "(201) 555-0199", "voice": "+44 20 7946 0958"}))
-            .await;
+    let (s, ext) = call(
+        &app,
+        &c,
+        "save_external",
+        json!({"id": null, "name": "Pat Partner", "email": "", "mobile": "(201) 555-0199", "voice": "+44 20 7946 0958"}),
+    )
+    .await;
     assert_eq!(s, 200, "{ext}");
     assert_eq!(ext["sms_number"], "+12015550199");
     call(&app, &c, "link_external", json!({"room_id": room, "id": ext["id"]})).await;
@@ -345,12 +353,16 @@ async fn a_responder_acknowledges_from_the_link_in_the_message_and_the_link_says
     let res = anon.post(&link).form(&[("answer", "coming")]).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("On my way"));
-    let page = wait_for(&app, &c, &room, "the ack", |p| p["incident"]["acks"].as_array().is_some_and(|a| a.iter().any(|a| a["answer"] == "coming"))).await;
+    let page = wait_for(&app, &c, &room, "the ack", |p| {
+        p["incident"]["acks"].as_array().is_some_and(|a| a.iter().any(|a| a["answer"] == "coming"))
+    })
+    .await;
     assert!(page["incident"]["timeline"].as_array().unwrap().iter().any(|t| t["kind"] == "ack"));
     // No token in the database, only its hash.
     let token = link.rsplit('/').next().unwrap();
     let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incident_acks WHERE token_hash = ?").bind(token).fetch_one(store.pool()).await.unwrap();
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM incident_acks WHERE token_hash = ?").bind(token).fetch_one(store.pool()).await.unwrap();
     assert_eq!(n, 0);
     assert_eq!(anon.get(app.url("/ack/not-a-real-token")).send().await.unwrap().status(), 404);
 
@@ -371,14 +383,27 @@ async fn bad_numbers_are_refused_with_the_reason_and_a_wrong_connect_key_fails_o
     assert_eq!(location(&connect_org(&app, "admin@example.com").await), "/incidents?connected=1");
     let c = client();
     webex_sign_in(&app, &c, "moderator@example.com").await;
-    let (s, e) = call(&app, &c, "save_external", json!({"id": null, "name": "Bad", "email": "", "mobile": "call me maybe", "voice": ""})).await;
+    let (s, e) =
+        call(&app, &c, "save_external", json!({"id": null, "name": "Bad", "email": "", "mobile": "call me maybe", "voice": ""})).await;
     assert_eq!(s, 400);
     assert!(e.to_string().contains("Mobile number: 'call me maybe' is not a phone number"), "{e}");
     let (s, e) = call(&app, &c, "save_external", json!({"id": null, "name": "Nobody", "email": "", "mobile": "", "voice": ""})).await;
     assert_eq!(s, 400, "{e}");
-    let (s, ext) = call(&app, &c, "save_external", json!({"id": null, "name": "Sam Supplier", "email": "sam@partner.example", "mobile": "+1 201 555 0142", "voice": ""})).await;
+    let (s, ext) = call(
+        &app,
+        &c,
+        "save_external",
+        json!({"id": null, "name": "Sam Supplier", "email": "sam@partner.example", "mobile": "+1 201 555 0142", "voice": ""}),
+    )
+    .await;
     assert_eq!(s, 200, "{ext}");
-    let (s, upd) = call(&app, &c, "save_external", json!({"id": ext["id"], "name": "Sam Supplier", "email": "", "mobile": "+1 201 555 0143", "voice": ""})).await;
+    let (s, upd) = call(
+        &app,
+        &c,
+        "save_external",
+        json!({"id": ext["id"], "name": "Sam Supplier", "email": "", "mobile": "+1 201 555 0143", "voice": ""}),
+    )
+    .await;
     assert_eq!((s, upd["sms_number"].as_str()), (200, Some("+12015550143")));
 
     let room = room_id(&w, "Response - Datacenter");
@@ -394,7 +419,8 @@ async fn bad_numbers_are_refused_with_the_reason_and_a_wrong_connect_key_fails_o
     assert!(d.iter().filter(|d| d["channel"] == "webex").all(|d| d["status"] == "sent"), "the rest still go out: {d:?}");
     let (s, b) = call(&app, &c, "retry_delivery", json!({"delivery_id": sms["id"]})).await;
     assert_eq!(s, 200, "{b}");
-    let page = wait_for(&app, &c, &room, "the retry", |p| deliveries(p).iter().any(|d| d["id"] == sms["id"] && d["status"] == "failed")).await;
+    let page =
+        wait_for(&app, &c, &room, "the retry", |p| deliveries(p).iter().any(|d| d["id"] == sms["id"] && d["status"] == "failed")).await;
     assert!(page["incident"]["timeline"].as_array().unwrap().iter().any(|t| t["kind"] == "retry"));
     assert_eq!(w.connect.messages().iter().filter(|m| m.status == 401).count(), 2, "tried again once, on request");
     let (s, _) = call(&app, &c, "delete_external", json!({"id": ext["id"]})).await;
