@@ -98,14 +98,24 @@ impl IncidentService {
 
     async fn deliver(&self, d: DueDelivery) {
         let result = self.send_one(&d).await;
+        let label = Channel::parse(&d.channel).map(Channel::label).unwrap_or("Notification");
         let store = match result {
-            Ok(id) => self.db.finish_delivery(d.id, DeliveryStatus::Sent, None, Some(&id)).await,
+            Ok(id) => match self.db.finish_delivery(d.id, DeliveryStatus::Sent, None, Some(&id)).await {
+                Ok(()) => self.db.event_now(d.incident_id, "delivery", &format!("{label} to {} accepted", d.responder_name)).await,
+                Err(e) => Err(e),
+            },
             Err(e) if e.is_transient() && d.attempts < self.cfg.max_attempts => {
                 let wait = e.retry_after().unwrap_or_else(|| backoff(d.attempts)).min(Duration::from_secs(60));
                 let due = OffsetDateTime::now_utc() + wait;
                 self.db.requeue(d.id, due, &format!("{e}; retrying")).await
             }
-            Err(e) => self.db.finish_delivery(d.id, DeliveryStatus::Failed, Some(&reason(&e)), None).await,
+            Err(e) => {
+                let why = reason(&e);
+                match self.db.finish_delivery(d.id, DeliveryStatus::Failed, Some(&why), None).await {
+                    Ok(()) => self.db.event_now(d.incident_id, "delivery", &format!("{label} to {} failed: {why}", d.responder_name)).await,
+                    Err(e) => Err(e),
+                }
+            }
         };
         if let Err(e) = store {
             tracing::error!(error = %e, delivery = d.id, "could not record a delivery's outcome");

@@ -331,6 +331,7 @@ async fn an_incident_under_a_429_storm_delivers_every_channel_exactly_once_and_s
     assert_eq!(s, 200);
     let kinds: Vec<&str> = v["timeline"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
     assert_eq!((kinds.first().copied(), kinds.last().copied()), (Some("started"), Some("stopped")), "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "delivery").count(), d.len(), "each delivery is on the timeline once");
 }
 
 #[tokio::test]
@@ -425,4 +426,30 @@ async fn bad_numbers_are_refused_with_the_reason_and_a_wrong_connect_key_fails_o
     assert_eq!(w.connect.messages().iter().filter(|m| m.status == 401).count(), 2, "tried again once, on request");
     let (s, _) = call(&app, &c, "delete_external", json!({"id": ext["id"]})).await;
     assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn a_webex_session_refreshes_its_own_token_while_in_use_and_ends_when_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let (app, c) = ready(dir.path(), &w).await;
+    let room = room_id(&w, "Response - Security");
+    // Tokens issued from now on live 1 s: the moderator signs in again with such a token.
+    w.webex.set_lifetimes(Duration::from_secs(1), Duration::from_secs(3600));
+    let c2 = client();
+    assert_eq!(location(&webex_sign_in(&app, &c2, "moderator@example.com").await), "/incidents");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let refreshes = |w: &World| w.webex.requests().iter().filter(|r| r.path.starts_with("/v1/access_token")).count();
+    let before = refreshes(&w);
+    let (s, page) = call(&app, &c2, "open_space", json!({"room_id": room})).await;
+    assert_eq!(s, 200, "{page}");
+    assert!(refreshes(&w) > before, "the session's token was refreshed");
+    // The refresh token dies: the session ends (signed out), nothing crashes.
+    w.webex.revoke_refresh_tokens();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (s, _) = call(&app, &c2, "open_space", json!({"room_id": room})).await;
+    assert_eq!(s, 401);
+    let res = c2.get(app.url("/incidents")).send().await.unwrap();
+    assert!(location(&res).starts_with("/login"), "back to the sign-in page");
+    drop(c);
 }
