@@ -8,37 +8,12 @@ use super::service::IncidentService;
 use super::store::DueDelivery;
 use super::templates::{self, TemplateVars};
 use crate::model::incident::{Channel, DeliveryStatus};
-use crate::sync::lock;
 use crate::webex::ApiError;
 use crate::workers::WorkerCtx;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::sync::{Notify, Semaphore};
-
-/// What the job needs besides the rows: the commanders' Webex tokens (in memory only) and a
-/// wake-up when work is queued.
-#[derive(Default)]
-pub struct Outbox {
-    wake: Notify,
-    user_tokens: Mutex<HashMap<i64, String>>,
-}
-
-impl Outbox {
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-    pub fn set_user_token(&self, incident_id: i64, token: &str) {
-        lock(&self.user_tokens).insert(incident_id, token.to_string());
-    }
-    pub fn forget(&self, incident_id: i64) {
-        lock(&self.user_tokens).remove(&incident_id);
-    }
-    fn user_token(&self, incident_id: i64) -> Option<String> {
-        lock(&self.user_tokens).get(&incident_id).cloned()
-    }
-}
+use tokio::sync::Semaphore;
 
 /// Backoff for a transient failure without `Retry-After`: 1 s, 2 s, 4 s … capped at 60 s.
 pub fn backoff(attempt: i64) -> Duration {
@@ -87,7 +62,7 @@ impl IncidentService {
             let wait = Duration::from_millis(wait.whole_milliseconds().max(0) as u64);
             tokio::select! {
                 _ = ctx.cancelled() => break,
-                _ = self.outbox.wake.notified() => {}
+                _ = self.outbox.woken() => {}
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                 _ = tokio::time::sleep(wait) => {}
             }

@@ -4,7 +4,9 @@
 
 pub mod access;
 pub mod delivery;
+mod outbox;
 pub mod phone;
+mod responders;
 pub mod service;
 pub mod store;
 pub mod templates;

@@ -3,29 +3,13 @@
 //! whoever needs to read the directory, list rooms or manage memberships. When the refresh
 //! token is dead the grant says "admin grant needed" instead of failing somewhere later.
 
-use super::oauth::{OAuthError, WebexOAuth};
+use super::oauth::{OAuthError, TokenSet, WebexOAuth};
 use super::secret::SecretBox;
 use super::{ApiError, WebexApi};
 use crate::model::incident::GrantStatus;
 use crate::store::{time_text, AuditLog, AuditRecord, AuditResult, Store, StoreError};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
-
-/// What the sealed column holds. Never printed.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TokenSet {
-    pub access_token: String,
-    pub refresh_token: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-}
-
-impl std::fmt::Debug for TokenSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSet").field("expires_at", &self.expires_at).finish_non_exhaustive()
-    }
-}
 
 const PURPOSE: &str = "webex-org-grant";
 

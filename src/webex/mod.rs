@@ -10,8 +10,8 @@ pub mod secret;
 
 pub use client::{MeetingInfo, Membership, Person, Room, WebexApi};
 pub use connect::ConnectApi;
-pub use grant::{OrgGrant, TokenSet};
-pub use oauth::{LoginKind, OAuthError, PendingLogin, WebexOAuth};
+pub use grant::OrgGrant;
+pub use oauth::{LoginKind, OAuthError, PendingLogin, TokenSet, WebexOAuth};
 pub use secret::{SecretBox, SecretError};
 
 use backon::{ExponentialBuilder, Retryable};
