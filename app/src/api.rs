@@ -40,6 +40,14 @@ pub mod ssr {
             .map_err(|_| AppError::Forbidden(switchboard::incident::IncidentError::NotWebexUser.to_string()))
     }
 
+    /// For the actions of a running incident: an operator signed in with Webex, and the service.
+    pub async fn commanding() -> Result<(std::sync::Arc<switchboard::incident::IncidentService>, switchboard::incident::Commander), AppError>
+    {
+        require(switchboard::model::Role::Operator).await?;
+        let c = commander().await?;
+        Ok((incidents()?, c))
+    }
+
     /// The incident rooms, or why there are none.
     pub fn incidents() -> Result<std::sync::Arc<switchboard::incident::IncidentService>, AppError> {
         services()?.incidents().cloned().ok_or_else(|| AppError::NotFound(switchboard::incident::IncidentError::NotConfigured.to_string()))

@@ -29,7 +29,7 @@ struct Run {
 
 async fn run(concurrency: usize, n: usize, sms: usize, voice: usize, latency: u64) -> Run {
     let mut sim_cfg = WebexSimConfig::demo();
-    sim_cfg.org = SimOrg::demo(n + 40);
+    sim_cfg.org = SimOrg::demo(n * 6 / 5 + 60);
     let org = sim_cfg.org.clone();
     let webex = SimWebex::start("127.0.0.1:0".parse().unwrap(), sim_cfg.clone()).await.unwrap();
     let connect = SimConnect::start("127.0.0.1:0".parse().unwrap(), ConnectConfig { service_key: "k".into() }).await.unwrap();

@@ -5,6 +5,7 @@
 //! and people can see what a responder would have received.
 //! The error body shape is not documented in the reference [I]: `{"code": …, "description": …}`.
 
+use crate::sim::faults::Fault;
 use crate::sync::lock;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -13,9 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::net::TcpListener;
 
 #[derive(Debug, Clone)]
@@ -25,27 +24,7 @@ pub struct ConnectConfig {
 }
 
 /// Faults to inject, changeable while running.
-#[derive(Debug, Default)]
-pub struct ConnectFaults {
-    latency_ms: AtomicU64,
-    /// Every n-th request answers 429 with `Retry-After: 1` (0 = never).
-    throttle_every: AtomicU64,
-    /// Every n-th request answers 503 (0 = never).
-    fail_every: AtomicU64,
-    seen: AtomicU64,
-}
-
-impl ConnectFaults {
-    pub fn set_latency(&self, d: Duration) {
-        self.latency_ms.store(d.as_millis() as u64, Ordering::Relaxed);
-    }
-    pub fn set_throttle_every(&self, n: u64) {
-        self.throttle_every.store(n, Ordering::Relaxed);
-    }
-    pub fn set_fail_every(&self, n: u64) {
-        self.fail_every.store(n, Ordering::Relaxed);
-    }
-}
+pub type ConnectFaults = crate::sim::faults::HttpFaults;
 
 /// One request the simulator received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,10 +128,7 @@ pub fn is_e164(n: &str) -> bool {
 
 /// Auth and faults, in the order the real service would meet them.
 async fn gate(s: &Shared, headers: &HeaderMap) -> Result<(), Response> {
-    let latency = s.faults.latency_ms.load(Ordering::Relaxed);
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
+    s.faults.delay().await;
     let key = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
     if key != s.cfg.service_key {
         return Err(error(
@@ -161,17 +137,15 @@ async fn gate(s: &Shared, headers: &HeaderMap) -> Result<(), Response> {
             "The service key is missing or wrong (send it raw in Authorization, no Bearer).",
         ));
     }
-    let n = s.faults.seen.fetch_add(1, Ordering::Relaxed) + 1;
-    let hit = |a: &AtomicU64| matches!(a.load(Ordering::Relaxed), k if k > 0 && n.is_multiple_of(k));
-    if hit(&s.faults.throttle_every) {
-        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many requests; retry later.");
-        r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-        return Err(r);
+    match s.faults.next() {
+        Some(Fault::Throttle(secs)) => {
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many requests; retry later.");
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            Err(r)
+        }
+        Some(Fault::Fail) => Err(error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "The service is temporarily unavailable.")),
+        None => Ok(()),
     }
-    if hit(&s.faults.fail_every) {
-        return Err(error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "The service is temporarily unavailable."));
-    }
-    Ok(())
 }
 
 fn accept(s: &Shared, mut m: ConnectMessage) -> Response {

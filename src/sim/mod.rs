@@ -3,4 +3,5 @@
 
 pub mod cms;
 pub mod connect;
+pub mod faults;
 pub mod webex;

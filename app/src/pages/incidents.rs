@@ -50,9 +50,8 @@ pub async fn refresh_directory() -> Result<usize, AppError> {
 pub async fn open_space(room_id: String) -> Result<SpacePage, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::commander().await?;
-        Ok(ssr::incidents()?.open_space(&c, &room_id).await?)
+        let (i, c) = ssr::commanding().await?;
+        Ok(i.open_space(&c, &room_id).await?)
     })
     .await
 }
@@ -93,9 +92,8 @@ pub async fn search_people(q: String) -> Result<Vec<DirectoryPerson>, AppError> 
 pub async fn add_internal(room_id: String, person_id: String) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::commander().await?;
-        Ok(ssr::incidents()?.add_internal(&c, &room_id, &person_id).await?)
+        let (i, c) = ssr::commanding().await?;
+        Ok(i.add_internal(&c, &room_id, &person_id).await?)
     })
     .await
 }
@@ -104,9 +102,8 @@ pub async fn add_internal(room_id: String, person_id: String) -> Result<(), AppE
 pub async fn remove_responder(room_id: String, responder_id: i64) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::commander().await?;
-        Ok(ssr::incidents()?.remove_responder(&c, &room_id, responder_id).await?)
+        let (i, c) = ssr::commanding().await?;
+        Ok(i.remove_responder(&c, &room_id, responder_id).await?)
     })
     .await
 }
@@ -147,9 +144,8 @@ pub async fn delete_external(id: i64) -> Result<(), AppError> {
 pub async fn link_external(room_id: String, id: i64) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::commander().await?;
-        Ok(ssr::incidents()?.link_external(&c, &room_id, id).await?)
+        let (i, c) = ssr::commanding().await?;
+        Ok(i.link_external(&c, &room_id, id).await?)
     })
     .await
 }
@@ -168,9 +164,8 @@ pub async fn set_channel(room_id: String, responder_id: i64, channel: Channel, o
 pub async fn start_incident(room_id: String, name: String) -> Result<IncidentView, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::commander().await?;
-        Ok(ssr::incidents()?.start(&c, &room_id, &name).await?)
+        let (i, c) = ssr::commanding().await?;
+        Ok(i.start(&c, &room_id, &name).await?)
     })
     .await
 }
@@ -179,9 +174,8 @@ pub async fn start_incident(room_id: String, name: String) -> Result<IncidentVie
 pub async fn remind_responder(room_id: String, responder_id: i64, channels: Vec<Channel>) -> Result<usize, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::commander().await?;
-        Ok(ssr::incidents()?.remind(&c, &room_id, responder_id, &channels).await?)
+        let (i, c) = ssr::commanding().await?;
+        Ok(i.remind(&c, &room_id, responder_id, &channels).await?)
     })
     .await
 }
@@ -190,9 +184,8 @@ pub async fn remind_responder(room_id: String, responder_id: i64, channels: Vec<
 pub async fn retry_delivery(delivery_id: i64) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::commander().await?;
-        Ok(ssr::incidents()?.retry_delivery(&c, delivery_id).await?)
+        let (i, c) = ssr::commanding().await?;
+        Ok(i.retry_delivery(&c, delivery_id).await?)
     })
     .await
 }
@@ -201,9 +194,8 @@ pub async fn retry_delivery(delivery_id: i64) -> Result<(), AppError> {
 pub async fn stop_incident(room_id: String) -> Result<usize, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::commander().await?;
-        Ok(ssr::incidents()?.stop(&c, &room_id).await?)
+        let (i, c) = ssr::commanding().await?;
+        Ok(i.stop(&c, &room_id).await?)
     })
     .await
 }

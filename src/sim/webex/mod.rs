@@ -17,6 +17,7 @@ mod org;
 
 pub use org::{SimOrg, SimPerson, SimRoom};
 
+use crate::sim::faults::Fault;
 use crate::sync::lock;
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -27,7 +28,6 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -69,44 +69,7 @@ impl Default for WebexSimConfig {
 }
 
 /// Faults to inject on the `/v1` API routes (not OAuth, not `/sim`), changeable while running.
-#[derive(Debug)]
-pub struct WebexFaults {
-    latency_ms: AtomicU64,
-    /// Every n-th API request answers 429 with `Retry-After` (0 = never).
-    throttle_every: AtomicU64,
-    /// Every n-th API request answers 503 (0 = never).
-    fail_every: AtomicU64,
-    retry_after_secs: AtomicU64,
-    seen: AtomicU64,
-}
-
-impl Default for WebexFaults {
-    fn default() -> Self {
-        WebexFaults {
-            latency_ms: AtomicU64::new(0),
-            throttle_every: AtomicU64::new(0),
-            fail_every: AtomicU64::new(0),
-            retry_after_secs: AtomicU64::new(1),
-            seen: AtomicU64::new(0),
-        }
-    }
-}
-
-impl WebexFaults {
-    pub fn set_latency(&self, d: Duration) {
-        self.latency_ms.store(d.as_millis() as u64, Ordering::Relaxed);
-    }
-    pub fn set_throttle_every(&self, n: u64) {
-        self.throttle_every.store(n, Ordering::Relaxed);
-    }
-    pub fn set_fail_every(&self, n: u64) {
-        self.fail_every.store(n, Ordering::Relaxed);
-    }
-    /// The `Retry-After` sent with a 429 (default 1 second).
-    pub fn set_retry_after_secs(&self, n: u64) {
-        self.retry_after_secs.store(n, Ordering::Relaxed);
-    }
-}
+pub type WebexFaults = crate::sim::faults::HttpFaults;
 
 /// A message accepted by `POST /v1/messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -456,26 +419,22 @@ async fn track(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respon
 /// The API routes: latency, then the bearer token, then throttling and failures (counted per
 /// authenticated request [I]).
 async fn gate(State(s): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
-    let latency = s.faults.latency_ms.load(Ordering::Relaxed);
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
+    s.faults.delay().await;
     let Some(person) = bearer_person(&s, req.headers()) else {
         return error(StatusCode::UNAUTHORIZED, "The request requires a valid access token set in the Authorization request header.");
     };
-    let n = s.faults.seen.fetch_add(1, Ordering::Relaxed) + 1;
-    let hit = |a: &AtomicU64| matches!(a.load(Ordering::Relaxed), k if k > 0 && n.is_multiple_of(k));
     let email = CallerEmail(person.email.clone());
-    let mut resp = if hit(&s.faults.throttle_every) {
-        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests. Please retry after the time in the Retry-After header.");
-        let secs = s.faults.retry_after_secs.load(Ordering::Relaxed);
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        r
-    } else if hit(&s.faults.fail_every) {
-        error(StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Please try again later.")
-    } else {
-        req.extensions_mut().insert(Caller { person });
-        next.run(req).await
+    let mut resp = match s.faults.next() {
+        Some(Fault::Throttle(secs)) => {
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests. Please retry after the time in the Retry-After header.");
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            r
+        }
+        Some(Fault::Fail) => error(StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Please try again later."),
+        None => {
+            req.extensions_mut().insert(Caller { person });
+            next.run(req).await
+        }
     };
     resp.extensions_mut().insert(email);
     resp
