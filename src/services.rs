@@ -104,7 +104,14 @@ impl Services {
             None => None,
         };
         Ok(Self {
-            status: Arc::new(StatusService::new(store.clone(), workers.clone(), retention.clone(), cfg.mode, cms.as_deref())),
+            status: Arc::new(StatusService::new(
+                store.clone(),
+                workers.clone(),
+                retention.clone(),
+                cfg.mode,
+                cms.as_deref(),
+                webex.as_ref().map(|w| w.incidents.grant_handle()),
+            )),
             retention,
             users: Users::new(store.clone()),
             branding: BrandingService::new(store),

@@ -17,6 +17,7 @@ pub struct StatusService {
     started: Instant,
     mode: &'static str,
     integrations: RwLock<Vec<ComponentStatus>>,
+    webex: Option<Arc<crate::webex::OrgGrant>>,
 }
 
 /// The answer `/healthz` gives.
@@ -34,7 +35,14 @@ impl Health {
 }
 
 impl StatusService {
-    pub fn new(store: Store, workers: Workers, retention: Arc<Retention>, mode: &'static str, cluster: Option<&CmsCluster>) -> Self {
+    pub fn new(
+        store: Store,
+        workers: Workers,
+        retention: Arc<Retention>,
+        mode: &'static str,
+        cluster: Option<&CmsCluster>,
+        webex: Option<Arc<crate::webex::OrgGrant>>,
+    ) -> Self {
         let integrations = cluster
             .map(|c| {
                 c.nodes()
@@ -47,7 +55,7 @@ impl StatusService {
                     .collect()
             })
             .unwrap_or_default();
-        Self { store, workers, retention, started: Instant::now(), mode, integrations: RwLock::new(integrations) }
+        Self { store, workers, retention, started: Instant::now(), mode, integrations: RwLock::new(integrations), webex }
     }
 
     pub async fn system_status(&self) -> SystemStatus {
@@ -64,7 +72,10 @@ impl StatusService {
             }
         };
         let storage = self.storage().await;
-        let integrations = read(&self.integrations).clone();
+        let mut integrations = read(&self.integrations).clone();
+        if let Some(grant) = &self.webex {
+            integrations.push(webex_status(grant).await);
+        }
         SystemStatus {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_seconds: self.started.elapsed().as_secs(),
@@ -177,4 +188,26 @@ fn node_statuses(cluster: &CmsCluster) -> Vec<ComponentStatus> {
             }
         })
         .collect()
+}
+
+/// The Webex org grant as the dashboard shows it.
+async fn webex_status(grant: &crate::webex::OrgGrant) -> ComponentStatus {
+    let name = "Webex org".to_string();
+    match grant.status().await {
+        Ok(g) if g.connected => ComponentStatus {
+            name,
+            state: ComponentState::Up,
+            detail: format!(
+                "connected as {} ({}); token valid until {}",
+                g.display_name,
+                g.email,
+                g.expires_at.as_ref().map(crate::model::display_time).unwrap_or_default()
+            ),
+        },
+        Ok(g) if g.needs_grant => {
+            ComponentStatus { name, state: ComponentState::Down, detail: "admin grant needed: an admin connects the org again on Incidents".into() }
+        }
+        Ok(_) => ComponentStatus { name, state: ComponentState::Down, detail: "not connected: an admin connects it on Incidents".into() },
+        Err(e) => ComponentStatus { name, state: ComponentState::Unknown, detail: format!("cannot read the grant: {e}") },
+    }
 }

@@ -78,4 +78,9 @@ test('sign in with Webex, build an incident, start it, watch deliveries and an a
   await page.goto('/incidents');
   await hydrated(page);
   await expect(page.getByTestId('history')).toContainText('Core router down');
+
+  // The dashboard shows the org grant among the integrations.
+  await page.goto('/');
+  await hydrated(page);
+  await expect(page.locator('[data-testid="status-row"]', { hasText: 'Webex org' })).toContainText('connected as Alex Admin');
 });
