@@ -50,6 +50,7 @@ impl IncidentService {
     // --- responders ---
 
     pub async fn add_internal(&self, c: &Commander, room_id: &str, person_id: &str) -> Result<(), IncidentError> {
+        self.check_responder(&c.person_id).await?;
         self.response_room(room_id).await?;
         let person = self
             .db
@@ -82,6 +83,7 @@ impl IncidentService {
 
     /// Takes a responder out of the space (and out of the Webex space when internal); never the commander.
     pub async fn remove_responder(&self, c: &Commander, room_id: &str, responder_id: i64) -> Result<(), IncidentError> {
+        self.check_responder(&c.person_id).await?;
         let link = self
             .db
             .link_row(room_id, responder_id)
@@ -155,6 +157,7 @@ impl IncidentService {
     }
 
     pub async fn link_external(&self, c: &Commander, room_id: &str, id: i64) -> Result<(), IncidentError> {
+        self.check_responder(&c.person_id).await?;
         let e = self.db.external(id).await?.ok_or_else(|| IncidentError::NotFound("No such external responder.".into()))?;
         let mut tx = self.db.tx().await?;
         self.db.link(&mut tx, room_id, id, None, false, e.sms_number.is_some(), e.voice_number.is_some(), &c.email).await?;

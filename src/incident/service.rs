@@ -146,6 +146,8 @@ pub struct IncidentService {
     rooms_cache: tokio::sync::Mutex<Option<(Instant, Vec<Room>)>>,
     /// Wakes the directory worker (a new grant: load the directory now).
     pub(super) directory_wake: tokio::sync::Notify,
+    /// Who is in the responders space (checked on every commander action; a minute old at most).
+    responders_cache: tokio::sync::Mutex<Option<(Instant, Vec<String>)>>,
 }
 
 impl IncidentService {
@@ -171,6 +173,7 @@ impl IncidentService {
             outbox: Outbox::default(),
             rooms_cache: tokio::sync::Mutex::new(None),
             directory_wake: tokio::sync::Notify::new(),
+            responders_cache: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -182,6 +185,7 @@ impl IncidentService {
     pub async fn connect_org(&self, tokens: crate::webex::TokenSet, by: &str) -> Result<crate::model::incident::GrantStatus, GrantError> {
         let status = self.grant.store_grant(tokens, by).await?;
         *self.rooms_cache.lock().await = None;
+        *self.responders_cache.lock().await = None;
         self.directory_wake.notify_one();
         Ok(status)
     }
@@ -240,9 +244,14 @@ impl IncidentService {
         let Some(room) = rooms.iter().find(|r| r.title == self.cfg.responders_space) else {
             return Err(IncidentError::NotResponder(self.cfg.responders_space.clone()));
         };
-        let token = self.grant.access_token().await?;
-        let members = self.api.memberships(&token, &room.id, &crate::webex::Retry::default()).await?;
-        if members.iter().any(|m| m.person_id == person_id) {
+        let mut cache = self.responders_cache.lock().await;
+        let fresh = cache.as_ref().is_some_and(|(at, _)| at.elapsed() < Duration::from_secs(60));
+        if !fresh {
+            let token = self.grant.access_token().await?;
+            let members = self.api.memberships(&token, &room.id, &crate::webex::Retry::default()).await?;
+            *cache = Some((Instant::now(), members.into_iter().map(|m| m.person_id).collect()));
+        }
+        if cache.as_ref().is_some_and(|(_, ids)| ids.iter().any(|id| id == person_id)) {
             Ok(())
         } else {
             Err(IncidentError::NotResponder(self.cfg.responders_space.clone()))
@@ -496,6 +505,7 @@ impl IncidentService {
 
     /// Notifies one responder again, on the channels chosen (those they have).
     pub async fn remind(&self, c: &Commander, room_id: &str, responder_id: i64, channels: &[Channel]) -> Result<usize, IncidentError> {
+        self.check_responder(&c.person_id).await?;
         let i =
             self.db.open_incident(room_id).await?.ok_or_else(|| IncidentError::Conflict("No incident is running in this space.".into()))?;
         let link = self
@@ -526,6 +536,7 @@ impl IncidentService {
 
     /// A failed delivery goes out again.
     pub async fn retry_delivery(&self, c: &Commander, delivery_id: i64) -> Result<(), IncidentError> {
+        self.check_responder(&c.person_id).await?;
         let incident = self
             .db
             .retry_failed(delivery_id)
@@ -541,6 +552,7 @@ impl IncidentService {
     /// Stops the incident: removes from the Webex space only the people added for it (never
     /// pre-existing members, never the commander), unlinks them, and clears the incident.
     pub async fn stop(&self, c: &Commander, room_id: &str) -> Result<usize, IncidentError> {
+        self.check_responder(&c.person_id).await?;
         let i =
             self.db.open_incident(room_id).await?.ok_or_else(|| IncidentError::Conflict("No incident is running in this space.".into()))?;
         let links = self.db.links(room_id).await?;

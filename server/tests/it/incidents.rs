@@ -453,3 +453,25 @@ async fn a_webex_session_refreshes_its_own_token_while_in_use_and_ends_when_it_c
     assert!(location(&res).starts_with("/login"), "back to the sign-in page");
     drop(c);
 }
+
+#[tokio::test]
+async fn only_members_of_the_responders_space_run_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let (app, _c) = ready(dir.path(), &w).await;
+    let org = WebexSimConfig::demo().org;
+    let responders = org.room_by_title("Incident_Responders_Members").unwrap();
+    let outsider = org.people.iter().find(|p| !responders.members.iter().any(|(id, _)| *id == p.id)).unwrap();
+    let c = client();
+    assert_eq!(location(&webex_sign_in(&app, &c, &outsider.email).await), "/incidents", "an operator by the domain rule");
+    let (s, home) = call(&app, &c, "get_incidents_home", json!({})).await;
+    assert_eq!(s, 200);
+    assert!(home["blocked"].as_str().unwrap().contains("Incident_Responders_Members"), "{home}");
+    assert_eq!(home["spaces"].as_array().unwrap().len(), 0);
+    let room = room_id(&w, "Response - Security");
+    let (s, e) = call(&app, &c, "open_space", json!({"room_id": room})).await;
+    assert_eq!(s, 403, "{e}");
+    let (s, e) = call(&app, &c, "start_incident", json!({"room_id": room, "name": "x"})).await;
+    assert_eq!(s, 403, "{e}");
+    assert!(w.webex.memberships(&room).iter().all(|m| m.person_id != outsider.id), "nothing changed in Webex");
+}
