@@ -9,6 +9,8 @@ pub mod model;
 pub mod auth;
 pub mod banner;
 #[cfg(feature = "server")]
+pub mod calendar;
+#[cfg(feature = "server")]
 pub mod cdr;
 #[cfg(feature = "server")]
 pub mod cms;

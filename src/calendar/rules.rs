@@ -1,0 +1,210 @@
+//! What Switchboard does to one meeting, decided without any I/O: the keyword in the Location
+//! (case-insensitive), an organiser who is a synced CMS user with a personal space, a meeting
+//! not in the past, a series handled once on its master. The join-details block sits between
+//! two HTML comments whose first carries a hash of its content, so it is inserted once, kept
+//! when the organiser edits the meeting, replaced when the space's details change, and removed
+//! when the keyword goes (if configured). A plain-text body becomes HTML first (escaped), so the
+//! markers never show as text.
+
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+pub const BLOCK_START: &str = "<!-- switchboard:cms-join";
+pub const BLOCK_END: &str = "<!-- /switchboard:cms-join -->";
+
+/// The body of a meeting as Exchange gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    pub html: bool,
+    pub content: String,
+}
+
+/// What the rules need to know of a meeting.
+#[derive(Debug, Clone)]
+pub struct MeetingFacts {
+    pub location: String,
+    pub body: Body,
+    pub end: OffsetDateTime,
+    /// An occurrence or exception of a series (handled on the master only).
+    pub is_occurrence: bool,
+    /// The mailbox is an attendee's copy, not the organiser's.
+    pub attendee_copy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Write this HTML body (block inserted, replaced or removed).
+    Write { body: String, what: Change },
+    /// Nothing to do, and why (for the page's log).
+    Leave(&'static str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Inserted,
+    Replaced,
+    Removed,
+}
+
+/// Whether `location` carries `keyword` (case-insensitive, anywhere).
+pub fn has_keyword(location: &str, keyword: &str) -> bool {
+    !keyword.is_empty() && location.to_lowercase().contains(&keyword.to_lowercase())
+}
+
+/// The block as it is written: markers around the rendered template, the start marker with a
+/// hash of the content.
+pub fn block(rendered_html: &str) -> String {
+    format!("{BLOCK_START} h={} -->{rendered_html}{BLOCK_END}", content_hash(rendered_html))
+}
+
+fn content_hash(s: &str) -> String {
+    Sha256::digest(s.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The block already in a body: (start, end) byte range and its recorded hash.
+fn find_block(html: &str) -> Option<(usize, usize, &str)> {
+    let start = html.find(BLOCK_START)?;
+    let end = html[start..].find(BLOCK_END).map(|e| start + e + BLOCK_END.len())?;
+    let head_end = html[start..].find("-->").map(|e| start + e)?;
+    let hash = html[start + BLOCK_START.len()..head_end].trim().strip_prefix("h=").unwrap_or("").trim();
+    Some((start, end, hash))
+}
+
+/// Plain text as HTML: escaped, line breaks kept.
+pub fn text_to_html(text: &str) -> String {
+    let esc = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    format!("<html><body>{}</body></html>", esc.replace("\r\n", "\n").replace('\n', "<br>\n"))
+}
+
+fn as_html(b: &Body) -> String {
+    if b.html {
+        b.content.clone()
+    } else {
+        text_to_html(&b.content)
+    }
+}
+
+/// Puts `block` into `html`: replacing the block there, else before `</body>`, else at the end.
+pub fn with_block(html: &str, block: &str) -> String {
+    if let Some((s, e, _)) = find_block(html) {
+        return format!("{}{block}{}", &html[..s], &html[e..]);
+    }
+    match html.to_ascii_lowercase().rfind("</body>") {
+        Some(i) => format!("{}<br>{block}{}", &html[..i], &html[i..]),
+        None => format!("{html}<br>{block}"),
+    }
+}
+
+/// `html` without the block (and the `<br>` put before it).
+pub fn without_block(html: &str) -> String {
+    match find_block(html) {
+        Some((s, e, _)) => {
+            let before = html[..s].strip_suffix("<br>").unwrap_or(&html[..s]);
+            format!("{before}{}", &html[e..])
+        }
+        None => html.to_string(),
+    }
+}
+
+/// Decides what to do with a meeting. `rendered`: the join details for its organiser, already
+/// rendered from the template (`None` when the organiser has no personal space).
+pub fn decide(m: &MeetingFacts, keyword: &str, rendered: Option<&str>, remove_when_keyword_gone: bool, now: OffsetDateTime) -> Action {
+    if m.attendee_copy {
+        return Action::Leave("an attendee's copy");
+    }
+    if m.is_occurrence {
+        return Action::Leave("an occurrence of a series (the master is handled)");
+    }
+    let html = as_html(&m.body);
+    let existing = find_block(&html);
+    if !has_keyword(&m.location, keyword) {
+        return match existing {
+            Some(_) if remove_when_keyword_gone => Action::Write { body: without_block(&html), what: Change::Removed },
+            _ => Action::Leave("no keyword in the location"),
+        };
+    }
+    if m.end < now {
+        return Action::Leave("the meeting is over");
+    }
+    let Some(rendered) = rendered else {
+        return Action::Leave("the organiser has no CMS personal space");
+    };
+    match existing {
+        Some((_, _, hash)) if hash == content_hash(rendered) => Action::Leave("join details already there"),
+        Some(_) => Action::Write { body: with_block(&html, &block(rendered)), what: Change::Replaced },
+        None => Action::Write { body: with_block(&html, &block(rendered)), what: Change::Inserted },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meeting(location: &str, body: &str, html: bool) -> MeetingFacts {
+        MeetingFacts {
+            location: location.into(),
+            body: Body { html, content: body.into() },
+            end: OffsetDateTime::now_utc() + time::Duration::hours(1),
+            is_occurrence: false,
+            attendee_copy: false,
+        }
+    }
+
+    fn write(a: Action) -> (String, Change) {
+        match a {
+            Action::Write { body, what } => (body, what),
+            Action::Leave(why) => panic!("left alone: {why}"),
+        }
+    }
+
+    #[test]
+    fn the_block_goes_in_once_stays_on_edits_is_replaced_when_details_change_and_leaves_with_the_keyword() {
+        let now = OffsetDateTime::now_utc();
+        let m = meeting("Room 4 @CMS", "<html><body><p>Agenda</p></body></html>", true);
+        let (b1, what) = write(decide(&m, "@cms", Some("<p>Join: sip:ann.space@example.com</p>"), true, now));
+        assert_eq!(what, Change::Inserted);
+        assert!(b1.contains("<p>Agenda</p>") && b1.contains("ann.space@example.com"));
+        assert!(b1.find("ann.space").unwrap() < b1.find("</body>").unwrap(), "inside the body");
+        // The organiser edits the agenda: the block is kept as it is.
+        let edited = meeting("Room 4 @cms", &b1.replace("Agenda", "New agenda"), true);
+        assert_eq!(
+            decide(&edited, "@cms", Some("<p>Join: sip:ann.space@example.com</p>"), true, now),
+            Action::Leave("join details already there")
+        );
+        // The space's details changed: replaced, not added a second time.
+        let (b2, what) = write(decide(&edited, "@cms", Some("<p>Join: sip:ann.new@example.com</p>"), true, now));
+        assert_eq!(what, Change::Replaced);
+        assert_eq!(b2.matches(BLOCK_START).count(), 1);
+        assert!(b2.contains("ann.new") && !b2.contains("ann.space") && b2.contains("New agenda"));
+        // The keyword goes: the block goes, the organiser's text stays.
+        let gone = meeting("Room 4", &b2, true);
+        let (b3, what) = write(decide(&gone, "@cms", Some("x"), true, now));
+        assert_eq!(what, Change::Removed);
+        assert_eq!(b3, "<html><body><p>New agenda</p></body></html>");
+        assert_eq!(decide(&gone, "@cms", Some("x"), false, now), Action::Leave("no keyword in the location"), "removal is configurable");
+    }
+
+    #[test]
+    fn a_plain_text_body_becomes_escaped_html_with_the_block() {
+        let m = meeting("@cms", "Agenda:\n1. <budget> & plans", false);
+        let (b, _) = write(decide(&m, "@cms", Some("<b>join</b>"), true, OffsetDateTime::now_utc()));
+        assert!(b.starts_with("<html><body>Agenda:<br>\n1. &lt;budget&gt; &amp; plans"), "{b}");
+        assert!(b.contains("<b>join</b>"));
+    }
+
+    #[test]
+    fn meetings_that_are_not_ours_to_touch_are_left_alone_with_the_reason() {
+        let now = OffsetDateTime::now_utc();
+        let mut m = meeting("@cms", "", true);
+        assert_eq!(decide(&m, "@cms", None, true, now), Action::Leave("the organiser has no CMS personal space"));
+        m.attendee_copy = true;
+        assert_eq!(decide(&m, "@cms", Some("x"), true, now), Action::Leave("an attendee's copy"));
+        let mut m = meeting("@cms", "", true);
+        m.is_occurrence = true;
+        assert!(matches!(decide(&m, "@cms", Some("x"), true, now), Action::Leave(_)));
+        let mut m = meeting("@cms", "", true);
+        m.end = now - time::Duration::minutes(1);
+        assert_eq!(decide(&m, "@cms", Some("x"), true, now), Action::Leave("the meeting is over"));
+        assert!(!has_keyword("Room 4", "@cms") && has_keyword("at @Cms please", "@cms") && !has_keyword("x", ""));
+    }
+}
