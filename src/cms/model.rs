@@ -138,6 +138,16 @@ pub struct User {
     pub tenant: Option<String>,
 }
 
+/// A `<userCoSpace>`: a space associated with a user (`GET /users/<id>/usercoSpaces`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserCoSpace {
+    #[serde(rename = "@id")]
+    pub id: String,
+    pub co_space_id: Option<String>,
+    pub auto_generated: Option<bool>,
+}
+
 /// A `<callBrandingProfile>` or `<ivrBrandingProfile>`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]

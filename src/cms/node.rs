@@ -448,6 +448,14 @@ impl CmsNode {
         self.list_all("/users", &[]).await
     }
 
+    pub async fn user(&self, id: &str) -> Result<model::User, CmsError> {
+        self.get(&format!("/users/{}", segment(id)?), &[]).await
+    }
+
+    pub async fn user_co_spaces(&self, user_id: &str) -> Result<Vec<model::UserCoSpace>, CmsError> {
+        self.list_all(&format!("/users/{}/usercoSpaces", segment(user_id)?), &[]).await
+    }
+
     pub async fn cdr_receivers(&self) -> Result<Vec<model::CdrReceiver>, CmsError> {
         self.list_all("/system/cdrReceivers", &[]).await
     }

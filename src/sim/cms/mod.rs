@@ -260,6 +260,16 @@ impl Cluster {
         id
     }
 
+    /// The id of the user with this JID.
+    pub fn user_id(&self, jid: &str) -> Option<String> {
+        lock(&self.shared).users.values().find(|u| u.user_jid.eq_ignore_ascii_case(jid)).map(|u| u.id.clone())
+    }
+
+    /// The user leaves (as when removed from the LDAP source and synced).
+    pub fn remove_user(&self, id: &str) -> bool {
+        lock(&self.shared).users.remove(id).is_some()
+    }
+
     pub fn add_co_space(&self, name: &str, uri: &str, call_id: &str, owner_jid: Option<&str>, passcode: Option<&str>) -> String {
         let id = db::new_id();
         let s = CoSpace {

@@ -1,0 +1,331 @@
+//! The CMS user sync: every CMS user (paged to `total`), their mailbox, and their personal space
+//! with its join details. The personal space is the user's own (`/users/<id>/usercoSpaces`,
+//! preferring the one LDAP generated); the sample's `<login>.<suffix>` naming is only the
+//! fallback, and then the name or URI must match exactly (CMS's `filter` is a substring match,
+//! so `jdoe.space` also finds `ajdoe.space`). Each run records its diff: added, changed, gone,
+//! no space found.
+
+use crate::cms::{model, CmsError, CmsNode};
+use crate::store::{now_text, Store, StoreError};
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// How users map to mailboxes and spaces.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Mailbox domain for users without an email: `<jid local part>@<mail_domain>`.
+    pub mail_domain: String,
+    /// The sample's personal-space naming `<login>.<suffix>`, used only as a fallback.
+    pub space_suffix: String,
+    /// Web app base, e.g. `https://join.example.com`: links are `<base>/meeting/<callId>?secret=…`.
+    pub web_app_url: String,
+    /// CMS requests in flight at once.
+    pub concurrency: usize,
+}
+
+/// A CMS user as the calendar needs them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct CalendarUser {
+    pub jid: String,
+    pub cms_id: String,
+    pub name: String,
+    pub mailbox: String,
+    pub space_id: Option<String>,
+    pub space_name: Option<String>,
+    pub uri: Option<String>,
+    pub secondary_uri: Option<String>,
+    pub call_id: Option<String>,
+    pub passcode: Option<String>,
+    pub secret: Option<String>,
+    pub web_link: Option<String>,
+}
+
+/// One line of a run's diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffLine {
+    pub jid: String,
+    /// "added", "changed", "gone" or "no space".
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub users: usize,
+    pub added: usize,
+    pub changed: usize,
+    pub gone: usize,
+    pub no_space: usize,
+    pub diff: Vec<DiffLine>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("CMS: {0}")]
+    Cms(#[from] CmsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a sync is already running")]
+    Busy,
+}
+
+impl From<sqlx::Error> for SyncError {
+    fn from(e: sqlx::Error) -> Self {
+        SyncError::Store(e.into())
+    }
+}
+
+/// Progress of the run under way: (done, total).
+#[derive(Debug, Default)]
+pub struct Progress {
+    done: AtomicUsize,
+    total: AtomicUsize,
+    running: std::sync::atomic::AtomicBool,
+}
+
+impl Progress {
+    pub fn get(&self) -> Option<(usize, usize)> {
+        self.running.load(Ordering::Relaxed).then(|| (self.done.load(Ordering::Relaxed), self.total.load(Ordering::Relaxed)))
+    }
+}
+
+pub struct UserSync {
+    store: Store,
+    cfg: SyncConfig,
+    pub progress: Arc<Progress>,
+    one: tokio::sync::Mutex<()>,
+}
+
+/// The mailbox of a user: their email, else the JID's local part at the mail domain.
+pub fn mailbox_of(jid: &str, email: Option<&str>, mail_domain: &str) -> String {
+    match email.map(str::trim).filter(|e| e.contains('@')) {
+        Some(e) => e.to_ascii_lowercase(),
+        None => format!("{}@{}", jid.split('@').next().unwrap_or(jid), mail_domain).to_ascii_lowercase(),
+    }
+}
+
+/// The web app link of a space: `<base>/meeting/<callId>`, with `?secret=` where CMS gives one.
+pub fn web_link(base: &str, call_id: &str, secret: Option<&str>) -> Option<String> {
+    if base.trim().is_empty() || call_id.is_empty() {
+        return None;
+    }
+    let base = base.trim_end_matches('/');
+    Some(match secret.filter(|s| !s.is_empty()) {
+        Some(s) => format!("{base}/meeting/{call_id}?secret={s}"),
+        None => format!("{base}/meeting/{call_id}"),
+    })
+}
+
+impl UserSync {
+    pub fn new(store: Store, cfg: SyncConfig) -> Self {
+        Self { store, cfg, progress: Arc::new(Progress::default()), one: tokio::sync::Mutex::new(()) }
+    }
+
+    /// The personal space of a user, or `None`.
+    async fn personal_space(&self, node: &CmsNode, user: &model::User) -> Result<Option<model::CoSpace>, CmsError> {
+        let own = node.user_co_spaces(&user.id).await?;
+        let pick = own.iter().find(|u| u.auto_generated == Some(true)).or(if own.len() == 1 { own.first() } else { None });
+        if let Some(u) = pick {
+            let id = u.co_space_id.clone().unwrap_or_else(|| u.id.clone());
+            return Ok(Some(node.co_space(&id).await?));
+        }
+        // Fallback: the sample's naming, with an exact check.
+        let local = user.user_jid.split('@').next().unwrap_or("");
+        if local.is_empty() || self.cfg.space_suffix.is_empty() {
+            return Ok(None);
+        }
+        let wanted = format!("{local}.{}", self.cfg.space_suffix);
+        let found = node.co_spaces(Some(&wanted)).await?;
+        match found
+            .into_iter()
+            .find(|s| s.name.eq_ignore_ascii_case(&wanted) || s.uri.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(&wanted)))
+        {
+            Some(s) => Ok(Some(node.co_space(&s.id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn read_user(&self, node: &CmsNode, summary: model::User) -> Result<CalendarUser, CmsError> {
+        let detail = node.user(&summary.id).await.unwrap_or(summary);
+        let space = self.personal_space(node, &detail).await?;
+        let mailbox = mailbox_of(&detail.user_jid, detail.email.as_deref(), &self.cfg.mail_domain);
+        let mut u = CalendarUser {
+            jid: detail.user_jid.clone(),
+            cms_id: detail.id.clone(),
+            name: detail.name.clone().unwrap_or_else(|| detail.user_jid.clone()),
+            mailbox,
+            space_id: None,
+            space_name: None,
+            uri: None,
+            secondary_uri: None,
+            call_id: None,
+            passcode: None,
+            secret: None,
+            web_link: None,
+        };
+        if let Some(s) = space {
+            u.web_link = s.call_id.as_deref().and_then(|c| web_link(&self.cfg.web_app_url, c, s.secret.as_deref()));
+            u.space_id = Some(s.id);
+            u.space_name = Some(s.name);
+            u.uri = s.uri;
+            u.secondary_uri = s.secondary_uri;
+            u.call_id = s.call_id;
+            u.passcode = s.passcode;
+            u.secret = s.secret;
+        }
+        Ok(u)
+    }
+
+    /// One run: reads every user from CMS, stores them, and records the diff.
+    pub async fn run(&self, node: &CmsNode, trigger: &str) -> Result<SyncReport, SyncError> {
+        let _one = self.one.try_lock().map_err(|_| SyncError::Busy)?;
+        let run_id: i64 =
+            sqlx::query_scalar("INSERT INTO calendar_sync_runs (started_at, trigger, status) VALUES (?, ?, 'running') RETURNING id")
+                .bind(now_text())
+                .bind(trigger)
+                .fetch_one(self.store.pool())
+                .await?;
+        self.progress.running.store(true, Ordering::Relaxed);
+        let result = self.sync(node).await;
+        self.progress.running.store(false, Ordering::Relaxed);
+        match &result {
+            Ok(r) => {
+                sqlx::query(
+                    "UPDATE calendar_sync_runs SET finished_at = ?, status = 'done', users = ?, added = ?, changed = ?, gone = ?, no_space = ?, diff = ? WHERE id = ?",
+                )
+                .bind(now_text())
+                .bind(r.users as i64)
+                .bind(r.added as i64)
+                .bind(r.changed as i64)
+                .bind(r.gone as i64)
+                .bind(r.no_space as i64)
+                .bind(serde_json::to_string(&r.diff).unwrap_or_else(|_| "[]".into()))
+                .bind(run_id)
+                .execute(self.store.pool())
+                .await?;
+            }
+            Err(e) => {
+                sqlx::query("UPDATE calendar_sync_runs SET finished_at = ?, status = 'failed', error = ? WHERE id = ?")
+                    .bind(now_text())
+                    .bind(e.to_string())
+                    .bind(run_id)
+                    .execute(self.store.pool())
+                    .await?;
+            }
+        }
+        result
+    }
+
+    async fn sync(&self, node: &CmsNode) -> Result<SyncReport, SyncError> {
+        let users = node.users().await?;
+        self.progress.total.store(users.len(), Ordering::Relaxed);
+        self.progress.done.store(0, Ordering::Relaxed);
+        let progress = self.progress.clone();
+        let read: Vec<Result<CalendarUser, CmsError>> = stream::iter(users)
+            .map(|u| {
+                let p = progress.clone();
+                async move {
+                    let r = self.read_user(node, u).await;
+                    p.done.fetch_add(1, Ordering::Relaxed);
+                    r
+                }
+            })
+            .buffer_unordered(self.cfg.concurrency.max(1))
+            .collect()
+            .await;
+        // A failure leaves the stored users as they were (a half-read CMS must not make people "gone").
+        let fresh: Vec<CalendarUser> = read.into_iter().collect::<Result<_, _>>()?;
+        let old: HashMap<String, CalendarUser> = self.users().await?.into_iter().map(|u| (u.jid.to_ascii_lowercase(), u)).collect();
+        let mut report = SyncReport { users: fresh.len(), ..Default::default() };
+        let now = now_text();
+        let mut tx = self.store.write_tx().await?;
+        for u in &fresh {
+            let key = u.jid.to_ascii_lowercase();
+            match old.get(&key) {
+                None => {
+                    report.added += 1;
+                    report.diff.push(DiffLine { jid: u.jid.clone(), what: "added".into() });
+                }
+                Some(o) if o != u => {
+                    report.changed += 1;
+                    report.diff.push(DiffLine { jid: u.jid.clone(), what: "changed".into() });
+                }
+                Some(_) => {}
+            }
+            if u.space_id.is_none() {
+                report.no_space += 1;
+                report.diff.push(DiffLine { jid: u.jid.clone(), what: "no space".into() });
+            }
+            sqlx::query(
+                "INSERT INTO calendar_users (jid, cms_id, name, mailbox, space_id, space_name, uri, secondary_uri, call_id, passcode, secret, web_link, synced_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(jid) DO UPDATE SET cms_id = excluded.cms_id, name = excluded.name, mailbox = excluded.mailbox, space_id = excluded.space_id,
+                   space_name = excluded.space_name, uri = excluded.uri, secondary_uri = excluded.secondary_uri, call_id = excluded.call_id,
+                   passcode = excluded.passcode, secret = excluded.secret, web_link = excluded.web_link, synced_at = excluded.synced_at",
+            )
+            .bind(&u.jid)
+            .bind(&u.cms_id)
+            .bind(&u.name)
+            .bind(&u.mailbox)
+            .bind(&u.space_id)
+            .bind(&u.space_name)
+            .bind(&u.uri)
+            .bind(&u.secondary_uri)
+            .bind(&u.call_id)
+            .bind(&u.passcode)
+            .bind(&u.secret)
+            .bind(&u.web_link)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let present: std::collections::HashSet<String> = fresh.iter().map(|u| u.jid.to_ascii_lowercase()).collect();
+        for (key, o) in &old {
+            if !present.contains(key) {
+                report.gone += 1;
+                report.diff.push(DiffLine { jid: o.jid.clone(), what: "gone".into() });
+                sqlx::query("DELETE FROM calendar_users WHERE jid = ?").bind(&o.jid).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    pub async fn users(&self) -> Result<Vec<CalendarUser>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT jid, cms_id, name, mailbox, space_id, space_name, uri, secondary_uri, call_id, passcode, secret, web_link FROM calendar_users ORDER BY jid",
+        )
+        .fetch_all(self.store.pool())
+        .await?)
+    }
+
+    /// The user whose mailbox this is (the organiser of a meeting).
+    pub async fn by_mailbox(&self, mailbox: &str) -> Result<Option<CalendarUser>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT jid, cms_id, name, mailbox, space_id, space_name, uri, secondary_uri, call_id, passcode, secret, web_link FROM calendar_users WHERE mailbox = ?",
+        )
+        .bind(mailbox)
+        .fetch_optional(self.store.pool())
+        .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailboxes_and_web_links_are_built_as_documented() {
+        assert_eq!(mailbox_of("jdoe@cms.example.com", Some("John.Doe@Example.com"), "example.com"), "john.doe@example.com");
+        assert_eq!(mailbox_of("jdoe@cms.example.com", None, "example.com"), "jdoe@example.com");
+        assert_eq!(mailbox_of("jdoe@cms.example.com", Some(" "), "example.com"), "jdoe@example.com");
+        assert_eq!(
+            web_link("https://join.example.com/", "100200", Some("abc")).as_deref(),
+            Some("https://join.example.com/meeting/100200?secret=abc")
+        );
+        assert_eq!(web_link("https://join.example.com", "100200", None).as_deref(), Some("https://join.example.com/meeting/100200"));
+        assert_eq!(web_link("", "100200", None), None);
+    }
+}
