@@ -376,8 +376,7 @@ pub fn updated_change_key(xml: &str) -> Result<(Outcome, Option<String>), String
 /// envelope's end tag, whatever its prefix. Returns the documents; `buf` keeps the rest.
 pub fn take_documents(buf: &mut String) -> Vec<String> {
     let mut out = Vec::new();
-    loop {
-        let Some(end) = find_envelope_end(buf) else { break };
+    while let Some(end) = find_envelope_end(buf) {
         let doc: String = buf.drain(..end).collect();
         let doc = doc.trim().to_string();
         if !doc.is_empty() {
