@@ -6,6 +6,7 @@
 //! demo mode are not built yet.
 
 pub mod ews;
+pub mod ews_client;
 pub mod rules;
 pub mod schedule;
 pub mod users;
