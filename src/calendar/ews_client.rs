@@ -31,7 +31,9 @@ impl EwsError {
     fn from_outcome(o: &Outcome, mailbox: &str) -> Self {
         match o.code.as_str() {
             "ErrorServerBusy" => EwsError::Busy(Duration::from_millis(o.back_off_ms.unwrap_or(1000))),
-            "ErrorImpersonateUserDenied" | "ErrorImpersonationDenied" | "ErrorNonExistentMailbox" => EwsError::NoImpersonation(mailbox.to_string()),
+            "ErrorImpersonateUserDenied" | "ErrorImpersonationDenied" | "ErrorNonExistentMailbox" => {
+                EwsError::NoImpersonation(mailbox.to_string())
+            }
             "ErrorIrresolvableConflict" | "ErrorChangeKeyRequiredForWriteOperations" => EwsError::Conflict,
             "ErrorSubscriptionNotFound" | "ErrorInvalidSubscription" => EwsError::SubscriptionGone,
             _ => EwsError::Exchange { code: o.code.clone(), message: o.message.clone() },

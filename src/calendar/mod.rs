@@ -9,4 +9,6 @@ pub mod ews;
 pub mod ews_client;
 pub mod rules;
 pub mod schedule;
+pub mod service;
+pub mod templates;
 pub mod users;

@@ -57,6 +57,11 @@ pub fn block(rendered_html: &str) -> String {
     format!("{BLOCK_START} h={} -->{rendered_html}{BLOCK_END}", content_hash(rendered_html))
 }
 
+/// The value of the item's marker property for a block: its content hash.
+pub fn marker(rendered_html: &str) -> String {
+    format!("h={}", content_hash(rendered_html))
+}
+
 fn content_hash(s: &str) -> String {
     Sha256::digest(s.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

@@ -31,3 +31,24 @@ CREATE TABLE calendar_sync_runs (
     diff        TEXT NOT NULL DEFAULT '[]',
     error       TEXT
 );
+
+-- What Switchboard did (or would do, in dry-run) to each meeting, newest last.
+CREATE TABLE calendar_log (
+    id          INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    mailbox     TEXT NOT NULL,
+    item_id     TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    -- From the Exchange event to the updated invite, when known.
+    latency_ms  INTEGER
+);
+CREATE INDEX calendar_log_at ON calendar_log (at);
+
+-- Where each mailbox's catch-up resumes (EWS SyncState or Graph delta link).
+CREATE TABLE calendar_sync_state (
+    mailbox     TEXT PRIMARY KEY COLLATE NOCASE,
+    state       TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);

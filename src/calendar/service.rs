@@ -1,0 +1,172 @@
+//! One meeting, processed: read it from Exchange, decide with the rules, write the body with
+//! the item's ChangeKey (a conflict — the organiser edited meanwhile — reads again and retries,
+//! so their edit is kept), and log what was done (or would be, in dry-run).
+
+use super::ews_client::{EwsClient, EwsError};
+use super::rules::{self, Action, Body, Change, MeetingFacts};
+use super::templates::{JoinTemplates, JoinVars};
+use super::users::UserSync;
+use crate::store::{now_text, Store, StoreError};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+pub const TEMPLATES_KEY: &str = "calendar.templates";
+
+#[derive(Debug, Clone)]
+pub struct CalendarConfig {
+    /// The word in the Location that asks for join details (case-insensitive).
+    pub keyword: String,
+    /// Take the block out again when the keyword is removed.
+    pub remove_when_keyword_gone: bool,
+    /// Log what would be written instead of writing.
+    pub dry_run: bool,
+    /// Appended to bare space URIs (`ann.space` → `ann.space@<domain>`).
+    pub sip_domain: String,
+    pub dial_in: Vec<String>,
+    pub language: String,
+}
+
+impl Default for CalendarConfig {
+    fn default() -> Self {
+        Self {
+            keyword: "@cms".into(),
+            remove_when_keyword_gone: true,
+            dry_run: false,
+            sip_domain: String::new(),
+            dial_in: vec![],
+            language: "en".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CalendarError {
+    #[error("Exchange: {0}")]
+    Ews(#[from] EwsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Template(String),
+}
+
+impl From<sqlx::Error> for CalendarError {
+    fn from(e: sqlx::Error) -> Self {
+        CalendarError::Store(e.into())
+    }
+}
+
+/// What happened to one meeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Processed {
+    Written(Change),
+    WouldWrite(Change),
+    Left(&'static str),
+}
+
+pub struct CalendarService {
+    store: Store,
+    pub users: Arc<UserSync>,
+    ews: EwsClient,
+    cfg: CalendarConfig,
+}
+
+/// EWS times are RFC 3339 (`2026-11-25T10:00:00Z`).
+fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()
+}
+
+impl CalendarService {
+    pub fn new(store: Store, users: Arc<UserSync>, ews: EwsClient, cfg: CalendarConfig) -> Self {
+        Self { store, users, ews, cfg }
+    }
+
+    pub async fn templates(&self) -> Result<JoinTemplates, StoreError> {
+        Ok(self.store.setting::<JoinTemplates>(TEMPLATES_KEY).await?.unwrap_or_default())
+    }
+
+    /// Processes one calendar item of `mailbox`. `event_at`: when Exchange reported it (for the
+    /// event → invite latency in the log).
+    pub async fn process(&self, mailbox: &str, item_id: &str, event_at: Option<OffsetDateTime>) -> Result<Processed, CalendarError> {
+        let templates = self.templates().await?;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let item = self.ews.item(mailbox, item_id).await?;
+            let organizer = item.organizer.eq_ignore_ascii_case(mailbox) || item.is_organizer == Some(true);
+            let facts = MeetingFacts {
+                location: item.location.clone(),
+                body: Body { html: item.body_html, content: item.body.clone() },
+                end: parse_time(&item.end).unwrap_or_else(OffsetDateTime::now_utc),
+                is_occurrence: matches!(item.item_type.as_str(), "Occurrence" | "Exception"),
+                attendee_copy: !organizer,
+            };
+            let user = self.users.by_mailbox(mailbox).await?;
+            let rendered = match user.as_ref().and_then(|u| JoinVars::of(u, &self.cfg.sip_domain, &self.cfg.dial_in)) {
+                Some(vars) => Some(templates.render(&self.cfg.language, &vars).map_err(|e| CalendarError::Template(e.to_string()))?),
+                None => None,
+            };
+            let action =
+                rules::decide(&facts, &self.cfg.keyword, rendered.as_deref(), self.cfg.remove_when_keyword_gone, OffsetDateTime::now_utc());
+            let (body, what) = match action {
+                Action::Leave(why) => {
+                    let why = if user.is_none() && rules::has_keyword(&item.location, &self.cfg.keyword) && organizer {
+                        "the organiser is not a synced CMS user"
+                    } else {
+                        why
+                    };
+                    self.log(mailbox, item_id, &item.subject, "left alone", why, None).await?;
+                    return Ok(Processed::Left(why));
+                }
+                Action::Write { body, what } => (body, what),
+            };
+            let verb = match what {
+                Change::Inserted => "inserted",
+                Change::Replaced => "replaced",
+                Change::Removed => "removed",
+            };
+            if self.cfg.dry_run {
+                self.log(mailbox, item_id, &item.subject, "dry run", &format!("would have {verb} the join details"), None).await?;
+                return Ok(Processed::WouldWrite(what));
+            }
+            // The marker says the item was handled, and with which details ("removed" when taken out).
+            let marker = rendered.as_deref().filter(|_| what != Change::Removed).map(rules::marker).unwrap_or_else(|| "removed".into());
+            match self.ews.update_body(mailbox, item_id, &item.change_key, &body, &marker).await {
+                Ok(_) => {
+                    let latency = event_at.map(|t| (OffsetDateTime::now_utc() - t).whole_milliseconds() as i64);
+                    self.log(mailbox, item_id, &item.subject, verb, "join details written; attendees get the update", latency).await?;
+                    return Ok(Processed::Written(what));
+                }
+                Err(EwsError::Conflict) if attempts < 4 => {
+                    tracing::info!(%mailbox, "meeting changed while writing; reading it again");
+                    continue;
+                }
+                Err(e) => {
+                    self.log(mailbox, item_id, &item.subject, "failed", &e.to_string(), None).await?;
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    async fn log(
+        &self,
+        mailbox: &str,
+        item_id: &str,
+        subject: &str,
+        action: &str,
+        detail: &str,
+        latency_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO calendar_log (at, mailbox, item_id, subject, action, detail, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(now_text())
+            .bind(mailbox)
+            .bind(item_id)
+            .bind(subject)
+            .bind(action)
+            .bind(detail)
+            .bind(latency_ms)
+            .execute(self.store.pool())
+            .await?;
+        Ok(())
+    }
+}
