@@ -42,6 +42,8 @@ pub struct Services {
     pub workers: Workers,
     /// Webex sign-in and incident rooms, when Webex is configured.
     pub webex: Option<Arc<WebexServices>>,
+    /// Calendar join details, when configured (needs CMS).
+    pub calendar: Option<Arc<crate::calendar::Calendar>>,
 }
 
 /// Webex, when configured: the OAuth integration (both kinds of login), who may sign in, the
@@ -79,6 +81,7 @@ pub struct ServicesConfig {
     pub cdr_group_batches: usize,
     pub retention: RetentionPolicy,
     pub webex: Option<WebexSettings>,
+    pub calendar: Option<crate::calendar::CalendarSettings>,
 }
 
 impl Services {
@@ -99,6 +102,17 @@ impl Services {
         let banners = Arc::new(BannerService::load(store.clone(), calls.clone()).await?);
         let lobby = Arc::new(LobbyService::new(calls.clone(), cms.clone(), audit.clone(), workers.shutdown_token()));
         let retention = Arc::new(Retention::new(store.clone(), cfg.retention));
+        let calendar = match (cfg.calendar, &cms) {
+            (Some(c), Some(cluster)) => {
+                let http = reqwest::Client::builder()
+                    .connect_timeout(std::time::Duration::from_secs(5))
+                    .build()
+                    .map_err(|e| StoreError::Config(format!("cannot build the HTTP client: {e}")))?;
+                Some(Arc::new(crate::calendar::Calendar::build(store.clone(), cluster.clone(), c, http)))
+            }
+            (Some(_), None) => return Err(StoreError::Config("calendar: join details need CMS nodes ([[cms.nodes]])".into())),
+            (None, _) => None,
+        };
         let webex = match cfg.webex {
             Some(w) => Some(Arc::new(WebexServices::build(store.clone(), audit.clone(), w)?)),
             None => None,
@@ -123,6 +137,7 @@ impl Services {
             demo,
             workers,
             webex,
+            calendar,
         })
     }
 

@@ -18,6 +18,102 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub webex: WebexConfig,
     pub connect: ConnectConfig,
+    pub calendar: CalendarConfig,
+}
+
+/// Calendar join details (`@cms` in an Outlook meeting's Location).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarConfig {
+    pub enabled: bool,
+    pub keyword: String,
+    pub remove_when_keyword_gone: bool,
+    /// Log what would be written instead of writing.
+    pub dry_run: bool,
+    /// Appended to bare space URIs (`ann.space` → `ann.space@<sip_domain>`).
+    pub sip_domain: String,
+    /// Dial-in numbers shown in the invitation.
+    pub dial_in: Vec<String>,
+    pub language: String,
+    /// Mailbox of users without an email: `<JID local part>@<mail_domain>`.
+    pub mail_domain: String,
+    /// The sample's personal-space naming `<login>.<suffix>` (a fallback only).
+    pub space_suffix: String,
+    /// Web app base for join links (`https://join.example.com`).
+    pub web_app_url: String,
+    /// The daily CMS user sync: local time and time zone.
+    pub sync_at: String,
+    pub sync_time_zone: String,
+    /// EWS (Exchange on premises): the URL, the impersonation account, and which mailbox
+    /// domains it serves (empty: all).
+    pub ews_url: String,
+    pub ews_user: String,
+    pub ews_password: Secret,
+    pub ews_domains: Vec<String>,
+}
+
+impl Default for CalendarConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            keyword: "@cms".into(),
+            remove_when_keyword_gone: true,
+            dry_run: false,
+            sip_domain: String::new(),
+            dial_in: vec![],
+            language: "en".into(),
+            mail_domain: String::new(),
+            space_suffix: "space".into(),
+            web_app_url: String::new(),
+            sync_at: "02:00".into(),
+            sync_time_zone: "UTC".into(),
+            ews_url: String::new(),
+            ews_user: String::new(),
+            ews_password: Secret::default(),
+            ews_domains: vec![],
+        }
+    }
+}
+
+impl Config {
+    /// The calendar part of the services, or `None` when off.
+    pub fn calendar_settings(&self) -> Result<Option<switchboard::calendar::CalendarSettings>, ConfigError> {
+        let c = &self.calendar;
+        if !c.enabled {
+            return Ok(None);
+        }
+        if self.cms.nodes.is_empty() {
+            return Err(ConfigError::Invalid("calendar.enabled needs CMS nodes ([[cms.nodes]]) to read users and spaces from".into()));
+        }
+        if c.ews_url.trim().is_empty() || c.ews_user.trim().is_empty() {
+            return Err(ConfigError::Invalid(
+                "calendar.enabled needs calendar.ews_url and calendar.ews_user (and SWITCHBOARD_CALENDAR__EWS_PASSWORD)".into(),
+            ));
+        }
+        let schedule = switchboard::calendar::schedule::Daily::parse(&c.sync_at, &c.sync_time_zone)
+            .map_err(|e| ConfigError::Invalid(format!("calendar.sync_at / sync_time_zone: {e}")))?;
+        Ok(Some(switchboard::calendar::CalendarSettings {
+            calendar: switchboard::calendar::service::CalendarConfig {
+                keyword: c.keyword.clone(),
+                remove_when_keyword_gone: c.remove_when_keyword_gone,
+                dry_run: c.dry_run,
+                sip_domain: c.sip_domain.clone(),
+                dial_in: c.dial_in.clone(),
+                language: c.language.clone(),
+            },
+            sync: switchboard::calendar::users::SyncConfig {
+                mail_domain: c.mail_domain.clone(),
+                space_suffix: c.space_suffix.clone(),
+                web_app_url: c.web_app_url.clone(),
+                concurrency: self.cms.max_concurrency.clamp(1, 16),
+            },
+            schedule,
+            ews_url: c.ews_url.clone(),
+            ews_user: c.ews_user.clone(),
+            ews_password: c.ews_password.0.clone(),
+            ews_domains: c.ews_domains.clone(),
+        }))
+    }
 }
 
 /// Webex: the OAuth integration (sign-in and the org admin grant) and the incident rooms.
@@ -543,6 +639,7 @@ impl Config {
         }
         self.cdr.networks()?;
         self.webex_settings(None)?;
+        self.calendar_settings()?;
         if self.cms.register_cdr_receiver && self.cms.cdr_receiver_url.is_none() {
             return Err(ConfigError::Invalid("cms.register_cdr_receiver needs cms.cdr_receiver_url".into()));
         }

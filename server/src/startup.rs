@@ -81,6 +81,7 @@ impl Application {
                 cdr_group_batches: config.cdr.max_group_batches,
                 retention: config.retention.policy(config.cdr.rebuild_hours),
                 webex: config.webex_settings(Some(addr))?,
+                calendar: config.calendar_settings()?,
             },
         )
         .await?;

@@ -60,6 +60,12 @@ pub fn start(services: &Services, config: &Config, sessions: SqliteStore) {
         });
     }
 
+    if let Some(calendar) = services.calendar.clone() {
+        let c = calendar.clone();
+        w.spawn(WorkerSpec::new("calendar-user-sync"), move |ctx| c.clone().run_user_sync(ctx));
+        w.spawn(WorkerSpec::new("calendar-ews"), move |ctx| calendar.clone().run_ews(ctx));
+    }
+
     let Some(cluster) = services.cms.clone() else { return };
 
     let (status, c) = (services.status.clone(), cluster.clone());

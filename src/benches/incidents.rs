@@ -64,7 +64,14 @@ async fn run(concurrency: usize, n: usize, sms: usize, voice: usize, latency: u6
         store,
         None,
         None,
-        ServicesConfig { mode: "bench", rebuild_hours: 0, cdr_group_batches: 1, retention: Default::default(), webex: Some(settings) },
+        ServicesConfig {
+            mode: "bench",
+            rebuild_hours: 0,
+            cdr_group_batches: 1,
+            retention: Default::default(),
+            webex: Some(settings),
+            calendar: None,
+        },
     )
     .await
     .unwrap();
