@@ -113,6 +113,28 @@ pub mod ssr {
         }
     }
 
+    impl From<switchboard::calendar::users::SyncError> for AppError {
+        fn from(e: switchboard::calendar::users::SyncError) -> Self {
+            use switchboard::calendar::users::SyncError as S;
+            match e {
+                S::Busy => AppError::Conflict("A user sync is already running.".into()),
+                S::Cms(_) => AppError::Upstream(e.to_string()),
+                S::Store(e) => e.into(),
+            }
+        }
+    }
+
+    impl From<switchboard::calendar::service::CalendarError> for AppError {
+        fn from(e: switchboard::calendar::service::CalendarError) -> Self {
+            use switchboard::calendar::service::CalendarError as C;
+            match e {
+                C::Template(m) => AppError::Invalid(m),
+                C::Ews(_) => AppError::Upstream(e.to_string()),
+                C::Store(e) => e.into(),
+            }
+        }
+    }
+
     impl From<switchboard::branding::BrandingError> for AppError {
         fn from(e: switchboard::branding::BrandingError) -> Self {
             use switchboard::branding::validate::ValidationError;

@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/lobby") view=pages::lobby::LobbyPage/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage/>
                 <Route path=path!("/branding") view=pages::branding::BrandingPage/>
+                <Route path=path!("/calendar") view=pages::calendar::CalendarPageView/>
                 <Route path=path!("/incidents") view=pages::incidents::IncidentsPage/>
                 <Route path=path!("/incidents/space") view=pages::incidents::SpacePageView/>
                 <Route path=path!("/incidents/history") view=pages::incidents::IncidentHistoryPage/>

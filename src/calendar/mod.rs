@@ -91,6 +91,25 @@ impl Calendar {
         }
     }
 
+    /// What `/calendar` shows.
+    pub async fn page(&self) -> Result<crate::model::calendar::CalendarPage, crate::store::StoreError> {
+        let (runs, last_diff) = self.users.runs(10).await?;
+        let users = self.users.users().await?;
+        Ok(crate::model::calendar::CalendarPage {
+            enabled: true,
+            sync_progress: self.users.progress.get(),
+            runs,
+            last_diff,
+            users: users.len(),
+            users_without_space: users.iter().filter(|u| u.space_id.is_none()).map(|u| u.jid.clone()).collect(),
+            groups: self.watcher.health(),
+            log: self.service.log_entries(50).await?,
+            dry_run: self.service.dry_run(),
+            keyword: self.service.keyword().to_string(),
+            templates: self.service.templates().await?.0,
+        })
+    }
+
     fn watched(&self, mailbox: &str) -> bool {
         let domain = mailbox.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
         self.ews_domains.is_empty() || self.ews_domains.iter().any(|d| d.eq_ignore_ascii_case(domain))

@@ -68,6 +68,8 @@ pub struct CalendarService {
     pub users: Arc<UserSync>,
     ews: EwsClient,
     cfg: CalendarConfig,
+    /// Switchable at run time from `/calendar` (starts as configured).
+    dry_run: std::sync::atomic::AtomicBool,
 }
 
 /// EWS times are RFC 3339 (`2026-11-25T10:00:00Z`).
@@ -77,7 +79,43 @@ fn parse_time(s: &str) -> Option<OffsetDateTime> {
 
 impl CalendarService {
     pub fn new(store: Store, users: Arc<UserSync>, ews: EwsClient, cfg: CalendarConfig) -> Self {
-        Self { store, users, ews, cfg }
+        let dry_run = std::sync::atomic::AtomicBool::new(cfg.dry_run);
+        Self { store, users, ews, cfg, dry_run }
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.dry_run.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_dry_run(&self, on: bool) {
+        self.dry_run.store(on, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn keyword(&self) -> &str {
+        &self.cfg.keyword
+    }
+
+    /// Stores one language's template after checking it renders; returns the preview.
+    pub async fn save_template(&self, language: &str, html: &str, by: &str) -> Result<String, CalendarError> {
+        let language = language.trim().to_ascii_lowercase();
+        if language.is_empty() || language.len() > 10 || !language.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(CalendarError::Template(format!("'{language}' is not a language code (e.g. en, da, fr_CA)")));
+        }
+        let mut t = self.templates().await?;
+        t.0.insert(language.clone(), html.to_string());
+        let preview = t.render(&language, &JoinVars::sample()).map_err(|e| CalendarError::Template(e.to_string()))?;
+        self.store.put_setting(TEMPLATES_KEY, &t, by).await?;
+        Ok(preview)
+    }
+
+    /// The newest log entries, newest first.
+    pub async fn log_entries(&self, limit: i64) -> Result<Vec<crate::model::calendar::CalendarLogEntry>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, at, mailbox, item_id, subject, action, detail, latency_ms FROM calendar_log ORDER BY id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await?)
     }
 
     pub async fn templates(&self) -> Result<JoinTemplates, StoreError> {
@@ -124,7 +162,7 @@ impl CalendarService {
                 Change::Replaced => "replaced",
                 Change::Removed => "removed",
             };
-            if self.cfg.dry_run {
+            if self.dry_run() {
                 self.log(mailbox, item_id, &item.subject, "dry run", &format!("would have {verb} the join details"), None).await?;
                 return Ok(Processed::WouldWrite(what));
             }

@@ -6,6 +6,7 @@
 //! no space found.
 
 use crate::cms::{model, CmsError, CmsNode};
+pub use crate::model::calendar::DiffLine;
 use crate::store::{now_text, Store, StoreError};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -41,14 +42,6 @@ pub struct CalendarUser {
     pub passcode: Option<String>,
     pub secret: Option<String>,
     pub web_link: Option<String>,
-}
-
-/// One line of a run's diff.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DiffLine {
-    pub jid: String,
-    /// "added", "changed", "gone" or "no space".
-    pub what: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -291,6 +284,20 @@ impl UserSync {
         }
         tx.commit().await?;
         Ok(report)
+    }
+
+    /// The newest runs, newest first, and the diff of the newest finished one.
+    pub async fn runs(&self, limit: i64) -> Result<(Vec<crate::model::calendar::SyncRunView>, Vec<DiffLine>), StoreError> {
+        let runs = sqlx::query_as(
+            "SELECT id, started_at, finished_at, trigger, status, users, added, changed, gone, no_space, error FROM calendar_sync_runs ORDER BY id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await?;
+        let diff: Option<String> = sqlx::query_scalar("SELECT diff FROM calendar_sync_runs WHERE status = 'done' ORDER BY id DESC LIMIT 1")
+            .fetch_optional(self.store.pool())
+            .await?;
+        Ok((runs, diff.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default()))
     }
 
     pub async fn users(&self) -> Result<Vec<CalendarUser>, StoreError> {

@@ -7,33 +7,17 @@
 
 use super::ews_client::{EwsClient, EwsError};
 use super::service::CalendarService;
+use crate::model::calendar::GroupHealth;
 use crate::store::{now_text, Store, StoreError};
 use crate::sync::lock;
 use crate::workers::WorkerCtx;
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
 
 pub const GROUP_SIZE: usize = 200;
-
-/// The health of one group of mailboxes, for the page.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupHealth {
-    pub first_mailbox: String,
-    pub mailboxes: usize,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub connected_since: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub last_event: Option<OffsetDateTime>,
-    pub catch_ups: u64,
-    pub reconnects: u64,
-    /// Mailboxes the service account may not impersonate.
-    pub no_impersonation: Vec<String>,
-    pub last_error: Option<String>,
-}
 
 pub struct EwsWatcher {
     ews: EwsClient,

@@ -1,6 +1,7 @@
 //! Types the UI shows and server functions return. Plain serde data, safe for the wasm build.
 
 pub mod branding;
+pub mod calendar;
 mod calls;
 pub mod ids;
 pub mod incident;

@@ -48,6 +48,7 @@ pub fn Frame(title: &'static str, children: Children) -> impl IntoView {
                 <a href="/lobby">"Lobby"</a>
                 <a href="/branding">"Branding"</a>
                 <a href="/incidents">"Incidents"</a>
+                <a href="/calendar">"Calendar"</a>
                 <a href="/settings">"Settings"</a>
                 <Suspense fallback=|| ()>
                     {move || user.get().and_then(|u| u.ok()).flatten().filter(|u| u.role == Role::Admin).map(|_| view! {

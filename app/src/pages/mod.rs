@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod branding;
+pub mod calendar;
 pub mod calls;
 pub mod dashboard;
 pub mod incidents;
