@@ -156,11 +156,11 @@ fn local(name: &[u8]) -> &[u8] {
     }
 }
 
-fn attr(e: &quick_xml::events::BytesStart, key: &[u8]) -> Option<String> {
+pub(crate) fn attr(e: &quick_xml::events::BytesStart, key: &[u8]) -> Option<String> {
     e.attributes().flatten().find(|a| local(a.key.as_ref()) == key).and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
 }
 
-enum Ev<'a> {
+pub(crate) enum Ev<'a> {
     Start(&'a [String], &'a quick_xml::events::BytesStart<'a>),
     /// The whole text of an element, delivered at its end (entities resolved).
     Text(&'a [String], &'a str),
@@ -168,7 +168,7 @@ enum Ev<'a> {
 
 /// Walks a document, calling `f` with each element start (path of local names) and each
 /// element's complete text.
-fn walk(xml: &str, mut f: impl FnMut(Ev)) -> Result<(), String> {
+pub(crate) fn walk(xml: &str, mut f: impl FnMut(Ev)) -> Result<(), String> {
     let mut r = Reader::from_str(xml);
     let mut path: Vec<String> = Vec::new();
     let mut texts: Vec<String> = Vec::new();
@@ -218,7 +218,7 @@ fn walk(xml: &str, mut f: impl FnMut(Ev)) -> Result<(), String> {
     }
 }
 
-fn last(path: &[String]) -> &str {
+pub(crate) fn last(path: &[String]) -> &str {
     path.last().map(String::as_str).unwrap_or("")
 }
 

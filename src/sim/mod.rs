@@ -3,5 +3,6 @@
 
 pub mod cms;
 pub mod connect;
+pub mod ews;
 pub mod faults;
 pub mod webex;

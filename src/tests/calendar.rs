@@ -83,3 +83,182 @@ async fn user_sync_pages_finds_personal_spaces_robustly_and_reports_the_diff() {
         sqlx::query_as("SELECT status, added FROM calendar_sync_runs ORDER BY id").fetch_all(store.pool()).await.unwrap();
     assert_eq!(runs, vec![("done".to_string(), 23), ("done".to_string(), 1)]);
 }
+
+mod ews {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use switchboard::calendar::ews_client::EwsClient;
+    use switchboard::calendar::service::{CalendarConfig, CalendarService};
+    use switchboard::calendar::users::{SyncConfig, UserSync};
+    use switchboard::calendar::watcher::EwsWatcher;
+    use switchboard::cms::{CmsNode, NodeConfig};
+    use switchboard::sim::cms::{SimCms, SimConfig};
+    use switchboard::sim::ews::{EwsSimConfig, SimEws};
+    use switchboard::store::Store;
+    use switchboard::workers::{WorkerSpec, Workers};
+    use time::OffsetDateTime;
+
+    struct World {
+        _cms: SimCms,
+        ews: SimEws,
+        store: Store,
+        users: Arc<UserSync>,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn world() -> World {
+        let cms = SimCms::start(
+            "127.0.0.1:0".parse().unwrap(),
+            SimConfig { username: "api".into(), password: "pw".into(), ..SimConfig::default() },
+        )
+        .await
+        .unwrap();
+        for i in 1..=3 {
+            cms.cluster.add_user(&format!("user{i}@cms.example.com"), &format!("User {i}"), &format!("user{i}@example.com"));
+            if i != 3 {
+                cms.cluster.add_co_space(
+                    &format!("User {i}"),
+                    &format!("user{i}.space"),
+                    &format!("90000{i}"),
+                    Some(&format!("user{i}@cms.example.com")),
+                    Some("2468"),
+                );
+            }
+        }
+        let ews = SimEws::start("127.0.0.1:0".parse().unwrap(), EwsSimConfig::demo(3)).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_dir(dir.path()).await.unwrap();
+        store.migrate().await.unwrap();
+        let node = CmsNode::new(NodeConfig::new("cb1", &cms.url(0), "api", "pw")).unwrap();
+        let users = Arc::new(UserSync::new(
+            store.clone(),
+            SyncConfig {
+                mail_domain: "example.com".into(),
+                space_suffix: "space".into(),
+                web_app_url: "https://join.example.com".into(),
+                concurrency: 4,
+            },
+        ));
+        users.run(&node, "test").await.unwrap();
+        World { _cms: cms, ews, store, users, _dir: dir }
+    }
+
+    fn service(w: &World, account: (&str, &str)) -> Arc<CalendarService> {
+        let client = EwsClient::new(reqwest::Client::new(), &w.ews.url(), account.0, account.1);
+        let cfg = CalendarConfig { sip_domain: "example.com".into(), dial_in: vec!["+1 408 555 0100".into()], ..CalendarConfig::default() };
+        Arc::new(CalendarService::new(w.store.clone(), w.users.clone(), client, cfg))
+    }
+
+    fn watch(w: &World, svc: &Arc<CalendarService>, account: (&str, &str), mailboxes: &[&str]) -> (Workers, Arc<EwsWatcher>) {
+        let client = EwsClient::new(reqwest::Client::new(), &w.ews.url(), account.0, account.1);
+        let watcher = Arc::new(EwsWatcher::new(client, svc.clone(), w.store.clone()));
+        let workers = Workers::new();
+        let (wt, mbs) = (watcher.clone(), mailboxes.iter().map(|m| m.to_string()).collect::<Vec<_>>());
+        workers.spawn(WorkerSpec::new("calendar-ews"), move |ctx| wt.clone().run(mbs.clone(), ctx));
+        (workers, watcher)
+    }
+
+    async fn until(what: &str, f: impl Fn() -> bool) {
+        let t = Instant::now();
+        while !f() {
+            assert!(t.elapsed() < Duration::from_secs(15), "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn soon() -> (OffsetDateTime, OffsetDateTime) {
+        let s = OffsetDateTime::now_utc() + time::Duration::hours(2);
+        (s, s + time::Duration::hours(1))
+    }
+
+    #[tokio::test]
+    async fn a_meeting_gets_join_details_by_stream_keeps_them_on_edits_loses_them_with_the_keyword_and_restarts_catch_up_once() {
+        let w = world().await;
+        let svc = service(&w, ("svc-switchboard", "svc-pass"));
+        let (workers, watcher) = watch(&w, &svc, ("svc-switchboard", "svc-pass"), &["user1@example.com", "user2@example.com"]);
+        until("the stream", || w.ews.open_streams() >= 1).await;
+        let (s, e) = soon();
+        let id = w.ews.create_meeting("user1@example.com", "Budget", "Room 4 @CMS", "<html><body><p>Agenda</p></body></html>", s, e);
+        until("the invite update", || w.ews.item(&id).is_some_and(|i| i.updates == 1)).await;
+        let it = w.ews.item(&id).unwrap();
+        assert!(
+            it.body.contains("<p>Agenda</p>") && it.body.contains("900001") && it.body.contains("user1.space@example.com"),
+            "{}",
+            it.body
+        );
+        assert!(it.sent_to_all, "attendees get the update");
+        assert!(it.marker.as_deref().is_some_and(|m| m.starts_with("h=")));
+        // The organiser edits the agenda: the block stays, no second write.
+        let body = it.body.replace("Agenda", "New agenda");
+        w.ews.edit_meeting(&id, None, Some(&body), false);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(w.ews.item(&id).unwrap().updates, 1, "nothing to change");
+        // The keyword goes: the block goes.
+        w.ews.edit_meeting(&id, Some("Room 4"), None, false);
+        until("the block removed", || w.ews.item(&id).is_some_and(|i| i.updates == 2)).await;
+        let it = w.ews.item(&id).unwrap();
+        assert!(it.body.contains("New agenda") && !it.body.contains("900001"));
+        // A meeting of someone without a personal space is left alone.
+        let none = w.ews.create_meeting("user2@example.com", "x", "@cms", "<p>x</p>", s, e);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(w.ews.item(&none).unwrap().updates, 1, "user2 has a space: handled");
+        assert!(watcher.health()[0].connected_since.is_some());
+
+        // Down: two meetings created meanwhile are handled once each after the restart.
+        workers.shutdown().await;
+        let a = w.ews.create_meeting("user1@example.com", "While down 1", "@cms", "<p>a</p>", s, e);
+        let b = w.ews.create_meeting("user2@example.com", "While down 2", "@cms", "<p>b</p>", s, e);
+        let (workers, _) = watch(&w, &svc, ("svc-switchboard", "svc-pass"), &["user1@example.com", "user2@example.com"]);
+        until("catch-up", || [&a, &b].iter().all(|i| w.ews.item(i).is_some_and(|i| i.updates == 1))).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            (w.ews.item(&a).unwrap().updates, w.ews.item(&b).unwrap().updates, w.ews.item(&id).unwrap().updates),
+            (1, 1, 2),
+            "exactly once"
+        );
+        // Exchange forgets the subscriptions: resubscribed, and meetings still arrive.
+        w.ews.expire_subscriptions();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let c = w.ews.create_meeting("user1@example.com", "After expiry", "@cms", "<p>c</p>", s, e);
+        until("after resubscribing", || w.ews.item(&c).is_some_and(|i| i.updates == 1)).await;
+        workers.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_write_racing_the_organisers_edit_is_retried_and_keeps_the_edit_and_plain_text_bodies_become_html() {
+        let w = world().await;
+        let svc = service(&w, ("svc-switchboard", "svc-pass"));
+        let (s, e) = soon();
+        let id = w.ews.create_meeting("user1@example.com", "Race", "@cms", "<html><body><p>Plan</p></body></html>", s, e);
+        w.ews.faults().edit_before_next_update();
+        let r = svc.process("user1@example.com", &id, None).await.unwrap();
+        assert_eq!(r, switchboard::calendar::service::Processed::Written(switchboard::calendar::rules::Change::Inserted));
+        let it = w.ews.item(&id).unwrap();
+        assert!(it.body.contains("Organiser's late edit") && it.body.contains("900001"), "the edit kept, the block in: {}", it.body);
+        assert_eq!(it.updates, 1);
+
+        let t = w.ews.create_meeting("user2@example.com", "Text", "@cms", "", s, e);
+        w.ews.edit_meeting(&t, None, Some("Line 1\nLine <2>"), true);
+        svc.process("user2@example.com", &t, None).await.unwrap();
+        let it = w.ews.item(&t).unwrap();
+        assert!(it.body_html && it.body.contains("Line 1<br>") && it.body.contains("Line &lt;2&gt;"), "{}", it.body);
+
+        let n = w.ews.create_meeting("user3@example.com", "No space", "@cms", "<p>x</p>", s, e);
+        let r = svc.process("user3@example.com", &n, None).await.unwrap();
+        assert!(matches!(r, switchboard::calendar::service::Processed::Left(why) if why.contains("personal space")), "{r:?}");
+        assert_eq!(w.ews.item(&n).unwrap().updates, 0);
+    }
+
+    #[tokio::test]
+    async fn a_mailbox_without_impersonation_rights_is_reported_and_the_others_go_on() {
+        let w = world().await;
+        let svc = service(&w, ("limited", "limited-pass"));
+        let (workers, watcher) = watch(&w, &svc, ("limited", "limited-pass"), &["user1@example.com", "user2@example.com"]);
+        until("the stream", || w.ews.open_streams() >= 1).await;
+        assert_eq!(watcher.health()[0].no_impersonation, vec!["user2@example.com".to_string()]);
+        let (s, e) = soon();
+        let id = w.ews.create_meeting("user1@example.com", "Allowed", "@cms", "<p>x</p>", s, e);
+        until("the allowed mailbox", || w.ews.item(&id).is_some_and(|i| i.updates == 1)).await;
+        workers.shutdown().await;
+    }
+}

@@ -1,0 +1,704 @@
+//! An Exchange Web Services simulator at `/EWS/Exchange.asmx` (reference/exchange.md §2): SOAP
+//! 1.1 answered as Exchange 2016 does (`s:`/`m:`/`t:` namespaces, `ServerVersionInfo`,
+//! `ResponseClass`/`ResponseCode`), Basic authentication, impersonation rights per account,
+//! streaming subscriptions with `GetStreamingEvents` as a chunked stream of SOAP documents
+//! (keep-alives, `Closed` at the `ConnectionTimeout`), SyncFolderItems from a SyncState,
+//! GetItem (with the marker extended property), UpdateItem with ChangeKey conflicts, CreateItem.
+//! Requests are read by local name, so any prefix style works. Awkward parts on request:
+//! `ErrorServerBusy` with `BackOffMilliseconds`, streams dropped mid-way, subscriptions expired.
+//! Compact on purpose (what the calendar needs): FindItem and GetFolder are not served [gap].
+
+use crate::calendar::ews::{attr, last, walk, Ev, MARKER_PROPERTY, NS_M, NS_SOAP, NS_T};
+use crate::sync::lock;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use base64::Engine;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone)]
+pub struct SimAccount {
+    pub user: String,
+    pub password: String,
+    /// Mailboxes it may impersonate (ignored with `impersonate_all`).
+    pub can_impersonate: Vec<String>,
+    pub impersonate_all: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct EwsSimConfig {
+    pub accounts: Vec<SimAccount>,
+    pub mailboxes: Vec<String>,
+    /// SyncFolderItems answers at most this many changes a page.
+    pub page_max: usize,
+    /// Seconds between keep-alive documents on a stream.
+    pub keepalive_seconds: u64,
+}
+
+impl EwsSimConfig {
+    /// `svc-switchboard` / `svc-pass` may impersonate everyone; `limited` / `limited-pass` only
+    /// the first mailbox. Mailboxes `user1@example.com` …
+    pub fn demo(mailboxes: usize) -> Self {
+        let mailboxes: Vec<String> = (1..=mailboxes.max(1)).map(|i| format!("user{i}@example.com")).collect();
+        Self {
+            accounts: vec![
+                SimAccount { user: "svc-switchboard".into(), password: "svc-pass".into(), can_impersonate: vec![], impersonate_all: true },
+                SimAccount {
+                    user: "limited".into(),
+                    password: "limited-pass".into(),
+                    can_impersonate: vec![mailboxes[0].clone()],
+                    impersonate_all: false,
+                },
+            ],
+            mailboxes,
+            page_max: 50,
+            keepalive_seconds: 5,
+        }
+    }
+}
+
+/// A calendar item as the simulator keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimItem {
+    pub id: String,
+    pub mailbox: String,
+    pub change_key: String,
+    pub subject: String,
+    pub location: String,
+    pub body: String,
+    pub body_html: bool,
+    pub organizer: String,
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+    pub marker: Option<String>,
+    /// UpdateItem calls that changed it.
+    pub updates: u64,
+    /// Whether the last update went to the attendees (SendToAllAndSaveCopy).
+    pub sent_to_all: bool,
+    /// The change sequence number (for SyncFolderItems).
+    seq: u64,
+}
+
+/// Faults to inject.
+#[derive(Debug, Default)]
+pub struct EwsFaults {
+    /// Every n-th request answers ErrorServerBusy (0 = never).
+    busy_every: AtomicU64,
+    seen: AtomicU64,
+    /// Open streams are cut without `Closed`.
+    drop_streams: AtomicBool,
+    /// The organiser edits the item just before the next UpdateItem lands (a ChangeKey race).
+    edit_before_update: AtomicBool,
+}
+
+impl EwsFaults {
+    pub fn set_busy_every(&self, n: u64) {
+        self.busy_every.store(n, Ordering::Relaxed);
+    }
+    /// The next UpdateItem meets an organiser's edit made a moment before (its ChangeKey is stale).
+    pub fn edit_before_next_update(&self) {
+        self.edit_before_update.store(true, Ordering::Relaxed);
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Event {
+    mailbox: String,
+    kind: &'static str,
+    item_id: String,
+    change_key: String,
+}
+
+struct Shared {
+    cfg: EwsSimConfig,
+    items: Mutex<Vec<SimItem>>,
+    /// subscription id → mailbox
+    subs: Mutex<HashMap<String, String>>,
+    seq: AtomicU64,
+    events: broadcast::Sender<Event>,
+    faults: EwsFaults,
+    epoch: AtomicU64,
+    requests: Mutex<Vec<(String, String)>>,
+    open_streams: AtomicU64,
+}
+
+pub struct SimEws {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SimEws {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}{}", base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes()))
+}
+
+impl SimEws {
+    pub async fn start(addr: SocketAddr, cfg: EwsSimConfig) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            cfg,
+            items: Mutex::new(Vec::new()),
+            subs: Mutex::new(HashMap::new()),
+            seq: AtomicU64::new(0),
+            events: broadcast::channel(4096).0,
+            faults: EwsFaults::default(),
+            epoch: AtomicU64::new(0),
+            requests: Mutex::new(Vec::new()),
+            open_streams: AtomicU64::new(0),
+        });
+        let app = Router::new().route("/EWS/Exchange.asmx", post(soap)).with_state(shared.clone());
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "EWS simulator stopped");
+            }
+        });
+        Ok(Self { addr, shared, task })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/EWS/Exchange.asmx", self.addr)
+    }
+
+    pub fn faults(&self) -> &EwsFaults {
+        &self.shared.faults
+    }
+
+    /// Every subscription is forgotten (as after an Exchange restart): streams answer
+    /// `ErrorSubscriptionNotFound`.
+    pub fn expire_subscriptions(&self) {
+        lock(&self.shared.subs).clear();
+        self.shared.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Open streams are cut mid-way (no `Closed`), once.
+    pub fn drop_streams(&self) {
+        self.shared.faults.drop_streams.store(true, Ordering::Relaxed);
+        self.shared.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn open_streams(&self) -> u64 {
+        self.shared.open_streams.load(Ordering::Relaxed)
+    }
+
+    /// (operation, impersonated mailbox) of every request.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// A meeting created in `organizer`'s calendar as Outlook would (Created event).
+    pub fn create_meeting(
+        &self,
+        organizer: &str,
+        subject: &str,
+        location: &str,
+        body_html: &str,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> String {
+        let s = &self.shared;
+        let item = SimItem {
+            id: new_id("AAMk"),
+            mailbox: organizer.to_ascii_lowercase(),
+            change_key: new_id("DwAA"),
+            subject: subject.into(),
+            location: location.into(),
+            body: body_html.into(),
+            body_html: true,
+            organizer: organizer.to_ascii_lowercase(),
+            start,
+            end,
+            marker: None,
+            updates: 0,
+            sent_to_all: false,
+            seq: s.seq.fetch_add(1, Ordering::Relaxed) + 1,
+        };
+        let id = item.id.clone();
+        let ev = Event { mailbox: item.mailbox.clone(), kind: "CreatedEvent", item_id: id.clone(), change_key: item.change_key.clone() };
+        lock(&s.items).push(item);
+        let _ = s.events.send(ev);
+        id
+    }
+
+    /// The organiser edits the meeting (new ChangeKey, Modified event). `body` replaces the
+    /// body; `text_body` makes it plain text.
+    pub fn edit_meeting(&self, id: &str, location: Option<&str>, body: Option<&str>, text_body: bool) -> Option<String> {
+        let s = &self.shared;
+        let mut items = lock(&s.items);
+        let it = items.iter_mut().find(|i| i.id == id)?;
+        if let Some(l) = location {
+            it.location = l.into();
+        }
+        if let Some(b) = body {
+            it.body = b.into();
+            it.body_html = !text_body;
+        }
+        it.change_key = new_id("DwAA");
+        it.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let ev = Event { mailbox: it.mailbox.clone(), kind: "ModifiedEvent", item_id: it.id.clone(), change_key: it.change_key.clone() };
+        let ck = it.change_key.clone();
+        drop(items);
+        let _ = s.events.send(ev);
+        Some(ck)
+    }
+
+    pub fn item(&self, id: &str) -> Option<SimItem> {
+        lock(&self.shared.items).iter().find(|i| i.id == id).cloned()
+    }
+}
+
+fn check_basic(s: &Shared, headers: &HeaderMap) -> Option<SimAccount> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
+    let raw = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(v.trim()).ok()?).ok()?;
+    let (u, p) = raw.split_once(':')?;
+    s.cfg.accounts.iter().find(|a| a.user.eq_ignore_ascii_case(u) && a.password == p).cloned()
+}
+
+fn envelope(body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><s:Envelope xmlns:s=\"{NS_SOAP}\"><s:Header><h:ServerVersionInfo MajorVersion=\"15\" MinorVersion=\"1\" \
+         MajorBuildNumber=\"2507\" MinorBuildNumber=\"6\" Version=\"V2017_07_11\" xmlns:h=\"{NS_T}\" xmlns=\"{NS_T}\" \
+         xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"/></s:Header>\
+         <s:Body xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\">{body}</s:Body></s:Envelope>"
+    )
+}
+
+fn message(op: &str, class: &str, code: &str, text: &str, inner: &str) -> String {
+    let mt = if code == "NoError" { String::new() } else { format!("<m:MessageText>{}</m:MessageText>", esc(text)) };
+    envelope(&format!(
+        "<m:{op}Response xmlns:m=\"{NS_M}\" xmlns:t=\"{NS_T}\"><m:ResponseMessages><m:{op}ResponseMessage ResponseClass=\"{class}\">{mt}\
+         <m:ResponseCode>{code}</m:ResponseCode>{inner}</m:{op}ResponseMessage></m:ResponseMessages></m:{op}Response>"
+    ))
+}
+
+fn xml_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+}
+
+fn esc(s: &str) -> String {
+    crate::calendar::ews::esc(s)
+}
+
+/// A SOAP fault as Exchange sends for whole-request errors (HTTP 500).
+fn fault(code: &str, text: &str, back_off: Option<u64>) -> Response {
+    let detail = back_off
+        .map(|ms| format!("<t:MessageXml xmlns:t=\"{NS_T}\"><t:Value Name=\"BackOffMilliseconds\">{ms}</t:Value></t:MessageXml>"))
+        .unwrap_or_default();
+    xml_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><s:Envelope xmlns:s=\"{NS_SOAP}\"><s:Body><s:Fault>\
+             <faultcode xmlns:a=\"http://schemas.microsoft.com/exchange/services/2006/types\">a:{code}</faultcode><faultstring xml:lang=\"en-US\">{}</faultstring>\
+             <detail><e:ResponseCode xmlns:e=\"http://schemas.microsoft.com/exchange/services/2006/errors\">{code}</e:ResponseCode>\
+             <e:Message xmlns:e=\"http://schemas.microsoft.com/exchange/services/2006/errors\">{}</e:Message>{detail}</detail></s:Fault></s:Body></s:Envelope>",
+            esc(text),
+            esc(text)
+        ),
+    )
+}
+
+/// What a request says, read by local names.
+#[derive(Debug, Default)]
+struct Req {
+    op: String,
+    impersonate: Option<String>,
+    sub_ids: Vec<String>,
+    timeout_minutes: u64,
+    sync_state: Option<String>,
+    items: Vec<(String, Option<String>)>,
+    body: Option<(String, bool)>,
+    marker: Option<String>,
+    conflict: String,
+    send: String,
+    subject: String,
+    location: String,
+    start: Option<String>,
+    end: Option<String>,
+}
+
+fn read(xml: &str) -> Result<Req, String> {
+    let mut r = Req { timeout_minutes: 30, ..Default::default() };
+    let mut in_marker_prop = false;
+    let mut body_html = true;
+    walk(xml, |ev| match ev {
+        Ev::Start(path, e) => {
+            let n = last(path);
+            if path.len() == 3 && path[1] == "Body" && r.op.is_empty() {
+                r.op = n.to_string();
+                r.conflict = attr(e, b"ConflictResolution").unwrap_or_else(|| "AutoResolve".into());
+                r.send =
+                    attr(e, b"SendMeetingInvitationsOrCancellations").or_else(|| attr(e, b"SendMeetingInvitations")).unwrap_or_default();
+            }
+            match n {
+                "ItemId" => r.items.push((attr(e, b"Id").unwrap_or_default(), attr(e, b"ChangeKey"))),
+                "Body" if path.len() > 3 => body_html = attr(e, b"BodyType").is_none_or(|t| t.eq_ignore_ascii_case("HTML")),
+                "ExtendedFieldURI" => in_marker_prop = attr(e, b"PropertyName").as_deref() == Some(MARKER_PROPERTY),
+                _ => {}
+            }
+        }
+        Ev::Text(path, t) => match last(path) {
+            "PrimarySmtpAddress" | "SmtpAddress" if path.iter().any(|p| p == "ExchangeImpersonation") => {
+                r.impersonate = Some(t.trim().to_ascii_lowercase())
+            }
+            "SubscriptionId" => r.sub_ids.push(t.trim().to_string()),
+            "ConnectionTimeout" => r.timeout_minutes = t.trim().parse().unwrap_or(30),
+            "SyncState" => r.sync_state = Some(t.trim().to_string()),
+            "Body" if path.len() > 3 => r.body = Some((t.to_string(), body_html)),
+            "Value" if in_marker_prop => r.marker = Some(t.to_string()),
+            "Subject" => r.subject = t.to_string(),
+            "Location" => r.location = t.to_string(),
+            "Start" => r.start = Some(t.trim().to_string()),
+            "End" => r.end = Some(t.trim().to_string()),
+            _ => {}
+        },
+    })?;
+    Ok(r)
+}
+
+fn t3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+async fn soap(State(s): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
+    let Some(account) = check_basic(&s, &headers) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [
+                (header::WWW_AUTHENTICATE, "Basic realm=\"ews.example.com\""),
+                (header::WWW_AUTHENTICATE, "Negotiate"),
+                (header::WWW_AUTHENTICATE, "NTLM"),
+            ],
+        )
+            .into_response();
+    };
+    let req = match read(&body) {
+        Ok(r) if !r.op.is_empty() => r,
+        Ok(_) => return fault("ErrorInvalidRequest", "The request is invalid.", None),
+        Err(e) => return fault("ErrorSchemaValidation", &format!("The request failed schema validation: {e}"), None),
+    };
+    let mailbox = req.impersonate.clone().unwrap_or_default();
+    lock(&s.requests).push((req.op.clone(), mailbox.clone()));
+    let n = s.faults.seen.fetch_add(1, Ordering::Relaxed) + 1;
+    let busy = s.faults.busy_every.load(Ordering::Relaxed);
+    if busy > 0 && n.is_multiple_of(busy) {
+        return fault("ErrorServerBusy", "The server cannot service this request right now. Try again later.", Some(300));
+    }
+    if !mailbox.is_empty() {
+        if !s.cfg.mailboxes.iter().any(|m| m.eq_ignore_ascii_case(&mailbox)) {
+            return fault("ErrorNonExistentMailbox", &format!("The SMTP address has no mailbox associated with it: {mailbox}"), None);
+        }
+        if !account.impersonate_all && !account.can_impersonate.iter().any(|m| m.eq_ignore_ascii_case(&mailbox)) {
+            return fault("ErrorImpersonateUserDenied", "The account does not have permission to impersonate the requested user.", None);
+        }
+    }
+    match req.op.as_str() {
+        "Subscribe" => {
+            let id = new_id("SUB");
+            lock(&s.subs).insert(id.clone(), mailbox);
+            let mut res = xml_response(
+                StatusCode::OK,
+                message("Subscribe", "Success", "NoError", "", &format!("<m:SubscriptionId>{id}</m:SubscriptionId>")),
+            );
+            if let Ok(v) = "X-BackEndOverrideCookie=ews-sim-backend~1; path=/; HttpOnly".parse() {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        "GetStreamingEvents" => stream(s.clone(), req),
+        "SyncFolderItems" => sync(&s, &mailbox, req.sync_state.as_deref()),
+        "GetItem" => get_item(&s, &mailbox, &req),
+        "UpdateItem" => update_item(&s, &mailbox, &req),
+        "CreateItem" => create_item(&s, &mailbox, &req),
+        other => xml_response(
+            StatusCode::OK,
+            message(other, "Error", "ErrorInvalidOperationType", &format!("{other} is not served by this simulator"), ""),
+        ),
+    }
+}
+
+fn sync(s: &Shared, mailbox: &str, state: Option<&str>) -> Response {
+    let since: u64 = state.and_then(|st| st.strip_prefix("seq:")).and_then(|n| n.parse().ok()).unwrap_or(0);
+    let items = lock(&s.items);
+    let mut changed: Vec<&SimItem> = items.iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox) && i.seq > since).collect();
+    changed.sort_by_key(|i| i.seq);
+    let page: Vec<&SimItem> = changed.iter().take(s.cfg.page_max).copied().collect();
+    let last = page.last().map(|i| i.seq).unwrap_or(since);
+    let includes_last = page.len() == changed.len();
+    let changes: String = page
+        .iter()
+        .map(|i| {
+            let kind = if i.seq > since && since == 0 { "Create" } else { "Update" };
+            format!("<t:{kind}><t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/></t:CalendarItem></t:{kind}>", i.id, i.change_key)
+        })
+        .collect();
+    xml_response(
+        StatusCode::OK,
+        message(
+            "SyncFolderItems",
+            "Success",
+            "NoError",
+            "",
+            &format!("<m:SyncState>seq:{last}</m:SyncState><m:IncludesLastItemInRange>{includes_last}</m:IncludesLastItemInRange><m:Changes>{changes}</m:Changes>"),
+        ),
+    )
+}
+
+fn item_xml(i: &SimItem) -> String {
+    let marker = i
+        .marker
+        .as_ref()
+        .map(|m| {
+            format!(
+                "<t:ExtendedProperty><t:ExtendedFieldURI DistinguishedPropertySetId=\"PublicStrings\" PropertyName=\"{MARKER_PROPERTY}\" PropertyType=\"String\"/><t:Value>{}</t:Value></t:ExtendedProperty>",
+                esc(m)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "<t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/><t:Subject>{}</t:Subject><t:Body BodyType=\"{}\">{}</t:Body>{marker}\
+         <t:Start>{}</t:Start><t:End>{}</t:End><t:Location>{}</t:Location><t:CalendarItemType>Single</t:CalendarItemType>\
+         <t:Organizer><t:Mailbox><t:Name>{}</t:Name><t:EmailAddress>{}</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType></t:Mailbox></t:Organizer></t:CalendarItem>",
+        i.id,
+        i.change_key,
+        esc(&i.subject),
+        if i.body_html { "HTML" } else { "Text" },
+        esc(&i.body),
+        t3339(i.start),
+        t3339(i.end),
+        esc(&i.location),
+        esc(&i.organizer),
+        esc(&i.organizer),
+    )
+}
+
+fn get_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
+    let items = lock(&s.items);
+    let Some((id, _)) = req.items.first() else { return fault("ErrorInvalidRequest", "No ItemId.", None) };
+    match items.iter().find(|i| &i.id == id && i.mailbox.eq_ignore_ascii_case(mailbox)) {
+        Some(i) => {
+            xml_response(StatusCode::OK, message("GetItem", "Success", "NoError", "", &format!("<m:Items>{}</m:Items>", item_xml(i))))
+        }
+        None => xml_response(
+            StatusCode::OK,
+            message("GetItem", "Error", "ErrorItemNotFound", "The specified object was not found in the store.", "<m:Items/>"),
+        ),
+    }
+}
+
+fn update_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
+    let Some((id, ck)) = req.items.first().cloned() else { return fault("ErrorInvalidRequest", "No ItemId.", None) };
+    let mut items = lock(&s.items);
+    let Some(it) = items.iter_mut().find(|i| i.id == id && i.mailbox.eq_ignore_ascii_case(mailbox)) else {
+        return xml_response(
+            StatusCode::OK,
+            message("UpdateItem", "Error", "ErrorItemNotFound", "The specified object was not found in the store.", "<m:Items/>"),
+        );
+    };
+    if req.send.is_empty() {
+        return xml_response(
+            StatusCode::OK,
+            message(
+                "UpdateItem",
+                "Error",
+                "ErrorSendMeetingInvitationsOrCancellationsRequired",
+                "SendMeetingInvitationsOrCancellations is required for calendar items.",
+                "<m:Items/>",
+            ),
+        );
+    }
+    if s.faults.edit_before_update.swap(false, Ordering::Relaxed) {
+        it.body = it.body.replace("</body>", "<p>Organiser's late edit</p></body>");
+        if !it.body.contains("Organiser's late edit") {
+            it.body.push_str("<p>Organiser's late edit</p>");
+        }
+        it.change_key = new_id("DwAA");
+        it.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
+    }
+    let stale = ck.as_deref().is_some_and(|c| c != it.change_key);
+    if stale && req.conflict != "AlwaysOverwrite" {
+        return xml_response(
+            StatusCode::OK,
+            message(
+                "UpdateItem",
+                "Error",
+                "ErrorIrresolvableConflict",
+                "The change key passed in the request does not match the current change key for the item.",
+                "<m:Items/>",
+            ),
+        );
+    }
+    if let Some((b, html)) = &req.body {
+        it.body = b.clone();
+        it.body_html = *html;
+    }
+    if let Some(m) = &req.marker {
+        it.marker = Some(m.clone());
+    }
+    it.change_key = new_id("DwAA");
+    it.updates += 1;
+    it.sent_to_all = req.send.starts_with("SendToAll") || req.send.starts_with("SendOnlyToAll");
+    it.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
+    let ev = Event { mailbox: it.mailbox.clone(), kind: "ModifiedEvent", item_id: it.id.clone(), change_key: it.change_key.clone() };
+    let inner = format!("<m:Items><t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/></t:CalendarItem></m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>", it.id, it.change_key);
+    drop(items);
+    let _ = s.events.send(ev);
+    xml_response(StatusCode::OK, message("UpdateItem", "Success", "NoError", "", &inner))
+}
+
+fn create_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
+    let parse =
+        |t: &Option<String>| t.as_deref().and_then(|v| OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).ok());
+    let start = parse(&req.start).unwrap_or_else(OffsetDateTime::now_utc);
+    let end = parse(&req.end).unwrap_or(start + time::Duration::hours(1));
+    let (body, html) = req.body.clone().unwrap_or_default();
+    let item = SimItem {
+        id: new_id("AAMk"),
+        mailbox: mailbox.to_string(),
+        change_key: new_id("DwAA"),
+        subject: req.subject.clone(),
+        location: req.location.clone(),
+        body,
+        body_html: html,
+        organizer: mailbox.to_string(),
+        start,
+        end,
+        marker: None,
+        updates: 0,
+        sent_to_all: false,
+        seq: s.seq.fetch_add(1, Ordering::Relaxed) + 1,
+    };
+    let ev = Event { mailbox: item.mailbox.clone(), kind: "CreatedEvent", item_id: item.id.clone(), change_key: item.change_key.clone() };
+    let inner =
+        format!("<m:Items><t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/></t:CalendarItem></m:Items>", item.id, item.change_key);
+    lock(&s.items).push(item);
+    let _ = s.events.send(ev);
+    xml_response(StatusCode::OK, message("CreateItem", "Success", "NoError", "", &inner))
+}
+
+/// A streaming response: an OK document, notifications as they happen, keep-alives, `Closed`
+/// at the timeout (or an error document when a subscription is unknown).
+fn stream(s: Arc<Shared>, req: Req) -> Response {
+    let unknown: Vec<String> = {
+        let subs = lock(&s.subs);
+        req.sub_ids.iter().filter(|id| !subs.contains_key(*id)).cloned().collect()
+    };
+    if !unknown.is_empty() {
+        let ids: String = unknown.iter().map(|i| format!("<t:SubscriptionId>{i}</t:SubscriptionId>")).collect();
+        return xml_response(
+            StatusCode::OK,
+            message(
+                "GetStreamingEvents",
+                "Error",
+                "ErrorSubscriptionNotFound",
+                "The specified subscription was not found.",
+                &format!("<m:ErrorSubscriptionIds>{ids}</m:ErrorSubscriptionIds>"),
+            ),
+        );
+    }
+    if req.sub_ids.len() > 200 {
+        return xml_response(
+            StatusCode::OK,
+            message("GetStreamingEvents", "Error", "ErrorInvalidSubscriptionRequest", "At most 200 subscriptions per connection.", ""),
+        );
+    }
+    let wanted: HashMap<String, String> = {
+        let subs = lock(&s.subs);
+        req.sub_ids.iter().filter_map(|id| subs.get(id).map(|m| (m.clone(), id.clone()))).collect()
+    };
+    let mut rx = s.events.subscribe();
+    let epoch = s.epoch.load(Ordering::Relaxed);
+    let until = tokio::time::Instant::now() + Duration::from_secs(req.timeout_minutes.clamp(1, 30) * 60);
+    let keepalive = Duration::from_secs(s.cfg.keepalive_seconds.max(1));
+    let (tx, body_rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(64);
+    let shared = s.clone();
+    tokio::spawn(async move {
+        shared.open_streams.fetch_add(1, Ordering::Relaxed);
+        let ok = |notes: &str, status: &str| {
+            message("GetStreamingEvents", "Success", "NoError", "", &format!("{notes}<m:ConnectionStatus>{status}</m:ConnectionStatus>"))
+        };
+        let _ = tx.send(Ok(ok("", "OK"))).await;
+        let mut last_sent = tokio::time::Instant::now();
+        loop {
+            if last_sent.elapsed() >= keepalive {
+                // A keep-alive: a document without notifications.
+                if tx.send(Ok(ok("", "OK"))).await.is_err() {
+                    break;
+                }
+                last_sent = tokio::time::Instant::now();
+            }
+            if shared.epoch.load(Ordering::Relaxed) != epoch {
+                if shared.faults.drop_streams.swap(false, Ordering::Relaxed) {
+                    // Cut without Closed.
+                    let _ = tx.send(Err(std::io::Error::other("connection reset"))).await;
+                    break;
+                }
+                let gone: String = wanted.values().map(|i| format!("<t:SubscriptionId>{i}</t:SubscriptionId>")).collect();
+                let _ = tx
+                    .send(Ok(message(
+                        "GetStreamingEvents",
+                        "Error",
+                        "ErrorSubscriptionNotFound",
+                        "The specified subscription was not found.",
+                        &format!("<m:ErrorSubscriptionIds>{gone}</m:ErrorSubscriptionIds>"),
+                    )))
+                    .await;
+                break;
+            }
+            let wait = tokio::time::sleep(keepalive.min(Duration::from_millis(200)));
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => {
+                    let _ = tx.send(Ok(ok("", "Closed"))).await;
+                    break;
+                }
+                ev = rx.recv() => match ev {
+                    Ok(ev) => {
+                        if let Some(sub) = wanted.get(&ev.mailbox) {
+                            let note = format!(
+                                "<m:Notifications><m:Notification><t:SubscriptionId>{sub}</t:SubscriptionId><t:PreviousWatermark>AQ==</t:PreviousWatermark><t:MoreEvents>false</t:MoreEvents>\
+                                 <t:{k}><t:Watermark>AQ==</t:Watermark><t:TimeStamp>{ts}</t:TimeStamp><t:ItemId Id=\"{id}\" ChangeKey=\"{ck}\"/><t:ParentFolderId Id=\"calendar\" ChangeKey=\"AQ==\"/></t:{k}>\
+                                 </m:Notification></m:Notifications>",
+                                k = ev.kind, ts = t3339(OffsetDateTime::now_utc()), id = ev.item_id, ck = ev.change_key
+                            );
+                            if tx.send(Ok(ok(&note, "OK"))).await.is_err() {
+                                break;
+                            }
+                            last_sent = tokio::time::Instant::now();
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = wait => {}
+            }
+        }
+        shared.open_streams.fetch_sub(1, Ordering::Relaxed);
+    });
+    let body = Body::from_stream(tokio_stream_from(body_rx));
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/xml; charset=utf-8")
+        .body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+fn tokio_stream_from(
+    rx: tokio::sync::mpsc::Receiver<Result<String, std::io::Error>>,
+) -> impl futures::Stream<Item = Result<String, std::io::Error>> {
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
+}
