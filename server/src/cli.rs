@@ -65,6 +65,8 @@ pub enum SimCommand {
     Connect(crate::demo::SimConnectArgs),
     /// Webex: the REST API the incident rooms use (people, rooms, memberships, messages) and OAuth.
     Webex(crate::demo::SimWebexArgs),
+    /// Exchange Web Services (calendar): streaming notifications, sync, get/update/create items.
+    Ews(crate::demo::SimEwsArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -159,6 +161,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sim { command: SimCommand::Webex(args) } => {
             telemetry::init(crate::config::LogFormat::Text);
             crate::demo::run_sim_webex(args).await
+        }
+        Command::Sim { command: SimCommand::Ews(args) } => {
+            telemetry::init(crate::config::LogFormat::Text);
+            crate::demo::run_sim_ews(args).await
         }
         Command::Migrate { target } => {
             let cfg = target.load()?;
@@ -261,6 +267,13 @@ async fn demo(mut cfg: Config) -> anyhow::Result<()> {
     println!("  Incidents: \"Sign in with Webex\" on the login page and pick Morgan Moderator (moderator@example.com).");
     println!("    Simulated Webex org: {} (messages sent: {}/sim/messages)", world.webex.url(), world.webex.url());
     println!("    SMS and voice calls as Webex Connect received them: {}/sim/messages", world.connect.url());
+    println!(
+        "  Calendar: simulated Exchange (EWS) at {} — account {} / {} may impersonate",
+        world.ews.url(),
+        world.ews_account.0,
+        world.ews_account.1
+    );
+    println!("    alice.admin@, bob.builder@ and carol.cook@example.com; an @cms meeting appears every 20 s (see /calendar).");
     println!("  Stop with Ctrl-C.");
     println!();
     tracing::info!(%url, "listening");

@@ -13,7 +13,10 @@ pub struct DemoWorld {
     pub cms: SimCms,
     pub webex: switchboard::sim::webex::SimWebex,
     pub connect: switchboard::sim::connect::SimConnect,
+    pub ews: switchboard::sim::ews::SimEws,
+    pub ews_account: (String, String),
     _scenario: tokio::task::JoinHandle<()>,
+    _meetings: tokio::task::JoinHandle<()>,
 }
 
 /// Demo controls backed by the simulated cluster.
@@ -89,7 +92,62 @@ pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
     cfg.cms.cdr_receiver_url = Some(format!("http://{}/cdr", cfg.server.addr));
     cfg.cms.register_cdr_receiver = true;
     let (webex, connect) = start_webex(cfg).await?;
-    Ok(DemoWorld { cms, webex, connect, _scenario: handle })
+    let (ews, ews_account, meetings) = start_calendar(cfg, &cms).await?;
+    Ok(DemoWorld { cms, webex, connect, ews, ews_account, _scenario: handle, _meetings: meetings })
+}
+
+/// The simulated Exchange (EWS) with a mailbox per demo CMS user, Switchboard's calendar pointed
+/// at it, and simulated people who create `@cms` meetings now and then (now and then without
+/// the keyword, which is left alone).
+async fn start_calendar(
+    cfg: &mut Config,
+    cms: &SimCms,
+) -> anyhow::Result<(switchboard::sim::ews::SimEws, (String, String), tokio::task::JoinHandle<()>)> {
+    use switchboard::sim::ews::{EwsSimConfig, SimAccount, SimEws};
+    let mailboxes =
+        vec!["alice.admin@example.com".to_string(), "bob.builder@example.com".to_string(), "carol.cook@example.com".to_string()];
+    let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 16);
+    let account = ("svc-switchboard".to_string(), password.clone());
+    let ews_cfg = EwsSimConfig {
+        accounts: vec![SimAccount { user: account.0.clone(), password: password.clone(), can_impersonate: vec![], impersonate_all: true }],
+        mailboxes: mailboxes.clone(),
+        page_max: 50,
+        keepalive_seconds: 20,
+    };
+    let ews = SimEws::start("127.0.0.1:0".parse()?, ews_cfg).await?;
+    let c = &mut cfg.calendar;
+    c.enabled = true;
+    c.ews_url = ews.url();
+    c.ews_user = account.0.clone();
+    c.ews_password = Secret(password);
+    c.sip_domain = "example.com".into();
+    c.mail_domain = "example.com".into();
+    c.web_app_url = "https://join.example.com".into();
+    c.dial_in = vec!["+1 408 555 0100".into()];
+    let _ = cms;
+    let sim = ews.handle();
+    let meetings = tokio::spawn(async move {
+        let subjects = ["Budget review", "Design sync", "Customer call", "Roadmap", "Incident review", "1:1"];
+        let mut n = 0usize;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        loop {
+            let organizer = &mailboxes[n % mailboxes.len()];
+            let start = time::OffsetDateTime::now_utc() + time::Duration::hours(1 + (n % 5) as i64);
+            let keyword = n % 4 != 3;
+            let location = if keyword { format!("Room {} @cms", 100 + n) } else { format!("Room {}", 100 + n) };
+            sim.create_meeting(
+                organizer,
+                subjects[n % subjects.len()],
+                &location,
+                "<html><body><p>Agenda to follow.</p></body></html>",
+                start,
+                start + time::Duration::hours(1),
+            );
+            n += 1;
+            tokio::time::sleep(Duration::from_secs(20)).await;
+        }
+    });
+    Ok((ews, account, meetings))
 }
 
 /// The simulated Webex org and Webex Connect, and Switchboard pointed at them: org admins sign
@@ -292,6 +350,35 @@ pub async fn run_sim_webex(a: SimWebexArgs) -> anyhow::Result<()> {
     }
     println!("  A token without the browser: curl '{url}/sim/token?email=admin@example.com'");
     println!("  What it received: {url}/sim/messages, {url}/sim/requests, {url}/sim/memberships?roomId=…");
+    println!("Stop with Ctrl-C.");
+    crate::telemetry::shutdown_signal().await;
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct SimEwsArgs {
+    #[arg(long, default_value = "127.0.0.1:8092")]
+    pub addr: SocketAddr,
+    /// Mailboxes user1@example.com … userN@example.com.
+    #[arg(long, default_value_t = 10)]
+    pub mailboxes: usize,
+    /// The account that may impersonate every mailbox.
+    #[arg(long, default_value = "svc-switchboard")]
+    pub user: String,
+    #[arg(long, default_value = "svc-pass")]
+    pub password: String,
+}
+
+pub async fn run_sim_ews(a: SimEwsArgs) -> anyhow::Result<()> {
+    use switchboard::sim::ews::{EwsSimConfig, SimAccount, SimEws};
+    let mut cfg = EwsSimConfig::demo(a.mailboxes);
+    cfg.accounts[0] = SimAccount { user: a.user.clone(), password: a.password.clone(), can_impersonate: vec![], impersonate_all: true };
+    let first = cfg.mailboxes.first().cloned().unwrap_or_default();
+    let sim = SimEws::start(a.addr, cfg).await?;
+    println!("EWS simulator (Exchange 2016, SOAP 1.1) at {}", sim.url());
+    println!("  Basic auth: {} / {} may impersonate every mailbox; limited / limited-pass only {first}", a.user, a.password);
+    println!("  Mailboxes: user1@example.com … user{}@example.com", a.mailboxes.max(1));
+    println!("  Served: Subscribe (streaming), GetStreamingEvents, SyncFolderItems, GetItem, UpdateItem, CreateItem.");
     println!("Stop with Ctrl-C.");
     crate::telemetry::shutdown_signal().await;
     Ok(())

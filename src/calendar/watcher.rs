@@ -76,7 +76,15 @@ impl EwsWatcher {
         let mut state = self.sync_state(mailbox).await.map_err(|e| EwsError::Protocol(e.to_string()))?;
         let mut n = 0;
         loop {
-            let page = self.ews.sync(mailbox, state.as_deref()).await?;
+            let page = match self.ews.sync(mailbox, state.as_deref()).await {
+                Err(EwsError::Exchange { code, .. }) if code == "ErrorInvalidSyncStateData" && state.is_some() => {
+                    // Exchange no longer knows our place (moved mailbox, new server): from the start.
+                    tracing::warn!(%mailbox, "saved SyncState refused; synchronising from the start");
+                    state = None;
+                    continue;
+                }
+                other => other?,
+            };
             for (kind, id) in &page.changes {
                 if kind != "Delete" {
                     n += 1;

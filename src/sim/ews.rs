@@ -130,6 +130,8 @@ struct Shared {
     epoch: AtomicU64,
     requests: Mutex<Vec<(String, String)>>,
     open_streams: AtomicU64,
+    /// SyncStates carry this, so one from another simulator run is refused as Exchange would.
+    instance: String,
 }
 
 pub struct SimEws {
@@ -160,6 +162,7 @@ impl SimEws {
             epoch: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
             open_streams: AtomicU64::new(0),
+            instance: uuid::Uuid::new_v4().simple().to_string()[..8].to_string(),
         });
         let app = Router::new().route("/EWS/Exchange.asmx", post(soap)).with_state(shared.clone());
         let listener = TcpListener::bind(addr).await?;
@@ -202,6 +205,11 @@ impl SimEws {
         lock(&self.shared.requests).clone()
     }
 
+    /// A handle that can create meetings from another task (demo scenarios).
+    pub fn handle(&self) -> EwsHandle {
+        EwsHandle(self.shared.clone())
+    }
+
     /// A meeting created in `organizer`'s calendar as Outlook would (Created event).
     pub fn create_meeting(
         &self,
@@ -212,28 +220,7 @@ impl SimEws {
         start: OffsetDateTime,
         end: OffsetDateTime,
     ) -> String {
-        let s = &self.shared;
-        let item = SimItem {
-            id: new_id("AAMk"),
-            mailbox: organizer.to_ascii_lowercase(),
-            change_key: new_id("DwAA"),
-            subject: subject.into(),
-            location: location.into(),
-            body: body_html.into(),
-            body_html: true,
-            organizer: organizer.to_ascii_lowercase(),
-            start,
-            end,
-            marker: None,
-            updates: 0,
-            sent_to_all: false,
-            seq: s.seq.fetch_add(1, Ordering::Relaxed) + 1,
-        };
-        let id = item.id.clone();
-        let ev = Event { mailbox: item.mailbox.clone(), kind: "CreatedEvent", item_id: id.clone(), change_key: item.change_key.clone() };
-        lock(&s.items).push(item);
-        let _ = s.events.send(ev);
-        id
+        self.handle().create_meeting(organizer, subject, location, body_html, start, end)
     }
 
     /// The organiser edits the meeting (new ChangeKey, Modified event). `body` replaces the
@@ -260,6 +247,45 @@ impl SimEws {
 
     pub fn item(&self, id: &str) -> Option<SimItem> {
         lock(&self.shared.items).iter().find(|i| i.id == id).cloned()
+    }
+}
+
+/// Creates meetings in a running simulator from another task.
+#[derive(Clone)]
+pub struct EwsHandle(Arc<Shared>);
+
+impl EwsHandle {
+    pub fn create_meeting(
+        &self,
+        organizer: &str,
+        subject: &str,
+        location: &str,
+        body_html: &str,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> String {
+        let s = &self.0;
+        let item = SimItem {
+            id: new_id("AAMk"),
+            mailbox: organizer.to_ascii_lowercase(),
+            change_key: new_id("DwAA"),
+            subject: subject.into(),
+            location: location.into(),
+            body: body_html.into(),
+            body_html: true,
+            organizer: organizer.to_ascii_lowercase(),
+            start,
+            end,
+            marker: None,
+            updates: 0,
+            sent_to_all: false,
+            seq: s.seq.fetch_add(1, Ordering::Relaxed) + 1,
+        };
+        let id = item.id.clone();
+        let ev = Event { mailbox: item.mailbox.clone(), kind: "CreatedEvent", item_id: id.clone(), change_key: item.change_key.clone() };
+        lock(&s.items).push(item);
+        let _ = s.events.send(ev);
+        id
     }
 }
 
@@ -421,7 +447,24 @@ async fn soap(State(s): State<Arc<Shared>>, headers: HeaderMap, body: String) ->
             res
         }
         "GetStreamingEvents" => stream(s.clone(), req),
-        "SyncFolderItems" => sync(&s, &mailbox, req.sync_state.as_deref()),
+        "SyncFolderItems" => match req
+            .sync_state
+            .as_deref()
+            .map(|st| st.split_once(':').filter(|(i, _)| *i == s.instance).map(|(_, n)| n.parse::<u64>().ok()))
+        {
+            Some(None) | Some(Some(None)) => xml_response(
+                StatusCode::OK,
+                message(
+                    "SyncFolderItems",
+                    "Error",
+                    "ErrorInvalidSyncStateData",
+                    "Synchronization state data is corrupt or otherwise invalid.",
+                    "",
+                ),
+            ),
+            Some(Some(Some(n))) => sync(&s, &mailbox, n),
+            None => sync(&s, &mailbox, 0),
+        },
         "GetItem" => get_item(&s, &mailbox, &req),
         "UpdateItem" => update_item(&s, &mailbox, &req),
         "CreateItem" => create_item(&s, &mailbox, &req),
@@ -432,8 +475,7 @@ async fn soap(State(s): State<Arc<Shared>>, headers: HeaderMap, body: String) ->
     }
 }
 
-fn sync(s: &Shared, mailbox: &str, state: Option<&str>) -> Response {
-    let since: u64 = state.and_then(|st| st.strip_prefix("seq:")).and_then(|n| n.parse().ok()).unwrap_or(0);
+fn sync(s: &Shared, mailbox: &str, since: u64) -> Response {
     let items = lock(&s.items);
     let mut changed: Vec<&SimItem> = items.iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox) && i.seq > since).collect();
     changed.sort_by_key(|i| i.seq);
@@ -454,7 +496,7 @@ fn sync(s: &Shared, mailbox: &str, state: Option<&str>) -> Response {
             "Success",
             "NoError",
             "",
-            &format!("<m:SyncState>seq:{last}</m:SyncState><m:IncludesLastItemInRange>{includes_last}</m:IncludesLastItemInRange><m:Changes>{changes}</m:Changes>"),
+            &format!("<m:SyncState>{}:{last}</m:SyncState><m:IncludesLastItemInRange>{includes_last}</m:IncludesLastItemInRange><m:Changes>{changes}</m:Changes>", s.instance),
         ),
     )
 }
