@@ -261,4 +261,25 @@ mod ews {
         until("the allowed mailbox", || w.ews.item(&id).is_some_and(|i| i.updates == 1)).await;
         workers.shutdown().await;
     }
+
+    #[tokio::test]
+    async fn exchange_busy_then_back_means_back_off_and_catch_up_nothing_missed_nothing_twice() {
+        let w = world().await;
+        let svc = service(&w, ("svc-switchboard", "svc-pass"));
+        // Exchange is overloaded from the start: every request answers ErrorServerBusy.
+        w.ews.faults().set_busy_every(1);
+        let (workers, watcher) = watch(&w, &svc, ("svc-switchboard", "svc-pass"), &["user1@example.com"]);
+        let (s, e) = soon();
+        let id = w.ews.create_meeting("user1@example.com", "During the outage", "@cms", "<p>x</p>", s, e);
+        until("a busy answer seen", || watcher.health().first().is_some_and(|h| h.last_error.as_deref().is_some_and(|m| m.contains("busy")))).await;
+        assert_eq!(w.ews.item(&id).unwrap().updates, 0);
+        // Exchange recovers: the watcher subscribes, catches up, and handles the meeting once.
+        w.ews.faults().set_busy_every(0);
+        until("the catch-up", || w.ews.item(&id).is_some_and(|i| i.updates == 1)).await;
+        let later = w.ews.create_meeting("user1@example.com", "After", "@cms", "<p>y</p>", s, e);
+        until("the stream", || w.ews.item(&later).is_some_and(|i| i.updates == 1)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(w.ews.item(&id).unwrap().updates, 1, "not twice");
+        workers.shutdown().await;
+    }
 }
