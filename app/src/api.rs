@@ -129,6 +129,7 @@ pub mod ssr {
             use switchboard::calendar::service::CalendarError as C;
             match e {
                 C::Template(m) => AppError::Invalid(m),
+                C::NotFound(m) => AppError::NotFound(m),
                 C::Ews(_) => AppError::Upstream(e.to_string()),
                 C::Store(e) => e.into(),
             }

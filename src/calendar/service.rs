@@ -47,6 +47,8 @@ pub enum CalendarError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Template(String),
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl From<sqlx::Error> for CalendarError {
@@ -108,6 +110,14 @@ impl CalendarService {
         Ok(preview)
     }
 
+    /// Processes again the meeting of a log entry (the page's Retry on a failure).
+    pub async fn retry(&self, log_id: i64) -> Result<Processed, CalendarError> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT mailbox, item_id FROM calendar_log WHERE id = ?").bind(log_id).fetch_optional(self.store.pool()).await?;
+        let (mailbox, item_id) = row.ok_or_else(|| CalendarError::NotFound("No such entry in the calendar log.".into()))?;
+        self.process(&mailbox, &item_id, None).await
+    }
+
     /// The newest log entries, newest first.
     pub async fn log_entries(&self, limit: i64) -> Result<Vec<crate::model::calendar::CalendarLogEntry>, StoreError> {
         Ok(sqlx::query_as(
@@ -125,6 +135,28 @@ impl CalendarService {
     /// Processes one calendar item of `mailbox`. `event_at`: when Exchange reported it (for the
     /// event → invite latency in the log).
     pub async fn process(&self, mailbox: &str, item_id: &str, event_at: Option<OffsetDateTime>) -> Result<Processed, CalendarError> {
+        let r = self.process_inner(mailbox, item_id, event_at).await;
+        if let Err(e) = &r {
+            // Reading failed (writing failures are logged with the subject where they happen).
+            if !matches!(e, CalendarError::Ews(EwsError::Conflict)) && !self.logged_failure(item_id).await {
+                self.log(mailbox, item_id, "", "failed", &e.to_string(), None).await?;
+            }
+        }
+        r
+    }
+
+    async fn logged_failure(&self, item_id: &str) -> bool {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM calendar_log WHERE item_id = ? AND action = 'failed' AND at >= ? LIMIT 1")
+            .bind(item_id)
+            .bind(crate::store::time_text(OffsetDateTime::now_utc() - time::Duration::seconds(5)))
+            .fetch_optional(self.store.pool())
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+    }
+
+    async fn process_inner(&self, mailbox: &str, item_id: &str, event_at: Option<OffsetDateTime>) -> Result<Processed, CalendarError> {
         let templates = self.templates().await?;
         let mut attempts = 0;
         loop {

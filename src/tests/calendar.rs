@@ -243,6 +243,18 @@ mod ews {
         let it = w.ews.item(&t).unwrap();
         assert!(it.body_html && it.body.contains("Line 1<br>") && it.body.contains("Line &lt;2&gt;"), "{}", it.body);
 
+        // A failure is logged; a retry from the log processes the meeting again.
+        let f = w.ews.create_meeting("user1@example.com", "Flaky", "@cms", "<p>f</p>", s, e);
+        w.ews.faults().set_busy_every(1);
+        assert!(svc.process("user1@example.com", &f, None).await.is_err());
+        w.ews.faults().set_busy_every(0);
+        let log = svc.log_entries(10).await.unwrap();
+        let failed = log.iter().find(|l| l.item_id == f && l.action == "failed").expect("the failure is on the page with its reason");
+        assert!(failed.detail.contains("busy"), "{}", failed.detail);
+        assert_eq!(w.ews.item(&f).unwrap().updates, 0);
+        svc.retry(failed.id).await.unwrap();
+        assert_eq!(w.ews.item(&f).unwrap().updates, 1, "retried from the log");
+        assert!(svc.retry(i64::MAX).await.is_err(), "an unknown log entry");
         let n = w.ews.create_meeting("user3@example.com", "No space", "@cms", "<p>x</p>", s, e);
         let r = svc.process("user3@example.com", &n, None).await.unwrap();
         assert!(matches!(r, switchboard::calendar::service::Processed::Left(why) if why.contains("personal space")), "{r:?}");
@@ -271,7 +283,10 @@ mod ews {
         let (workers, watcher) = watch(&w, &svc, ("svc-switchboard", "svc-pass"), &["user1@example.com"]);
         let (s, e) = soon();
         let id = w.ews.create_meeting("user1@example.com", "During the outage", "@cms", "<p>x</p>", s, e);
-        until("a busy answer seen", || watcher.health().first().is_some_and(|h| h.last_error.as_deref().is_some_and(|m| m.contains("busy")))).await;
+        until("a busy answer seen", || {
+            watcher.health().first().is_some_and(|h| h.last_error.as_deref().is_some_and(|m| m.contains("busy")))
+        })
+        .await;
         assert_eq!(w.ews.item(&id).unwrap().updates, 0);
         // Exchange recovers: the watcher subscribes, catches up, and handles the meeting once.
         w.ews.faults().set_busy_every(0);

@@ -61,18 +61,30 @@ pub async fn save_calendar_template(language: String, html: String) -> Result<St
     .await
 }
 
+#[server(endpoint = "calendar/retry")]
+pub async fn retry_calendar_item(log_id: i64) -> Result<String, AppError> {
+    use crate::api::ssr;
+    ssr::edge(async {
+        ssr::require(switchboard::model::Role::Operator).await?;
+        let c = ssr::services()?.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))?;
+        Ok(format!("{:?}", c.service.retry(log_id).await?))
+    })
+    .await
+}
+
 #[component]
 pub fn CalendarPageView() -> impl IntoView {
     let sync = Action::new(|_: &()| sync_calendar_users());
     let dry = Action::new(|on: &bool| set_calendar_dry_run(*on));
-    let data = Resource::new(move || (sync.version().get(), dry.version().get()), |_| get_calendar_page());
+    let retry = Action::new(|id: &i64| retry_calendar_item(*id));
+    let data = Resource::new(move || (sync.version().get(), dry.version().get(), retry.version().get()), |_| get_calendar_page());
     view! {
         <Frame title="Calendar join details">
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || data.get().map(|r| match r {
                     Err(e) => view! { <p class="alert error">{e.to_string()}</p> }.into_any(),
                     Ok(None) => view! { <p class="card muted" data-testid="calendar-off">"Calendar join details are not configured ([calendar] in the configuration)."</p> }.into_any(),
-                    Ok(Some(p)) => view! { <Calendar p sync dry/> }.into_any(),
+                    Ok(Some(p)) => view! { <Calendar p sync dry retry/> }.into_any(),
                 })}
             </Transition>
         </Frame>
@@ -80,7 +92,12 @@ pub fn CalendarPageView() -> impl IntoView {
 }
 
 #[component]
-fn Calendar(p: CalendarPage, sync: Action<(), Result<String, AppError>>, dry: Action<bool, Result<(), AppError>>) -> impl IntoView {
+fn Calendar(
+    p: CalendarPage,
+    sync: Action<(), Result<String, AppError>>,
+    dry: Action<bool, Result<(), AppError>>,
+    retry: Action<i64, Result<String, AppError>>,
+) -> impl IntoView {
     let lang = RwSignal::new("en".to_string());
     let html = RwSignal::new(p.templates.get("en").cloned().unwrap_or_default());
     let save = Action::new(move |_: &()| save_calendar_template(lang.get_untracked(), html.get_untracked()));
@@ -145,17 +162,22 @@ fn Calendar(p: CalendarPage, sync: Action<(), Result<String, AppError>>, dry: Ac
         <section class="card">
             <h2>{format!("Meetings with \u{201c}{}\u{201d}", p.keyword)}</h2>
             <table class="grid" data-testid="calendar-log">
-                <thead><tr><th>"When"</th><th>"Mailbox"</th><th>"Meeting"</th><th>"Action"</th><th>"Detail"</th><th>"Event → invite"</th></tr></thead>
+                <thead><tr><th>"When"</th><th>"Mailbox"</th><th>"Meeting"</th><th>"Action"</th><th>"Detail"</th><th>"Event → invite"</th><th></th></tr></thead>
                 <tbody>
                     {p.log.iter().map(|l| view! {
                         <tr data-testid="calendar-entry" data-action=l.action.clone()>
                             <td>{display_time(&l.at)}</td><td>{l.mailbox.clone()}</td><td>{l.subject.clone()}</td>
                             <td class=if l.action == "failed" { "result-failed" } else { "" }>{l.action.clone()}</td><td>{l.detail.clone()}</td>
                             <td>{l.latency_ms.map(|ms| format!("{:.1} s", ms as f64 / 1000.0)).unwrap_or_default()}</td>
+                            <td>{(l.action == "failed").then(|| {
+                                let id = l.id;
+                                view! { <button class="secondary" data-testid="calendar-retry" on:click=move |_| { retry.dispatch(id); }>"Retry"</button> }
+                            })}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
             </table>
+            {move || retry.value().get().and_then(|r| r.err()).map(|e| view! { <p class="alert error">{e.to_string()}</p> })}
         </section>
         <section class="card">
             <h2>"Join-details template"</h2>
