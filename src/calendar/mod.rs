@@ -9,6 +9,7 @@
 
 pub mod ews;
 pub mod ews_client;
+pub mod graph;
 pub mod rules;
 pub mod schedule;
 pub mod service;

@@ -111,6 +111,14 @@ impl EwsFaults {
     }
 }
 
+struct Sub {
+    mailbox: String,
+    queue: std::collections::VecDeque<Event>,
+}
+
+/// Events a subscription keeps for a client that does not connect (then the oldest go).
+const SUB_QUEUE_MAX: usize = 10_000;
+
 #[derive(Debug, Clone)]
 struct Event {
     mailbox: String,
@@ -122,10 +130,13 @@ struct Event {
 struct Shared {
     cfg: EwsSimConfig,
     items: Mutex<Vec<SimItem>>,
-    /// subscription id → mailbox
-    subs: Mutex<HashMap<String, String>>,
+    /// subscription id → its mailbox and the events not yet delivered. Exchange keeps a
+    /// subscription's events until a stream takes them: what happens between Subscribe and
+    /// GetStreamingEvents (or between two connections) is delivered on the next connection.
+    subs: Mutex<HashMap<String, Sub>>,
     seq: AtomicU64,
-    events: broadcast::Sender<Event>,
+    /// Wakes open streams when an event was queued.
+    events: broadcast::Sender<()>,
     faults: EwsFaults,
     epoch: AtomicU64,
     requests: Mutex<Vec<(String, String)>>,
@@ -157,7 +168,7 @@ impl SimEws {
             items: Mutex::new(Vec::new()),
             subs: Mutex::new(HashMap::new()),
             seq: AtomicU64::new(0),
-            events: broadcast::channel(4096).0,
+            events: broadcast::channel(16).0,
             faults: EwsFaults::default(),
             epoch: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
@@ -241,7 +252,7 @@ impl SimEws {
         let ev = Event { mailbox: it.mailbox.clone(), kind: "ModifiedEvent", item_id: it.id.clone(), change_key: it.change_key.clone() };
         let ck = it.change_key.clone();
         drop(items);
-        let _ = s.events.send(ev);
+        publish(s, ev);
         Some(ck)
     }
 
@@ -284,7 +295,7 @@ impl EwsHandle {
         let id = item.id.clone();
         let ev = Event { mailbox: item.mailbox.clone(), kind: "CreatedEvent", item_id: id.clone(), change_key: item.change_key.clone() };
         lock(&s.items).push(item);
-        let _ = s.events.send(ev);
+        publish(s, ev);
         id
     }
 }
@@ -436,7 +447,7 @@ async fn soap(State(s): State<Arc<Shared>>, headers: HeaderMap, body: String) ->
     match req.op.as_str() {
         "Subscribe" => {
             let id = new_id("SUB");
-            lock(&s.subs).insert(id.clone(), mailbox);
+            lock(&s.subs).insert(id.clone(), Sub { mailbox, queue: Default::default() });
             let mut res = xml_response(
                 StatusCode::OK,
                 message("Subscribe", "Success", "NoError", "", &format!("<m:SubscriptionId>{id}</m:SubscriptionId>")),
@@ -599,7 +610,7 @@ fn update_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
     let ev = Event { mailbox: it.mailbox.clone(), kind: "ModifiedEvent", item_id: it.id.clone(), change_key: it.change_key.clone() };
     let inner = format!("<m:Items><t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/></t:CalendarItem></m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>", it.id, it.change_key);
     drop(items);
-    let _ = s.events.send(ev);
+    publish(s, ev);
     xml_response(StatusCode::OK, message("UpdateItem", "Success", "NoError", "", &inner))
 }
 
@@ -629,7 +640,7 @@ fn create_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
     let inner =
         format!("<m:Items><t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/></t:CalendarItem></m:Items>", item.id, item.change_key);
     lock(&s.items).push(item);
-    let _ = s.events.send(ev);
+    publish(s, ev);
     xml_response(StatusCode::OK, message("CreateItem", "Success", "NoError", "", &inner))
 }
 
@@ -659,10 +670,7 @@ fn stream(s: Arc<Shared>, req: Req) -> Response {
             message("GetStreamingEvents", "Error", "ErrorInvalidSubscriptionRequest", "At most 200 subscriptions per connection.", ""),
         );
     }
-    let wanted: HashMap<String, String> = {
-        let subs = lock(&s.subs);
-        req.sub_ids.iter().filter_map(|id| subs.get(id).map(|m| (m.clone(), id.clone()))).collect()
-    };
+    let wanted: Vec<String> = req.sub_ids.clone();
     let mut rx = s.events.subscribe();
     let epoch = s.epoch.load(Ordering::Relaxed);
     let until = tokio::time::Instant::now() + Duration::from_secs(req.timeout_minutes.clamp(1, 30) * 60);
@@ -690,7 +698,7 @@ fn stream(s: Arc<Shared>, req: Req) -> Response {
                     let _ = tx.send(Err(std::io::Error::other("connection reset"))).await;
                     break;
                 }
-                let gone: String = wanted.values().map(|i| format!("<t:SubscriptionId>{i}</t:SubscriptionId>")).collect();
+                let gone: String = wanted.iter().map(|i| format!("<t:SubscriptionId>{i}</t:SubscriptionId>")).collect();
                 let _ = tx
                     .send(Ok(message(
                         "GetStreamingEvents",
@@ -702,30 +710,43 @@ fn stream(s: Arc<Shared>, req: Req) -> Response {
                     .await;
                 break;
             }
+            let due: Vec<(String, Event)> = {
+                let mut subs = lock(&shared.subs);
+                let mut due = Vec::new();
+                for id in &wanted {
+                    if let Some(sub) = subs.get_mut(id) {
+                        due.extend(sub.queue.drain(..).map(|ev| (id.clone(), ev)));
+                    }
+                }
+                due
+            };
+            let mut gone = false;
+            for (sub, ev) in due {
+                let note = format!(
+                    "<m:Notifications><m:Notification><t:SubscriptionId>{sub}</t:SubscriptionId><t:PreviousWatermark>AQ==</t:PreviousWatermark><t:MoreEvents>false</t:MoreEvents>\
+                     <t:{k}><t:Watermark>AQ==</t:Watermark><t:TimeStamp>{ts}</t:TimeStamp><t:ItemId Id=\"{id}\" ChangeKey=\"{ck}\"/><t:ParentFolderId Id=\"calendar\" ChangeKey=\"AQ==\"/></t:{k}>\
+                     </m:Notification></m:Notifications>",
+                    k = ev.kind,
+                    ts = t3339(OffsetDateTime::now_utc()),
+                    id = ev.item_id,
+                    ck = ev.change_key
+                );
+                if tx.send(Ok(ok(&note, "OK"))).await.is_err() {
+                    gone = true;
+                    break;
+                }
+                last_sent = tokio::time::Instant::now();
+            }
+            if gone {
+                break;
+            }
             let wait = tokio::time::sleep(keepalive.min(Duration::from_millis(200)));
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => {
                     let _ = tx.send(Ok(ok("", "Closed"))).await;
                     break;
                 }
-                ev = rx.recv() => match ev {
-                    Ok(ev) => {
-                        if let Some(sub) = wanted.get(&ev.mailbox) {
-                            let note = format!(
-                                "<m:Notifications><m:Notification><t:SubscriptionId>{sub}</t:SubscriptionId><t:PreviousWatermark>AQ==</t:PreviousWatermark><t:MoreEvents>false</t:MoreEvents>\
-                                 <t:{k}><t:Watermark>AQ==</t:Watermark><t:TimeStamp>{ts}</t:TimeStamp><t:ItemId Id=\"{id}\" ChangeKey=\"{ck}\"/><t:ParentFolderId Id=\"calendar\" ChangeKey=\"AQ==\"/></t:{k}>\
-                                 </m:Notification></m:Notifications>",
-                                k = ev.kind, ts = t3339(OffsetDateTime::now_utc()), id = ev.item_id, ck = ev.change_key
-                            );
-                            if tx.send(Ok(ok(&note, "OK"))).await.is_err() {
-                                break;
-                            }
-                            last_sent = tokio::time::Instant::now();
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => break,
-                },
+                ev = rx.recv() => if let Err(broadcast::error::RecvError::Closed) = ev { break },
                 _ = wait => {}
             }
         }
@@ -737,6 +758,20 @@ fn stream(s: Arc<Shared>, req: Req) -> Response {
         .header(header::CONTENT_TYPE, "text/xml; charset=utf-8")
         .body(body)
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// Queues `ev` on every subscription of its mailbox and wakes the open streams.
+fn publish(s: &Shared, ev: Event) {
+    {
+        let mut subs = lock(&s.subs);
+        for sub in subs.values_mut().filter(|sub| sub.mailbox.eq_ignore_ascii_case(&ev.mailbox)) {
+            if sub.queue.len() >= SUB_QUEUE_MAX {
+                sub.queue.pop_front();
+            }
+            sub.queue.push_back(ev.clone());
+        }
+    }
+    let _ = s.events.send(());
 }
 
 fn tokio_stream_from(

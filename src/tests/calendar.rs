@@ -85,6 +85,7 @@ async fn user_sync_pages_finds_personal_spaces_robustly_and_reports_the_diff() {
 }
 
 mod ews {
+    use futures::StreamExt;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
     use switchboard::calendar::ews_client::EwsClient;
@@ -272,6 +273,28 @@ mod ews {
         let id = w.ews.create_meeting("user1@example.com", "Allowed", "@cms", "<p>x</p>", s, e);
         until("the allowed mailbox", || w.ews.item(&id).is_some_and(|i| i.updates == 1)).await;
         workers.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn events_between_subscribe_and_the_stream_are_kept_for_the_next_connection_as_exchange_does() {
+        let w = world().await;
+        let client = EwsClient::new(reqwest::Client::new(), &w.ews.url(), "svc-switchboard", "svc-pass");
+        let (sub, cookie) = client.subscribe("user1@example.com", None).await.unwrap();
+        let (s, e) = soon();
+        let id = w.ews.create_meeting("user1@example.com", "Before the stream", "@cms", "<p>x</p>", s, e);
+        let stream = client.stream("user1@example.com", std::slice::from_ref(&sub), 1, cookie.as_deref()).await.unwrap();
+        futures::pin_mut!(stream);
+        let got = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(doc) = stream.next().await {
+                if let Some(n) = doc.unwrap().notifications.into_iter().next() {
+                    return n;
+                }
+            }
+            panic!("the stream ended without the event");
+        })
+        .await
+        .expect("the queued event arrives on connection");
+        assert_eq!((got.subscription_id.as_str(), got.kind.as_str(), got.item_id.as_str()), (sub.as_str(), "CreatedEvent", id.as_str()));
     }
 
     #[tokio::test]
