@@ -108,7 +108,7 @@ impl Services {
                     .connect_timeout(std::time::Duration::from_secs(5))
                     .build()
                     .map_err(|e| StoreError::Config(format!("cannot build the HTTP client: {e}")))?;
-                Some(Arc::new(crate::calendar::Calendar::build(store.clone(), cluster.clone(), c, http)))
+                Some(Arc::new(crate::calendar::Calendar::build(store.clone(), cluster.clone(), c, http).map_err(StoreError::Config)?))
             }
             (Some(_), None) => return Err(StoreError::Config("calendar: join details need CMS nodes ([[cms.nodes]])".into())),
             (None, _) => None,

@@ -50,6 +50,17 @@ pub struct CalendarConfig {
     pub ews_user: String,
     pub ews_password: Secret,
     pub ews_domains: Vec<String>,
+    /// Microsoft Graph (Exchange Online): the tenant, the app registration (application
+    /// permission `Calendars.ReadWrite`), which mailbox domains it serves, and how often each
+    /// mailbox's calendar delta is asked for.
+    pub graph_tenant: String,
+    pub graph_client_id: String,
+    pub graph_client_secret: Secret,
+    pub graph_domains: Vec<String>,
+    pub graph_poll_seconds: u64,
+    /// `https://login.microsoftonline.com` and `https://graph.microsoft.com/v1.0` (other clouds, the simulator).
+    pub graph_login_url: String,
+    pub graph_api_url: String,
 }
 
 impl Default for CalendarConfig {
@@ -71,6 +82,13 @@ impl Default for CalendarConfig {
             ews_user: String::new(),
             ews_password: Secret::default(),
             ews_domains: vec![],
+            graph_tenant: String::new(),
+            graph_client_id: String::new(),
+            graph_client_secret: Secret::default(),
+            graph_domains: vec![],
+            graph_poll_seconds: 60,
+            graph_login_url: "https://login.microsoftonline.com".into(),
+            graph_api_url: "https://graph.microsoft.com/v1.0".into(),
         }
     }
 }
@@ -85,9 +103,51 @@ impl Config {
         if self.cms.nodes.is_empty() {
             return Err(ConfigError::Invalid("calendar.enabled needs CMS nodes ([[cms.nodes]]) to read users and spaces from".into()));
         }
-        if c.ews_url.trim().is_empty() || c.ews_user.trim().is_empty() {
+        let ews = if c.ews_url.trim().is_empty() {
+            None
+        } else {
+            if c.ews_user.trim().is_empty() {
+                return Err(ConfigError::Invalid(
+                    "calendar.ews_url needs calendar.ews_user (and SWITCHBOARD_CALENDAR__EWS_PASSWORD)".into(),
+                ));
+            }
+            Some(switchboard::calendar::EwsSettings {
+                url: c.ews_url.clone(),
+                user: c.ews_user.clone(),
+                password: c.ews_password.0.clone(),
+                domains: c.ews_domains.clone(),
+            })
+        };
+        let graph = if c.graph_tenant.trim().is_empty() {
+            None
+        } else {
+            if c.graph_client_id.trim().is_empty() || c.graph_client_secret.0.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "calendar.graph_tenant needs calendar.graph_client_id (and SWITCHBOARD_CALENDAR__GRAPH_CLIENT_SECRET)".into(),
+                ));
+            }
+            if !c.graph_tenant.trim().chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-') {
+                return Err(ConfigError::Invalid(
+                    "calendar.graph_tenant is the tenant id (a GUID) or its domain (contoso.onmicrosoft.com)".into(),
+                ));
+            }
+            if ews.is_some() && c.graph_domains.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "with both EWS and Graph, calendar.graph_domains must list the mailbox domains in Exchange Online".into(),
+                ));
+            }
+            Some(switchboard::calendar::GraphSettings {
+                token_url: format!("{}/{}/oauth2/v2.0/token", c.graph_login_url.trim_end_matches('/'), c.graph_tenant.trim()),
+                api_url: c.graph_api_url.clone(),
+                client_id: c.graph_client_id.clone(),
+                client_secret: c.graph_client_secret.0.clone(),
+                domains: c.graph_domains.clone(),
+                poll_interval: std::time::Duration::from_secs(c.graph_poll_seconds.clamp(5, 3600)),
+            })
+        };
+        if ews.is_none() && graph.is_none() {
             return Err(ConfigError::Invalid(
-                "calendar.enabled needs calendar.ews_url and calendar.ews_user (and SWITCHBOARD_CALENDAR__EWS_PASSWORD)".into(),
+                "calendar.enabled needs Exchange: calendar.ews_url and calendar.ews_user (on premises) and/or calendar.graph_tenant and calendar.graph_client_id (Exchange Online)".into(),
             ));
         }
         let schedule = switchboard::calendar::schedule::Daily::parse(&c.sync_at, &c.sync_time_zone)
@@ -108,10 +168,8 @@ impl Config {
                 concurrency: self.cms.max_concurrency.clamp(1, 16),
             },
             schedule,
-            ews_url: c.ews_url.clone(),
-            ews_user: c.ews_user.clone(),
-            ews_password: c.ews_password.0.clone(),
-            ews_domains: c.ews_domains.clone(),
+            ews,
+            graph,
         }))
     }
 }

@@ -63,7 +63,13 @@ pub fn start(services: &Services, config: &Config, sessions: SqliteStore) {
     if let Some(calendar) = services.calendar.clone() {
         let c = calendar.clone();
         w.spawn(WorkerSpec::new("calendar-user-sync"), move |ctx| c.clone().run_user_sync(ctx));
-        w.spawn(WorkerSpec::new("calendar-ews"), move |ctx| calendar.clone().run_ews(ctx));
+        if calendar.watcher.is_some() {
+            let c = calendar.clone();
+            w.spawn(WorkerSpec::new("calendar-ews"), move |ctx| c.clone().run_ews(ctx));
+        }
+        if calendar.graph.is_some() {
+            w.spawn(WorkerSpec::new("calendar-graph"), move |ctx| calendar.clone().run_graph(ctx));
+        }
     }
 
     let Some(cluster) = services.cms.clone() else { return };

@@ -12,6 +12,9 @@ use serde::Deserialize;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
+/// The code a 410 from a delta link becomes: start again without the link.
+pub const RESYNC: &str = "SyncStateNotFound";
+
 /// The extended property id Graph uses for the marker (a named string property).
 pub fn marker_property_id() -> String {
     format!("String {{00020329-0000-0000-C000-000000000046}} Name {MARKER_PROPERTY}")
@@ -39,6 +42,18 @@ pub struct GraphClient {
 impl std::fmt::Debug for GraphClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GraphClient").field("api", &self.api).finish_non_exhaustive()
+    }
+}
+
+/// What Entra ID said when it refused the client credentials (its error and description, never the secret).
+fn token_error<RE: std::error::Error + 'static>(
+    e: &oauth2::RequestTokenError<RE, oauth2::StandardErrorResponse<oauth2::basic::BasicErrorResponseType>>,
+) -> String {
+    match e {
+        oauth2::RequestTokenError::ServerResponse(r) => {
+            format!("the app's sign-in was refused: {} {}", r.error(), r.error_description().map(String::as_str).unwrap_or_default())
+        }
+        other => format!("the app's sign-in failed: {other}"),
     }
 }
 
@@ -85,37 +100,56 @@ impl GraphClient {
             .add_scope(Scope::new("https://graph.microsoft.com/.default".into()))
             .request_async(&self.http)
             .await
-            .map_err(|e| EwsError::Exchange { code: "token".into(), message: e.to_string() })?;
+            .map_err(|e| EwsError::Exchange { code: "token".into(), message: token_error(&e) })?;
         let life = res.expires_in().unwrap_or(Duration::from_secs(3600)).saturating_sub(Duration::from_secs(60));
         let tok = res.access_token().secret().clone();
         *t = Some((tok.clone(), Instant::now() + life));
         Ok(tok)
     }
 
+    /// Sends with the app token; a 401 (the token expired early or was revoked) gets one retry
+    /// with a new token. Statuses become [`EwsError`]s the watcher and service already handle.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, EwsError> {
-        let res = req
-            .header(AUTHORIZATION, format!("Bearer {}", self.bearer().await?))
-            .send()
-            .await
-            .map_err(|e| EwsError::Network(e.without_url().to_string()))?;
-        let status = res.status().as_u16();
-        if status == 401 {
+        let again = req.try_clone();
+        let mut res = self.send_once(req).await?;
+        if res.status() == reqwest::StatusCode::UNAUTHORIZED {
             *self.token.lock().await = None;
+            if let Some(again) = again {
+                res = self.send_once(again).await?;
+            }
         }
+        let status = res.status().as_u16();
         match status {
             200..=299 => Ok(res),
-            401 => Err(EwsError::Unauthorized),
+            401 => {
+                *self.token.lock().await = None;
+                Err(EwsError::Unauthorized)
+            }
             403 => Err(EwsError::NoImpersonation(String::new())),
             412 => Err(EwsError::Conflict),
-            429 | 503 => {
-                let wait = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(1);
+            410 => Err(EwsError::Exchange { code: RESYNC.into(), message: "Graph no longer knows the delta link".into() }),
+            429 | 503 | 504 => {
+                let wait = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(5);
                 Err(EwsError::Busy(Duration::from_secs(wait)))
             }
             _ => {
-                let text = res.text().await.unwrap_or_default();
-                Err(EwsError::Exchange { code: status.to_string(), message: text.chars().take(300).collect() })
+                let v: serde_json::Value = res.json().await.unwrap_or_default();
+                let code = v.pointer("/error/code").and_then(|c| c.as_str()).unwrap_or_default();
+                let message = v.pointer("/error/message").and_then(|c| c.as_str()).unwrap_or_default();
+                Err(EwsError::Exchange {
+                    code: if code.is_empty() { status.to_string() } else { code.to_string() },
+                    message: message.chars().take(300).collect(),
+                })
             }
         }
+    }
+
+    async fn send_once(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, EwsError> {
+        req.header(AUTHORIZATION, format!("Bearer {}", self.bearer().await?))
+            .header("Prefer", "outlook.timezone=\"UTC\"")
+            .send()
+            .await
+            .map_err(|e| EwsError::Network(e.without_url().to_string()))
     }
 
     /// The first page of a mailbox's delta (a window from now to `days` ahead), or the page at `link`.
@@ -135,6 +169,7 @@ impl GraphClient {
             }
         };
         let res = self.send(self.http.get(url).header("Prefer", "odata.maxpagesize=50")).await?;
+        // (Both Prefer headers are sent; Graph reads each preference.)
         let body: DeltaBody = res.json().await.map_err(|e| EwsError::Protocol(e.to_string()))?;
         let mut page = DeltaPage { next_link: body.next, delta_link: body.delta, ..Default::default() };
         for v in body.value {

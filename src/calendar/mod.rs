@@ -1,15 +1,16 @@
-//! Calendar join details (in progress): `@cms` in an Outlook meeting's Location → the
-//! organiser's CMS personal-space join details in the invitation. Built so far: the rules that
-//! decide what to write ([`rules`]), the join-details templates ([`templates`]), the CMS user
-//! sync ([`users`]) and its daily schedule ([`schedule`]), EWS's SOAP ([`ews`], pure) and HTTP
-//! client ([`ews_client`]), the service that processes one meeting ([`service`]) and the
-//! streaming watcher with catch-up ([`watcher`]). Not built yet: the EWS simulator and the tests
-//! over HTTP against it, Graph, NTLM, the wiring into `Services`/workers/config, the `/calendar`
-//! page and demo mode.
+//! Calendar join details: `@cms` in an Outlook meeting's Location → the organiser's CMS
+//! personal-space join details in the invitation. The rules that decide what to write
+//! ([`rules`]), the join-details templates ([`templates`]), the CMS user sync ([`users`]) and
+//! its daily schedule ([`schedule`]), EWS's SOAP ([`ews`], pure) and HTTP client
+//! ([`ews_client`]), Graph's client ([`graph`]), which of the two serves a mailbox
+//! ([`exchange`]), the service that processes one meeting ([`service`]), the EWS streaming
+//! watcher with catch-up ([`watcher`]) and the Graph delta poller ([`graph_poll`]).
 
 pub mod ews;
 pub mod ews_client;
+pub mod exchange;
 pub mod graph;
+pub mod graph_poll;
 pub mod rules;
 pub mod schedule;
 pub mod service;
@@ -27,12 +28,14 @@ use std::sync::Arc;
 pub struct Calendar {
     pub service: Arc<service::CalendarService>,
     pub users: Arc<users::UserSync>,
-    pub watcher: Arc<watcher::EwsWatcher>,
+    /// EWS streaming, when EWS is configured.
+    pub watcher: Option<Arc<watcher::EwsWatcher>>,
+    /// Graph delta polling, when Graph is configured.
+    pub graph: Option<Arc<graph_poll::GraphPoller>>,
     pub schedule: schedule::Daily,
-    /// Mailbox domains served by EWS (empty: all).
-    pub ews_domains: Vec<String>,
     cms: Arc<CmsCluster>,
     users_changed: tokio::sync::Notify,
+    graph_users_changed: tokio::sync::Notify,
 }
 
 /// What the server passes in to build it.
@@ -40,19 +43,63 @@ pub struct CalendarSettings {
     pub calendar: service::CalendarConfig,
     pub sync: users::SyncConfig,
     pub schedule: schedule::Daily,
-    pub ews_url: String,
-    pub ews_user: String,
-    pub ews_password: String,
-    pub ews_domains: Vec<String>,
+    pub ews: Option<EwsSettings>,
+    pub graph: Option<GraphSettings>,
+}
+
+/// Exchange on premises.
+pub struct EwsSettings {
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    /// Mailbox domains it serves (empty: all not served by Graph).
+    pub domains: Vec<String>,
+}
+
+/// Exchange Online: an app registration with the `Calendars.ReadWrite` application permission.
+pub struct GraphSettings {
+    /// `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`
+    pub token_url: String,
+    /// `https://graph.microsoft.com/v1.0`
+    pub api_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Mailbox domains in Exchange Online (empty: all, when EWS is not configured).
+    pub domains: Vec<String>,
+    pub poll_interval: std::time::Duration,
 }
 
 impl Calendar {
-    pub fn build(store: Store, cms: Arc<CmsCluster>, s: CalendarSettings, http: reqwest::Client) -> Self {
+    pub fn build(store: Store, cms: Arc<CmsCluster>, s: CalendarSettings, http: reqwest::Client) -> Result<Self, String> {
         let users = Arc::new(users::UserSync::new(store.clone(), s.sync));
-        let ews = ews_client::EwsClient::new(http, &s.ews_url, &s.ews_user, &s.ews_password);
-        let service = Arc::new(service::CalendarService::new(store.clone(), users.clone(), ews.clone(), s.calendar));
-        let watcher = Arc::new(watcher::EwsWatcher::new(ews, service.clone(), store));
-        Self { service, users, watcher, schedule: s.schedule, ews_domains: s.ews_domains, cms, users_changed: tokio::sync::Notify::new() }
+        let ews = s.ews.as_ref().map(|e| ews_client::EwsClient::new(http.clone(), &e.url, &e.user, &e.password));
+        let graph = match &s.graph {
+            Some(g) => Some(
+                graph::GraphClient::new(http.clone(), &g.token_url, &g.api_url, &g.client_id, &g.client_secret)
+                    .map_err(|e| format!("calendar Graph URLs: {e}"))?,
+            ),
+            None => None,
+        };
+        let exchange = exchange::Exchange {
+            ews: ews.clone(),
+            ews_domains: s.ews.as_ref().map(|e| e.domains.clone()).unwrap_or_default(),
+            graph: graph.clone(),
+            graph_domains: s.graph.as_ref().map(|g| g.domains.clone()).unwrap_or_default(),
+        };
+        let service = Arc::new(service::CalendarService::new(store.clone(), users.clone(), exchange, s.calendar));
+        let watcher = ews.map(|c| Arc::new(watcher::EwsWatcher::new(c, service.clone(), store.clone())));
+        let poll = s.graph.as_ref().map(|g| g.poll_interval);
+        let graph = graph.map(|c| Arc::new(graph_poll::GraphPoller::new(c, service.clone(), store, poll.unwrap_or_default())));
+        Ok(Self {
+            service,
+            users,
+            watcher,
+            graph,
+            schedule: s.schedule,
+            cms,
+            users_changed: tokio::sync::Notify::new(),
+            graph_users_changed: tokio::sync::Notify::new(),
+        })
     }
 
     /// Runs the user sync now (on demand, or from the schedule).
@@ -61,6 +108,7 @@ impl Calendar {
         let r = self.users.run(&node, trigger).await?;
         if r.added + r.changed + r.gone > 0 {
             self.users_changed.notify_one();
+            self.graph_users_changed.notify_one();
         }
         Ok(r)
     }
@@ -103,7 +151,11 @@ impl Calendar {
             last_diff,
             users: users.len(),
             users_without_space: users.iter().filter(|u| u.space_id.is_none()).map(|u| u.jid.clone()).collect(),
-            groups: self.watcher.health(),
+            groups: {
+                let mut g = self.watcher.as_ref().map(|w| w.health()).unwrap_or_default();
+                g.extend(self.graph.as_ref().map(|p| p.health()));
+                g
+            },
             log: self.service.log_entries(50).await?,
             dry_run: self.service.dry_run(),
             keyword: self.service.keyword().to_string(),
@@ -111,21 +163,22 @@ impl Calendar {
         })
     }
 
-    fn watched(&self, mailbox: &str) -> bool {
-        let domain = mailbox.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-        self.ews_domains.is_empty() || self.ews_domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    /// The synced users' mailboxes that `api` serves.
+    async fn mailboxes(&self, api: exchange::Api) -> Vec<String> {
+        match self.users.users().await {
+            Ok(u) => u.into_iter().map(|u| u.mailbox).filter(|m| self.service.exchange().api_for(m) == Some(api)).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the synced users");
+                vec![]
+            }
+        }
     }
 
-    /// The worker: watches the synced users' mailboxes; starts over when the sync changed them.
+    /// The worker: watches the EWS mailboxes; starts over when the sync changed them.
     pub async fn run_ews(self: Arc<Self>, ctx: WorkerCtx) {
+        let Some(watcher) = self.watcher.clone() else { return };
         loop {
-            let mailboxes: Vec<String> = match self.users.users().await {
-                Ok(u) => u.into_iter().map(|u| u.mailbox).filter(|m| self.watched(m)).collect(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the synced users");
-                    vec![]
-                }
-            };
+            let mailboxes = self.mailboxes(exchange::Api::Ews).await;
             tokio::select! {
                 _ = ctx.cancelled() => return,
                 _ = self.users_changed.notified() => continue,
@@ -133,7 +186,26 @@ impl Calendar {
                     if mailboxes.is_empty() {
                         futures::future::pending::<()>().await
                     } else {
-                        self.watcher.clone().run(mailboxes, ctx.clone()).await
+                        watcher.clone().run(mailboxes, ctx.clone()).await
+                    }
+                } => {}
+            }
+        }
+    }
+
+    /// The worker: polls the Graph mailboxes; starts over when the sync changed them.
+    pub async fn run_graph(self: Arc<Self>, ctx: WorkerCtx) {
+        let Some(poller) = self.graph.clone() else { return };
+        loop {
+            let mailboxes = self.mailboxes(exchange::Api::Graph).await;
+            tokio::select! {
+                _ = ctx.cancelled() => return,
+                _ = self.graph_users_changed.notified() => continue,
+                _ = async {
+                    if mailboxes.is_empty() {
+                        futures::future::pending::<()>().await
+                    } else {
+                        poller.clone().run(mailboxes, ctx.clone()).await
                     }
                 } => {}
             }

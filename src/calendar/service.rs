@@ -2,7 +2,8 @@
 //! the item's ChangeKey (a conflict — the organiser edited meanwhile — reads again and retries,
 //! so their edit is kept), and log what was done (or would be, in dry-run).
 
-use super::ews_client::{EwsClient, EwsError};
+use super::ews_client::EwsError;
+use super::exchange::Exchange;
 use super::rules::{self, Action, Body, Change, MeetingFacts};
 use super::templates::{JoinTemplates, JoinVars};
 use super::users::UserSync;
@@ -68,7 +69,7 @@ pub enum Processed {
 pub struct CalendarService {
     store: Store,
     pub users: Arc<UserSync>,
-    ews: EwsClient,
+    exchange: Exchange,
     cfg: CalendarConfig,
     /// Switchable at run time from `/calendar` (starts as configured).
     dry_run: std::sync::atomic::AtomicBool,
@@ -80,9 +81,11 @@ fn parse_time(s: &str) -> Option<OffsetDateTime> {
 }
 
 impl CalendarService {
-    pub fn new(store: Store, users: Arc<UserSync>, ews: EwsClient, cfg: CalendarConfig) -> Self {
+    /// `exchange`: an [`EwsClient`](super::ews_client::EwsClient), a
+    /// [`GraphClient`](super::graph::GraphClient), or both with their domains.
+    pub fn new(store: Store, users: Arc<UserSync>, exchange: impl Into<Exchange>, cfg: CalendarConfig) -> Self {
         let dry_run = std::sync::atomic::AtomicBool::new(cfg.dry_run);
-        Self { store, users, ews, cfg, dry_run }
+        Self { store, users, exchange: exchange.into(), cfg, dry_run }
     }
 
     pub fn dry_run(&self) -> bool {
@@ -91,6 +94,11 @@ impl CalendarService {
 
     pub fn set_dry_run(&self, on: bool) {
         self.dry_run.store(on, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Which API serves which mailbox.
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
     }
 
     pub fn keyword(&self) -> &str {
@@ -161,7 +169,7 @@ impl CalendarService {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let item = self.ews.item(mailbox, item_id).await?;
+            let item = self.exchange.item(mailbox, item_id).await?;
             let organizer = item.organizer.eq_ignore_ascii_case(mailbox) || item.is_organizer == Some(true);
             let facts = MeetingFacts {
                 location: item.location.clone(),
@@ -200,7 +208,7 @@ impl CalendarService {
             }
             // The marker says the item was handled, and with which details ("removed" when taken out).
             let marker = rendered.as_deref().filter(|_| what != Change::Removed).map(rules::marker).unwrap_or_else(|| "removed".into());
-            match self.ews.update_body(mailbox, item_id, &item.change_key, &body, &marker).await {
+            match self.exchange.update_body(mailbox, item_id, &item.change_key, &body, &marker).await {
                 Ok(_) => {
                     let latency = event_at.map(|t| (OffsetDateTime::now_utc() - t).whole_milliseconds() as i64);
                     self.log(mailbox, item_id, &item.subject, verb, "join details written; attendees get the update", latency).await?;

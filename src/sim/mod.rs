@@ -5,4 +5,5 @@ pub mod cms;
 pub mod connect;
 pub mod ews;
 pub mod faults;
+pub mod graph;
 pub mod webex;

@@ -321,3 +321,190 @@ mod ews {
         workers.shutdown().await;
     }
 }
+
+/// Exchange Online through Graph, against the Graph simulator over real HTTP: the delta query
+/// followed over short pages, the link kept in SQLite across a restart, the etag race, expired
+/// tokens, throttling, a forgotten delta link, and a mailbox outside the app's access policy.
+mod graph {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use switchboard::calendar::ews_client::EwsError;
+    use switchboard::calendar::graph::GraphClient;
+    use switchboard::calendar::graph_poll::GraphPoller;
+    use switchboard::calendar::service::{CalendarConfig, CalendarService};
+    use switchboard::calendar::users::{SyncConfig, UserSync};
+    use switchboard::cms::{CmsNode, NodeConfig};
+    use switchboard::sim::cms::{SimCms, SimConfig};
+    use switchboard::sim::graph::{GraphSimConfig, SimGraph};
+    use switchboard::store::Store;
+    use switchboard::workers::{WorkerSpec, Workers};
+    use time::OffsetDateTime;
+
+    struct World {
+        _cms: SimCms,
+        graph: SimGraph,
+        store: Store,
+        svc: Arc<CalendarService>,
+        client: GraphClient,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn world(allowed: &[&str]) -> World {
+        let cms = SimCms::start(
+            "127.0.0.1:0".parse().unwrap(),
+            SimConfig { username: "api".into(), password: "pw".into(), ..SimConfig::default() },
+        )
+        .await
+        .unwrap();
+        for i in 1..=2 {
+            cms.cluster.add_user(&format!("user{i}@cms.example.com"), &format!("User {i}"), &format!("user{i}@cloud.example.com"));
+            cms.cluster.add_co_space(
+                &format!("User {i}"),
+                &format!("user{i}.space"),
+                &format!("80000{i}"),
+                Some(&format!("user{i}@cms.example.com")),
+                Some("1357"),
+            );
+        }
+        let cfg = GraphSimConfig { page_max: 3, allowed: allowed.iter().map(|a| a.to_string()).collect(), ..GraphSimConfig::demo(2) };
+        let graph = SimGraph::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_dir(dir.path()).await.unwrap();
+        store.migrate().await.unwrap();
+        let node = CmsNode::new(NodeConfig::new("cb1", &cms.url(0), "api", "pw")).unwrap();
+        let users = Arc::new(UserSync::new(
+            store.clone(),
+            SyncConfig {
+                mail_domain: "cloud.example.com".into(),
+                space_suffix: "space".into(),
+                web_app_url: "https://join.example.com".into(),
+                concurrency: 4,
+            },
+        ));
+        users.run(&node, "test").await.unwrap();
+        let client =
+            GraphClient::new(reqwest::Client::new(), &graph.token_url(), &graph.api_url(), "switchboard-app", "app-secret").unwrap();
+        let cfg = CalendarConfig { sip_domain: "example.com".into(), dial_in: vec!["+1 408 555 0100".into()], ..CalendarConfig::default() };
+        let svc = Arc::new(CalendarService::new(store.clone(), users, client.clone(), cfg));
+        World { _cms: cms, graph, store, svc, client, _dir: dir }
+    }
+
+    fn poller(w: &World) -> GraphPoller {
+        GraphPoller::new(w.client.clone(), w.svc.clone(), w.store.clone(), Duration::from_millis(200))
+    }
+
+    fn soon() -> (OffsetDateTime, OffsetDateTime) {
+        let s = OffsetDateTime::now_utc() + time::Duration::hours(3);
+        (s, s + time::Duration::hours(1))
+    }
+
+    fn delta_requests(w: &World) -> Vec<String> {
+        w.graph.requests().into_iter().filter(|(_, p)| p.contains("/calendarView/delta")).map(|(_, p)| p).collect()
+    }
+
+    #[tokio::test]
+    async fn meetings_get_join_details_over_short_delta_pages_and_a_restart_goes_on_from_the_stored_link() {
+        let w = world(&[]).await;
+        let (s, e) = soon();
+        let ids: Vec<String> = (0..7)
+            .map(|i| w.graph.create_meeting("user1@cloud.example.com", &format!("Meeting {i}"), "Teams room @cms", "<p>Agenda</p>", s, e))
+            .collect();
+        let plain = w.graph.create_meeting("user1@cloud.example.com", "No keyword", "Room 2", "<p>x</p>", s, e);
+        let p = poller(&w);
+        assert_eq!(p.poll("user1@cloud.example.com").await.unwrap(), 8, "eight meetings over pages of three");
+        assert!(delta_requests(&w).len() >= 3, "short pages were followed: {:?}", delta_requests(&w));
+        for id in &ids {
+            let ev = w.graph.event(id).unwrap();
+            assert_eq!(ev.updates, 1);
+            assert!(
+                ev.body.contains("<p>Agenda</p>") && ev.body.contains("800001") && ev.body.contains("user1.space@example.com"),
+                "{}",
+                ev.body
+            );
+            assert!(
+                ev.properties.get(switchboard::calendar::ews::MARKER_PROPERTY).is_some_and(|m| m.starts_with("h=")),
+                "{:?}",
+                ev.properties
+            );
+        }
+        assert_eq!(w.graph.event(&plain).unwrap().updates, 0, "no keyword: left alone");
+        // The next round sees our own writes come back as changes, and writes nothing again.
+        p.poll("user1@cloud.example.com").await.unwrap();
+        assert!(ids.iter().all(|id| w.graph.event(id).unwrap().updates == 1), "not twice");
+
+        // A restart (a new poller, the same database): it asks from the stored delta link, not a new window.
+        let later = w.graph.create_meeting("user1@cloud.example.com", "After the restart", "@CMS", "<p>y</p>", s, e);
+        let before = delta_requests(&w).len();
+        let p = poller(&w);
+        p.poll("user1@cloud.example.com").await.unwrap();
+        let asked = &delta_requests(&w)[before..];
+        assert!(asked.iter().all(|q| q.contains("%24deltatoken=") || q.contains("$deltatoken=")), "{asked:?}");
+        assert_eq!(w.graph.event(&later).unwrap().updates, 1);
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM calendar_graph_delta WHERE mailbox = 'user1@cloud.example.com'")
+            .fetch_one(w.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(stored, 1);
+    }
+
+    #[tokio::test]
+    async fn an_edit_racing_the_write_is_kept_and_expired_tokens_throttling_and_a_forgotten_link_are_survived() {
+        let w = world(&[]).await;
+        let (s, e) = soon();
+        let p = poller(&w);
+        p.poll("user1@cloud.example.com").await.unwrap();
+
+        // The organiser edits just before our PATCH: 412, read again, the edit kept.
+        let raced = w.graph.create_meeting("user1@cloud.example.com", "Raced", "@cms", "<p>Agenda</p>", s, e);
+        w.graph.edit_before_next_patch();
+        p.poll("user1@cloud.example.com").await.unwrap();
+        let ev = w.graph.event(&raced).unwrap();
+        assert_eq!(ev.updates, 1);
+        assert!(ev.body.contains("Organiser's late edit") && ev.body.contains("800001"), "{}", ev.body);
+
+        // The app token stops working: the client gets a new one and goes on.
+        w.graph.expire_tokens();
+        let after_expiry = w.graph.create_meeting("user1@cloud.example.com", "Token", "@cms", "<p>t</p>", s, e);
+        p.poll("user1@cloud.example.com").await.unwrap();
+        assert_eq!(w.graph.event(&after_expiry).unwrap().updates, 1);
+
+        // Throttled: the poll says how long Graph asked to wait, and writes nothing meanwhile.
+        w.graph.faults().set_retry_after_secs(7);
+        w.graph.faults().set_throttle_every(1);
+        let throttled = w.graph.create_meeting("user1@cloud.example.com", "Busy", "@cms", "<p>b</p>", s, e);
+        assert_eq!(p.poll("user1@cloud.example.com").await, Err(EwsError::Busy(Duration::from_secs(7))));
+        assert_eq!(w.graph.event(&throttled).unwrap().updates, 0);
+        w.graph.faults().set_throttle_every(0);
+        p.poll("user1@cloud.example.com").await.unwrap();
+        assert_eq!(w.graph.event(&throttled).unwrap().updates, 1, "handled once Graph is back");
+
+        // Graph forgets the delta link (410): the window is read again; nothing is written twice.
+        w.graph.forget_delta_tokens();
+        let forgotten = w.graph.create_meeting("user1@cloud.example.com", "Forgotten", "@cms", "<p>f</p>", s, e);
+        p.poll("user1@cloud.example.com").await.unwrap();
+        assert_eq!(w.graph.event(&forgotten).unwrap().updates, 1);
+        for id in [&raced, &after_expiry, &throttled] {
+            assert_eq!(w.graph.event(id).unwrap().updates, 1, "not twice");
+        }
+        assert!(delta_requests(&w).iter().filter(|q| q.contains("startDateTime")).count() >= 2, "a new window after the 410");
+    }
+
+    #[tokio::test]
+    async fn a_mailbox_outside_the_app_access_policy_is_reported_and_the_others_go_on() {
+        let w = world(&["user1@cloud.example.com"]).await;
+        let (s, e) = soon();
+        let ok = w.graph.create_meeting("user1@cloud.example.com", "Allowed", "@cms", "<p>a</p>", s, e);
+        let p = Arc::new(poller(&w));
+        let workers = Workers::new();
+        let (pp, mbs) = (p.clone(), vec!["user1@cloud.example.com".to_string(), "user2@cloud.example.com".to_string()]);
+        workers.spawn(WorkerSpec::new("calendar-graph"), move |ctx| pp.clone().run(mbs.clone(), ctx));
+        let t = Instant::now();
+        while !(w.graph.event(&ok).is_some_and(|e| e.updates == 1) && p.health().catch_ups >= 1) {
+            assert!(t.elapsed() < Duration::from_secs(15), "timed out");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(p.health().no_impersonation, vec!["user2@cloud.example.com".to_string()]);
+        assert_eq!(p.health().mailboxes, 2);
+        workers.shutdown().await;
+    }
+}

@@ -1,0 +1,161 @@
+//! Watching Exchange Online mailboxes through Graph: each mailbox's `calendarView/delta`
+//! followed page by page to its delta link, which is stored (`calendar_graph_delta`) and asked
+//! again every `interval` — so a restart continues where it stopped, and nothing needs a public
+//! URL (change-notification webhooks are not used). The first round of a mailbox (or a round
+//! after Graph forgot the link: 410) processes every meeting in the window, as the EWS
+//! catch-up does; the rules leave meetings already handled alone. 429/503 wait their
+//! `Retry-After`; a mailbox outside the app's access policy is reported and skipped.
+
+use super::ews_client::EwsError;
+use super::graph::{GraphClient, RESYNC};
+use super::service::CalendarService;
+use crate::model::calendar::GroupHealth;
+use crate::store::{now_text, Store, StoreError};
+use crate::sync::lock;
+use crate::workers::WorkerCtx;
+use futures::StreamExt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+pub struct GraphPoller {
+    graph: GraphClient,
+    service: Arc<CalendarService>,
+    store: Store,
+    /// Between two rounds over all mailboxes.
+    pub interval: Duration,
+    /// The calendar window asked for: from a day ago to this many days ahead.
+    pub days_ahead: i64,
+    /// Mailboxes polled at once (Graph allows 4 concurrent requests per mailbox and app; this
+    /// spreads over mailboxes).
+    pub concurrency: usize,
+    health: Mutex<GroupHealth>,
+}
+
+fn store_err(e: StoreError) -> EwsError {
+    EwsError::Protocol(e.to_string())
+}
+
+impl GraphPoller {
+    pub fn new(graph: GraphClient, service: Arc<CalendarService>, store: Store, interval: Duration) -> Self {
+        Self { graph, service, store, interval, days_ahead: 365, concurrency: 4, health: Mutex::new(GroupHealth::default()) }
+    }
+
+    /// One line for `/calendar` (the mailboxes it polls, the last round, what went wrong).
+    pub fn health(&self) -> GroupHealth {
+        lock(&self.health).clone()
+    }
+
+    async fn delta_link(&self, mailbox: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT delta_link FROM calendar_graph_delta WHERE mailbox = ?")
+            .bind(mailbox)
+            .fetch_optional(self.store.pool())
+            .await?)
+    }
+
+    async fn save_link(&self, mailbox: &str, link: Option<&str>) -> Result<(), StoreError> {
+        match link {
+            Some(l) => {
+                sqlx::query(
+                    "INSERT INTO calendar_graph_delta (mailbox, delta_link, updated_at) VALUES (?, ?, ?)
+                     ON CONFLICT(mailbox) DO UPDATE SET delta_link = excluded.delta_link, updated_at = excluded.updated_at",
+                )
+                .bind(mailbox)
+                .bind(l)
+                .bind(now_text())
+                .execute(self.store.pool())
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM calendar_graph_delta WHERE mailbox = ?").bind(mailbox).execute(self.store.pool()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One round for one mailbox: the pages from its stored delta link (or a new window) to
+    /// the next delta link; every changed meeting processed. Returns how many were.
+    pub async fn poll(&self, mailbox: &str) -> Result<usize, EwsError> {
+        let mut link = self.delta_link(mailbox).await.map_err(store_err)?;
+        let mut n = 0;
+        loop {
+            let page = match self.graph.delta(mailbox, link.as_deref(), self.days_ahead).await {
+                Err(EwsError::Exchange { code, .. }) if code == RESYNC && link.is_some() => {
+                    tracing::warn!(%mailbox, "Graph forgot the delta link; reading the calendar window again");
+                    self.save_link(mailbox, None).await.map_err(store_err)?;
+                    link = None;
+                    continue;
+                }
+                other => other?,
+            };
+            for id in &page.changed {
+                n += 1;
+                if let Err(e) = self.service.process(mailbox, id, Some(OffsetDateTime::now_utc())).await {
+                    tracing::warn!(%mailbox, error = %e, "a meeting could not be processed");
+                }
+            }
+            match (page.next_link, page.delta_link) {
+                (Some(next), _) => link = Some(next),
+                (None, Some(delta)) => {
+                    self.save_link(mailbox, Some(&delta)).await.map_err(store_err)?;
+                    return Ok(n);
+                }
+                (None, None) => return Err(EwsError::Protocol("a delta page without nextLink or deltaLink".into())),
+            }
+        }
+    }
+
+    /// The worker: rounds over `mailboxes` every `interval` until shutdown.
+    pub async fn run(self: Arc<Self>, mailboxes: Vec<String>, ctx: WorkerCtx) {
+        *lock(&self.health) = GroupHealth {
+            first_mailbox: format!("Graph: {}", mailboxes.first().cloned().unwrap_or_default()),
+            mailboxes: mailboxes.len(),
+            ..Default::default()
+        };
+        while !ctx.is_cancelled() {
+            let started = OffsetDateTime::now_utc();
+            let me = &self;
+            let results: Vec<(String, Result<usize, EwsError>)> = futures::stream::iter(mailboxes.iter().cloned())
+                .map(|m| async move {
+                    let r = me.poll(&m).await;
+                    (m, r)
+                })
+                .buffer_unordered(self.concurrency.max(1))
+                .collect()
+                .await;
+            let mut wait = self.interval;
+            let (mut denied, mut errors, mut changed) = (Vec::new(), Vec::new(), 0);
+            for (m, r) in results {
+                match r {
+                    Ok(k) => changed += k,
+                    Err(EwsError::NoImpersonation(_)) => denied.push(m),
+                    Err(EwsError::Busy(d)) => {
+                        wait = wait.max(d);
+                        errors.push(format!("{m}: Graph is busy (retry after {} s)", d.as_secs()));
+                    }
+                    Err(e) => errors.push(format!("{m}: {e}")),
+                }
+            }
+            {
+                let mut h = lock(&self.health);
+                h.catch_ups += 1;
+                if changed > 0 {
+                    h.last_event = Some(OffsetDateTime::now_utc());
+                }
+                h.no_impersonation = denied;
+                if errors.is_empty() {
+                    h.connected_since.get_or_insert(started);
+                    h.last_error = None;
+                } else {
+                    tracing::warn!(errors = errors.len(), first = %errors[0], "Graph round with errors");
+                    h.connected_since = None;
+                    h.last_error = Some(errors.join("; "));
+                }
+            }
+            tokio::select! {
+                _ = ctx.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
