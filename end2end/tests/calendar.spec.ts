@@ -18,3 +18,19 @@ test('/calendar shows the synced CMS users and a meeting created in the simulato
   await expect(page.getByTestId('calendar-log')).toContainText('join details written');
   await expect(page.getByTestId('calendar-ews')).toContainText('alice.admin@example.com');
 });
+
+// A hybrid organisation: Dave's mailbox is in Exchange Online, read and written through Graph
+// (polled every 10 s in demo mode); his @cms meetings get his join details the same way.
+test('/calendar handles a meeting in Exchange Online through Graph next to the EWS mailboxes', async ({ page }) => {
+  test.setTimeout(90_000);
+  await login(page);
+  await page.goto('/calendar');
+  await hydrated(page);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('calendar-ews')).toContainText('Graph: dave.diver@cloud.example.com', { timeout: 1000 });
+    await expect(
+      page.locator('[data-testid="calendar-entry"][data-action="inserted"]').filter({ hasText: 'dave.diver@cloud.example.com' }).first(),
+    ).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 75_000 });
+});

@@ -67,6 +67,8 @@ pub enum SimCommand {
     Webex(crate::demo::SimWebexArgs),
     /// Exchange Web Services (calendar): streaming notifications, sync, get/update/create items.
     Ews(crate::demo::SimEwsArgs),
+    /// Microsoft Graph for Exchange Online calendars: token endpoint, calendar delta, events.
+    Graph(crate::demo::SimGraphArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,6 +167,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sim { command: SimCommand::Ews(args) } => {
             telemetry::init(crate::config::LogFormat::Text);
             crate::demo::run_sim_ews(args).await
+        }
+        Command::Sim { command: SimCommand::Graph(args) } => {
+            telemetry::init(crate::config::LogFormat::Text);
+            crate::demo::run_sim_graph(args).await
         }
         Command::Migrate { target } => {
             let cfg = target.load()?;
@@ -274,6 +280,11 @@ async fn demo(mut cfg: Config) -> anyhow::Result<()> {
         world.ews_account.1
     );
     println!("    alice.admin@, bob.builder@ and carol.cook@example.com; an @cms meeting appears every 20 s (see /calendar).");
+    println!(
+        "    Exchange Online (Graph) at {} (token endpoint {}) holds dave.diver@cloud.example.com, polled every 10 s.",
+        world.graph.api_url(),
+        world.graph.token_url()
+    );
     println!("  Stop with Ctrl-C.");
     println!();
     tracing::info!(%url, "listening");

@@ -15,6 +15,7 @@ pub struct DemoWorld {
     pub connect: switchboard::sim::connect::SimConnect,
     pub ews: switchboard::sim::ews::SimEws,
     pub ews_account: (String, String),
+    pub graph: switchboard::sim::graph::SimGraph,
     _scenario: tokio::task::JoinHandle<()>,
     _meetings: tokio::task::JoinHandle<()>,
 }
@@ -92,18 +93,27 @@ pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
     cfg.cms.cdr_receiver_url = Some(format!("http://{}/cdr", cfg.server.addr));
     cfg.cms.register_cdr_receiver = true;
     let (webex, connect) = start_webex(cfg).await?;
-    let (ews, ews_account, meetings) = start_calendar(cfg, &cms).await?;
-    Ok(DemoWorld { cms, webex, connect, ews, ews_account, _scenario: handle, _meetings: meetings })
+    let (ews, ews_account, graph, meetings) = start_calendar(cfg, &cms).await?;
+    Ok(DemoWorld { cms, webex, connect, ews, ews_account, graph, _scenario: handle, _meetings: meetings })
 }
 
-/// The simulated Exchange (EWS) with a mailbox per demo CMS user, Switchboard's calendar pointed
-/// at it, and simulated people who create `@cms` meetings now and then (now and then without
-/// the keyword, which is left alone).
+/// The simulated Exchange: on premises (EWS) with a mailbox per demo CMS user, and Exchange
+/// Online (Graph) with Dave's mailbox in `cloud.example.com` (a hybrid organisation);
+/// Switchboard's calendar pointed at both, and simulated people who create `@cms` meetings now
+/// and then (now and then without the keyword, which is left alone).
 async fn start_calendar(
     cfg: &mut Config,
     cms: &SimCms,
-) -> anyhow::Result<(switchboard::sim::ews::SimEws, (String, String), tokio::task::JoinHandle<()>)> {
+) -> anyhow::Result<(switchboard::sim::ews::SimEws, (String, String), switchboard::sim::graph::SimGraph, tokio::task::JoinHandle<()>)> {
     use switchboard::sim::ews::{EwsSimConfig, SimAccount, SimEws};
+    use switchboard::sim::graph::{GraphSimConfig, SimGraph};
+    let dave = "dave.diver@cloud.example.com";
+    cms.cluster.add_user("dave.diver@example.com", "Dave Diver", dave);
+    cms.cluster.add_co_space("Dave Diver's space", "dave.diver", "200004", Some("dave.diver@example.com"), None);
+    let app_secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 24);
+    let graph_cfg = GraphSimConfig { client_secret: app_secret.clone(), mailboxes: vec![dave.to_string()], ..GraphSimConfig::demo(1) };
+    let (tenant, app_id) = (graph_cfg.tenant.clone(), graph_cfg.client_id.clone());
+    let graph = SimGraph::start("127.0.0.1:0".parse()?, graph_cfg).await?;
     let mailboxes =
         vec!["alice.admin@example.com".to_string(), "bob.builder@example.com".to_string(), "carol.cook@example.com".to_string()];
     let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 16);
@@ -124,30 +134,37 @@ async fn start_calendar(
     c.mail_domain = "example.com".into();
     c.web_app_url = "https://join.example.com".into();
     c.dial_in = vec!["+1 408 555 0100".into()];
-    let _ = cms;
+    c.graph_tenant = tenant;
+    c.graph_client_id = app_id;
+    c.graph_client_secret = Secret(app_secret);
+    c.graph_domains = vec!["cloud.example.com".into()];
+    c.graph_poll_seconds = 10;
+    c.graph_login_url = graph.login_url();
+    c.graph_api_url = graph.api_url();
     let sim = ews.handle();
+    let online = graph.handle();
     let meetings = tokio::spawn(async move {
         let subjects = ["Budget review", "Design sync", "Customer call", "Roadmap", "Incident review", "1:1"];
         let mut n = 0usize;
         tokio::time::sleep(Duration::from_secs(4)).await;
         loop {
-            let organizer = &mailboxes[n % mailboxes.len()];
+            // Every fourth meeting (the first one too) is Dave's, in Exchange Online.
+            let organizer = if n.is_multiple_of(4) { dave } else { &mailboxes[n % mailboxes.len()] };
             let start = time::OffsetDateTime::now_utc() + time::Duration::hours(1 + (n % 5) as i64);
             let keyword = n % 4 != 3;
             let location = if keyword { format!("Room {} @cms", 100 + n) } else { format!("Room {}", 100 + n) };
-            sim.create_meeting(
-                organizer,
-                subjects[n % subjects.len()],
-                &location,
-                "<html><body><p>Agenda to follow.</p></body></html>",
-                start,
-                start + time::Duration::hours(1),
-            );
+            let (subject, body, end) =
+                (subjects[n % subjects.len()], "<html><body><p>Agenda to follow.</p></body></html>", start + time::Duration::hours(1));
+            if organizer == dave {
+                online.create_meeting(organizer, subject, &location, body, start, end);
+            } else {
+                sim.create_meeting(organizer, subject, &location, body, start, end);
+            }
             n += 1;
             tokio::time::sleep(Duration::from_secs(20)).await;
         }
     });
-    Ok((ews, account, meetings))
+    Ok((ews, account, graph, meetings))
 }
 
 /// The simulated Webex org and Webex Connect, and Switchboard pointed at them: org admins sign
@@ -367,6 +384,35 @@ pub struct SimEwsArgs {
     pub user: String,
     #[arg(long, default_value = "svc-pass")]
     pub password: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SimGraphArgs {
+    #[arg(long, default_value = "127.0.0.1:8093")]
+    pub addr: SocketAddr,
+    /// Mailboxes user1@cloud.example.com … userN@cloud.example.com.
+    #[arg(long, default_value_t = 10)]
+    pub mailboxes: usize,
+    /// At most this many events a delta page.
+    #[arg(long, default_value_t = 10)]
+    pub page_max: usize,
+}
+
+pub async fn run_sim_graph(a: SimGraphArgs) -> anyhow::Result<()> {
+    use switchboard::sim::graph::{GraphSimConfig, SimGraph};
+    let cfg = GraphSimConfig { page_max: a.page_max.max(1), ..GraphSimConfig::demo(a.mailboxes) };
+    let (tenant, id, secret) = (cfg.tenant.clone(), cfg.client_id.clone(), cfg.client_secret.clone());
+    let sim = SimGraph::start(a.addr, cfg).await?;
+    println!("Microsoft Graph simulator (Exchange Online calendars) at {}", sim.api_url());
+    println!(
+        "  Token endpoint: {} (tenant {tenant}; client credentials {id} / {secret}; scope https://graph.microsoft.com/.default)",
+        sim.token_url()
+    );
+    println!("  Mailboxes: user1@cloud.example.com … user{}@cloud.example.com", a.mailboxes.max(1));
+    println!("  Served: users/{{id}}/calendarView/delta, users/{{id}}/events (POST), users/{{id}}/events/{{id}} (GET, PATCH with If-Match, DELETE).");
+    println!("Stop with Ctrl-C.");
+    crate::telemetry::shutdown_signal().await;
+    Ok(())
 }
 
 pub async fn run_sim_ews(a: SimEwsArgs) -> anyhow::Result<()> {

@@ -9,6 +9,9 @@
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+/// Why an up-to-date meeting is left: the usual answer to our own write coming back as a change.
+pub const UP_TO_DATE: &str = "join details already there";
+
 pub const BLOCK_START: &str = "<!-- switchboard:cms-join";
 pub const BLOCK_END: &str = "<!-- /switchboard:cms-join -->";
 
@@ -135,7 +138,7 @@ pub fn decide(m: &MeetingFacts, keyword: &str, rendered: Option<&str>, remove_wh
         return Action::Leave("the organiser has no CMS personal space");
     };
     match existing {
-        Some((_, _, hash)) if hash == content_hash(rendered) => Action::Leave("join details already there"),
+        Some((_, _, hash)) if hash == content_hash(rendered) => Action::Leave(UP_TO_DATE),
         Some(_) => Action::Write { body: with_block(&html, &block(rendered)), what: Change::Replaced },
         None => Action::Write { body: with_block(&html, &block(rendered)), what: Change::Inserted },
     }
@@ -172,10 +175,7 @@ mod tests {
         assert!(b1.find("ann.space").unwrap() < b1.find("</body>").unwrap(), "inside the body");
         // The organiser edits the agenda: the block is kept as it is.
         let edited = meeting("Room 4 @cms", &b1.replace("Agenda", "New agenda"), true);
-        assert_eq!(
-            decide(&edited, "@cms", Some("<p>Join: sip:ann.space@example.com</p>"), true, now),
-            Action::Leave("join details already there")
-        );
+        assert_eq!(decide(&edited, "@cms", Some("<p>Join: sip:ann.space@example.com</p>"), true, now), Action::Leave(UP_TO_DATE));
         // The space's details changed: replaced, not added a second time.
         let (b2, what) = write(decide(&edited, "@cms", Some("<p>Join: sip:ann.new@example.com</p>"), true, now));
         assert_eq!(what, Change::Replaced);

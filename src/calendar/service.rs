@@ -186,6 +186,11 @@ impl CalendarService {
             let action =
                 rules::decide(&facts, &self.cfg.keyword, rendered.as_deref(), self.cfg.remove_when_keyword_gone, OffsetDateTime::now_utc());
             let (body, what) = match action {
+                Action::Leave(rules::UP_TO_DATE) => {
+                    // Our own write coming back (or an edit elsewhere in the meeting): nothing to
+                    // say in the log, which lists what was done and what was refused.
+                    return Ok(Processed::Left(rules::UP_TO_DATE));
+                }
                 Action::Leave(why) => {
                     let why = if user.is_none() && rules::has_keyword(&item.location, &self.cfg.keyword) && organizer {
                         "the organiser is not a synced CMS user"

@@ -239,8 +239,31 @@ impl SimGraph {
         true
     }
 
+    /// A handle that can create meetings from another task (demo scenarios).
+    pub fn handle(&self) -> GraphHandle {
+        GraphHandle(self.shared.clone())
+    }
+
     pub fn event(&self, id: &str) -> Option<GraphEvent> {
         lock(&self.shared.events).iter().find(|e| e.id == id).cloned()
+    }
+}
+
+/// Creates meetings in a running simulator from another task.
+#[derive(Clone)]
+pub struct GraphHandle(Arc<Shared>);
+
+impl GraphHandle {
+    pub fn create_meeting(
+        &self,
+        organizer: &str,
+        subject: &str,
+        location: &str,
+        body_html: &str,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> String {
+        insert(&self.0, organizer, subject, location, body_html, true, start, end)
     }
 }
 

@@ -431,6 +431,11 @@ mod graph {
         // The next round sees our own writes come back as changes, and writes nothing again.
         p.poll("user1@cloud.example.com").await.unwrap();
         assert!(ids.iter().all(|id| w.graph.event(id).unwrap().updates == 1), "not twice");
+        // The log lists what was done and what was refused, not our own writes coming back.
+        let log: Vec<(String, String)> =
+            sqlx::query_as("SELECT action, detail FROM calendar_log ORDER BY id").fetch_all(w.store.pool()).await.unwrap();
+        assert_eq!(log.iter().filter(|(a, _)| a == "inserted").count(), 7, "{log:?}");
+        assert_eq!(log.iter().filter(|(a, _)| a == "left alone").count(), 1, "only the meeting without the keyword: {log:?}");
 
         // A restart (a new poller, the same database): it asks from the stored delta link, not a new window.
         let later = w.graph.create_meeting("user1@cloud.example.com", "After the restart", "@CMS", "<p>y</p>", s, e);

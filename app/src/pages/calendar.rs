@@ -135,9 +135,9 @@ fn Calendar(
             })}
         </section>
         <section class="card" data-testid="calendar-ews">
-            <h2>"Exchange (EWS)"</h2>
+            <h2>"Exchange: EWS streaming (on premises), Graph polling (Exchange Online)"</h2>
             <table class="grid">
-                <thead><tr><th>"Group (first mailbox)"</th><th>"Mailboxes"</th><th>"Stream connected since"</th><th>"Last event"</th><th>"Catch-ups"</th><th>"Reconnects"</th><th>"Problems"</th></tr></thead>
+                <thead><tr><th>"Group (first mailbox)"</th><th>"Mailboxes"</th><th>"Connected (stream) / answering (Graph) since"</th><th>"Last change"</th><th>"Catch-ups / Graph rounds"</th><th>"Reconnects"</th><th>"Problems"</th></tr></thead>
                 <tbody>
                     {p.groups.iter().map(|g| view! {
                         <tr>
@@ -147,7 +147,7 @@ fn Calendar(
                             <td>{g.catch_ups}</td><td>{g.reconnects}</td>
                             <td class="result-failed">
                                 {g.last_error.clone().unwrap_or_default()}
-                                {(!g.no_impersonation.is_empty()).then(|| format!(" No impersonation right: {}", g.no_impersonation.join(", ")))}
+                                {(!g.no_impersonation.is_empty()).then(|| format!(" No access (EWS impersonation right or Graph application access policy): {}", g.no_impersonation.join(", ")))}
                             </td>
                         </tr>
                     }).collect_view()}
