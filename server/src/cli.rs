@@ -281,7 +281,7 @@ async fn demo(mut cfg: Config) -> anyhow::Result<()> {
     );
     println!("    alice.admin@, bob.builder@ and carol.cook@example.com; an @cms meeting appears every 20 s (see /calendar).");
     println!(
-        "    Exchange Online (Graph) at {} (token endpoint {}) holds dave.diver@cloud.example.com, polled every 10 s.",
+        "    Exchange Online (Graph) at {} (token endpoint {}) holds dave.diver@cloud.example.com (change notifications to /hooks/graph).",
         world.graph.api_url(),
         world.graph.token_url()
     );

@@ -58,6 +58,9 @@ pub struct CalendarConfig {
     pub graph_client_secret: Secret,
     pub graph_domains: Vec<String>,
     pub graph_poll_seconds: u64,
+    /// The public HTTPS URL of Switchboard's `/hooks/graph` (`https://switchboard.example.com/hooks/graph`):
+    /// set, Graph change notifications wake the poller at once; empty, polling only.
+    pub graph_notification_url: String,
     /// `https://login.microsoftonline.com` and `https://graph.microsoft.com/v1.0` (other clouds, the simulator).
     pub graph_login_url: String,
     pub graph_api_url: String,
@@ -87,10 +90,28 @@ impl Default for CalendarConfig {
             graph_client_secret: Secret::default(),
             graph_domains: vec![],
             graph_poll_seconds: 60,
+            graph_notification_url: String::new(),
             graph_login_url: "https://login.microsoftonline.com".into(),
             graph_api_url: "https://graph.microsoft.com/v1.0".into(),
         }
     }
+}
+
+/// Graph posts only to HTTPS; plain HTTP is allowed for a loopback host (demo, tests).
+fn graph_notification_url(v: &str) -> Result<Option<String>, ConfigError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let bad =
+        || ConfigError::Invalid(format!("calendar.graph_notification_url must be the public https:// URL of /hooks/graph, not {v:?}"));
+    let url: axum::http::Uri = v.parse().map_err(|_| bad())?;
+    let loopback = matches!(url.host(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let scheme = url.scheme_str().unwrap_or_default();
+    if !(scheme == "https" || (scheme == "http" && loopback)) || url.path() != "/hooks/graph" {
+        return Err(bad());
+    }
+    Ok(Some(v.to_string()))
 }
 
 impl Config {
@@ -143,6 +164,7 @@ impl Config {
                 client_secret: c.graph_client_secret.0.clone(),
                 domains: c.graph_domains.clone(),
                 poll_interval: std::time::Duration::from_secs(c.graph_poll_seconds.clamp(5, 3600)),
+                notification_url: graph_notification_url(&c.graph_notification_url)?,
             })
         };
         if ews.is_none() && graph.is_none() {
@@ -736,6 +758,17 @@ fn describe(err: figment::Error) -> String {
 mod tests {
     use super::*;
     use figment::Jail;
+
+    #[test]
+    fn graph_notification_urls_must_be_https_to_hooks_graph_except_on_loopback() {
+        assert_eq!(graph_notification_url("").unwrap(), None);
+        assert!(graph_notification_url("https://sb.example.com/hooks/graph").unwrap().is_some());
+        assert!(graph_notification_url("http://127.0.0.1:3000/hooks/graph").unwrap().is_some());
+        for bad in ["http://sb.example.com/hooks/graph", "https://sb.example.com/hooks", "not a url", "ftp://127.0.0.1/hooks/graph"] {
+            let e = graph_notification_url(bad).unwrap_err().to_string();
+            assert!(e.contains("graph_notification_url"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn defaults_apply_without_a_file() {

@@ -138,7 +138,12 @@ async fn start_calendar(
     c.graph_client_id = app_id;
     c.graph_client_secret = Secret(app_secret);
     c.graph_domains = vec!["cloud.example.com".into()];
-    c.graph_poll_seconds = 10;
+    // Change notifications to this server (the simulator posts to loopback); polling every
+    // minute stays as the safety net.
+    c.graph_poll_seconds = 60;
+    if cfg.server.addr.port() != 0 {
+        c.graph_notification_url = format!("http://127.0.0.1:{}/hooks/graph", cfg.server.addr.port());
+    }
     c.graph_login_url = graph.login_url();
     c.graph_api_url = graph.api_url();
     let sim = ews.handle();
@@ -409,7 +414,8 @@ pub async fn run_sim_graph(a: SimGraphArgs) -> anyhow::Result<()> {
         sim.token_url()
     );
     println!("  Mailboxes: user1@cloud.example.com … user{}@cloud.example.com", a.mailboxes.max(1));
-    println!("  Served: users/{{id}}/calendarView/delta, users/{{id}}/events (POST), users/{{id}}/events/{{id}} (GET, PATCH with If-Match, DELETE).");
+    println!("  Served: users/{{id}}/calendarView/delta, users/{{id}}/events (POST), users/{{id}}/events/{{id}} (GET, PATCH with If-Match, DELETE),");
+    println!("          subscriptions (POST with URL validation, PATCH, DELETE; notifications posted on every change).");
     println!("Stop with Ctrl-C.");
     crate::telemetry::shutdown_signal().await;
     Ok(())

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod branding;
+pub mod calendar;
 pub mod cdr;
 pub mod cli;
 pub mod cms;

@@ -184,13 +184,16 @@ fn build_router(
 ) -> Router {
     let s = &state.services;
     let timeout = || tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, limits.request_timeout);
-    let public: Router<AppState> = Router::new()
+    let mut public: Router<AppState> = Router::new()
         .route("/healthz", get(ops::healthz).with_state(s.status.clone()))
         .merge(metrics::routes(state.metrics.clone(), s.workers.clone()))
         .merge(crate::cdr::receiver_routes(&limits.cdr_path, s.calls.clone(), cdr, state.metrics.clone(), limits.cdr_max_body))
         .merge(crate::branding::cms_routes(&s.branding))
-        .route("/ack/{token}", get(crate::webex::ack_page).post(crate::webex::ack_submit))
-        .layer(timeout());
+        .route("/ack/{token}", get(crate::webex::ack_page).post(crate::webex::ack_submit));
+    if let Some(calendar) = s.calendar.clone() {
+        public = public.merge(crate::calendar::hook_routes(calendar));
+    }
+    let public = public.layer(timeout());
 
     let sign_in: Router<AppState> = Router::new()
         .route("/login", get(auth::login_page).post(auth::login_submit))

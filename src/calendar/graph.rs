@@ -250,4 +250,48 @@ impl GraphClient {
         let v: serde_json::Value = res.json().await.unwrap_or_default();
         Ok(v.get("@odata.etag").and_then(|e| e.as_str()).unwrap_or_default().to_string())
     }
+
+    /// Change notifications for a mailbox's events (created, updated, deleted) to
+    /// `notification_url` (Graph checks it first with a validation request), lifecycle
+    /// notifications to the same URL. Returns the subscription id and its expiry.
+    pub async fn subscribe(
+        &self,
+        mailbox: &str,
+        notification_url: &str,
+        client_state: &str,
+        expires: time::OffsetDateTime,
+    ) -> Result<(String, time::OffsetDateTime), EwsError> {
+        let body = serde_json::json!({
+            "changeType": "created,updated,deleted",
+            "notificationUrl": notification_url,
+            "lifecycleNotificationUrl": notification_url,
+            "resource": format!("users/{mailbox}/events"),
+            "expirationDateTime": rfc3339(expires),
+            "clientState": client_state,
+        });
+        let res = self.send(self.http.post(format!("{}/subscriptions", self.api)).json(&body)).await?;
+        subscription_of(res).await
+    }
+
+    /// Moves a subscription's expiry (renewal, or after `reauthorizationRequired`).
+    pub async fn renew(&self, id: &str, expires: time::OffsetDateTime) -> Result<(String, time::OffsetDateTime), EwsError> {
+        let url = format!("{}/subscriptions/{}", self.api, percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC));
+        let res = self.send(self.http.patch(url).json(&serde_json::json!({ "expirationDateTime": rfc3339(expires) }))).await?;
+        subscription_of(res).await
+    }
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+async fn subscription_of(res: reqwest::Response) -> Result<(String, time::OffsetDateTime), EwsError> {
+    let v: serde_json::Value = res.json().await.map_err(|e| EwsError::Protocol(e.to_string()))?;
+    let id = v.get("id").and_then(|i| i.as_str()).ok_or_else(|| EwsError::Protocol("a subscription without an id".into()))?;
+    let expires = v
+        .get("expirationDateTime")
+        .and_then(|e| e.as_str())
+        .and_then(|e| time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339).ok())
+        .ok_or_else(|| EwsError::Protocol("a subscription without its expirationDateTime".into()))?;
+    Ok((id.to_string(), expires))
 }

@@ -4,10 +4,13 @@
 //! URL (change-notification webhooks are not used). The first round of a mailbox (or a round
 //! after Graph forgot the link: 410) processes every meeting in the window, as the EWS
 //! catch-up does; the rules leave meetings already handled alone. 429/503 wait their
-//! `Retry-After`; a mailbox outside the app's access policy is reported and skipped.
+//! `Retry-After`; a mailbox outside the app's access policy is reported and skipped. With a
+//! public URL configured, change notifications ([`graph_notify`](super::graph_notify)) wake
+//! the poller for one mailbox at once; the rounds stay as the safety net.
 
 use super::ews_client::EwsError;
 use super::graph::{GraphClient, RESYNC};
+use super::graph_notify::{GraphSubscriptions, NotifyError, Wanted};
 use super::service::CalendarService;
 use crate::model::calendar::GroupHealth;
 use crate::store::{now_text, Store, StoreError};
@@ -30,6 +33,10 @@ pub struct GraphPoller {
     /// spreads over mailboxes).
     pub concurrency: usize,
     health: Mutex<GroupHealth>,
+    /// Change notifications, when a public URL is configured.
+    pub subscriptions: Option<GraphSubscriptions>,
+    wake_tx: tokio::sync::mpsc::UnboundedSender<Wanted>,
+    wake_rx: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Wanted>>,
 }
 
 fn store_err(e: StoreError) -> EwsError {
@@ -38,7 +45,41 @@ fn store_err(e: StoreError) -> EwsError {
 
 impl GraphPoller {
     pub fn new(graph: GraphClient, service: Arc<CalendarService>, store: Store, interval: Duration) -> Self {
-        Self { graph, service, store, interval, days_ahead: 365, concurrency: 4, health: Mutex::new(GroupHealth::default()) }
+        let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel();
+        Self {
+            graph,
+            service,
+            store,
+            interval,
+            days_ahead: 365,
+            concurrency: 4,
+            health: Mutex::new(GroupHealth::default()),
+            subscriptions: None,
+            wake_tx,
+            wake_rx: tokio::sync::Mutex::new(wake_rx),
+        }
+    }
+
+    /// Change notifications to `url` (the public `…/hooks/graph`).
+    pub fn with_notifications(mut self, url: String) -> Self {
+        self.subscriptions = Some(GraphSubscriptions::new(self.graph.clone(), self.store.clone(), url));
+        self
+    }
+
+    /// A notification POST from Graph (already past the validation handshake): each genuine
+    /// notification wakes the worker for its mailbox. Returns how many did; quick, as Graph
+    /// wants its 202 within seconds.
+    pub async fn notified(&self, body: &[u8]) -> Result<usize, NotifyError> {
+        let Some(subs) = &self.subscriptions else { return Err(NotifyError::Malformed("change notifications are not configured".into())) };
+        let wanted = subs.read(body).await?;
+        let n = wanted.len();
+        if n > 0 {
+            lock(&self.health).last_event = Some(OffsetDateTime::now_utc());
+        }
+        for w in wanted {
+            let _ = self.wake_tx.send(w);
+        }
+        Ok(n)
     }
 
     /// One line for `/calendar` (the mailboxes it polls, the last round, what went wrong).
@@ -105,27 +146,37 @@ impl GraphPoller {
         }
     }
 
-    /// The worker: rounds over `mailboxes` every `interval` until shutdown.
+    /// The worker: rounds over `mailboxes` every `interval` until shutdown (each round first
+    /// makes sure every mailbox's subscription is there and not about to expire), and in
+    /// between, the mailboxes notifications point at.
     pub async fn run(self: Arc<Self>, mailboxes: Vec<String>, ctx: WorkerCtx) {
         *lock(&self.health) = GroupHealth {
             first_mailbox: format!("Graph: {}", mailboxes.first().cloned().unwrap_or_default()),
             mailboxes: mailboxes.len(),
             ..Default::default()
         };
+        let mut wake = self.wake_rx.lock().await;
         while !ctx.is_cancelled() {
             let started = OffsetDateTime::now_utc();
             let me = &self;
-            let results: Vec<(String, Result<usize, EwsError>)> = futures::stream::iter(mailboxes.iter().cloned())
+            let results: Vec<(String, Result<usize, EwsError>, Option<EwsError>)> = futures::stream::iter(mailboxes.iter().cloned())
                 .map(|m| async move {
+                    let sub = match &me.subscriptions {
+                        Some(subs) => subs.ensure(&m).await.err(),
+                        None => None,
+                    };
                     let r = me.poll(&m).await;
-                    (m, r)
+                    (m, r, sub)
                 })
                 .buffer_unordered(self.concurrency.max(1))
                 .collect()
                 .await;
             let mut wait = self.interval;
             let (mut denied, mut errors, mut changed) = (Vec::new(), Vec::new(), 0);
-            for (m, r) in results {
+            for (m, r, sub) in results {
+                if let Some(e) = sub {
+                    errors.push(format!("{m}: change notifications: {e}"));
+                }
                 match r {
                     Ok(k) => changed += k,
                     Err(EwsError::NoImpersonation(_)) => denied.push(m),
@@ -152,10 +203,44 @@ impl GraphPoller {
                     h.last_error = Some(errors.join("; "));
                 }
             }
-            tokio::select! {
-                _ = ctx.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
+            let next = tokio::time::Instant::now() + wait;
+            loop {
+                let w = tokio::select! {
+                    _ = ctx.cancelled() => return,
+                    _ = tokio::time::sleep_until(next) => break,
+                    w = wake.recv() => match w { Some(w) => w, None => break },
+                };
+                self.on_notification(w, &mailboxes).await;
             }
+        }
+    }
+
+    async fn on_notification(&self, w: Wanted, mailboxes: &[String]) {
+        let (mailbox, result) = match w {
+            Wanted::Poll(m) if mailboxes.contains(&m) => {
+                let r = self.poll(&m).await.map(|_| ());
+                (m, r)
+            }
+            Wanted::Renew(m) if mailboxes.contains(&m) => {
+                let r = match &self.subscriptions {
+                    Some(subs) => subs.renew(&m).await,
+                    None => Ok(()),
+                };
+                (m, r)
+            }
+            Wanted::Recreate(m) if mailboxes.contains(&m) => {
+                let r = match &self.subscriptions {
+                    Some(subs) => subs.create(&m).await,
+                    None => Ok(()),
+                };
+                // Changes may have been missed while it was gone.
+                let r = r.and(self.poll(&m).await.map(|_| ()));
+                (m, r)
+            }
+            _ => return,
+        };
+        if let Err(e) = result {
+            tracing::warn!(%mailbox, error = %e, "acting on a Graph notification failed; the next round tries again");
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod ews;
 pub mod ews_client;
 pub mod exchange;
 pub mod graph;
+pub mod graph_notify;
 pub mod graph_poll;
 pub mod rules;
 pub mod schedule;
@@ -67,6 +68,8 @@ pub struct GraphSettings {
     /// Mailbox domains in Exchange Online (empty: all, when EWS is not configured).
     pub domains: Vec<String>,
     pub poll_interval: std::time::Duration,
+    /// The public HTTPS URL of `/hooks/graph`: change notifications on (else polling only).
+    pub notification_url: Option<String>,
 }
 
 impl Calendar {
@@ -88,8 +91,16 @@ impl Calendar {
         };
         let service = Arc::new(service::CalendarService::new(store.clone(), users.clone(), exchange, s.calendar));
         let watcher = ews.map(|c| Arc::new(watcher::EwsWatcher::new(c, service.clone(), store.clone())));
-        let poll = s.graph.as_ref().map(|g| g.poll_interval);
-        let graph = graph.map(|c| Arc::new(graph_poll::GraphPoller::new(c, service.clone(), store, poll.unwrap_or_default())));
+        let graph = match (graph, &s.graph) {
+            (Some(c), Some(g)) => {
+                let p = graph_poll::GraphPoller::new(c, service.clone(), store, g.poll_interval);
+                Some(Arc::new(match &g.notification_url {
+                    Some(url) => p.with_notifications(url.clone()),
+                    None => p,
+                }))
+            }
+            _ => None,
+        };
         Ok(Self {
             service,
             users,
@@ -161,6 +172,14 @@ impl Calendar {
             keyword: self.service.keyword().to_string(),
             templates: self.service.templates().await?.0,
         })
+    }
+
+    /// A POST from Graph to `/hooks/graph` (the validation handshake is answered at the edge).
+    pub async fn graph_notified(&self, body: &[u8]) -> Result<usize, graph_notify::NotifyError> {
+        match &self.graph {
+            Some(p) => p.notified(body).await,
+            None => Err(graph_notify::NotifyError::Malformed("Graph is not configured".into())),
+        }
     }
 
     /// The synced users' mailboxes that `api` serves.

@@ -6,6 +6,12 @@
 //! `@odata.nextLink`/`@odata.deltaLink`, removed events as `@removed`), `events/{id}` GET with
 //! `$expand=singleValueExtendedProperties($filter=id eq '…')`, PATCH with `If-Match` (412 when
 //! the event changed), POST to `events`, DELETE. Errors are Graph's `{"error":{"code","message"}}`.
+//! `subscriptions` (POST validates the notification URL first with `?validationToken=` — a token
+//! with spaces, as Graph's — and wants it echoed as text/plain within 10 s; PATCH renews, at
+//! most 10,080 minutes ahead; DELETE), change notifications POSTed to the URL on every change
+//! (retried when not answered 2xx within 3 s, sent twice on request), lifecycle notifications
+//! (`reauthorizationRequired`, `subscriptionRemoved`, `missed`) on request. Plain-HTTP
+//! notification URLs are accepted (Graph insists on HTTPS) so tests and demo can use loopback.
 //! Awkward parts on request: tokens that expire early (401 `InvalidAuthenticationToken`), delta
 //! tokens forgotten (410 `SyncStateNotFound`), 429 with `Retry-After` / 503 ([`HttpFaults`]),
 //! mailboxes outside the app's access policy (403 `ErrorAccessDenied`), latency.
@@ -102,6 +108,32 @@ struct Shared {
     /// The organiser edits the event just before the next PATCH lands (its etag is stale then).
     edit_before_patch: std::sync::atomic::AtomicBool,
     requests: Mutex<Vec<(String, String)>>,
+    subscriptions: Mutex<HashMap<String, SimSubscription>>,
+    /// (URL, what was sent, HTTP status or 0 when unanswered) of every notification and validation.
+    deliveries: Arc<Mutex<Vec<Delivery>>>,
+    duplicate_notifications: std::sync::atomic::AtomicBool,
+    http: reqwest::Client,
+}
+
+/// A change-notification subscription as the simulator keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimSubscription {
+    pub id: String,
+    pub mailbox: String,
+    pub change_types: Vec<String>,
+    pub notification_url: String,
+    pub lifecycle_url: Option<String>,
+    pub client_state: Option<String>,
+    pub expires: OffsetDateTime,
+}
+
+/// One POST the simulator made to a client's URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub url: String,
+    /// `validation`, `created`/`updated`/`deleted`, or the lifecycle event.
+    pub kind: String,
+    pub status: u16,
 }
 
 pub struct SimGraph {
@@ -157,12 +189,18 @@ impl SimGraph {
             faults: HttpFaults::default(),
             edit_before_patch: Default::default(),
             requests: Mutex::new(Vec::new()),
+            subscriptions: Mutex::new(HashMap::new()),
+            deliveries: Arc::new(Mutex::new(Vec::new())),
+            duplicate_notifications: Default::default(),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default(),
         });
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token))
             .route("/v1.0/users/{user}/calendarView/delta", get(delta))
             .route("/v1.0/users/{user}/events", post(create))
             .route("/v1.0/users/{user}/events/{id}", get(get_event).patch(patch_event).delete(delete_event))
+            .route("/v1.0/subscriptions", post(create_subscription))
+            .route("/v1.0/subscriptions/{id}", get(get_subscription).patch(renew_subscription).delete(delete_subscription))
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -236,7 +274,50 @@ impl SimGraph {
         }
         e.version += 1;
         e.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let e = e.clone();
+        drop(events);
+        notify_change(s, &e, "updated");
         true
+    }
+
+    pub fn subscriptions(&self) -> Vec<SimSubscription> {
+        let mut v: Vec<SimSubscription> = lock(&self.shared.subscriptions).values().cloned().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// Every validation and notification POST made so far.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        lock(&self.shared.deliveries).clone()
+    }
+
+    /// Every change notification is sent twice (Graph may deliver more than once).
+    pub fn set_duplicate_notifications(&self, on: bool) {
+        self.shared.duplicate_notifications.store(on, Ordering::Relaxed);
+    }
+
+    /// Sends `event` (`reauthorizationRequired`, `subscriptionRemoved`, `missed`) for every
+    /// subscription to its lifecycle URL; `subscriptionRemoved` also forgets the subscriptions.
+    pub fn lifecycle(&self, event: &str) {
+        let subs: Vec<SimSubscription> = {
+            let mut map = lock(&self.shared.subscriptions);
+            let v = map.values().cloned().collect();
+            if event == "subscriptionRemoved" {
+                map.clear();
+            }
+            v
+        };
+        for sub in subs {
+            let Some(url) = sub.lifecycle_url.clone() else { continue };
+            let body = json!({ "value": [{
+                "subscriptionId": sub.id,
+                "subscriptionExpirationDateTime": t3339(sub.expires),
+                "tenantId": self.shared.cfg.tenant,
+                "clientState": sub.client_state,
+                "lifecycleEvent": event,
+            }]});
+            post_notification(&self.shared, url, event.to_string(), body);
+        }
     }
 
     /// A handle that can create meetings from another task (demo scenarios).
@@ -294,7 +375,8 @@ fn insert(
         seq: s.seq.fetch_add(1, Ordering::Relaxed) + 1,
     };
     let id = e.id.clone();
-    lock(&s.events).push(e);
+    lock(&s.events).push(e.clone());
+    notify_change(s, &e, "created");
     id
 }
 
@@ -357,41 +439,24 @@ fn url_decode(v: &str) -> String {
     percent_encoding::percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
-/// Authentication, faults and mailbox checks every API request meets, in Graph's order.
-async fn gate(s: &Shared, method: &Method, path_and_query: String, headers: &HeaderMap, user: &str) -> Result<String, Response> {
-    lock(&s.requests).push((method.to_string(), path_and_query));
-    s.faults.delay().await;
-    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let Some(bearer) = bearer else {
-        return Err(error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty."));
-    };
-    let valid = lock(&s.tokens).get(bearer).is_some_and(|until| Instant::now() < *until);
-    if !valid {
-        return Err(error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."));
-    }
-    match s.faults.next() {
-        Some(Fault::Throttle(secs)) => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.");
-            if let Ok(v) = secs.to_string().parse() {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return Err(r);
-        }
-        Some(Fault::Fail) => {
-            return Err(error(StatusCode::SERVICE_UNAVAILABLE, "ServiceNotAvailable", "The service is temporarily unavailable."))
-        }
-        None => {}
-    }
-    let mailbox = url_decode(user).to_ascii_lowercase();
+/// Authentication, faults and mailbox checks every API request under a user meets, in Graph's order.
+async fn gate(s: &Shared, method: &Method, uri: &axum::http::Uri, headers: &HeaderMap, user: &str) -> Result<String, Response> {
+    gate_app(s, method, uri, headers).await?;
+    check_mailbox(s, &url_decode(user)).map_err(|r| *r)
+}
+
+/// The mailbox exists and the app's access policy allows it.
+fn check_mailbox(s: &Shared, mailbox: &str) -> Result<String, Box<Response>> {
+    let mailbox = mailbox.to_ascii_lowercase();
     if !s.cfg.mailboxes.iter().any(|m| m.eq_ignore_ascii_case(&mailbox)) {
-        return Err(error(StatusCode::NOT_FOUND, "ErrorInvalidUser", &format!("The requested user '{mailbox}' is invalid.")));
+        return Err(Box::new(error(StatusCode::NOT_FOUND, "ErrorInvalidUser", &format!("The requested user '{mailbox}' is invalid."))));
     }
     if !s.cfg.allowed.is_empty() && !s.cfg.allowed.iter().any(|m| m.eq_ignore_ascii_case(&mailbox)) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::FORBIDDEN,
             "ErrorAccessDenied",
             "Access to OData is disabled: the application access policy does not allow this mailbox.",
-        ));
+        )));
     }
     Ok(mailbox)
 }
@@ -431,7 +496,7 @@ async fn delta(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
-    let mailbox = match gate(&s, &method, pq(&uri), &headers, &user).await {
+    let mailbox = match gate(&s, &method, &uri, &headers, &user).await {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -578,7 +643,7 @@ async fn get_event(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
-    let mailbox = match gate(&s, &method, pq(&uri), &headers, &user).await {
+    let mailbox = match gate(&s, &method, &uri, &headers, &user).await {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -597,7 +662,7 @@ async fn patch_event(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let mailbox = match gate(&s, &method, pq(&uri), &headers, &user).await {
+    let mailbox = match gate(&s, &method, &uri, &headers, &user).await {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -651,7 +716,10 @@ async fn patch_event(
     e.updates += 1;
     e.version += 1;
     e.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
-    Json(full_event(e, &s.base, None)).into_response()
+    let e = e.clone();
+    drop(events);
+    notify_change(&s, &e, "updated");
+    Json(full_event(&e, &s.base, None)).into_response()
 }
 
 async fn create(
@@ -662,7 +730,7 @@ async fn create(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let mailbox = match gate(&s, &method, pq(&uri), &headers, &user).await {
+    let mailbox = match gate(&s, &method, &uri, &headers, &user).await {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -694,7 +762,7 @@ async fn delete_event(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
-    let mailbox = match gate(&s, &method, pq(&uri), &headers, &user).await {
+    let mailbox = match gate(&s, &method, &uri, &headers, &user).await {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -702,10 +770,265 @@ async fn delete_event(
     let Some(pos) = events.iter().position(|e| e.id == id && e.mailbox == mailbox) else {
         return error(StatusCode::NOT_FOUND, "ErrorItemNotFound", "The specified object was not found in the store.");
     };
-    events.remove(pos);
+    let gone = events.remove(pos);
     drop(events);
+    notify_change(&s, &gone, "deleted");
     lock(&s.removed).push((mailbox, id, s.seq.fetch_add(1, Ordering::Relaxed) + 1));
     StatusCode::NO_CONTENT.into_response()
+}
+
+fn t3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Change notifications for `e` to every live subscription of its mailbox that wants `kind`.
+fn notify_change(s: &Shared, e: &GraphEvent, kind: &str) {
+    let now = OffsetDateTime::now_utc();
+    let subs: Vec<SimSubscription> = lock(&s.subscriptions)
+        .values()
+        .filter(|x| x.mailbox == e.mailbox && x.expires > now && x.change_types.iter().any(|c| c == kind))
+        .cloned()
+        .collect();
+    for sub in subs {
+        let resource = format!("Users/{}/Events/{}", sub.mailbox, e.id);
+        let body = json!({ "value": [{
+            "subscriptionId": sub.id,
+            "subscriptionExpirationDateTime": t3339(sub.expires),
+            "changeType": kind,
+            "resource": resource,
+            "resourceData": { "@odata.type": "#Microsoft.Graph.Event", "@odata.id": resource, "@odata.etag": e.etag(), "id": e.id },
+            "clientState": sub.client_state,
+            "tenantId": s.cfg.tenant,
+        }]});
+        let times = if s.duplicate_notifications.load(Ordering::Relaxed) { 2 } else { 1 };
+        for _ in 0..times {
+            post_notification(s, sub.notification_url.clone(), kind.to_string(), body.clone());
+        }
+    }
+}
+
+/// POSTs a notification from a task of its own: answered 2xx within 3 s, or retried after 1, 2
+/// and 4 s (Graph goes on for hours; the simulator gives up sooner).
+fn post_notification(s: &Shared, url: String, kind: String, body: Value) {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+    let (http, log) = (s.http.clone(), s.deliveries.clone());
+    rt.spawn(async move {
+        for wait in [1u64, 2, 4, 0] {
+            let status = match http.post(&url).json(&body).timeout(Duration::from_secs(3)).send().await {
+                Ok(r) => r.status().as_u16(),
+                Err(_) => 0,
+            };
+            lock(&log).push(Delivery { url: url.clone(), kind: kind.clone(), status });
+            if (200..300).contains(&status) || wait == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        }
+    });
+}
+
+/// Graph's validation: POST `url?validationToken=…` and want the token back, as text, with 200.
+async fn validate(s: &Shared, url: &str) -> bool {
+    let token = format!("Validation: Testing client application reachability for subscription Request-Id: {}", uuid::Uuid::new_v4());
+    let Ok(mut target) = reqwest::Url::parse(url) else { return false };
+    target.query_pairs_mut().append_pair("validationToken", &token);
+    let res = s.http.post(target).header(header::CONTENT_TYPE, "text/plain; charset=utf-8").timeout(Duration::from_secs(10)).send().await;
+    let (status, ok) = match res {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap_or_default();
+            (status, status == 200 && text == token)
+        }
+        Err(_) => (0, false),
+    };
+    lock(&s.deliveries).push(Delivery { url: url.to_string(), kind: "validation".into(), status });
+    ok
+}
+
+/// Authentication and faults, as every request meets them (subscriptions are not under a user).
+async fn gate_app(s: &Shared, method: &Method, uri: &axum::http::Uri, headers: &HeaderMap) -> Result<(), Response> {
+    lock(&s.requests).push((method.to_string(), pq(uri)));
+    s.faults.delay().await;
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let Some(bearer) = bearer else {
+        return Err(error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty."));
+    };
+    let valid = lock(&s.tokens).get(bearer).is_some_and(|until| Instant::now() < *until);
+    if !valid {
+        return Err(error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."));
+    }
+    match s.faults.next() {
+        Some(Fault::Throttle(secs)) => {
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.");
+            if let Ok(v) = secs.to_string().parse() {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Err(r)
+        }
+        Some(Fault::Fail) => Err(error(StatusCode::SERVICE_UNAVAILABLE, "ServiceNotAvailable", "The service is temporarily unavailable.")),
+        None => Ok(()),
+    }
+}
+
+fn subscription_json(x: &SimSubscription, app: &str) -> Value {
+    json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity",
+        "id": x.id,
+        "resource": format!("users/{}/events", x.mailbox),
+        "applicationId": app,
+        "changeType": x.change_types.join(","),
+        "clientState": x.client_state,
+        "notificationUrl": x.notification_url,
+        "lifecycleNotificationUrl": x.lifecycle_url,
+        "expirationDateTime": t3339(x.expires),
+        "creatorId": uuid::Uuid::nil().to_string(),
+        "latestSupportedTlsVersion": "v1_2",
+    })
+}
+
+/// Outlook event subscriptions live at most 10,080 minutes.
+const MAX_SUBSCRIPTION: time::Duration = time::Duration::minutes(10_080);
+
+fn expiry(v: &Value) -> Result<OffsetDateTime, Box<Response>> {
+    let t = v
+        .get("expirationDateTime")
+        .and_then(|t| t.as_str())
+        .and_then(parse_time)
+        .ok_or_else(|| Box::new(error(StatusCode::BAD_REQUEST, "InvalidRequest", "expirationDateTime is required (ISO 8601, UTC).")))?;
+    let now = OffsetDateTime::now_utc();
+    if t <= now || t > now + MAX_SUBSCRIPTION + time::Duration::minutes(1) {
+        return Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Subscription expiration can only be 10080 minutes in the future and not in the past.",
+        )));
+    }
+    Ok(t)
+}
+
+async fn create_subscription(
+    State(s): State<Arc<Shared>>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = gate_app(&s, &method, &uri, &headers).await {
+        return r;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "BadRequest", "Unable to read JSON request payload.");
+    };
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let (Some(change), Some(url), Some(resource)) = (text("changeType"), text("notificationUrl"), text("resource")) else {
+        return error(StatusCode::BAD_REQUEST, "InvalidRequest", "changeType, notificationUrl and resource are required.");
+    };
+    let expires = match expiry(&v) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    let change_types: Vec<String> = change.split(',').map(|c| c.trim().to_string()).collect();
+    if change_types.iter().any(|c| !["created", "updated", "deleted"].contains(&c.as_str())) {
+        return error(StatusCode::BAD_REQUEST, "InvalidRequest", &format!("changeType '{change}' is not valid."));
+    }
+    if text("clientState").is_some_and(|c| c.len() > 128) {
+        return error(StatusCode::BAD_REQUEST, "InvalidRequest", "clientState may be at most 128 characters.");
+    }
+    let lower = resource.trim_start_matches('/').to_ascii_lowercase();
+    let Some(mailbox) = lower.strip_prefix("users/").and_then(|r| r.strip_suffix("/events")).map(url_decode) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            &format!("The resource '{resource}' is not supported: users/{{id}}/events."),
+        );
+    };
+    let mailbox = match check_mailbox(&s, &mailbox) {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
+    let lifecycle = text("lifecycleNotificationUrl");
+    let mut urls = vec![url.clone()];
+    urls.extend(lifecycle.clone().filter(|l| *l != url));
+    for u in &urls {
+        if !(u.starts_with("https://") || u.starts_with("http://")) || !validate(&s, u).await {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "ValidationError",
+                "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.",
+            );
+        }
+    }
+    let sub = SimSubscription {
+        id: uuid::Uuid::new_v4().to_string(),
+        mailbox,
+        change_types,
+        notification_url: url,
+        lifecycle_url: lifecycle,
+        client_state: text("clientState"),
+        expires,
+    };
+    lock(&s.subscriptions).insert(sub.id.clone(), sub.clone());
+    (StatusCode::CREATED, Json(subscription_json(&sub, &s.cfg.client_id))).into_response()
+}
+
+async fn get_subscription(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate_app(&s, &method, &uri, &headers).await {
+        return r;
+    }
+    match lock(&s.subscriptions).get(&id) {
+        Some(x) => Json(subscription_json(x, &s.cfg.client_id)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "ResourceNotFound", &format!("The object was not found: subscription {id}.")),
+    }
+}
+
+async fn renew_subscription(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = gate_app(&s, &method, &uri, &headers).await {
+        return r;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "BadRequest", "Unable to read JSON request payload.");
+    };
+    let expires = match expiry(&v) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    let mut subs = lock(&s.subscriptions);
+    match subs.get_mut(&id) {
+        Some(x) => {
+            x.expires = expires;
+            Json(subscription_json(x, &s.cfg.client_id)).into_response()
+        }
+        None => error(StatusCode::NOT_FOUND, "ResourceNotFound", &format!("The object was not found: subscription {id}.")),
+    }
+}
+
+async fn delete_subscription(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate_app(&s, &method, &uri, &headers).await {
+        return r;
+    }
+    match lock(&s.subscriptions).remove(&id) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => error(StatusCode::NOT_FOUND, "ResourceNotFound", &format!("The object was not found: subscription {id}.")),
+    }
 }
 
 #[cfg(test)]

@@ -90,6 +90,16 @@ pub async fn sim(nodes: usize) -> switchboard::sim::cms::SimCms {
 /// Switchboard pointed at every node of `sim`, registered there as the CDR receiver.
 pub async fn app_with_cms(dir: &Path, sim: &switchboard::sim::cms::SimCms) -> TestApp {
     let mut cfg = config_for(dir);
+    point_at_cms(&mut cfg, sim);
+    let app = TestApp::spawn_with(cfg).await;
+    for i in 0..sim.addrs().len() {
+        sim.cluster.add_cdr_receiver(i, &app.url("/cdr")).unwrap();
+    }
+    app
+}
+
+/// `cfg` pointed at every node of `sim` with the API user [`sim`] configures.
+pub fn point_at_cms(cfg: &mut Config, sim: &switchboard::sim::cms::SimCms) {
     cfg.cms.username = "api".into();
     cfg.cms.password = server::config::Secret("api-pass".into());
     cfg.cms.timeout_seconds = 2;
@@ -104,9 +114,4 @@ pub async fn app_with_cms(dir: &Path, sim: &switchboard::sim::cms::SimCms) -> Te
             insecure: false,
         })
         .collect();
-    let app = TestApp::spawn_with(cfg).await;
-    for i in 0..sim.addrs().len() {
-        sim.cluster.add_cdr_receiver(i, &app.url("/cdr")).unwrap();
-    }
-    app
 }

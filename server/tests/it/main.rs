@@ -2,6 +2,7 @@
 //! over real HTTP, against the simulators and a SQLite file in a temporary directory.
 
 mod branding;
+mod calendar;
 mod cdr;
 mod cli;
 mod common;
