@@ -151,6 +151,7 @@ async fn start_calendar(
     let meetings = tokio::spawn(async move {
         let subjects = ["Budget review", "Design sync", "Customer call", "Roadmap", "Incident review", "1:1"];
         let mut n = 0usize;
+        let mut created: Vec<String> = Vec::new();
         tokio::time::sleep(Duration::from_secs(4)).await;
         loop {
             // Every fourth meeting (the first one too) is Dave's, in Exchange Online.
@@ -163,7 +164,17 @@ async fn start_calendar(
             if organizer == dave {
                 online.create_meeting(organizer, subject, &location, body, start, end);
             } else {
-                sim.create_meeting(organizer, subject, &location, body, start, end);
+                let id = sim.create_meeting(organizer, subject, &location, body, start, end);
+                if keyword {
+                    created.push(id);
+                }
+            }
+            // Now and then an organiser changes their mind: the keyword goes, and so do the details.
+            if n % 6 == 5 {
+                if let Some(id) = created.first().cloned() {
+                    created.remove(0);
+                    sim.edit_meeting(&id, Some("Room 7"), None, false);
+                }
             }
             n += 1;
             tokio::time::sleep(Duration::from_secs(20)).await;

@@ -5,8 +5,11 @@
 //! (keep-alives, `Closed` at the `ConnectionTimeout`), SyncFolderItems from a SyncState,
 //! GetItem (with the marker extended property), UpdateItem with ChangeKey conflicts, CreateItem.
 //! Requests are read by local name, so any prefix style works. Awkward parts on request:
-//! `ErrorServerBusy` with `BackOffMilliseconds`, streams dropped mid-way, subscriptions expired.
-//! Compact on purpose (what the calendar needs): FindItem and GetFolder are not served [gap].
+//! `ErrorServerBusy` with `BackOffMilliseconds`, streams dropped mid-way, subscriptions expired,
+//! a limit of concurrent streaming connections (`ErrorExceededConnectionCount`). For other
+//! clients (EWS Managed API, exchangelib, …) also FindItem (CalendarView with
+//! `MaxEntriesReturned`, IndexedPageItemView paging) and GetFolder of distinguished folders;
+//! the mailbox is the impersonated one or, without impersonation, the folder's `<t:Mailbox>`.
 
 use crate::calendar::ews::{attr, last, walk, Ev, MARKER_PROPERTY, NS_M, NS_SOAP, NS_T};
 use crate::sync::lock;
@@ -99,11 +102,17 @@ pub struct EwsFaults {
     drop_streams: AtomicBool,
     /// The organiser edits the item just before the next UpdateItem lands (a ChangeKey race).
     edit_before_update: AtomicBool,
+    /// At most this many open streaming connections (0 = no limit), as Exchange's throttling policy.
+    stream_limit: AtomicU64,
 }
 
 impl EwsFaults {
     pub fn set_busy_every(&self, n: u64) {
         self.busy_every.store(n, Ordering::Relaxed);
+    }
+    /// More than `n` open streams at once answer `ErrorExceededConnectionCount` (0 = no limit).
+    pub fn set_stream_limit(&self, n: u64) {
+        self.stream_limit.store(n, Ordering::Relaxed);
     }
     /// The next UpdateItem meets an organiser's edit made a moment before (its ChangeKey is stale).
     pub fn edit_before_next_update(&self) {
@@ -237,23 +246,7 @@ impl SimEws {
     /// The organiser edits the meeting (new ChangeKey, Modified event). `body` replaces the
     /// body; `text_body` makes it plain text.
     pub fn edit_meeting(&self, id: &str, location: Option<&str>, body: Option<&str>, text_body: bool) -> Option<String> {
-        let s = &self.shared;
-        let mut items = lock(&s.items);
-        let it = items.iter_mut().find(|i| i.id == id)?;
-        if let Some(l) = location {
-            it.location = l.into();
-        }
-        if let Some(b) = body {
-            it.body = b.into();
-            it.body_html = !text_body;
-        }
-        it.change_key = new_id("DwAA");
-        it.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let ev = Event { mailbox: it.mailbox.clone(), kind: "ModifiedEvent", item_id: it.id.clone(), change_key: it.change_key.clone() };
-        let ck = it.change_key.clone();
-        drop(items);
-        publish(s, ev);
-        Some(ck)
+        self.handle().edit_meeting(id, location, body, text_body)
     }
 
     pub fn item(&self, id: &str) -> Option<SimItem> {
@@ -297,6 +290,27 @@ impl EwsHandle {
         lock(&s.items).push(item);
         publish(s, ev);
         id
+    }
+
+    /// See [`SimEws::edit_meeting`].
+    pub fn edit_meeting(&self, id: &str, location: Option<&str>, body: Option<&str>, text_body: bool) -> Option<String> {
+        let s = &self.0;
+        let mut items = lock(&s.items);
+        let it = items.iter_mut().find(|i| i.id == id)?;
+        if let Some(l) = location {
+            it.location = l.into();
+        }
+        if let Some(b) = body {
+            it.body = b.into();
+            it.body_html = !text_body;
+        }
+        it.change_key = new_id("DwAA");
+        it.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let ev = Event { mailbox: it.mailbox.clone(), kind: "ModifiedEvent", item_id: it.id.clone(), change_key: it.change_key.clone() };
+        let ck = it.change_key.clone();
+        drop(items);
+        publish(s, ev);
+        Some(ck)
     }
 }
 
@@ -367,6 +381,18 @@ struct Req {
     location: String,
     start: Option<String>,
     end: Option<String>,
+    view: Option<View>,
+    /// `<t:DistinguishedFolderId Id>` values.
+    folders: Vec<String>,
+    /// The folder's `<t:Mailbox><t:EmailAddress>` (delegate access, no impersonation).
+    folder_mailbox: Option<String>,
+}
+
+/// FindItem's view.
+#[derive(Debug, Clone)]
+enum View {
+    Calendar { start: Option<String>, end: Option<String>, max: Option<usize> },
+    Indexed { offset: usize, max: Option<usize> },
 }
 
 fn read(xml: &str) -> Result<Req, String> {
@@ -386,6 +412,20 @@ fn read(xml: &str) -> Result<Req, String> {
                 "ItemId" => r.items.push((attr(e, b"Id").unwrap_or_default(), attr(e, b"ChangeKey"))),
                 "Body" if path.len() > 3 => body_html = attr(e, b"BodyType").is_none_or(|t| t.eq_ignore_ascii_case("HTML")),
                 "ExtendedFieldURI" => in_marker_prop = attr(e, b"PropertyName").as_deref() == Some(MARKER_PROPERTY),
+                "CalendarView" => {
+                    r.view = Some(View::Calendar {
+                        start: attr(e, b"StartDate"),
+                        end: attr(e, b"EndDate"),
+                        max: attr(e, b"MaxEntriesReturned").and_then(|m| m.parse().ok()),
+                    })
+                }
+                "IndexedPageItemView" => {
+                    r.view = Some(View::Indexed {
+                        offset: attr(e, b"Offset").and_then(|m| m.parse().ok()).unwrap_or(0),
+                        max: attr(e, b"MaxEntriesReturned").and_then(|m| m.parse().ok()),
+                    })
+                }
+                "DistinguishedFolderId" => r.folders.push(attr(e, b"Id").unwrap_or_default().to_ascii_lowercase()),
                 _ => {}
             }
         }
@@ -393,6 +433,7 @@ fn read(xml: &str) -> Result<Req, String> {
             "PrimarySmtpAddress" | "SmtpAddress" if path.iter().any(|p| p == "ExchangeImpersonation") => {
                 r.impersonate = Some(t.trim().to_ascii_lowercase())
             }
+            "EmailAddress" if path.iter().any(|p| p == "DistinguishedFolderId") => r.folder_mailbox = Some(t.trim().to_ascii_lowercase()),
             "SubscriptionId" => r.sub_ids.push(t.trim().to_string()),
             "ConnectionTimeout" => r.timeout_minutes = t.trim().parse().unwrap_or(30),
             "SyncState" => r.sync_state = Some(t.trim().to_string()),
@@ -429,7 +470,7 @@ async fn soap(State(s): State<Arc<Shared>>, headers: HeaderMap, body: String) ->
         Ok(_) => return fault("ErrorInvalidRequest", "The request is invalid.", None),
         Err(e) => return fault("ErrorSchemaValidation", &format!("The request failed schema validation: {e}"), None),
     };
-    let mailbox = req.impersonate.clone().unwrap_or_default();
+    let mailbox = req.impersonate.clone().or_else(|| req.folder_mailbox.clone()).unwrap_or_default();
     lock(&s.requests).push((req.op.clone(), mailbox.clone()));
     let n = s.faults.seen.fetch_add(1, Ordering::Relaxed) + 1;
     let busy = s.faults.busy_every.load(Ordering::Relaxed);
@@ -479,11 +520,144 @@ async fn soap(State(s): State<Arc<Shared>>, headers: HeaderMap, body: String) ->
         "GetItem" => get_item(&s, &mailbox, &req),
         "UpdateItem" => update_item(&s, &mailbox, &req),
         "CreateItem" => create_item(&s, &mailbox, &req),
+        "FindItem" => find_item(&s, &mailbox, &req),
+        "GetFolder" => get_folder(&s, &mailbox, &req),
         other => xml_response(
             StatusCode::OK,
             message(other, "Error", "ErrorInvalidOperationType", &format!("{other} is not served by this simulator"), ""),
         ),
     }
+}
+
+/// Exchange's answer when a service account without a mailbox names none.
+fn no_mailbox(op: &str) -> Response {
+    xml_response(
+        StatusCode::OK,
+        message(
+            op,
+            "Error",
+            "ErrorMissingEmailAddress",
+            "When making a request as an account that does not have a mailbox, you must specify the mailbox primary SMTP address for any distinguished folders.",
+            "",
+        ),
+    )
+}
+
+/// FindItem in a mailbox's calendar: a CalendarView (items overlapping the range, at most
+/// `MaxEntriesReturned`, `IncludesLastItemInRange` false when cut) or an IndexedPageItemView
+/// (offset paging with `IndexedPagingOffset`); item summaries without bodies, as Exchange.
+fn find_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
+    if mailbox.is_empty() {
+        return no_mailbox("FindItem");
+    }
+    let items = lock(&s.items);
+    let mut all: Vec<&SimItem> = items.iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox)).collect();
+    all.sort_by_key(|i| (i.start, i.seq));
+    let parse =
+        |t: &Option<String>| t.as_deref().and_then(|v| OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).ok());
+    let (page, total, includes_last, offset): (Vec<&SimItem>, usize, bool, Option<usize>) = match &req.view {
+        Some(View::Calendar { start, end, max }) => {
+            let (Some(from), Some(to)) = (parse(start), parse(end)) else {
+                return fault(
+                    "ErrorSchemaValidation",
+                    "The request failed schema validation: CalendarView needs StartDate and EndDate.",
+                    None,
+                );
+            };
+            if to - from > time::Duration::days(731) {
+                return xml_response(
+                    StatusCode::OK,
+                    message(
+                        "FindItem",
+                        "Error",
+                        "ErrorCalendarViewRangeTooBig",
+                        "The calendar view range exceeds the maximum of two years.",
+                        "",
+                    ),
+                );
+            }
+            let hits: Vec<&SimItem> = all.into_iter().filter(|i| i.end > from && i.start < to).collect();
+            let n = hits.len();
+            let cut = max.unwrap_or(1000).min(1000);
+            (hits.into_iter().take(cut).collect(), n, n <= cut, None)
+        }
+        Some(View::Indexed { offset, max }) => {
+            let n = all.len();
+            let page: Vec<&SimItem> = all.into_iter().skip(*offset).take(max.unwrap_or(1000).min(1000)).collect();
+            let next = offset + page.len();
+            (page, n, next >= n, Some(next))
+        }
+        None => {
+            let n = all.len();
+            (all.into_iter().take(1000).collect(), n, n <= 1000, None)
+        }
+    };
+    let rows: String = page
+        .iter()
+        .map(|i| {
+            format!(
+                "<t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/><t:Subject>{}</t:Subject><t:Start>{}</t:Start><t:End>{}</t:End>\
+                 <t:Location>{}</t:Location><t:CalendarItemType>Single</t:CalendarItemType><t:Organizer><t:Mailbox><t:Name>{}</t:Name>\
+                 <t:EmailAddress>{}</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType></t:Mailbox></t:Organizer></t:CalendarItem>",
+                i.id,
+                i.change_key,
+                esc(&i.subject),
+                t3339(i.start),
+                t3339(i.end),
+                esc(&i.location),
+                esc(&i.organizer),
+                esc(&i.organizer)
+            )
+        })
+        .collect();
+    let paging = offset.map(|o| format!(" IndexedPagingOffset=\"{o}\"")).unwrap_or_default();
+    xml_response(
+        StatusCode::OK,
+        message(
+            "FindItem",
+            "Success",
+            "NoError",
+            "",
+            &format!("<m:RootFolder TotalItemsInView=\"{total}\" IncludesLastItemInRange=\"{includes_last}\"{paging}><t:Items>{rows}</t:Items></m:RootFolder>"),
+        ),
+    )
+}
+
+/// GetFolder of distinguished folders (calendar, inbox, root, msgfolderroot).
+fn get_folder(s: &Shared, mailbox: &str, req: &Req) -> Response {
+    if mailbox.is_empty() {
+        return no_mailbox("GetFolder");
+    }
+    let count = lock(&s.items).iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox)).count();
+    let id = |name: &str| base64::engine::general_purpose::STANDARD.encode(format!("{mailbox}/{name}"));
+    let mut folders = String::new();
+    for f in &req.folders {
+        let (element, name, total) = match f.as_str() {
+            "calendar" => ("CalendarFolder", "Calendar", count),
+            "inbox" => ("Folder", "Inbox", 0),
+            "root" | "msgfolderroot" => ("Folder", "Top of Information Store", 0),
+            other => {
+                return xml_response(
+                    StatusCode::OK,
+                    message(
+                        "GetFolder",
+                        "Error",
+                        "ErrorFolderNotFound",
+                        &format!("The specified folder could not be found in the store: {other}."),
+                        "<m:Folders/>",
+                    ),
+                )
+            }
+        };
+        folders.push_str(&format!(
+            "<t:{element}><t:FolderId Id=\"{}\" ChangeKey=\"AQAAAA==\"/><t:DisplayName>{name}</t:DisplayName><t:TotalCount>{total}</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount></t:{element}>",
+            id(f)
+        ));
+    }
+    if folders.is_empty() {
+        return fault("ErrorSchemaValidation", "The request failed schema validation: FolderIds is required.", None);
+    }
+    xml_response(StatusCode::OK, message("GetFolder", "Success", "NoError", "", &format!("<m:Folders>{folders}</m:Folders>")))
 }
 
 fn sync(s: &Shared, mailbox: &str, since: u64) -> Response {
@@ -615,6 +789,9 @@ fn update_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
 }
 
 fn create_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
+    if mailbox.is_empty() {
+        return no_mailbox("CreateItem");
+    }
     let parse =
         |t: &Option<String>| t.as_deref().and_then(|v| OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).ok());
     let start = parse(&req.start).unwrap_or_else(OffsetDateTime::now_utc);
@@ -661,6 +838,19 @@ fn stream(s: Arc<Shared>, req: Req) -> Response {
                 "ErrorSubscriptionNotFound",
                 "The specified subscription was not found.",
                 &format!("<m:ErrorSubscriptionIds>{ids}</m:ErrorSubscriptionIds>"),
+            ),
+        );
+    }
+    let limit = s.faults.stream_limit.load(Ordering::Relaxed);
+    if limit > 0 && s.open_streams.load(Ordering::Relaxed) >= limit {
+        return xml_response(
+            StatusCode::OK,
+            message(
+                "GetStreamingEvents",
+                "Error",
+                "ErrorExceededConnectionCount",
+                "You have exceeded the available concurrent connections for your account. Try again once your other requests have completed.",
+                "",
             ),
         );
     }

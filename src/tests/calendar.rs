@@ -297,6 +297,98 @@ mod ews {
         assert_eq!((got.subscription_id.as_str(), got.kind.as_str(), got.item_id.as_str()), (sub.as_str(), "CreatedEvent", id.as_str()));
     }
 
+    /// A SOAP request as another client writes it (SoapUI-style prefixes, delegate access through
+    /// the folder's mailbox instead of impersonation).
+    async fn soap(w: &World, body: &str) -> (u16, String) {
+        let envelope = format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+             xmlns:typ=\"http://schemas.microsoft.com/exchange/services/2006/types\" xmlns:mes=\"http://schemas.microsoft.com/exchange/services/2006/messages\">\
+             <soapenv:Header><typ:RequestServerVersion Version=\"Exchange2016\"/></soapenv:Header><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
+        );
+        let res = reqwest::Client::new()
+            .post(w.ews.url())
+            .basic_auth("svc-switchboard", Some("svc-pass"))
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(envelope)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    const CAL: &str = "<mes:ParentFolderIds><typ:DistinguishedFolderId Id=\"calendar\"><typ:Mailbox><typ:EmailAddress>user1@example.com</typ:EmailAddress></typ:Mailbox></typ:DistinguishedFolderId></mes:ParentFolderIds>";
+
+    #[tokio::test]
+    async fn other_clients_find_create_and_get_folders_as_in_exchange_and_a_stream_limit_is_refused() {
+        let w = world().await;
+        // CreateItem as Outlook sends it (SendMeetingInvitations), into the delegate's calendar.
+        let (status, xml) = soap(
+            &w,
+            "<mes:CreateItem SendMeetingInvitations=\"SendToAllAndSaveCopy\"><mes:SavedItemFolderId><typ:DistinguishedFolderId Id=\"calendar\">\
+             <typ:Mailbox><typ:EmailAddress>user1@example.com</typ:EmailAddress></typ:Mailbox></typ:DistinguishedFolderId></mes:SavedItemFolderId>\
+             <mes:Items><typ:CalendarItem><typ:Subject>From another client</typ:Subject><typ:Body BodyType=\"HTML\">&lt;p&gt;x&lt;/p&gt;</typ:Body>\
+             <typ:Start>2030-01-07T10:00:00Z</typ:Start><typ:End>2030-01-07T11:00:00Z</typ:End><typ:Location>@cms</typ:Location></typ:CalendarItem></mes:Items></mes:CreateItem>",
+        )
+        .await;
+        assert_eq!(status, 200, "{xml}");
+        assert!(xml.contains("ResponseClass=\"Success\"") && xml.contains("<t:ItemId"), "{xml}");
+        for day in 8..=12 {
+            w.ews.create_meeting(
+                "user1@example.com",
+                &format!("Day {day}"),
+                "Room",
+                "<p>y</p>",
+                time::macros::datetime!(2030-01-01 09:00 UTC) + time::Duration::days(day - 1),
+                time::macros::datetime!(2030-01-01 10:00 UTC) + time::Duration::days(day - 1),
+            );
+        }
+        // GetFolder of the calendar: its count.
+        let (_, xml) = soap(
+            &w,
+            &format!(
+                "<mes:GetFolder><mes:FolderShape><typ:BaseShape>Default</typ:BaseShape></mes:FolderShape>{}</mes:GetFolder>",
+                CAL.replace("ParentFolderIds", "FolderIds")
+            ),
+        )
+        .await;
+        assert!(xml.contains("<t:CalendarFolder>") && xml.contains("<t:TotalCount>6</t:TotalCount>"), "{xml}");
+        // CalendarView over the week, cut at 4: the first four by start, and not the last.
+        let (_, xml) = soap(
+            &w,
+            &format!("<mes:FindItem Traversal=\"Shallow\"><mes:ItemShape><typ:BaseShape>IdOnly</typ:BaseShape></mes:ItemShape>\
+                      <mes:CalendarView MaxEntriesReturned=\"4\" StartDate=\"2030-01-07T00:00:00Z\" EndDate=\"2030-01-14T00:00:00Z\"/>{CAL}</mes:FindItem>"),
+        )
+        .await;
+        assert!(xml.contains("TotalItemsInView=\"6\"") && xml.contains("IncludesLastItemInRange=\"false\""), "{xml}");
+        assert_eq!(xml.matches("<t:CalendarItem>").count(), 4);
+        assert!(xml.contains("From another client") && !xml.contains("Day 12"), "{xml}");
+        // Indexed paging: the second page of four starts at 4 and ends the view.
+        let (_, xml) = soap(
+            &w,
+            &format!(
+                "<mes:FindItem Traversal=\"Shallow\"><mes:ItemShape><typ:BaseShape>IdOnly</typ:BaseShape></mes:ItemShape>\
+                      <mes:IndexedPageItemView MaxEntriesReturned=\"4\" Offset=\"4\" BasePoint=\"Beginning\"/>{CAL}</mes:FindItem>"
+            ),
+        )
+        .await;
+        assert!(xml.contains("IndexedPagingOffset=\"6\"") && xml.contains("IncludesLastItemInRange=\"true\""), "{xml}");
+        assert_eq!(xml.matches("<t:CalendarItem>").count(), 2);
+        // Without impersonation or a mailbox: Exchange's own complaint.
+        let (_, xml) = soap(&w, "<mes:FindItem Traversal=\"Shallow\"><mes:ItemShape><typ:BaseShape>IdOnly</typ:BaseShape></mes:ItemShape><mes:ParentFolderIds><typ:DistinguishedFolderId Id=\"calendar\"/></mes:ParentFolderIds></mes:FindItem>").await;
+        assert!(xml.contains("ErrorMissingEmailAddress"), "{xml}");
+
+        // Exchange's limit of concurrent connections: the stream over the limit is refused.
+        w.ews.faults().set_stream_limit(1);
+        let client = EwsClient::new(reqwest::Client::new(), &w.ews.url(), "svc-switchboard", "svc-pass");
+        let (sub, _) = client.subscribe("user1@example.com", None).await.unwrap();
+        let first = client.stream("user1@example.com", std::slice::from_ref(&sub), 1, None).await.unwrap();
+        futures::pin_mut!(first);
+        assert!(first.next().await.unwrap().unwrap().outcome.ok());
+        let second = client.stream("user1@example.com", std::slice::from_ref(&sub), 1, None).await.unwrap();
+        futures::pin_mut!(second);
+        assert_eq!(second.next().await.unwrap().unwrap().outcome.code, "ErrorExceededConnectionCount");
+    }
+
     #[tokio::test]
     async fn exchange_busy_then_back_means_back_off_and_catch_up_nothing_missed_nothing_twice() {
         let w = world().await;
