@@ -49,6 +49,8 @@ pub struct CalendarConfig {
     pub ews_url: String,
     pub ews_user: String,
     pub ews_password: Secret,
+    /// `basic` or `ntlm` (for an Exchange where Basic is switched off; the user as `DOMAIN\\user`).
+    pub ews_auth: EwsAuth,
     pub ews_domains: Vec<String>,
     /// Microsoft Graph (Exchange Online): the tenant, the app registration (application
     /// permission `Calendars.ReadWrite`), which mailbox domains it serves, and how often each
@@ -64,6 +66,13 @@ pub struct CalendarConfig {
     /// `https://login.microsoftonline.com` and `https://graph.microsoft.com/v1.0` (other clouds, the simulator).
     pub graph_login_url: String,
     pub graph_api_url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EwsAuth {
+    Basic,
+    Ntlm,
 }
 
 impl Default for CalendarConfig {
@@ -84,6 +93,7 @@ impl Default for CalendarConfig {
             ews_url: String::new(),
             ews_user: String::new(),
             ews_password: Secret::default(),
+            ews_auth: EwsAuth::Basic,
             ews_domains: vec![],
             graph_tenant: String::new(),
             graph_client_id: String::new(),
@@ -136,6 +146,7 @@ impl Config {
                 url: c.ews_url.clone(),
                 user: c.ews_user.clone(),
                 password: c.ews_password.0.clone(),
+                ntlm: c.ews_auth == EwsAuth::Ntlm,
                 domains: c.ews_domains.clone(),
             })
         };

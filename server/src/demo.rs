@@ -400,6 +400,9 @@ pub struct SimEwsArgs {
     pub user: String,
     #[arg(long, default_value = "svc-pass")]
     pub password: String,
+    /// Basic authentication off: NTLM only (per connection), as many Exchange servers.
+    #[arg(long)]
+    pub ntlm_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -438,10 +441,14 @@ pub async fn run_sim_ews(a: SimEwsArgs) -> anyhow::Result<()> {
     cfg.accounts[0] = SimAccount { user: a.user.clone(), password: a.password.clone(), can_impersonate: vec![], impersonate_all: true };
     let first = cfg.mailboxes.first().cloned().unwrap_or_default();
     let sim = SimEws::start(a.addr, cfg).await?;
+    sim.faults().set_ntlm_only(a.ntlm_only);
     println!("EWS simulator (Exchange 2016, SOAP 1.1) at {}", sim.url());
+    if a.ntlm_only {
+        println!("  NTLM only (Basic switched off); any domain, e.g. EXAMPLE\\{}", a.user);
+    }
     println!("  Basic auth: {} / {} may impersonate every mailbox; limited / limited-pass only {first}", a.user, a.password);
     println!("  Mailboxes: user1@example.com … user{}@example.com", a.mailboxes.max(1));
-    println!("  Served: Subscribe (streaming), GetStreamingEvents, SyncFolderItems, GetItem, UpdateItem, CreateItem.");
+    println!("  Served: Subscribe (streaming), GetStreamingEvents, SyncFolderItems, GetItem, UpdateItem, CreateItem, FindItem, GetFolder.");
     println!("Stop with Ctrl-C.");
     crate::telemetry::shutdown_signal().await;
     Ok(())

@@ -1,5 +1,5 @@
-//! EWS over HTTP: one service account (Basic authentication; NTLM is not built yet) acting as
-//! each mailbox through ExchangeImpersonation and `X-AnchorMailbox`; the streaming connection
+//! EWS over HTTP: one service account (Basic authentication, or NTLM through
+//! [`ntlm`](super::ntlm) where Basic is switched off) acting as each mailbox through ExchangeImpersonation and `X-AnchorMailbox`; the streaming connection
 //! read as a sequence of SOAP documents; `ErrorServerBusy` answered with its back-off.
 
 use super::ews::{self, Item, Outcome, StreamDoc, SyncPage};
@@ -45,7 +45,14 @@ impl EwsError {
 pub struct EwsClient {
     http: reqwest::Client,
     url: String,
-    auth: String,
+    auth: Auth,
+}
+
+#[derive(Clone)]
+enum Auth {
+    /// The `Authorization` value.
+    Basic(String),
+    Ntlm(std::sync::Arc<super::ntlm::NtlmAuth>),
 }
 
 impl std::fmt::Debug for EwsClient {
@@ -55,30 +62,49 @@ impl std::fmt::Debug for EwsClient {
 }
 
 impl EwsClient {
+    /// Basic authentication.
     pub fn new(http: reqwest::Client, url: &str, user: &str, password: &str) -> Self {
         use base64::Engine;
         let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));
-        Self { http, url: url.to_string(), auth }
+        Self { http, url: url.to_string(), auth: Auth::Basic(auth) }
     }
 
-    async fn post(&self, mailbox: &str, body: &str, cookie: Option<&str>) -> Result<(String, Option<String>), EwsError> {
-        let mut req = self
-            .http
+    /// NTLM (`DOMAIN\user` or a UPN), over `lanes` authenticated connections.
+    pub fn ntlm(url: &str, user: &str, password: &str, lanes: usize) -> Self {
+        let auth = Auth::Ntlm(std::sync::Arc::new(super::ntlm::NtlmAuth::new(user, password, lanes)));
+        Self { http: super::ntlm::lane_client(), url: url.to_string(), auth }
+    }
+
+    /// The request without authentication (added by [`Self::send`]).
+    fn request(&self, http: &reqwest::Client, mailbox: &str, body: &str, cookie: Option<&str>) -> reqwest::RequestBuilder {
+        let mut req = http
             .post(&self.url)
-            .header(AUTHORIZATION, &self.auth)
             .header(CONTENT_TYPE, "text/xml; charset=utf-8")
             .header("X-AnchorMailbox", mailbox)
             .header("X-PreferServerAffinity", "true")
-            .body(ews::envelope(Some(mailbox), body));
+            .body(body.to_string());
         if let Some(c) = cookie {
             req = req.header(COOKIE, c);
         }
-        let res = req.send().await.map_err(|e| EwsError::Network(e.without_url().to_string()))?;
+        req
+    }
+
+    async fn post(&self, mailbox: &str, body: &str, cookie: Option<&str>) -> Result<(String, Option<String>), EwsError> {
+        let envelope = ews::envelope(Some(mailbox), body);
+        let build = |http: &reqwest::Client| self.request(http, mailbox, &envelope, cookie);
+        let (res, lane) = match &self.auth {
+            Auth::Basic(a) => (build(&self.http).header(AUTHORIZATION, a).send().await.map_err(net)?, None),
+            Auth::Ntlm(n) => {
+                let super::ntlm::LaneResponse { response, lane } = n.send(build).await?;
+                (response, Some(lane))
+            }
+        };
         if res.status().as_u16() == 401 {
             return Err(EwsError::Unauthorized);
         }
         let affinity = backend_cookie(res.headers());
-        let text = res.text().await.map_err(|e| EwsError::Network(e.without_url().to_string()))?;
+        let text = res.text().await.map_err(net)?;
+        drop(lane);
         Ok((text, affinity))
     }
 
@@ -130,19 +156,13 @@ impl EwsClient {
         timeout_minutes: u32,
         cookie: Option<&str>,
     ) -> Result<impl Stream<Item = Result<StreamDoc, EwsError>>, EwsError> {
-        let mut req = self
-            .http
-            .post(&self.url)
-            .header(AUTHORIZATION, &self.auth)
-            .header(CONTENT_TYPE, "text/xml; charset=utf-8")
-            .header("X-AnchorMailbox", anchor)
-            .header("X-PreferServerAffinity", "true")
-            .timeout(Duration::from_secs(u64::from(timeout_minutes.clamp(1, 30)) * 60 + 60))
-            .body(ews::envelope(Some(anchor), &ews::get_streaming_events(subscription_ids, timeout_minutes)));
-        if let Some(c) = cookie {
-            req = req.header(COOKIE, c);
-        }
-        let res = req.send().await.map_err(|e| EwsError::Network(e.without_url().to_string()))?;
+        let envelope = ews::envelope(Some(anchor), &ews::get_streaming_events(subscription_ids, timeout_minutes));
+        let timeout = Duration::from_secs(u64::from(timeout_minutes.clamp(1, 30)) * 60 + 60);
+        let build = |http: &reqwest::Client| self.request(http, anchor, &envelope, cookie).timeout(timeout);
+        let res = match &self.auth {
+            Auth::Basic(a) => build(&self.http).header(AUTHORIZATION, a).send().await.map_err(net)?,
+            Auth::Ntlm(n) => n.send_alone(build).await?,
+        };
         if res.status().as_u16() == 401 {
             return Err(EwsError::Unauthorized);
         }
@@ -173,6 +193,10 @@ impl EwsClient {
         });
         Ok(docs)
     }
+}
+
+fn net(e: reqwest::Error) -> EwsError {
+    EwsError::Network(e.without_url().to_string())
 }
 
 /// Exchange's affinity cookie (`X-BackEndOverrideCookie=…`) from a response, as a Cookie value.

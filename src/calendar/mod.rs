@@ -12,6 +12,7 @@ pub mod exchange;
 pub mod graph;
 pub mod graph_notify;
 pub mod graph_poll;
+pub mod ntlm;
 pub mod rules;
 pub mod schedule;
 pub mod service;
@@ -53,6 +54,8 @@ pub struct EwsSettings {
     pub url: String,
     pub user: String,
     pub password: String,
+    /// NTLM instead of Basic (the user as `DOMAIN\\user`).
+    pub ntlm: bool,
     /// Mailbox domains it serves (empty: all not served by Graph).
     pub domains: Vec<String>,
 }
@@ -75,7 +78,10 @@ pub struct GraphSettings {
 impl Calendar {
     pub fn build(store: Store, cms: Arc<CmsCluster>, s: CalendarSettings, http: reqwest::Client) -> Result<Self, String> {
         let users = Arc::new(users::UserSync::new(store.clone(), s.sync));
-        let ews = s.ews.as_ref().map(|e| ews_client::EwsClient::new(http.clone(), &e.url, &e.user, &e.password));
+        let ews = s.ews.as_ref().map(|e| match e.ntlm {
+            true => ews_client::EwsClient::ntlm(&e.url, &e.user, &e.password, 4),
+            false => ews_client::EwsClient::new(http.clone(), &e.url, &e.user, &e.password),
+        });
         let graph = match &s.graph {
             Some(g) => Some(
                 graph::GraphClient::new(http.clone(), &g.token_url, &g.api_url, &g.client_id, &g.client_secret)

@@ -104,11 +104,23 @@ pub struct EwsFaults {
     edit_before_update: AtomicBool,
     /// At most this many open streaming connections (0 = no limit), as Exchange's throttling policy.
     stream_limit: AtomicU64,
+    /// Basic is switched off: only NTLM (per connection) is accepted, as on many Exchange servers.
+    ntlm_only: AtomicBool,
+    /// NTLM Negotiate messages received (one per connection that signs in).
+    ntlm_handshakes: AtomicU64,
 }
 
 impl EwsFaults {
     pub fn set_busy_every(&self, n: u64) {
         self.busy_every.store(n, Ordering::Relaxed);
+    }
+    /// Basic authentication off, NTLM only (`WWW-Authenticate: Negotiate` / `NTLM`).
+    pub fn set_ntlm_only(&self, on: bool) {
+        self.ntlm_only.store(on, Ordering::Relaxed);
+    }
+    /// NTLM handshakes begun so far (one per connection that signs in).
+    pub fn ntlm_handshakes(&self) -> u64 {
+        self.ntlm_handshakes.load(Ordering::Relaxed)
     }
     /// More than `n` open streams at once answer `ErrorExceededConnectionCount` (0 = no limit).
     pub fn set_stream_limit(&self, n: u64) {
@@ -150,6 +162,8 @@ struct Shared {
     epoch: AtomicU64,
     requests: Mutex<Vec<(String, String)>>,
     open_streams: AtomicU64,
+    /// NTLM state per TCP connection (peer address): a challenge sent, or the account signed in.
+    ntlm: Mutex<HashMap<SocketAddr, NtlmConn>>,
     /// SyncStates carry this, so one from another simulator run is refused as Exchange would.
     instance: String,
 }
@@ -182,13 +196,14 @@ impl SimEws {
             epoch: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
             open_streams: AtomicU64::new(0),
+            ntlm: Mutex::new(HashMap::new()),
             instance: uuid::Uuid::new_v4().simple().to_string()[..8].to_string(),
         });
         let app = Router::new().route("/EWS/Exchange.asmx", post(soap)).with_state(shared.clone());
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await {
                 tracing::error!(error = %e, "EWS simulator stopped");
             }
         });
@@ -312,6 +327,106 @@ impl EwsHandle {
         publish(s, ev);
         Some(ck)
     }
+}
+
+#[derive(Debug, Clone)]
+enum NtlmConn {
+    Challenged([u8; 8]),
+    Authenticated(SimAccount),
+}
+
+/// Who is asking: Basic on every request (unless switched off), or NTLM bound to the connection
+/// (Negotiate → 401 with a Challenge → Authenticate checked as NTLMv2 → the connection is
+/// signed in for its later requests).
+/// The 401: with the NTLM challenge, or offering the schemes.
+fn refusal(s: &Shared, challenge: Option<String>) -> Response {
+    let mut r = StatusCode::UNAUTHORIZED.into_response();
+    let h = r.headers_mut();
+    match challenge {
+        Some(c) => {
+            h.append(header::WWW_AUTHENTICATE, format!("NTLM {c}").parse().unwrap_or(header::HeaderValue::from_static("NTLM")));
+        }
+        None => {
+            if !s.faults.ntlm_only.load(Ordering::Relaxed) {
+                h.append(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"ews.example.com\""));
+            }
+            h.append(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Negotiate"));
+            h.append(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("NTLM"));
+        }
+    }
+    r
+}
+
+/// `Err(Some(challenge))`: answer 401 with that NTLM challenge; `Err(None)`: a plain 401.
+fn authenticate(s: &Shared, peer: SocketAddr, headers: &HeaderMap) -> Result<SimAccount, Option<String>> {
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let token = given.strip_prefix("NTLM ").or_else(|| given.strip_prefix("Negotiate "));
+    let Some(token) = token else {
+        if let Some(NtlmConn::Authenticated(a)) = lock(&s.ntlm).get(&peer) {
+            return Ok(a.clone());
+        }
+        if s.faults.ntlm_only.load(Ordering::Relaxed) {
+            return Err(None);
+        }
+        return check_basic(s, headers).ok_or(None);
+    };
+    let bytes = base64::engine::general_purpose::STANDARD.decode(token.trim()).unwrap_or_default();
+    match ntlmclient::Message::try_from(bytes.as_slice()) {
+        Ok(ntlmclient::Message::Negotiate(_)) => {
+            s.faults.ntlm_handshakes.fetch_add(1, Ordering::Relaxed);
+            let challenge: [u8; 8] = rand::random();
+            let msg = ntlmclient::Message::Challenge(ntlmclient::ChallengeMessage {
+                target_name: "EXAMPLE".into(),
+                flags: ntlmclient::Flags::NEGOTIATE_UNICODE | ntlmclient::Flags::NEGOTIATE_NTLM | ntlmclient::Flags::REQUEST_TARGET,
+                challenge,
+                context: (0, 0),
+                target_information: vec![
+                    ntlmclient::TargetInfoEntry::from_string(ntlmclient::TargetInfoType::NtDomain, "EXAMPLE"),
+                    ntlmclient::TargetInfoEntry::from_string(ntlmclient::TargetInfoType::NtServer, "EXCH01"),
+                    ntlmclient::TargetInfoEntry { entry_type: ntlmclient::TargetInfoType::Terminator, data: vec![] },
+                ],
+                os_version: Default::default(),
+            });
+            lock(&s.ntlm).insert(peer, NtlmConn::Challenged(challenge));
+            let c = msg.to_bytes().map(|b| base64::engine::general_purpose::STANDARD.encode(b)).unwrap_or_default();
+            Err(Some(c))
+        }
+        Ok(ntlmclient::Message::Authenticate(a)) => {
+            let Some(NtlmConn::Challenged(challenge)) = lock(&s.ntlm).get(&peer).cloned() else {
+                // An Authenticate on a connection that was not challenged: start over.
+                return Err(None);
+            };
+            let account = s.cfg.accounts.iter().find(|x| x.user.eq_ignore_ascii_case(&a.user_name)).cloned();
+            let ok = account.as_ref().is_some_and(|acc| ntlm_v2_valid(&a, challenge, &acc.password));
+            match (ok, account) {
+                (true, Some(acc)) => {
+                    lock(&s.ntlm).insert(peer, NtlmConn::Authenticated(acc.clone()));
+                    Ok(acc)
+                }
+                _ => {
+                    lock(&s.ntlm).remove(&peer);
+                    Err(None)
+                }
+            }
+        }
+        _ => Err(None),
+    }
+}
+
+/// The NTLMv2 response: HMAC-MD5 under NTOWFv2(password, user, domain) of the server challenge
+/// and the client's blob must equal the NTProofStr in front of that blob.
+fn ntlm_v2_valid(a: &ntlmclient::AuthenticateMessage, challenge: [u8; 8], password: &str) -> bool {
+    use hmac::Mac;
+    if a.ntlm_response.len() <= 16 {
+        return false;
+    }
+    let creds = ntlmclient::Credentials { username: a.user_name.clone(), password: password.to_string(), domain: a.domain_name.clone() };
+    let key = ntlmclient::ntlm_v2_password_func(&creds);
+    let (proof, blob) = a.ntlm_response.split_at(16);
+    let Ok(mut mac) = <hmac::Hmac<md5::Md5> as Mac>::new_from_slice(&key) else { return false };
+    mac.update(&challenge);
+    mac.update(blob);
+    mac.verify_slice(proof).is_ok()
 }
 
 fn check_basic(s: &Shared, headers: &HeaderMap) -> Option<SimAccount> {
@@ -453,17 +568,15 @@ fn t3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-async fn soap(State(s): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
-    let Some(account) = check_basic(&s, &headers) else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [
-                (header::WWW_AUTHENTICATE, "Basic realm=\"ews.example.com\""),
-                (header::WWW_AUTHENTICATE, "Negotiate"),
-                (header::WWW_AUTHENTICATE, "NTLM"),
-            ],
-        )
-            .into_response();
+async fn soap(
+    State(s): State<Arc<Shared>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let account = match authenticate(&s, peer, &headers) {
+        Ok(a) => a,
+        Err(challenge) => return refusal(&s, challenge),
     };
     let req = match read(&body) {
         Ok(r) if !r.op.is_empty() => r,

@@ -88,7 +88,7 @@ mod ews {
     use futures::StreamExt;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
-    use switchboard::calendar::ews_client::EwsClient;
+    use switchboard::calendar::ews_client::{EwsClient, EwsError};
     use switchboard::calendar::service::{CalendarConfig, CalendarService};
     use switchboard::calendar::users::{SyncConfig, UserSync};
     use switchboard::calendar::watcher::EwsWatcher;
@@ -387,6 +387,36 @@ mod ews {
         let second = client.stream("user1@example.com", std::slice::from_ref(&sub), 1, None).await.unwrap();
         futures::pin_mut!(second);
         assert_eq!(second.next().await.unwrap().unwrap().outcome.code, "ErrorExceededConnectionCount");
+    }
+
+    #[tokio::test]
+    async fn with_basic_switched_off_ntlm_signs_in_per_connection_and_a_wrong_password_is_refused() {
+        let w = world().await;
+        w.ews.faults().set_ntlm_only(true);
+        let basic = EwsClient::new(reqwest::Client::new(), &w.ews.url(), "svc-switchboard", "svc-pass");
+        assert_eq!(basic.subscribe("user1@example.com", None).await.unwrap_err(), EwsError::Unauthorized);
+        let wrong = EwsClient::ntlm(&w.ews.url(), "EXAMPLE\\svc-switchboard", "not-the-password", 2);
+        assert_eq!(wrong.subscribe("user1@example.com", None).await.unwrap_err(), EwsError::Unauthorized);
+
+        // The whole path over NTLM: stream, read, write.
+        let ntlm = EwsClient::ntlm(&w.ews.url(), "EXAMPLE\\svc-switchboard", "svc-pass", 2);
+        let cfg = CalendarConfig { sip_domain: "example.com".into(), ..CalendarConfig::default() };
+        let svc = Arc::new(CalendarService::new(w.store.clone(), w.users.clone(), ntlm.clone(), cfg));
+        let watcher = Arc::new(EwsWatcher::new(ntlm, svc, w.store.clone()));
+        let workers = Workers::new();
+        let wt = watcher.clone();
+        workers.spawn(WorkerSpec::new("calendar-ews"), move |ctx| wt.clone().run(vec!["user1@example.com".to_string()], ctx));
+        until("the stream", || w.ews.open_streams() >= 1).await;
+        let (s, e) = soon();
+        let ids: Vec<String> =
+            (0..5).map(|i| w.ews.create_meeting("user1@example.com", &format!("NTLM {i}"), "@cms", "<p>x</p>", s, e)).collect();
+        until("five invites", || ids.iter().all(|id| w.ews.item(id).is_some_and(|i| i.updates == 1))).await;
+        assert!(w.ews.item(&ids[0]).unwrap().body.contains("900001"));
+        // Signed in per connection, not per request: a handful of handshakes for 5 meetings
+        // (subscribe, catch-up, stream, then GetItem/UpdateItem twice each on two lanes).
+        let handshakes = w.ews.faults().ntlm_handshakes();
+        assert!((2..=6).contains(&handshakes), "{handshakes} handshakes");
+        workers.shutdown().await;
     }
 
     #[tokio::test]
