@@ -27,6 +27,16 @@ pub enum EwsError {
     Protocol(String),
 }
 
+impl From<super::ntlm::NtlmError> for EwsError {
+    fn from(e: super::ntlm::NtlmError) -> Self {
+        match e {
+            super::ntlm::NtlmError::Network(m) => EwsError::Network(m),
+            super::ntlm::NtlmError::NoChallenge => EwsError::Unauthorized,
+            super::ntlm::NtlmError::Protocol(m) => EwsError::Protocol(m),
+        }
+    }
+}
+
 impl EwsError {
     fn from_outcome(o: &Outcome, mailbox: &str) -> Self {
         match o.code.as_str() {

@@ -199,41 +199,38 @@ impl Calendar {
         }
     }
 
-    /// The worker: watches the EWS mailboxes; starts over when the sync changed them.
-    pub async fn run_ews(self: Arc<Self>, ctx: WorkerCtx) {
-        let Some(watcher) = self.watcher.clone() else { return };
+    /// Runs `watch` over the synced users' mailboxes that `api` serves; starts it over with the
+    /// new list when `changed` says the sync changed them.
+    async fn follow_users<F, Fut>(&self, api: exchange::Api, changed: &tokio::sync::Notify, ctx: &WorkerCtx, watch: F)
+    where
+        F: Fn(Vec<String>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         loop {
-            let mailboxes = self.mailboxes(exchange::Api::Ews).await;
+            let mailboxes = self.mailboxes(api).await;
             tokio::select! {
                 _ = ctx.cancelled() => return,
-                _ = self.users_changed.notified() => continue,
+                _ = changed.notified() => continue,
                 _ = async {
                     if mailboxes.is_empty() {
                         futures::future::pending::<()>().await
                     } else {
-                        watcher.clone().run(mailboxes, ctx.clone()).await
+                        watch(mailboxes).await
                     }
                 } => {}
             }
         }
     }
 
-    /// The worker: polls the Graph mailboxes; starts over when the sync changed them.
+    /// The worker: watches the EWS mailboxes (streaming).
+    pub async fn run_ews(self: Arc<Self>, ctx: WorkerCtx) {
+        let Some(watcher) = self.watcher.clone() else { return };
+        self.follow_users(exchange::Api::Ews, &self.users_changed, &ctx, |m| watcher.clone().run(m, ctx.clone())).await
+    }
+
+    /// The worker: polls the Graph mailboxes (and follows their change notifications).
     pub async fn run_graph(self: Arc<Self>, ctx: WorkerCtx) {
         let Some(poller) = self.graph.clone() else { return };
-        loop {
-            let mailboxes = self.mailboxes(exchange::Api::Graph).await;
-            tokio::select! {
-                _ = ctx.cancelled() => return,
-                _ = self.graph_users_changed.notified() => continue,
-                _ = async {
-                    if mailboxes.is_empty() {
-                        futures::future::pending::<()>().await
-                    } else {
-                        poller.clone().run(mailboxes, ctx.clone()).await
-                    }
-                } => {}
-            }
-        }
+        self.follow_users(exchange::Api::Graph, &self.graph_users_changed, &ctx, |m| poller.clone().run(m, ctx.clone())).await
     }
 }

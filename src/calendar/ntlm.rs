@@ -6,7 +6,6 @@
 //! with the three-step handshake on that lane. A streaming request gets a lane of its own for
 //! as long as the stream lives.
 
-use super::ews_client::EwsError;
 use base64::Engine;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,8 +26,19 @@ pub struct LaneResponse {
     pub lane: tokio::sync::OwnedMutexGuard<reqwest::Client>,
 }
 
-fn net(e: reqwest::Error) -> EwsError {
-    EwsError::Network(e.without_url().to_string())
+/// Why a request could not be signed in or sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NtlmError {
+    #[error("cannot reach the server: {0}")]
+    Network(String),
+    #[error("the server gave no NTLM challenge")]
+    NoChallenge,
+    #[error("NTLM: {0}")]
+    Protocol(String),
+}
+
+fn net(e: reqwest::Error) -> NtlmError {
+    NtlmError::Network(e.without_url().to_string())
 }
 
 /// A client that keeps at most one idle connection, HTTP/1.1 (NTLM is per connection).
@@ -57,7 +67,7 @@ impl NtlmAuth {
 
     /// Sends `build(client)` on a free lane (or the next one), authenticating its connection
     /// when the server asks.
-    pub async fn send(&self, build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder) -> Result<LaneResponse, EwsError> {
+    pub async fn send(&self, build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder) -> Result<LaneResponse, NtlmError> {
         let free = self.lanes.iter().find_map(|l| l.clone().try_lock_owned().ok());
         let lane = match free {
             Some(g) => g,
@@ -68,7 +78,7 @@ impl NtlmAuth {
     }
 
     /// Sends on a new connection of its own (a stream), authenticated.
-    pub async fn send_alone(&self, build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder) -> Result<reqwest::Response, EwsError> {
+    pub async fn send_alone(&self, build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder) -> Result<reqwest::Response, NtlmError> {
         self.handshake(&lane_client(), &build).await
     }
 
@@ -76,7 +86,7 @@ impl NtlmAuth {
         &self,
         client: &reqwest::Client,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, EwsError> {
+    ) -> Result<reqwest::Response, NtlmError> {
         let res = build(client).send().await.map_err(net)?;
         let offers = |r: &reqwest::Response| {
             r.headers().get_all(WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).any(|v| {
@@ -101,7 +111,7 @@ impl NtlmAuth {
         let b64 = |m: &ntlmclient::Message| {
             m.to_bytes()
                 .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
-                .map_err(|e| EwsError::Protocol(format!("NTLM message: {e}")))
+                .map_err(|e| NtlmError::Protocol(format!("NTLM message: {e}")))
         };
         let res = build(client).header(AUTHORIZATION, format!("NTLM {}", b64(&negotiate)?)).send().await.map_err(net)?;
         let challenge = res
@@ -111,12 +121,12 @@ impl NtlmAuth {
             .filter_map(|v| v.to_str().ok())
             .find_map(|v| v.strip_prefix("NTLM ").or_else(|| v.strip_prefix("Negotiate ")).map(|t| t.trim().to_string()));
         let _ = res.bytes().await;
-        let Some(challenge) = challenge else { return Err(EwsError::Unauthorized) };
+        let Some(challenge) = challenge else { return Err(NtlmError::NoChallenge) };
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(challenge)
-            .map_err(|_| EwsError::Protocol("the NTLM challenge is not base64".into()))?;
+            .map_err(|_| NtlmError::Protocol("the NTLM challenge is not base64".into()))?;
         let Ok(ntlmclient::Message::Challenge(c)) = ntlmclient::Message::try_from(bytes.as_slice()) else {
-            return Err(EwsError::Protocol("the server's NTLM answer is not a challenge".into()));
+            return Err(NtlmError::Protocol("the server's NTLM answer is not a challenge".into()));
         };
         let target_info: Vec<u8> = c.target_information.iter().flat_map(|e| e.to_bytes()).collect();
         let answer = ntlmclient::respond_challenge_ntlm_v2(c.challenge, &target_info, ntlmclient::get_ntlm_time(), &self.creds);

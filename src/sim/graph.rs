@@ -439,10 +439,26 @@ fn url_decode(v: &str) -> String {
     percent_encoding::percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
-/// Authentication, faults and mailbox checks every API request under a user meets, in Graph's order.
-async fn gate(s: &Shared, method: &Method, uri: &axum::http::Uri, headers: &HeaderMap, user: &str) -> Result<String, Response> {
-    gate_app(s, method, uri, headers).await?;
-    check_mailbox(s, &url_decode(user)).map_err(|r| *r)
+/// A request past authentication and faults, as every API request meets them first.
+struct App;
+
+impl axum::extract::FromRequestParts<Arc<Shared>> for App {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, s: &Arc<Shared>) -> Result<Self, Response> {
+        gate_app(s, &parts.method, &parts.uri, &parts.headers).await.map(|()| App)
+    }
+}
+
+/// … under `/v1.0/users/{user}/…`, and that mailbox exists and is allowed (Graph's order).
+struct Mailbox(String);
+
+impl axum::extract::FromRequestParts<Arc<Shared>> for Mailbox {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, s: &Arc<Shared>) -> Result<Self, Response> {
+        gate_app(s, &parts.method, &parts.uri, &parts.headers).await?;
+        let user = parts.uri.path().strip_prefix("/v1.0/users/").and_then(|r| r.split('/').next()).unwrap_or_default();
+        check_mailbox(s, &url_decode(user)).map(Mailbox).map_err(|r| *r)
+    }
 }
 
 /// The mailbox exists and the app's access policy allows it.
@@ -490,16 +506,10 @@ fn decode_state(v: &str) -> Option<DeltaState> {
 
 async fn delta(
     State(s): State<Arc<Shared>>,
-    Path(user): Path<String>,
+    Mailbox(mailbox): Mailbox,
     Query(q): Query<HashMap<String, String>>,
-    method: Method,
-    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
-    let mailbox = match gate(&s, &method, &uri, &headers, &user).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
     let token = q.get("$skiptoken").or_else(|| q.get("$deltatoken"));
     let st = match token {
         Some(t) => match decode_state(t) {
@@ -566,7 +576,7 @@ async fn delta(
     }
     round.sort_by_key(|(seq, _)| *seq);
     let page: Vec<Value> = round.iter().take(page_size).map(|(_, v)| v.clone()).collect();
-    let link = |kind: &str, st: &DeltaState| format!("{}/v1.0/users/{}/calendarView/delta?{kind}={}", s.base, user, encode_state(st));
+    let link = |kind: &str, st: &DeltaState| format!("{}/v1.0/users/{}/calendarView/delta?{kind}={}", s.base, mailbox, encode_state(st));
     let mut body = json!({
         "@odata.context": format!("{}/v1.0/$metadata#Collection(event)", s.base),
         "value": page,
@@ -637,16 +647,10 @@ fn expanded_property(q: &HashMap<String, String>) -> Option<String> {
 
 async fn get_event(
     State(s): State<Arc<Shared>>,
-    Path((user, id)): Path<(String, String)>,
+    Mailbox(mailbox): Mailbox,
+    Path((_, id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
-    method: Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
 ) -> Response {
-    let mailbox = match gate(&s, &method, &uri, &headers, &user).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
     let events = lock(&s.events);
     match events.iter().find(|e| e.id == id && e.mailbox == mailbox) {
         Some(e) => Json(full_event(e, &s.base, expanded_property(&q).as_deref())).into_response(),
@@ -656,16 +660,11 @@ async fn get_event(
 
 async fn patch_event(
     State(s): State<Arc<Shared>>,
-    Path((user, id)): Path<(String, String)>,
-    method: Method,
-    uri: axum::http::Uri,
+    Mailbox(mailbox): Mailbox,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let mailbox = match gate(&s, &method, &uri, &headers, &user).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
     let Ok(patch) = serde_json::from_slice::<Value>(&body) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -722,18 +721,7 @@ async fn patch_event(
     Json(full_event(&e, &s.base, None)).into_response()
 }
 
-async fn create(
-    State(s): State<Arc<Shared>>,
-    Path(user): Path<String>,
-    method: Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let mailbox = match gate(&s, &method, &uri, &headers, &user).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+async fn create(State(s): State<Arc<Shared>>, Mailbox(mailbox): Mailbox, body: axum::body::Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error(StatusCode::BAD_REQUEST, "BadRequest", "Unable to read JSON request payload.");
     };
@@ -755,17 +743,7 @@ async fn create(
     }
 }
 
-async fn delete_event(
-    State(s): State<Arc<Shared>>,
-    Path((user, id)): Path<(String, String)>,
-    method: Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-) -> Response {
-    let mailbox = match gate(&s, &method, &uri, &headers, &user).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+async fn delete_event(State(s): State<Arc<Shared>>, Mailbox(mailbox): Mailbox, Path((_, id)): Path<(String, String)>) -> Response {
     let mut events = lock(&s.events);
     let Some(pos) = events.iter().position(|e| e.id == id && e.mailbox == mailbox) else {
         return error(StatusCode::NOT_FOUND, "ErrorItemNotFound", "The specified object was not found in the store.");
@@ -906,16 +884,7 @@ fn expiry(v: &Value) -> Result<OffsetDateTime, Box<Response>> {
     Ok(t)
 }
 
-async fn create_subscription(
-    State(s): State<Arc<Shared>>,
-    method: Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Err(r) = gate_app(&s, &method, &uri, &headers).await {
-        return r;
-    }
+async fn create_subscription(State(s): State<Arc<Shared>>, _: App, body: axum::body::Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error(StatusCode::BAD_REQUEST, "BadRequest", "Unable to read JSON request payload.");
     };
@@ -971,33 +940,14 @@ async fn create_subscription(
     (StatusCode::CREATED, Json(subscription_json(&sub, &s.cfg.client_id))).into_response()
 }
 
-async fn get_subscription(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = gate_app(&s, &method, &uri, &headers).await {
-        return r;
-    }
+async fn get_subscription(State(s): State<Arc<Shared>>, _: App, Path(id): Path<String>) -> Response {
     match lock(&s.subscriptions).get(&id) {
         Some(x) => Json(subscription_json(x, &s.cfg.client_id)).into_response(),
         None => error(StatusCode::NOT_FOUND, "ResourceNotFound", &format!("The object was not found: subscription {id}.")),
     }
 }
 
-async fn renew_subscription(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Err(r) = gate_app(&s, &method, &uri, &headers).await {
-        return r;
-    }
+async fn renew_subscription(State(s): State<Arc<Shared>>, _: App, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error(StatusCode::BAD_REQUEST, "BadRequest", "Unable to read JSON request payload.");
     };
@@ -1015,16 +965,7 @@ async fn renew_subscription(
     }
 }
 
-async fn delete_subscription(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = gate_app(&s, &method, &uri, &headers).await {
-        return r;
-    }
+async fn delete_subscription(State(s): State<Arc<Shared>>, _: App, Path(id): Path<String>) -> Response {
     match lock(&s.subscriptions).remove(&id) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => error(StatusCode::NOT_FOUND, "ResourceNotFound", &format!("The object was not found: subscription {id}.")),
