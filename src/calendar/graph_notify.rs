@@ -5,12 +5,14 @@
 //! recreated when Graph removes it. A notification only says "look at this mailbox now": the
 //! poller then follows the mailbox's delta link, so a lost or repeated notification costs
 //! nothing but a round, and the regular polling stays as the safety net. Notifications whose
-//! `clientState` does not match the stored one are dropped (a forged POST cannot make us write).
+//! `clientState` does not match are dropped (a forged POST cannot make us write); only its
+//! SHA-256 is stored, so the database does not hold the secret.
 
 use super::ews_client::EwsError;
 use super::graph::GraphClient;
 use crate::store::{now_text, time_text, Store, StoreError};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
@@ -54,6 +56,11 @@ struct Note {
     lifecycle_event: Option<String>,
 }
 
+/// What is stored of a clientState.
+fn digest(client_state: &str) -> String {
+    Sha256::digest(client_state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub struct GraphSubscriptions {
     graph: GraphClient,
     store: Store,
@@ -79,8 +86,9 @@ impl GraphSubscriptions {
         Ok(row.and_then(|(id, at)| OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339).ok().map(|t| (id, t))))
     }
 
+    /// `client_state`: given for a new subscription (its hash is stored), `None` for a renewal.
     async fn save(&self, mailbox: &str, id: &str, client_state: Option<&str>, expires: OffsetDateTime) -> Result<(), StoreError> {
-        match client_state {
+        match client_state.map(digest) {
             Some(cs) => {
                 sqlx::query(
                     "INSERT INTO calendar_graph_subscriptions (mailbox, subscription_id, client_state, expires_at, updated_at)
@@ -154,7 +162,7 @@ impl GraphSubscriptions {
                 tracing::warn!(subscription = %n.subscription_id, "a Graph notification for a subscription we do not have; dropped");
                 continue;
             };
-            let given = n.client_state.unwrap_or_default();
+            let given = digest(n.client_state.as_deref().unwrap_or_default());
             if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
                 tracing::warn!(%mailbox, "a Graph notification with the wrong clientState; dropped");
                 continue;

@@ -199,7 +199,7 @@ mod ews {
         until("the block removed", || w.ews.item(&id).is_some_and(|i| i.updates == 2)).await;
         let it = w.ews.item(&id).unwrap();
         assert!(it.body.contains("New agenda") && !it.body.contains("900001"));
-        // A meeting of someone without a personal space is left alone.
+        // The other synced user's meeting is handled as well.
         let none = w.ews.create_meeting("user2@example.com", "x", "@cms", "<p>x</p>", s, e);
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(w.ews.item(&none).unwrap().updates, 1, "user2 has a space: handled");

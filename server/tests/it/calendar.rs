@@ -59,6 +59,11 @@ async fn graph_notifications_validate_wake_the_poller_at_once_and_forged_or_repe
     assert_eq!(sub.mailbox, DAVE);
     assert!(sub.client_state.as_deref().is_some_and(|c| c.len() >= 32), "a random clientState");
     assert!(graph.deliveries().iter().any(|d| d.kind == "validation" && d.status == 200));
+    // The database keeps only a hash of the clientState, never the secret itself.
+    let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
+    let kept: String = sqlx::query_scalar("SELECT client_state FROM calendar_graph_subscriptions").fetch_one(store.pool()).await.unwrap();
+    let secret = sub.client_state.clone().unwrap();
+    assert!(!kept.contains(&secret) && kept.len() == 64, "{kept}");
 
     // A meeting: handled within seconds although the next poll is an hour away.
     until("the first round", || delta_requests(&graph) >= 1).await;
