@@ -4,8 +4,10 @@
 //! p50/p99 with change notifications to `/hooks/graph` (polling at an hour, so only the
 //! notifications count), beside polling alone every `BENCH_POLL_SECONDS` (default 60, the
 //! default `graph_poll_seconds`), measured on a fresh simulator in the same run.
-//! Before measuring, each setup is checked: every user synced with a space, and (notifications)
-//! every mailbox subscribed after Graph validated the URL.
+//! Before measuring, each setup is checked: `/healthz` answers 200 with its "ok" text, every
+//! mailbox had its first round, and (notifications) every mailbox is subscribed — which the
+//! simulator only allows after `/hooks/graph` answered its validation with 200 and the very token.
+//! After, every notification must have been answered 202 (a fast 4xx would look like speed).
 //! Run: `cargo bench -p server --bench calendar_graph`
 
 use server::config::{CmsNodeConfig, Config, Secret};
@@ -106,6 +108,13 @@ async fn start(n: usize, notifications: bool, poll_seconds: u64) -> Run {
         assert!(t.elapsed() < Duration::from_secs(300), "not ready: {} mailboxes polled, {subscribed} subscribed", asked.len());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.expect("the server answers");
+    assert_eq!(health.status(), 200, "healthy before measuring");
+    assert!(health.text().await.unwrap_or_default().starts_with("ok:"), "the health text");
+    if notifications {
+        let validations: Vec<u16> = graph.deliveries().iter().filter(|d| d.kind == "validation").map(|d| d.status).collect();
+        assert!(validations.len() >= n && validations.iter().all(|s| *s == 200), "every validation answered 200");
+    }
     Run { _cms: cms, graph, mailboxes, stop, task, _dir: dir }
 }
 
@@ -149,7 +158,13 @@ async fn main() {
     let run = start(n, true, 3600).await;
     let ready = t.elapsed().as_secs_f64();
     let mut lat = drive(&run, meetings, seconds, Duration::from_secs(seconds as u64 + 120)).await;
-    let sent = run.graph.deliveries().iter().filter(|d| d.kind == "created" || d.kind == "updated").count();
+    let posts: Vec<u16> = run.graph.deliveries().iter().filter(|d| d.kind == "created" || d.kind == "updated").map(|d| d.status).collect();
+    assert!(
+        posts.iter().all(|s| *s == 202),
+        "every notification answered 202: {:?}",
+        posts.iter().filter(|s| **s != 202).collect::<Vec<_>>()
+    );
+    let sent = posts.len();
     stop(run).await;
     let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
     println!("  notifications: p50 {p50:.2} s, p99 {p99:.2} s; now the baseline (polling, a few minutes)");

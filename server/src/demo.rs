@@ -189,7 +189,8 @@ async fn start_calendar(
 async fn start_webex(cfg: &mut Config) -> anyhow::Result<(switchboard::sim::webex::SimWebex, switchboard::sim::connect::SimConnect)> {
     use switchboard::sim::connect::{ConnectConfig, SimConnect};
     use switchboard::sim::webex::{SimWebex, WebexSimConfig};
-    let sim_cfg = WebexSimConfig::demo();
+    // A fresh integration secret per run, as for the other simulated systems.
+    let sim_cfg = WebexSimConfig { client_secret: Alphanumeric.sample_string(&mut rand::thread_rng(), 32), ..WebexSimConfig::demo() };
     let (client_id, client_secret) = (sim_cfg.client_id.clone(), sim_cfg.client_secret.clone());
     let webex = SimWebex::start("127.0.0.1:0".parse()?, sim_cfg).await?;
     let key = Alphanumeric.sample_string(&mut rand::thread_rng(), 24);

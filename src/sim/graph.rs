@@ -258,7 +258,7 @@ impl SimGraph {
         start: OffsetDateTime,
         end: OffsetDateTime,
     ) -> String {
-        insert(&self.shared, organizer, subject, location, body_html, true, start, end)
+        self.handle().create_meeting(organizer, subject, location, body_html, start, end)
     }
 
     /// The organiser edits the meeting (a new etag, a delta change).

@@ -84,64 +84,76 @@ async fn user_sync_pages_finds_personal_spaces_robustly_and_reports_the_diff() {
     assert_eq!(runs, vec![("done".to_string(), 23), ("done".to_string(), 1)]);
 }
 
+/// Users synced from a CMS simulator into a fresh SQLite file, for the Exchange tests:
+/// `user1@cms.example.com` … `user{n}@…` with mailboxes `user{i}@{domain}`; those `with_space`
+/// picks own the personal space `user{i}.space` with call ID `{call_prefix}{i}`.
+pub struct Synced {
+    pub cms: SimCms,
+    pub store: Store,
+    pub users: std::sync::Arc<UserSync>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn synced(domain: &str, n: usize, call_prefix: &str, with_space: impl Fn(usize) -> bool) -> Synced {
+    let cms =
+        SimCms::start("127.0.0.1:0".parse().unwrap(), SimConfig { username: "api".into(), password: "pw".into(), ..SimConfig::default() })
+            .await
+            .unwrap();
+    for i in 1..=n {
+        let jid = format!("user{i}@cms.example.com");
+        cms.cluster.add_user(&jid, &format!("User {i}"), &format!("user{i}@{domain}"));
+        if with_space(i) {
+            cms.cluster.add_co_space(
+                &format!("User {i}"),
+                &format!("user{i}.space"),
+                &format!("{call_prefix}{i}"),
+                Some(&jid),
+                Some("2468"),
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in_dir(dir.path()).await.unwrap();
+    store.migrate().await.unwrap();
+    let node = CmsNode::new(NodeConfig::new("cb1", &cms.url(0), "api", "pw")).unwrap();
+    let users = std::sync::Arc::new(UserSync::new(
+        store.clone(),
+        SyncConfig {
+            mail_domain: domain.into(),
+            space_suffix: "space".into(),
+            web_app_url: "https://join.example.com".into(),
+            concurrency: 4,
+        },
+    ));
+    users.run(&node, "test").await.unwrap();
+    Synced { cms, store, users, _dir: dir }
+}
+
 mod ews {
     use futures::StreamExt;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
     use switchboard::calendar::ews_client::{EwsClient, EwsError};
     use switchboard::calendar::service::{CalendarConfig, CalendarService};
-    use switchboard::calendar::users::{SyncConfig, UserSync};
+    use switchboard::calendar::users::UserSync;
     use switchboard::calendar::watcher::EwsWatcher;
-    use switchboard::cms::{CmsNode, NodeConfig};
-    use switchboard::sim::cms::{SimCms, SimConfig};
     use switchboard::sim::ews::{EwsSimConfig, SimEws};
     use switchboard::store::Store;
     use switchboard::workers::{WorkerSpec, Workers};
     use time::OffsetDateTime;
 
     struct World {
-        _cms: SimCms,
         ews: SimEws,
         store: Store,
         users: Arc<UserSync>,
-        _dir: tempfile::TempDir,
+        _synced: super::Synced,
     }
 
+    /// Users 1 and 2 own personal spaces (call IDs 900001, 900002); user 3 has none.
     async fn world() -> World {
-        let cms = SimCms::start(
-            "127.0.0.1:0".parse().unwrap(),
-            SimConfig { username: "api".into(), password: "pw".into(), ..SimConfig::default() },
-        )
-        .await
-        .unwrap();
-        for i in 1..=3 {
-            cms.cluster.add_user(&format!("user{i}@cms.example.com"), &format!("User {i}"), &format!("user{i}@example.com"));
-            if i != 3 {
-                cms.cluster.add_co_space(
-                    &format!("User {i}"),
-                    &format!("user{i}.space"),
-                    &format!("90000{i}"),
-                    Some(&format!("user{i}@cms.example.com")),
-                    Some("2468"),
-                );
-            }
-        }
+        let synced = super::synced("example.com", 3, "90000", |i| i != 3).await;
         let ews = SimEws::start("127.0.0.1:0".parse().unwrap(), EwsSimConfig::demo(3)).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_in_dir(dir.path()).await.unwrap();
-        store.migrate().await.unwrap();
-        let node = CmsNode::new(NodeConfig::new("cb1", &cms.url(0), "api", "pw")).unwrap();
-        let users = Arc::new(UserSync::new(
-            store.clone(),
-            SyncConfig {
-                mail_domain: "example.com".into(),
-                space_suffix: "space".into(),
-                web_app_url: "https://join.example.com".into(),
-                concurrency: 4,
-            },
-        ));
-        users.run(&node, "test").await.unwrap();
-        World { _cms: cms, ews, store, users, _dir: dir }
+        World { ews, store: synced.store.clone(), users: synced.users.clone(), _synced: synced }
     }
 
     fn service(w: &World, account: (&str, &str)) -> Arc<CalendarService> {
@@ -454,61 +466,29 @@ mod graph {
     use switchboard::calendar::graph::GraphClient;
     use switchboard::calendar::graph_poll::GraphPoller;
     use switchboard::calendar::service::{CalendarConfig, CalendarService};
-    use switchboard::calendar::users::{SyncConfig, UserSync};
-    use switchboard::cms::{CmsNode, NodeConfig};
-    use switchboard::sim::cms::{SimCms, SimConfig};
     use switchboard::sim::graph::{GraphSimConfig, SimGraph};
     use switchboard::store::Store;
     use switchboard::workers::{WorkerSpec, Workers};
     use time::OffsetDateTime;
 
     struct World {
-        _cms: SimCms,
         graph: SimGraph,
         store: Store,
         svc: Arc<CalendarService>,
         client: GraphClient,
-        _dir: tempfile::TempDir,
+        _synced: super::Synced,
     }
 
+    /// Users 1 and 2 in Exchange Online (`cloud.example.com`), with personal spaces 800001, 800002.
     async fn world(allowed: &[&str]) -> World {
-        let cms = SimCms::start(
-            "127.0.0.1:0".parse().unwrap(),
-            SimConfig { username: "api".into(), password: "pw".into(), ..SimConfig::default() },
-        )
-        .await
-        .unwrap();
-        for i in 1..=2 {
-            cms.cluster.add_user(&format!("user{i}@cms.example.com"), &format!("User {i}"), &format!("user{i}@cloud.example.com"));
-            cms.cluster.add_co_space(
-                &format!("User {i}"),
-                &format!("user{i}.space"),
-                &format!("80000{i}"),
-                Some(&format!("user{i}@cms.example.com")),
-                Some("1357"),
-            );
-        }
+        let synced = super::synced("cloud.example.com", 2, "80000", |_| true).await;
         let cfg = GraphSimConfig { page_max: 3, allowed: allowed.iter().map(|a| a.to_string()).collect(), ..GraphSimConfig::demo(2) };
         let graph = SimGraph::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_in_dir(dir.path()).await.unwrap();
-        store.migrate().await.unwrap();
-        let node = CmsNode::new(NodeConfig::new("cb1", &cms.url(0), "api", "pw")).unwrap();
-        let users = Arc::new(UserSync::new(
-            store.clone(),
-            SyncConfig {
-                mail_domain: "cloud.example.com".into(),
-                space_suffix: "space".into(),
-                web_app_url: "https://join.example.com".into(),
-                concurrency: 4,
-            },
-        ));
-        users.run(&node, "test").await.unwrap();
         let client =
             GraphClient::new(reqwest::Client::new(), &graph.token_url(), &graph.api_url(), "switchboard-app", "app-secret").unwrap();
         let cfg = CalendarConfig { sip_domain: "example.com".into(), dial_in: vec!["+1 408 555 0100".into()], ..CalendarConfig::default() };
-        let svc = Arc::new(CalendarService::new(store.clone(), users, client.clone(), cfg));
-        World { _cms: cms, graph, store, svc, client, _dir: dir }
+        let svc = Arc::new(CalendarService::new(synced.store.clone(), synced.users.clone(), client.clone(), cfg));
+        World { graph, store: synced.store.clone(), svc, client, _synced: synced }
     }
 
     fn poller(w: &World) -> GraphPoller {
