@@ -243,6 +243,10 @@ pub struct WebexConfig {
     pub directory_refresh_hours: u64,
     /// Notifications in flight at once.
     pub concurrency: usize,
+    /// Attempts of one notification (Webex message, SMS or call) while the service throttles,
+    /// fails with 5xx or cannot be reached, before it is marked failed with the reason (backoff
+    /// 1 s, 2 s, 4 s … or the `Retry-After` between them).
+    pub max_attempts: u32,
 }
 
 impl Default for WebexConfig {
@@ -266,6 +270,7 @@ impl Default for WebexConfig {
             default_region: "US".into(),
             directory_refresh_hours: 24,
             concurrency: 32,
+            max_attempts: 8,
         }
     }
 }
@@ -375,7 +380,7 @@ impl Config {
                 voice_from: self.connect.voice_from.clone(),
                 public_url: base,
                 concurrency: w.concurrency.max(1),
-                max_attempts: 8,
+                max_attempts: i64::from(w.max_attempts.max(1)),
                 voice: switchboard::webex::connect::Voice {
                     voice: self.connect.voice.clone(),
                     engine: "AZURE".into(),

@@ -100,7 +100,11 @@ fn person_id(email: &str) -> String {
 
 /// Connected org, directory loaded, the moderator signed in with Webex: ready to run incidents.
 async fn ready(dir: &Path, w: &World) -> (TestApp, reqwest::Client) {
-    let app = app(dir, w).await;
+    ready_with(app(dir, w).await).await
+}
+
+/// [`ready`] for an application started with its own configuration.
+async fn ready_with(app: TestApp) -> (TestApp, reqwest::Client) {
     assert_eq!(location(&connect_org(&app, "admin@example.com").await), "/incidents?connected=1");
     let c = client();
     let res = webex_sign_in(&app, &c, "moderator@example.com").await;
@@ -120,6 +124,21 @@ async fn wait_for<F: Fn(&Value) -> bool>(app: &TestApp, c: &reqwest::Client, roo
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+/// Calls a server function that takes a form (the default encoding), as the settings page does.
+pub async fn call_form(app: &TestApp, c: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let res = c.post(app.url(&format!("/api/incidents/{name}"))).form(form).send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn timeline_details(page: &Value, kind: &str) -> Vec<String> {
+    page["incident"]["timeline"]
+        .as_array()
+        .map(|t| t.iter().filter(|e| e["kind"] == kind).map(|e| e["detail"].as_str().unwrap_or_default().to_string()).collect())
+        .unwrap_or_default()
 }
 
 fn deliveries(page: &Value) -> Vec<Value> {
@@ -474,4 +493,266 @@ async fn only_members_of_the_responders_space_run_incidents() {
     let (s, e) = call(&app, &c, "start_incident", json!({"room_id": room, "name": "x"})).await;
     assert_eq!(s, 403, "{e}");
     assert!(w.webex.memberships(&room).iter().all(|m| m.person_id != outsider.id), "nothing changed in Webex");
+}
+
+/// An external with both numbers, linked to `room`; returns its id.
+async fn linked_external(app: &TestApp, c: &reqwest::Client, room: &str, name: &str, mobile: &str, voice: &str) -> Value {
+    let (s, ext) = call(app, c, "save_external", json!({"id": null, "name": name, "email": "", "mobile": mobile, "voice": voice})).await;
+    assert_eq!(s, 200, "{ext}");
+    let (s, b) = call(app, c, "link_external", json!({"room_id": room, "id": ext["id"]})).await;
+    assert_eq!(s, 200, "{b}");
+    ext["id"].clone()
+}
+
+#[tokio::test]
+async fn remind_notifies_one_person_again_on_only_the_channels_chosen_and_lands_on_the_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let (app, c) = ready(dir.path(), &w).await;
+    let room = room_id(&w, "Response - Security");
+    let (s, page) = call(&app, &c, "open_space", json!({"room_id": room})).await;
+    assert_eq!(s, 200, "{page}");
+    let pat = linked_external(&app, &c, &room, "Pat Partner", "+1 201 555 0177", "+1 201 555 0178").await;
+    let (s, v) = call(&app, &c, "start_incident", json!({"room_id": room, "name": "Badge readers offline"})).await;
+    assert_eq!(s, 200, "{v}");
+    let page = wait_for(&app, &c, &room, "the first round", all_done).await;
+    let first = deliveries(&page);
+    assert!(first.iter().all(|d| d["status"] == "sent"), "{first:?}");
+
+    let accepted = |w: &World, channel: &str, to: &str| {
+        w.connect.messages().iter().filter(|m| m.channel == channel && m.to == to && m.status == 202).count()
+    };
+    let messages_to = |w: &World, pid: &str| w.webex.messages().iter().filter(|m| m.to_person_id.as_deref() == Some(pid)).count();
+    assert_eq!((accepted(&w, "sms", "+12015550177"), accepted(&w, "voice", "+12015550178")), (1, 1));
+
+    // Pat again, by SMS only.
+    let (s, n) = call(&app, &c, "remind_responder", json!({"room_id": room, "responder_id": pat, "channels": ["sms"]})).await;
+    assert_eq!((s, n.as_u64()), (200, Some(1)), "{n}");
+    let page = wait_for(&app, &c, &room, "the reminder", |p| deliveries(p).len() == first.len() + 1 && all_done(p)).await;
+    let again: Vec<Value> = deliveries(&page).into_iter().filter(|d| d["round"].as_i64() > Some(0)).collect();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(
+        (again[0]["responder_id"].clone(), again[0]["channel"].as_str(), again[0]["status"].as_str()),
+        (pat.clone(), Some("sms"), Some("sent"))
+    );
+    assert_eq!(accepted(&w, "sms", "+12015550177"), 2, "the SMS went out again");
+    assert_eq!(accepted(&w, "voice", "+12015550178"), 1, "the call was not chosen, so not made again");
+
+    // A member of the space again, by Webex message only (they have a mobile, not chosen).
+    let member = page["responders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["internal"] == true && r["is_commander"] == false && r["sms_number"].is_string())
+        .cloned()
+        .expect("a member with a mobile");
+    let email = member["email"].as_str().unwrap();
+    let pid = person_id(email);
+    let sms_before = accepted(&w, "sms", member["sms_number"].as_str().unwrap());
+    assert_eq!(messages_to(&w, &pid), 1);
+    let (s, n) = call(&app, &c, "remind_responder", json!({"room_id": room, "responder_id": member["id"], "channels": ["webex"]})).await;
+    assert_eq!((s, n.as_u64()), (200, Some(1)), "{n}");
+    let page = wait_for(&app, &c, &room, "the second reminder", |p| deliveries(p).len() == first.len() + 2 && all_done(p)).await;
+    assert_eq!(messages_to(&w, &pid), 2, "a second 1:1 message");
+    assert_eq!(accepted(&w, "sms", member["sms_number"].as_str().unwrap()), sms_before, "no SMS: not chosen");
+
+    let reminders = timeline_details(&page, "reminder");
+    assert_eq!(reminders.len(), 2, "{reminders:?}");
+    assert!(reminders[0].contains("reminded Pat Partner (SMS)"), "{reminders:?}");
+    assert!(reminders[1].contains(&format!("reminded {} (Webex message)", member["name"].as_str().unwrap())), "{reminders:?}");
+
+    // Nothing chosen, or a channel the person cannot be reached on: refused with the reason.
+    let (s, e) = call(&app, &c, "remind_responder", json!({"room_id": room, "responder_id": pat, "channels": []})).await;
+    assert_eq!(s, 400, "{e}");
+    let (s, e) = call(&app, &c, "remind_responder", json!({"room_id": room, "responder_id": pat, "channels": ["webex"]})).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e.to_string().contains("Pat Partner cannot be reached on the channels chosen"), "{e}");
+    assert_eq!(deliveries(&call(&app, &c, "get_space", json!({"room_id": room})).await.1).len(), first.len() + 2, "nothing queued");
+}
+
+#[tokio::test]
+async fn notification_templates_are_previewed_and_saved_in_settings_a_broken_one_is_refused_and_the_next_start_uses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let (app, c) = ready(dir.path(), &w).await;
+    let admin = client();
+    login(&app, &admin, "boss", "boss-password-1").await;
+    let (s, got) = call_form(&app, &admin, "templates", &[]).await;
+    assert_eq!(s, 200, "{got}");
+    let defaults = got[0].clone();
+    assert_eq!(got[1], true, "an admin may edit");
+
+    let webex =
+        "**Page for {{ responder_name }}**: {{ incident_name }} in {{ space_title }}. Join {{ meeting_link }} or answer {{ ack_link }}";
+    let sms = "SB-PAGE {{ incident_name }}: {{ toll_number }}pp{{ meeting_number }}# answer {{ ack_link }}";
+    let voice = "Switchboard calling about {{ incident_name }}.";
+
+    // Preview: rendered with the sample values, nothing stored.
+    let (s, p) = call_form(&app, &admin, "preview_templates", &[("webex", webex), ("sms", sms), ("voice", voice), ("save", "false")]).await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["saved"], false);
+    assert!(p["webex"].as_str().unwrap().starts_with("**Page for Robin Responder**: Core router down in Response - Network outage"), "{p}");
+    assert_eq!(p["voice"], "Switchboard calling about Core router down.");
+    assert_eq!(call_form(&app, &admin, "templates", &[]).await.1[0], defaults, "a preview stores nothing");
+
+    // A template that does not render: refused with the reason, the stored ones kept.
+    let (s, e) = call_form(
+        &app,
+        &admin,
+        "preview_templates",
+        &[("webex", webex), ("sms", "Hi {{ pager_number }}"), ("voice", voice), ("save", "true")],
+    )
+    .await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e.to_string().contains("The SMS template does not render") && e.to_string().contains("undefined"), "{e}");
+    let (s, e) =
+        call_form(&app, &admin, "preview_templates", &[("webex", webex), ("sms", sms), ("voice", "{% if %}"), ("save", "true")]).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e.to_string().contains("The voice template does not render"), "{e}");
+    assert_eq!(call_form(&app, &admin, "templates", &[]).await.1[0], defaults, "nothing stored");
+
+    // Only admins save (the commander is an operator); they may preview.
+    let form = [("webex", webex), ("sms", sms), ("voice", voice), ("save", "true")];
+    let (s, e) = call_form(&app, &c, "preview_templates", &form).await;
+    assert_eq!(s, 403, "{e}");
+    let (s, p) = call_form(&app, &admin, "preview_templates", &form).await;
+    assert_eq!((s, &p["saved"]), (200, &Value::Bool(true)), "{p}");
+    let stored = call_form(&app, &admin, "templates", &[]).await.1;
+    assert_eq!(stored[0], json!({"webex": webex, "sms": sms, "voice": voice}));
+    let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'incident.templates' AND actor = 'boss'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "only the save that worked is audited");
+
+    // The next Start uses them, on every channel, with the incident's own values.
+    let room = room_id(&w, "Response - Security");
+    call(&app, &c, "open_space", json!({"room_id": room})).await;
+    linked_external(&app, &c, &room, "Pat Partner", "+1 201 555 0177", "+1 201 555 0178").await;
+    let (s, v) = call(&app, &c, "start_incident", json!({"room_id": room, "name": "Cache poisoning"})).await;
+    assert_eq!(s, 200, "{v}");
+    let page = wait_for(&app, &c, &room, "deliveries", all_done).await;
+    assert!(deliveries(&page).iter().all(|d| d["status"] == "sent"), "{page}");
+    let msgs = w.webex.messages();
+    assert!(!msgs.is_empty());
+    for m in &msgs {
+        let md = m.markdown.as_deref().unwrap_or_default();
+        assert!(md.starts_with("**Page for ") && md.contains("**: Cache poisoning in Response - Security. Join https://"), "{md}");
+        assert!(md.contains(&format!("{}/ack/", app.base)), "{md}");
+    }
+    let connect = w.connect.messages();
+    let sms_text = &connect.iter().find(|m| m.channel == "sms").unwrap().text;
+    assert!(sms_text.starts_with("SB-PAGE Cache poisoning: ") && sms_text.contains("/ack/"), "{sms_text}");
+    assert_eq!(connect.iter().find(|m| m.channel == "voice").unwrap().text, "Switchboard calling about Cache poisoning.");
+}
+
+/// Starts an incident in a space with an external (SMS and voice) while Connect is down, and
+/// checks what the commander sees: SMS and voice failed with `why` after `attempts` tries,
+/// every Webex message sent anyway.
+async fn start_while_connect_is_down(app: &TestApp, c: &reqwest::Client, w: &World, attempts: i64, why: &str) -> Vec<Value> {
+    let room = room_id(w, "Response - Datacenter");
+    let (s, page) = call(app, c, "open_space", json!({"room_id": room})).await;
+    assert_eq!(s, 200, "{page}");
+    let pat = linked_external(app, c, &room, "Pat Partner", "+1 201 555 0177", "+1 201 555 0178").await;
+    let (s, v) = call(app, c, "start_incident", json!({"room_id": room, "name": "Generator test"})).await;
+    assert_eq!(s, 200, "{v}");
+    let page = wait_for(app, c, &room, "every delivery to end", all_done).await;
+    let d = deliveries(&page);
+    let phone: Vec<&Value> = d.iter().filter(|d| d["responder_id"] == pat).collect();
+    assert_eq!(phone.len(), 2, "{d:?}");
+    for p in &phone {
+        assert_eq!(p["status"], "failed", "{p}");
+        let reason = p["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains(why) && reason.contains("gave up after repeated attempts"), "{p}");
+        assert_eq!(p["attempts"].as_i64(), Some(attempts), "bounded: {p}");
+    }
+    let webex: Vec<&Value> = d.iter().filter(|d| d["channel"] == "webex").collect();
+    assert!(!webex.is_empty() && webex.iter().all(|d| d["status"] == "sent"), "the Webex messages still go out: {d:?}");
+    assert_eq!(w.webex.messages().len(), webex.len());
+    let failed = timeline_details(&page, "delivery").into_iter().filter(|t| t.contains("failed")).count();
+    assert_eq!(failed, 2, "each failure is on the timeline once");
+    d
+}
+
+#[tokio::test]
+async fn connect_answering_only_5xx_fails_sms_and_voice_with_the_reason_after_bounded_retries_and_webex_still_goes_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let mut cfg = webex_config(dir.path(), &w, KEY);
+    cfg.webex.max_attempts = 3;
+    let (app, c) = ready_with(TestApp::spawn_with(cfg).await).await;
+    w.connect.faults().set_fail_every(1);
+    start_while_connect_is_down(&app, &c, &w, 3, "server error 503").await;
+    let statuses: Vec<u16> = w.connect.messages().iter().map(|m| m.status).collect();
+    assert_eq!(statuses, vec![503; 6], "three tries each for the SMS and the call, none accepted");
+}
+
+#[tokio::test]
+async fn connect_unreachable_fails_sms_and_voice_with_the_reason_after_bounded_retries_and_webex_still_goes_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    // A port nobody listens on any more: connections are refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut cfg = webex_config(dir.path(), &w, KEY);
+    cfg.connect.url = format!("http://{closed}");
+    cfg.webex.max_attempts = 2;
+    let (app, c) = ready_with(TestApp::spawn_with(cfg).await).await;
+    start_while_connect_is_down(&app, &c, &w, 2, "cannot reach the service").await;
+    assert!(w.connect.messages().is_empty());
+}
+
+#[tokio::test]
+async fn opening_a_space_again_syncs_its_members_people_who_left_drop_out_and_those_there_before_stay_at_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let (app, c) = ready(dir.path(), &w).await;
+    let org = WebexSimConfig::demo().org;
+    let room = room_id(&w, "Response - Network outage");
+    let by_email =
+        |page: &Value, email: &str| page["responders"].as_array().unwrap().iter().find(|r| r["email"].as_str() == Some(email)).cloned();
+    let (s, page) = call(&app, &c, "open_space", json!({"room_id": room})).await;
+    assert_eq!(s, 200, "{page}");
+    let (p7, p8) = (&org.people[7], &org.people[8]);
+    for p in [p7, p8] {
+        let r = by_email(&page, &p.email).unwrap_or_else(|| panic!("{} synced: {page}", p.email));
+        assert_eq!(r["pre_existing"], true, "in the space before Switchboard: {r}");
+    }
+
+    // Switchboard adds one person; in Webex, p8 leaves and someone else is added by hand.
+    let (added, by_hand) = (&org.people[20], &org.people[21]);
+    let (s, b) = call(&app, &c, "add_internal", json!({"room_id": room, "person_id": added.id})).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(w.webex.remove_membership(&room, &p8.id));
+    w.webex.add_membership(&room, &by_hand.id, false);
+    // Until the space is opened again the page shows what was synced.
+    assert!(by_email(&call(&app, &c, "get_space", json!({"room_id": room})).await.1, &p8.email).is_some());
+
+    let (s, page) = call(&app, &c, "open_space", json!({"room_id": room})).await;
+    assert_eq!(s, 200, "{page}");
+    assert!(by_email(&page, &p8.email).is_none(), "who left dropped out: {page}");
+    assert_eq!(by_email(&page, &p7.email).unwrap()["pre_existing"], true, "still remembered as pre-existing");
+    assert_eq!(by_email(&page, &by_hand.email).expect("joined in Webex: synced")["pre_existing"], true, "not added by Switchboard");
+    assert_eq!(by_email(&page, &added.email).expect("still linked")["pre_existing"], false, "added by Switchboard, not pre-existing");
+    let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
+    let linked: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM space_responders s JOIN responders r ON r.id = s.responder_id WHERE s.room_id = ? AND r.person_id = ?",
+    )
+    .bind(&room)
+    .bind(&p8.id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(linked, 0, "the link is gone from the database");
+
+    // Stop takes out only the one Switchboard added.
+    let (s, v) = call(&app, &c, "start_incident", json!({"room_id": room, "name": "Fibre cut"})).await;
+    assert_eq!(s, 200, "{v}");
+    wait_for(&app, &c, &room, "deliveries", all_done).await;
+    let (s, removed) = call(&app, &c, "stop_incident", json!({"room_id": room})).await;
+    assert_eq!((s, removed.as_u64()), (200, Some(1)), "{removed}");
+    let members: Vec<String> = w.webex.memberships(&room).into_iter().map(|m| m.person_id).collect();
+    assert!(!members.contains(&added.id), "added for the incident: removed");
+    assert!(members.contains(&by_hand.id) && members.contains(&p7.id), "pre-existing members stay: {members:?}");
+    assert!(!members.contains(&p8.id));
 }

@@ -371,6 +371,15 @@ impl SimWebex {
             created: now_rfc3339(),
         });
     }
+
+    /// Test setup: the person leaves the room (as if they left in the Webex app); `false` if
+    /// they were not in it.
+    pub fn remove_membership(&self, room_id: &str, person_id: &str) -> bool {
+        let mut w = lock(&self.shared.world);
+        let before = w.memberships.len();
+        w.memberships.retain(|m| !(m.room_id == room_id && m.person_id == person_id));
+        w.memberships.len() != before
+    }
 }
 
 /// Webex tokens look like `<base64ish>_<cluster>_<org uuid>` [I: the shape; only opacity matters].
