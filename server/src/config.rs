@@ -225,6 +225,9 @@ pub struct WebexConfig {
     pub secrets_key: Option<Secret>,
     /// Only people of this Webex org may sign in; empty: the org of the admin grant.
     pub org_id: Option<String>,
+    /// Roles by Webex admin role, checked first: the role's id as `/people` returns it in `roles`,
+    /// or the name inside it: `{ "id_full_admin" = "admin", "id_readonly_admin" = "viewer" }`.
+    pub admin_roles: std::collections::BTreeMap<String, String>,
     /// Role of Webex org administrators who sign in ("admin", "operator", "viewer"; none: not allowed).
     pub org_admins_role: Option<String>,
     /// Roles by email address, then by email domain: `{ "ann@example.com" = "admin" }`.
@@ -260,6 +263,7 @@ impl Default for WebexConfig {
             token_url: None,
             secrets_key: None,
             org_id: None,
+            admin_roles: Default::default(),
             org_admins_role: None,
             emails: Default::default(),
             domains: Default::default(),
@@ -342,6 +346,10 @@ impl Config {
             v.parse::<Role>().map_err(|_| ConfigError::Invalid(format!("{key}: '{v}' is not a role (admin, operator, viewer)")))
         };
         let mut rules = Vec::new();
+        // A specific admin role before "any admin role", so it can give a different role.
+        for (admin_role, r) in &w.admin_roles {
+            rules.push(WebexRoleRule::AdminRole(admin_role.clone(), role(&format!("webex.admin_roles.{admin_role}"), r)?));
+        }
         if let Some(r) = &w.org_admins_role {
             rules.push(WebexRoleRule::OrgAdmins(role("webex.org_admins_role", r)?));
         }
@@ -861,6 +869,39 @@ mod tests {
             )?;
             let err = Config::load(Some(Path::new("r.toml"))).unwrap_err().to_string();
             assert!(err.contains("webex.domains.example.com") && err.contains("'boss' is not a role"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn webex_admin_roles_map_to_switchboard_roles_before_the_any_admin_rule() {
+        use switchboard::incident::WebexRoleRule;
+        use switchboard::model::Role;
+        Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_WEBEX__SECRETS_KEY", switchboard::webex::SecretBox::generate_key());
+            jail.create_file(
+                "w.toml",
+                "[webex]\nenabled = true\nclient_id = \"c\"\nclient_secret = \"s\"\norg_admins_role = \"operator\"\n\
+                 admin_roles = { \"id_full_admin\" = \"admin\", \"id_readonly_admin\" = \"viewer\" }\n\
+                 domains = { \"example.com\" = \"viewer\" }\n",
+            )?;
+            let c = Config::load(Some(Path::new("w.toml"))).map_err(|e| e.to_string())?;
+            let access = c.webex_settings(None).map_err(|e| e.to_string())?.expect("webex is on").access;
+            assert_eq!(
+                access.rules,
+                vec![
+                    WebexRoleRule::AdminRole("id_full_admin".into(), Role::Admin),
+                    WebexRoleRule::AdminRole("id_readonly_admin".into(), Role::Viewer),
+                    WebexRoleRule::OrgAdmins(Role::Operator),
+                    WebexRoleRule::Domain("example.com".into(), Role::Viewer),
+                ]
+            );
+            jail.create_file(
+                "bad.toml",
+                "[webex]\nenabled = true\nclient_id = \"c\"\nclient_secret = \"s\"\nadmin_roles = { \"id_full_admin\" = \"root\" }\n",
+            )?;
+            let err = Config::load(Some(Path::new("bad.toml"))).unwrap_err().to_string();
+            assert!(err.contains("webex.admin_roles.id_full_admin") && err.contains("'root' is not a role"), "{err}");
             Ok(())
         });
     }

@@ -29,7 +29,9 @@ pub struct WebexSessionUser {
     pub email: String,
     pub display_name: String,
     pub org_id: String,
-    pub org_admin: bool,
+    /// The Webex admin roles they hold (ids as `/people/me` gave them): the role rules are
+    /// checked again on every request, and some name a specific admin role.
+    pub roles: Vec<String>,
     pub sealed_token: String,
     pub signed_in: i64,
     pub touched: i64,
@@ -43,7 +45,7 @@ impl WebexSessionUser {
             display_name: self.display_name.clone(),
             phone_numbers: vec![],
             org_id: self.org_id.clone(),
-            roles: if self.org_admin { vec!["admin".into()] } else { vec![] },
+            roles: self.roles.clone(),
         }
     }
 }
@@ -179,7 +181,7 @@ async fn sign_in_finish(state: &AppState, w: &WebexServices, session: Session, t
         email: me.email().to_string(),
         display_name: me.display_name.clone(),
         org_id: me.org_id.clone(),
-        org_admin: !me.roles.is_empty(),
+        roles: me.roles.clone(),
         sealed_token: w.secrets.seal(TOKEN_PURPOSE, &serde_json::to_string(&tokens).unwrap_or_default()),
         signed_in: now,
         touched: now,

@@ -756,3 +756,25 @@ async fn opening_a_space_again_syncs_its_members_people_who_left_drop_out_and_th
     assert!(members.contains(&by_hand.id) && members.contains(&p7.id), "pre-existing members stay: {members:?}");
     assert!(!members.contains(&p8.id));
 }
+
+#[tokio::test]
+async fn a_specific_webex_admin_role_maps_to_its_own_switchboard_role_ahead_of_any_admin_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let mut cfg = webex_config(dir.path(), &w, KEY);
+    // admin@example.com holds id_full_admin (the simulator returns it as a Webex role id).
+    cfg.webex.admin_roles.insert("id_full_admin".into(), "viewer".into());
+    let app = TestApp::spawn_with(cfg).await;
+    assert_eq!(location(&connect_org(&app, "admin@example.com").await), "/incidents?connected=1");
+    let c = client();
+    assert_eq!(location(&webex_sign_in(&app, &c, "admin@example.com").await), "/incidents");
+    let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
+    let detail: String =
+        sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'login.webex' AND result = 'ok' AND actor = 'admin@example.com'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(detail, "as viewer", "the specific role rule, not org_admins_role = admin");
+    let (s, e) = call(&app, &c, "refresh_directory", json!({})).await;
+    assert_eq!(s, 403, "a viewer may not refresh the directory: {e}");
+}
