@@ -327,6 +327,9 @@ pub struct SimConnectArgs {
     /// Every n-th request answers 429 with Retry-After (0 = never).
     #[arg(long, default_value_t = 0)]
     pub throttle_every: u64,
+    /// The Retry-After those 429s carry, in seconds.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after: u64,
     /// Every n-th request answers 503 (0 = never).
     #[arg(long, default_value_t = 0)]
     pub fail_every: u64,
@@ -337,6 +340,7 @@ pub async fn run_sim_connect(a: SimConnectArgs) -> anyhow::Result<()> {
     let sim = SimConnect::start(a.addr, ConnectConfig { service_key: a.key.clone() }).await?;
     sim.faults().set_latency(Duration::from_millis(a.latency_ms));
     sim.faults().set_throttle_every(a.throttle_every);
+    sim.faults().set_retry_after_secs(a.retry_after);
     sim.faults().set_fail_every(a.fail_every);
     println!("Webex Connect simulator running at {}:", sim.url());
     println!("  POST {}/v1/sms/messages and /v1/voice/messages with 'Authorization: {}'", sim.url(), a.key);
@@ -356,6 +360,21 @@ pub struct SimWebexArgs {
     /// Access token lifetime in seconds (Webex: about 14 days).
     #[arg(long)]
     pub access_seconds: Option<u64>,
+    /// Refresh token lifetime in seconds (Webex: about 90 days).
+    #[arg(long)]
+    pub refresh_seconds: Option<u64>,
+    /// Added to every API request (`/v1/…` but not OAuth or `/sim`), in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Every n-th API request answers 429 with Retry-After (0 = never).
+    #[arg(long, default_value_t = 0)]
+    pub throttle_every: u64,
+    /// The Retry-After those 429s carry, in seconds.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after: u64,
+    /// Every n-th API request answers 503 (0 = never).
+    #[arg(long, default_value_t = 0)]
+    pub fail_every: u64,
     /// The OAuth integration's client id.
     #[arg(long, default_value = "switchboard-sim-client")]
     pub client_id: String,
@@ -371,11 +390,26 @@ pub async fn run_sim_webex(a: SimWebexArgs) -> anyhow::Result<()> {
     if let Some(s) = a.access_seconds {
         cfg.access_lifetime = Duration::from_secs(s);
     }
+    if let Some(s) = a.refresh_seconds {
+        cfg.refresh_lifetime = Duration::from_secs(s);
+    }
     let users: Vec<(String, String, bool)> =
         cfg.org.people.iter().take(4).map(|p| (p.email.clone(), p.display_name.clone(), !p.roles.is_empty())).collect();
+    let (access, refresh) = (cfg.access_lifetime.as_secs(), cfg.refresh_lifetime.as_secs());
     let sim = SimWebex::start(a.addr, cfg).await?;
+    sim.faults().set_latency(Duration::from_millis(a.latency_ms));
+    sim.faults().set_throttle_every(a.throttle_every);
+    sim.faults().set_retry_after_secs(a.retry_after);
+    sim.faults().set_fail_every(a.fail_every);
     let url = sim.url();
     println!("Webex simulator running at {url} (API under {url}/v1):");
+    println!("  Tokens: access {access} s, refresh {refresh} s");
+    if a.latency_ms > 0 || a.throttle_every > 0 || a.fail_every > 0 {
+        println!(
+            "  Faults on /v1: {} ms latency; 429 (Retry-After {} s) every {}; 503 every {} (0 = never)",
+            a.latency_ms, a.retry_after, a.throttle_every, a.fail_every
+        );
+    }
     println!("  OAuth: {url}/v1/authorize and {url}/v1/access_token");
     println!("         client id '{}', client secret '{}' (any http(s) redirect URI)", a.client_id, a.client_secret);
     println!("  Users ({} in all):", a.people.max(2));

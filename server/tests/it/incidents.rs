@@ -778,3 +778,54 @@ async fn a_specific_webex_admin_role_maps_to_its_own_switchboard_role_ahead_of_a
     let (s, e) = call(&app, &c, "refresh_directory", json!({})).await;
     assert_eq!(s, 403, "a viewer may not refresh the directory: {e}");
 }
+
+/// Ends the simulator process this test started, even when an assertion fails.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn sim_webex_on_the_command_line_takes_fault_flags_and_token_lifetimes() {
+    use std::io::BufRead;
+    let mut child = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["sim", "webex", "--addr", "127.0.0.1:0", "--people", "5", "--access-seconds", "30", "--refresh-seconds", "60"])
+            .args(["--latency-ms", "1", "--throttle-every", "2", "--retry-after", "7", "--fail-every", "3"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("switchboard runs"),
+    );
+    let mut lines = std::io::BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let url = loop {
+        let line = lines.next().expect("the simulator says where it runs").unwrap();
+        printed.push(line.clone());
+        if let Some(rest) = line.strip_prefix("Webex simulator running at ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    printed.extend(lines.by_ref().take(2).map_while(Result::ok));
+    assert!(printed.iter().any(|l| l.contains("Tokens: access 30 s, refresh 60 s")), "{printed:?}");
+
+    let http = reqwest::Client::new();
+    let minted: Value = http.get(format!("{url}/sim/token?email=admin@example.com")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(minted["expires_in"], 30, "{minted}");
+    let token = minted["access_token"].as_str().unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        let r = http.get(format!("{url}/v1/people/me")).bearer_auth(token).send().await.unwrap();
+        let retry_after = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+        answers.push((r.status().as_u16(), retry_after));
+    }
+    assert_eq!(
+        answers,
+        vec![(200, None), (429, Some("7".into())), (503, None), (429, Some("7".into()))],
+        "every 2nd throttled with Retry-After 7, every 3rd failed"
+    );
+}
