@@ -53,6 +53,28 @@ pub mod ssr {
         services()?.incidents().cloned().ok_or_else(|| AppError::NotFound(switchboard::incident::IncidentError::NotConfigured.to_string()))
     }
 
+    /// The Content-Security-Policy of a rendered page: scripts only with this response's nonce
+    /// (Leptos puts it on its hydration and streaming scripts; `strict-dynamic` lets the bundle
+    /// they import load), WebAssembly compiled, nothing framed, nothing from elsewhere. Styles
+    /// allow inline attributes: the calendar's template preview shows the invitation's own.
+    pub fn page_policy(nonce: &str) -> String {
+        format!(
+            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+             style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+             base-uri 'none'; frame-ancestors 'none'"
+        )
+    }
+
+    /// Sets the page's policy on the response being rendered (called from the shell, so every
+    /// page rendered by Leptos, the 404 page included, has one).
+    pub fn set_page_policy() {
+        if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&page_policy(&nonce)) {
+                res.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+            }
+        }
+    }
+
     /// Runs a server function's body; an error sets the response status it means.
     pub async fn edge<T>(body: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
         let result = body.await;

@@ -10,7 +10,7 @@ pub mod error;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path,
@@ -20,6 +20,8 @@ pub use pages::login::{safe_next, LoginFeedback};
 
 /// The HTML document around the app; rendered only on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    api::ssr::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -27,6 +29,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // The bundle's directory is named by its contents (server::assets): cached for good.
+                <link rel="stylesheet" id="switchboard" href=format!("/{}/switchboard.css", options.site_pkg_dir)/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -42,7 +46,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     components::mark_hydrated();
     view! {
-        <Stylesheet id="switchboard" href="/pkg/switchboard.css"/>
         <Title text="Switchboard"/>
         <Router>
             <Routes fallback=pages::NotFound>
@@ -55,8 +58,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/branding") view=pages::branding::BrandingPage/>
                 <Route path=path!("/calendar") view=pages::calendar::CalendarPageView/>
                 <Route path=path!("/incidents") view=pages::incidents::IncidentsPage/>
-                <Route path=path!("/incidents/space") view=pages::incidents::SpacePageView/>
+                // The fixed paths first: they are not space ids.
                 <Route path=path!("/incidents/history") view=pages::incidents::IncidentHistoryPage/>
+                <Route path=path!("/incidents/space") view=pages::incidents::LegacySpaceRedirect/>
+                <Route path=path!("/incidents/:space") view=pages::incidents::SpacePageView/>
             </Routes>
         </Router>
     }

@@ -2,6 +2,7 @@
 //! workers. `main.rs` only parses the command line and calls in here; tests build the same
 //! `Application`.
 
+pub mod assets;
 pub mod auth;
 pub mod branding;
 pub mod calendar;

@@ -24,6 +24,24 @@ pub async fn healthz(State(status): State<Arc<StatusService>>) -> impl IntoRespo
     (StatusCode::SERVICE_UNAVAILABLE, format!("unhealthy: {}\n", problems.join("; ")))
 }
 
+/// Headers every response carries. Pages rendered by Leptos set their own Content-Security-Policy
+/// with the response's script nonce (`app::api::ssr::page_policy`); anything else (the
+/// acknowledgement and problem pages, JSON, files for CMS) gets this one, which runs no script.
+pub fn security_headers<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
+    use axum::http::{header, HeaderValue};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(FALLBACK_POLICY)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        // Full referrer inside the site only: acknowledgement links carry a token in the path.
+        // (Not `no-referrer`: browsers would then send `Origin: null` on our own form posts.)
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+}
+
+pub const FALLBACK_POLICY: &str =
+    "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 /// One span per request, carrying the request id so every log line of a request can be found.
 pub fn request_span(req: &Request) -> Span {
     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");

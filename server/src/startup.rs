@@ -86,10 +86,11 @@ impl Application {
         )
         .await?;
 
+        let bundle = crate::assets::Bundle::load(&config.server.site_root);
         let leptos_options = LeptosOptions::builder()
             .output_name("switchboard")
             .site_root(config.server.site_root.display().to_string())
-            .site_pkg_dir("pkg")
+            .site_pkg_dir(bundle.pkg_dir.clone())
             .site_addr(addr)
             .build();
 
@@ -120,6 +121,7 @@ impl Application {
         };
         let router = build_router(
             state,
+            &bundle,
             sessions,
             Limits {
                 max_body: config.server.max_body_bytes,
@@ -176,6 +178,7 @@ struct Limits {
 /// session, no user), and everything else (a signed-in user). Assets and 404s are the fallback.
 fn build_router(
     state: AppState,
+    bundle: &crate::assets::Bundle,
     sessions: SessionManagerLayer<SqliteStore>,
     limits: Limits,
     cdr: crate::cdr::CdrGuard,
@@ -186,6 +189,7 @@ fn build_router(
     let timeout = || tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, limits.request_timeout);
     let mut public: Router<AppState> = Router::new()
         .route("/healthz", get(ops::healthz).with_state(s.status.clone()))
+        .merge(bundle.routes())
         .merge(metrics::routes(state.metrics.clone(), s.workers.clone()))
         .merge(crate::cdr::receiver_routes(&limits.cdr_path, s.calls.clone(), cdr, state.metrics.clone(), limits.cdr_max_body))
         .merge(crate::branding::cms_routes(&s.branding))
@@ -222,9 +226,8 @@ fn build_router(
     let with_session =
         sign_in.merge(protected).layer(sessions).layer(axum::middleware::from_fn_with_state(origins, auth::same_origin_only));
 
-    public
-        .merge(with_session)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+    let site = public.merge(with_session).fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    ops::security_headers(site)
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(limits.max_body))
         .layer(RequestBodyLimitLayer::new(limits.max_body))
