@@ -19,7 +19,8 @@ test('sign in with Webex, build an incident, start it, watch deliveries and an a
   await expect(page.getByTestId('grant-state')).toContainText('Connected');
 
   await page.getByRole('link', { name: 'Response - Network outage' }).click();
-  await expect(page).toHaveURL(/\/incidents\/space\?id=/);
+  // The space's own address: /incidents/<room id, percent-encoded>.
+  await expect(page).toHaveURL(/\/incidents\/(?!space\b|history\b)[^/?]+$/);
   await hydrated(page);
   await expect(page.getByTestId('space-title')).toHaveText('Response - Network outage');
 
@@ -78,6 +79,11 @@ test('sign in with Webex, build an incident, start it, watch deliveries and an a
   await page.goto('/incidents');
   await hydrated(page);
   await expect(page.getByTestId('history')).toContainText('Core router down');
+  // A past incident keeps its query address (not taken for a space).
+  await page.getByTestId('history').getByRole('link', { name: 'Core router down' }).first().click();
+  await expect(page).toHaveURL(/\/incidents\/history\?id=\d+$/);
+  await expect(page.locator('body')).toContainText('Core router down');
+  await expect(page.getByTestId('space-error')).toHaveCount(0);
 
   // The dashboard shows the org grant among the integrations.
   await page.goto('/');

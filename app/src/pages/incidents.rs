@@ -1,12 +1,13 @@
 //! `/incidents`: the Webex org grant, the response spaces the signed-in Webex user may run
-//! incidents in, and the history. `/incidents/space?id=…`: one space — responders (internal from
-//! the org directory, external phone-only), the incident's start, deliveries live by push,
-//! acknowledgements, reminders and stop. `/incidents/history?id=…`: a past incident.
+//! incidents in, and the history. `/incidents/{space}` (the Webex room id, percent-encoded): one
+//! space — responders (internal from the org directory, external phone-only), the incident's
+//! start, deliveries live by push, acknowledgements, reminders and stop (`/incidents/space?id=…`,
+//! the old address, redirects there). `/incidents/history?id=…`: a past incident.
 
 use crate::components::{live_refresh, Frame};
 use crate::error::AppError;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use switchboard::model::display_time;
 use switchboard::model::incident::{
     AckAnswer, Channel, DeliveryStatus, DirectoryPerson, ExternalResponder, IncidentView, IncidentsHome, ResponderView, SpacePage,
@@ -214,6 +215,12 @@ fn when(t: &Option<time::OffsetDateTime>) -> String {
     t.as_ref().map(display_time).unwrap_or_else(|| "—".into())
 }
 
+/// The address of a space's page. Webex room ids are base64 and may hold `/` and `+`, so the
+/// id is percent-encoded into one path segment (the router decodes the parameter).
+pub fn space_href(room_id: &str) -> String {
+    format!("/incidents/{}", encode(room_id))
+}
+
 fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
@@ -291,7 +298,7 @@ fn Home(h: IncidentsHome, refresh: Action<(), Result<usize, AppError>>) -> impl 
                     <ul class="spaces">
                         {h.spaces.iter().map(|s| view! {
                             <li data-testid="space">
-                                <a href=format!("/incidents/space?id={}", encode(&s.room_id))>{s.title.clone()}</a>
+                                <a href=space_href(&s.room_id)>{s.title.clone()}</a>
                                 {s.open_incident.clone().map(|n| view! { " " <span class="badge badge-external">{format!("incident running: {n}")}</span> })}
                             </li>
                         }).collect_view()}
@@ -338,10 +345,18 @@ pub fn IncidentHistoryPage() -> impl IntoView {
     }
 }
 
+/// `/incidents/space?id=…`, where spaces used to be: sends bookmarks on to `/incidents/{space}`.
+#[component]
+pub fn LegacySpaceRedirect() -> impl IntoView {
+    let query = use_query_map();
+    let to = query.read_untracked().get("id").map(|id| space_href(&id)).unwrap_or_else(|| "/incidents".into());
+    view! { <leptos_router::components::Redirect path=to/> }
+}
+
 #[component]
 pub fn SpacePageView() -> impl IntoView {
-    let query = use_query_map();
-    let room = move || query.read().get("id").unwrap_or_default();
+    let params = use_params_map();
+    let room = move || params.read().get("space").unwrap_or_default();
     let pushed = live_refresh("/events/incidents", "incident");
     let changed = RwSignal::new(0u32);
     let on_change = Callback::new(move |_: ()| changed.update(|n| *n += 1));

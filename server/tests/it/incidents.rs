@@ -829,3 +829,58 @@ async fn sim_webex_on_the_command_line_takes_fault_flags_and_token_lifetimes() {
         "every 2nd throttled with Retry-After 7, every 3rd failed"
     );
 }
+
+/// Percent-encodes a room id into one path segment, as the pages link to a space.
+fn segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_space_has_its_own_address_even_with_slashes_in_its_id_the_old_address_redirects_and_history_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    // Webex room ids are base64, which may hold '/' and '+': give one space such an id.
+    let room = "Y2lzY29zcGFyazovL3VzL1JPT00v+c2VjdXJpdHk/YQ".to_string();
+    let mut sim = WebexSimConfig::demo();
+    let security = sim.org.rooms.iter_mut().find(|r| r.title == "Response - Security").unwrap();
+    security.id = room.clone();
+    let w = World {
+        webex: SimWebex::start("127.0.0.1:0".parse().unwrap(), sim).await.unwrap(),
+        connect: SimConnect::start("127.0.0.1:0".parse().unwrap(), ConnectConfig { service_key: KEY.into() }).await.unwrap(),
+        secrets_key: switchboard::webex::SecretBox::generate_key(),
+    };
+    let (app, c) = ready(dir.path(), &w).await;
+    let href = format!("/incidents/{}", segment(&room));
+    assert!(href.contains("%2F") && href.contains("%2B"), "{href}");
+
+    let home = c.get(app.url("/incidents")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains(&format!("href=\"{href}\"")), "the home page links to the space's own address: {home}");
+
+    let res = c.get(app.url(&href)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("data-testid=\"space-title\"") && html.contains("Response - Security"), "{html}");
+    let moderator = person_id("moderator@example.com");
+    assert!(w.webex.memberships(&room).iter().any(|m| m.person_id == moderator && m.is_moderator), "the id arrived whole: opened");
+
+    // As a browser asks for a page (Leptos answers 302 only to requests that accept HTML).
+    let res = c.get(app.url(&format!("/incidents/space?id={}", segment(&room)))).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(location(&res), href, "the old address sends bookmarks on");
+
+    let other = c.get(app.url("/incidents/not-a-room")).send().await.unwrap().text().await.unwrap();
+    assert!(other.contains("data-testid=\"space-error\"") && other.contains("not a response space"), "{other}");
+
+    let (s, v) = call(&app, &c, "start_incident", json!({"room_id": room, "name": "Tailgating"})).await;
+    assert_eq!(s, 200, "{v}");
+    wait_for(&app, &c, &room, "deliveries", all_done).await;
+    call(&app, &c, "stop_incident", json!({"room_id": room})).await;
+    let res = c.get(app.url(&format!("/incidents/history?id={}", v["summary"]["id"]))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Tailgating") && !html.contains("space-error"), "history is not taken for a space: {html}");
+}
