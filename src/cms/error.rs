@@ -15,6 +15,8 @@ pub enum CmsError {
     /// The request reached CMS and CMS said no; `detail` is CMS's own reason (failureDetails).
     #[error("CMS node {node} refused the request (HTTP {status}): {detail}")]
     Refused { node: String, status: u16, detail: String },
+    #[error("CMS node {node} sent an answer larger than {limit} bytes; it was not read")]
+    TooLarge { node: String, limit: usize },
     #[error("no CMS node is configured")]
     NoNodes,
     /// An id that cannot be one path segment (empty, or only dots); never sent.

@@ -52,6 +52,10 @@ pub struct NodeConfig {
     pub retries: usize,
     /// Rows asked for per page (CMS may send fewer).
     pub page_size: usize,
+    /// Answers longer than this are refused (`CmsError::TooLarge`).
+    pub max_answer_bytes: usize,
+    /// `list_all` plans for at most this many rows, whatever `total` a node claims.
+    pub max_listed_rows: usize,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -80,9 +84,19 @@ impl NodeConfig {
             max_concurrency: 32,
             retries: 3,
             page_size: 20,
+            max_answer_bytes: MAX_ANSWER_BYTES,
+            max_listed_rows: MAX_LISTED_ROWS,
         }
     }
 }
+
+/// The largest API answer read from a node (a page of 20 rows is a few kB; one object less).
+/// A node that sends more is refused rather than filling memory.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// The most rows `list_all` plans for, whatever `total` a node claims (CMS's own limits on
+/// spaces and users are in the hundreds of thousands); a larger claim is cut here and logged.
+pub const MAX_LISTED_ROWS: usize = 1_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeState {
@@ -225,8 +239,26 @@ impl CmsNode {
         let res = req.send().await.map_err(|e| self.transport_error(e))?;
         let status = res.status();
         let location = res.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let body = res.text().await.map_err(|e| self.transport_error(e))?;
+        let body = self.read_body(res).await?;
         Ok(Answer { status, location, body })
+    }
+
+    /// The answer's body, refused once it passes `max_answer_bytes` (by its Content-Length,
+    /// or while it arrives when there is none).
+    async fn read_body(&self, mut res: reqwest::Response) -> Result<String, CmsError> {
+        let limit = self.cfg.max_answer_bytes;
+        let too_large = || CmsError::TooLarge { node: self.cfg.name.clone(), limit };
+        if res.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| self.transport_error(e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     fn transport_error(&self, e: reqwest::Error) -> CmsError {
@@ -321,7 +353,12 @@ impl CmsNode {
     /// rest are fetched concurrently at the page size the node really uses.
     pub async fn list_all<T: DeserializeOwned + Send>(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<T>, CmsError> {
         let first = self.page::<T>(path, query, 0).await?;
-        let total = first.total as usize;
+        let total = usize::try_from(first.total).unwrap_or(usize::MAX);
+        let limit = self.cfg.max_listed_rows;
+        if total > limit {
+            tracing::warn!(node = %self.cfg.name, %path, claimed = first.total, limit, "CMS claims more rows than Switchboard lists; listing only the first ones");
+        }
+        let total = total.min(limit);
         let step = first.items.len();
         let mut items = first.items;
         if step == 0 || items.len() >= total {
@@ -347,6 +384,7 @@ impl CmsNode {
             }
             items.extend(p.items);
         }
+        items.truncate(limit);
         Ok(items)
     }
 
@@ -357,7 +395,7 @@ impl CmsNode {
             let p = self.page::<T>(path, query, items.len()).await?;
             let n = p.items.len();
             items.extend(p.items);
-            if n == 0 || items.len() as u64 >= p.total {
+            if n == 0 || items.len() as u64 >= p.total.min(self.cfg.max_listed_rows as u64) {
                 return Ok(items);
             }
         }

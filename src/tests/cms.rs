@@ -390,3 +390,58 @@ async fn the_cluster_forgets_where_ended_calls_lived_once_every_node_has_answere
     cluster.calls().await;
     assert_eq!(cluster.remembered_calls(), 1, "the ended call is forgotten");
 }
+
+/// A node that answers whatever it likes: `/api/v1/calls` claims `total` rows and sends ten
+/// per page; `/api/v1/coSpaces` sends `big` bytes.
+async fn hostile_node(total: u64, big: usize) -> (String, Arc<Mutex<usize>>) {
+    use axum::routing::get;
+    let pages = Arc::new(Mutex::new(0usize));
+    let counter = pages.clone();
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/calls",
+            get(move || {
+                let counter = counter.clone();
+                async move {
+                    *counter.lock().unwrap() += 1;
+                    let rows: String =
+                        (0..10).map(|i| format!("<call id=\"{:08x}-0000-0000-0000-000000000000\"><name>c</name></call>", i)).collect();
+                    format!("<?xml version=\"1.0\"?><calls total=\"{total}\">{rows}</calls>")
+                }
+            }),
+        )
+        .route("/api/v1/coSpaces", get(move || async move { format!("<coSpaces total=\"1\">{}</coSpaces>", " ".repeat(big)) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), pages)
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_limit_is_refused_not_read_into_memory() {
+    let (url, _) = hostile_node(1, 3 * 1024 * 1024).await;
+    let mut cfg = NodeConfig::new("cb1", &url, USER, PASS);
+    cfg.max_answer_bytes = 1024 * 1024;
+    let n = CmsNode::new(cfg).unwrap();
+    let err = n.co_spaces(None).await.unwrap_err();
+    assert_eq!(err, CmsError::TooLarge { node: "cb1".into(), limit: 1024 * 1024 });
+    assert!(err.to_string().contains("larger than 1048576 bytes"), "{err}");
+    // Under the limit the same node is read.
+    let (url, _) = hostile_node(1, 10_000).await;
+    assert!(CmsNode::new(NodeConfig::new("cb1", &url, USER, PASS)).unwrap().co_spaces(None).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_claimed_total_beyond_the_limit_is_not_planned_for() {
+    // Four billion rows claimed: paging to that would never end (and the plan alone would not
+    // fit in memory); the client lists up to its limit and stops.
+    let (url, pages) = hostile_node(4_000_000_000, 0).await;
+    let mut cfg = NodeConfig::new("cb1", &url, USER, PASS);
+    cfg.max_listed_rows = 100;
+    let n = CmsNode::new(cfg).unwrap();
+    let calls = n.calls().await.unwrap();
+    assert_eq!(calls.len(), 100);
+    assert_eq!(*pages.lock().unwrap(), 10, "ten pages of ten, no more");
+    let seq = n.list_all_sequential::<switchboard::cms::model::CallSummary>("/calls", &[]).await.unwrap();
+    assert_eq!(seq.len(), 100);
+}
