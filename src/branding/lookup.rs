@@ -58,7 +58,14 @@ impl BrandingService {
         let store = self.store().clone();
         let found = self
             .cached(key, || async move {
-                for candidate in template_fallbacks(lang.as_ref()) {
+                let available: Vec<Language> = store
+                    .file_list(tid)
+                    .await?
+                    .into_iter()
+                    .filter(|f| f.kind == FileKind::Template)
+                    .filter_map(|f| Language::parse(&f.name).ok())
+                    .collect();
+                for candidate in template_fallbacks(lang.as_ref(), &available) {
                     if let Some(b) = store.file(tid, FileKind::Template, candidate.storage_name()).await? {
                         return Ok(Some(Served::new(
                             b.content,

@@ -85,6 +85,17 @@ impl Language {
         &self.0
     }
 
+    /// The language alone: `fr` of `fr_CA`.
+    pub fn primary(&self) -> &str {
+        self.0.split('_').next().unwrap_or(&self.0)
+    }
+
+    /// Whether the region is the language's own country by the usual convention (`fr_FR`,
+    /// `de_DE`, `it_IT`): the variant picked first for a country without its own template.
+    fn is_home_region(&self) -> bool {
+        self.0.rsplit_once('_').is_some_and(|(_, region)| region.eq_ignore_ascii_case(self.primary()))
+    }
+
     /// The tag one level less specific: `zh_Hant_TW` → `zh_Hant` → `zh` → none.
     pub fn parent(&self) -> Option<Language> {
         self.0.rsplit_once('_').map(|(head, _)| Language(head.to_string()))
@@ -149,13 +160,22 @@ impl TemplateKey {
 }
 
 /// The order in which templates are tried for a request: the exact language, then less specific
-/// tags, then the default. With no (or an unusable) language, just the default.
-pub fn template_fallbacks(language: Option<&Language>) -> Vec<TemplateKey> {
+/// tags, then the same language for another country among the tenant's `available` templates
+/// (`fr_CA` → `fr_FR`: the language's home country first, then by tag), then the default.
+/// With no (or an unusable) language, just the default.
+pub fn template_fallbacks(language: Option<&Language>, available: &[Language]) -> Vec<TemplateKey> {
     let mut chain = Vec::new();
     let mut next = language.cloned();
     while let Some(l) = next {
         next = l.parent();
         chain.push(TemplateKey::Lang(l));
+    }
+    if let Some(requested) = language {
+        let primary = requested.primary();
+        let mut siblings: Vec<&Language> =
+            available.iter().filter(|l| l.primary() == primary && !chain.contains(&TemplateKey::Lang((*l).clone()))).collect();
+        siblings.sort_by_key(|l| (!l.is_home_region(), l.as_str().to_string()));
+        chain.extend(siblings.into_iter().cloned().map(TemplateKey::Lang));
     }
     chain.push(TemplateKey::Default);
     chain
@@ -340,11 +360,11 @@ mod tests {
     #[test]
     fn language_fallback_goes_exact_then_without_region_then_default() {
         assert_eq!(
-            template_fallbacks(Some(&lang("es_MX"))),
+            template_fallbacks(Some(&lang("es_MX")), &[]),
             vec![TemplateKey::Lang(lang("es_MX")), TemplateKey::Lang(lang("es")), TemplateKey::Default]
         );
         assert_eq!(
-            template_fallbacks(Some(&lang("zh_Hant_TW"))),
+            template_fallbacks(Some(&lang("zh_Hant_TW")), &[]),
             vec![
                 TemplateKey::Lang(lang("zh_Hant_TW")),
                 TemplateKey::Lang(lang("zh_Hant")),
@@ -352,8 +372,37 @@ mod tests {
                 TemplateKey::Default
             ]
         );
-        assert_eq!(template_fallbacks(Some(&lang("de"))), vec![TemplateKey::Lang(lang("de")), TemplateKey::Default]);
-        assert_eq!(template_fallbacks(None), vec![TemplateKey::Default]);
+        assert_eq!(template_fallbacks(Some(&lang("de")), &[]), vec![TemplateKey::Lang(lang("de")), TemplateKey::Default]);
+        assert_eq!(template_fallbacks(None, &[lang("de_DE")]), vec![TemplateKey::Default]);
+    }
+
+    #[test]
+    fn another_country_of_the_same_language_comes_before_the_default_home_country_first() {
+        let available = [lang("en_US"), lang("fr_BE"), lang("fr_FR"), lang("fr_CA"), lang("frr")];
+        assert_eq!(
+            template_fallbacks(Some(&lang("fr_CH")), &available),
+            vec![
+                TemplateKey::Lang(lang("fr_CH")),
+                TemplateKey::Lang(lang("fr")),
+                TemplateKey::Lang(lang("fr_FR")),
+                TemplateKey::Lang(lang("fr_BE")),
+                TemplateKey::Lang(lang("fr_CA")),
+                TemplateKey::Default
+            ]
+        );
+        // The exact tag and its parents are never listed twice; other languages never appear.
+        assert_eq!(
+            template_fallbacks(Some(&lang("fr_CA")), &available),
+            vec![
+                TemplateKey::Lang(lang("fr_CA")),
+                TemplateKey::Lang(lang("fr")),
+                TemplateKey::Lang(lang("fr_FR")),
+                TemplateKey::Lang(lang("fr_BE")),
+                TemplateKey::Default
+            ]
+        );
+        assert_eq!(template_fallbacks(Some(&lang("de_AT")), &available).last(), Some(&TemplateKey::Default));
+        assert_eq!(template_fallbacks(Some(&lang("de_AT")), &available).len(), 3);
     }
 
     #[test]

@@ -210,7 +210,7 @@ fn ProfileUrlsCard(b: TenantBranding) -> impl IntoView {
                     <tr><th>"webBridgeProfile resourceArchive"</th><td><code data-testid="url-webapp">{b.urls.web_resource_archive}</code></td></tr>
                 </tbody>
             </table>
-            <p class="muted">"CMS adds "<code>"?language=xx_YY"</code>" to the template URL; Switchboard answers the exact language, then the language alone, then the default, else 404 (CMS then uses its built-in template)."</p>
+            <p class="muted">"CMS adds "<code>"?language=xx_YY"</code>" to the template URL; Switchboard answers the exact language (fr_CA), then the language alone (fr), then the same language for another country (fr_FR first, then the others by tag), then the default, else 404 (CMS then uses its built-in template)."</p>
         </section>
     }
 }

@@ -65,7 +65,7 @@ async fn get_text(url: &str) -> (StatusCode, String) {
 }
 
 #[tokio::test]
-async fn templates_answer_the_exact_language_then_the_language_then_the_default_else_404() {
+async fn templates_answer_the_exact_language_then_the_language_then_another_country_then_the_default_else_404() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let c = operator(&app).await;
@@ -90,6 +90,13 @@ async fn templates_answer_the_exact_language_then_the_language_then_the_default_
     assert_eq!(get_text(&app.url("/invites/acme?language=..%2F..%2Fetc%2Fpasswd")).await.1, "Subject: any");
     assert_eq!(get_text(&app.url("/invites/acme?language=es_MX&language=de")).await.1, "Subject: mx", "the first one counts");
     assert_eq!(get_text(&app.url("/invites/nobody?language=es_MX")).await.0, 404, "unknown tenant");
+
+    // Same language, another country, before the default: fr_CA with only fr_FR gets French.
+    assert_eq!(get_text(&app.url("/invites/acme?language=fr_CA")).await.1, "Subject: any");
+    assert_eq!(upload(&app, &c, "template", "invitation_template_fr_FR.txt", b"Subject: fr".to_vec(), &[]).await.status(), 201);
+    assert_eq!(get_text(&app.url("/invites/acme?language=fr_CA")).await.1, "Subject: fr", "served at once, not the cached default");
+    // The language alone still comes before a sibling country.
+    assert_eq!(get_text(&app.url("/invites/acme?language=es_AR")).await.1, "Subject: es");
     app.stop().await;
 }
 
