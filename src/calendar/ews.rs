@@ -61,7 +61,8 @@ pub fn get_item(id: &str) -> String {
         "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:BodyType>HTML</t:BodyType><t:AdditionalProperties>\
          <t:FieldURI FieldURI=\"item:Subject\"/><t:FieldURI FieldURI=\"item:Body\"/><t:FieldURI FieldURI=\"calendar:Location\"/>\
          <t:FieldURI FieldURI=\"calendar:Organizer\"/><t:FieldURI FieldURI=\"calendar:Start\"/><t:FieldURI FieldURI=\"calendar:End\"/>\
-         <t:FieldURI FieldURI=\"calendar:CalendarItemType\"/><t:FieldURI FieldURI=\"calendar:IsOrganizer\"/>{}\
+         <t:FieldURI FieldURI=\"calendar:CalendarItemType\"/><t:FieldURI FieldURI=\"calendar:IsOrganizer\"/>\
+         <t:FieldURI FieldURI=\"calendar:Recurrence\"/><t:FieldURI FieldURI=\"calendar:LastOccurrence\"/>{}\
          </t:AdditionalProperties></m:ItemShape><m:ItemIds><t:ItemId Id=\"{}\"/></m:ItemIds></m:GetItem>",
         marker_uri(),
         esc(id)
@@ -111,12 +112,20 @@ pub struct Item {
     pub body: String,
     pub body_html: bool,
     pub organizer: String,
+    /// A RecurringMaster's Start and End are its first occurrence's, not the series'.
     pub start: String,
     pub end: String,
     /// Single, RecurringMaster, Occurrence, Exception.
     pub item_type: String,
     pub is_organizer: Option<bool>,
     pub marker: Option<String>,
+    /// A RecurringMaster's range: `EndDateRecurrence`, `NumberedRecurrence` or `NoEndRecurrence`
+    /// (Graph's `endDate`/`numbered`/`noEnd` are mapped to these names).
+    pub recurrence_range: String,
+    /// `EndDateRecurrence`'s EndDate, an xs:date (`2027-03-01Z`, `2027-03-01-08:00`).
+    pub recurrence_end_date: String,
+    /// A RecurringMaster's `LastOccurrence/End` (none for a series without an end).
+    pub last_occurrence_end: String,
 }
 
 /// A notification on a stream.
@@ -337,17 +346,25 @@ pub fn item(xml: &str) -> Result<(Outcome, Option<Item>), String> {
             }
             "Body" => it.body_html = attr(e, b"BodyType").is_none_or(|t| t.eq_ignore_ascii_case("HTML")),
             "ExtendedFieldURI" => in_marker = attr(e, b"PropertyName").as_deref() == Some(MARKER_PROPERTY),
+            n @ ("EndDateRecurrence" | "NumberedRecurrence" | "NoEndRecurrence") if under(path, "Recurrence") => {
+                it.recurrence_range = n.to_string()
+            }
             _ => {}
         },
         Ev::Text(path, t) => {
             let in_org = under(path, "Organizer");
+            // FirstOccurrence, LastOccurrence and the modified/deleted occurrences carry a
+            // Start and End of their own: only the item's are its Start and End.
+            let in_occurrence = path.iter().any(|p| p.ends_with("Occurrence") || p.ends_with("Occurrences"));
             match last(path) {
                 "Subject" => it.subject = t.to_string(),
                 "Location" => it.location = t.to_string(),
                 "Body" => it.body = t.to_string(),
                 "EmailAddress" if in_org => it.organizer = t.trim().to_ascii_lowercase(),
-                "Start" => it.start = t.trim().to_string(),
-                "End" => it.end = t.trim().to_string(),
+                "End" if under(path, "LastOccurrence") => it.last_occurrence_end = t.trim().to_string(),
+                "EndDate" if under(path, "EndDateRecurrence") => it.recurrence_end_date = t.trim().to_string(),
+                "Start" if !in_occurrence => it.start = t.trim().to_string(),
+                "End" if !in_occurrence => it.end = t.trim().to_string(),
                 "CalendarItemType" => it.item_type = t.trim().to_string(),
                 "IsOrganizer" => it.is_organizer = Some(t.trim().eq_ignore_ascii_case("true")),
                 "Value" if in_marker => it.marker = Some(t.to_string()),
@@ -444,6 +461,20 @@ mod tests {
         assert_eq!(
             (it.body.as_str(), it.body_html, it.marker.as_deref(), it.item_type.as_str()),
             ("Hi & bye", false, Some("h=abc"), "Single")
+        );
+    }
+
+    #[test]
+    fn a_recurring_master_keeps_its_first_occurrence_times_and_reads_its_range_and_last_occurrence() {
+        let xml = format!(
+            r#"<s:Envelope xmlns:s="{NS_SOAP}"><s:Body><m:GetItemResponse xmlns:m="{NS_M}" xmlns:t="{NS_T}"><m:ResponseMessages><m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:CalendarItem><t:ItemId Id="M1" ChangeKey="C1"/><t:Subject>Weekly</t:Subject><t:Start>2026-01-05T09:00:00Z</t:Start><t:End>2026-01-05T09:30:00Z</t:End><t:Location>@cms</t:Location><t:CalendarItemType>RecurringMaster</t:CalendarItemType><t:Organizer><t:Mailbox><t:EmailAddress>ann@example.com</t:EmailAddress></t:Mailbox></t:Organizer><t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Monday</t:DaysOfWeek><t:FirstDayOfWeek>Sunday</t:FirstDayOfWeek></t:WeeklyRecurrence><t:EndDateRecurrence><t:StartDate>2026-01-05Z</t:StartDate><t:EndDate>2027-06-28Z</t:EndDate></t:EndDateRecurrence></t:Recurrence><t:FirstOccurrence><t:ItemId Id="O1" ChangeKey="C2"/><t:Start>2026-01-05T09:00:00Z</t:Start><t:End>2026-01-05T09:30:00Z</t:End><t:OriginalStart>2026-01-05T09:00:00Z</t:OriginalStart></t:FirstOccurrence><t:LastOccurrence><t:ItemId Id="O9" ChangeKey="C3"/><t:Start>2027-06-28T09:00:00Z</t:Start><t:End>2027-06-28T09:30:00Z</t:End><t:OriginalStart>2027-06-28T09:00:00Z</t:OriginalStart></t:LastOccurrence></t:CalendarItem></m:Items></m:GetItemResponseMessage></m:ResponseMessages></m:GetItemResponse></s:Body></s:Envelope>"#
+        );
+        let it = item(&xml).unwrap().1.unwrap();
+        assert_eq!((it.id.as_str(), it.item_type.as_str()), ("M1", "RecurringMaster"));
+        assert_eq!((it.start.as_str(), it.end.as_str()), ("2026-01-05T09:00:00Z", "2026-01-05T09:30:00Z"), "not the occurrences' times");
+        assert_eq!(
+            (it.recurrence_range.as_str(), it.recurrence_end_date.as_str(), it.last_occurrence_end.as_str()),
+            ("EndDateRecurrence", "2027-06-28Z", "2027-06-28T09:30:00Z")
         );
     }
 

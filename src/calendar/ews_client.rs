@@ -38,6 +38,11 @@ impl From<super::ntlm::NtlmError> for EwsError {
 }
 
 impl EwsError {
+    /// Worth trying again later (the same request may well succeed): busy or unreachable.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, EwsError::Busy(_) | EwsError::Network(_))
+    }
+
     fn from_outcome(o: &Outcome, mailbox: &str) -> Self {
         match o.code.as_str() {
             "ErrorServerBusy" => EwsError::Busy(Duration::from_millis(o.back_off_ms.unwrap_or(1000))),

@@ -60,6 +60,10 @@ fn token_error<RE: std::error::Error + 'static>(
 /// One page of a delta query: changed event ids (removed ones apart) and where to go next.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct DeltaPage {
+    /// The events to process: single events as they are, and for each occurrence or exception
+    /// of a series its master (`seriesMasterId`) — calendarView never returns the master itself,
+    /// and a series is handled once, on it. A master appears once a page however many of its
+    /// occurrences do.
     pub changed: Vec<String>,
     pub removed: Vec<String>,
     pub next_link: Option<String>,
@@ -174,9 +178,15 @@ impl GraphClient {
         let mut page = DeltaPage { next_link: body.next, delta_link: body.delta, ..Default::default() };
         for v in body.value {
             let id = v.get("id").and_then(|i| i.as_str()).unwrap_or_default().to_string();
+            let master = v.get("seriesMasterId").and_then(|i| i.as_str()).filter(|m| !m.is_empty());
+            let in_series = matches!(v.get("type").and_then(|t| t.as_str()), Some("occurrence" | "exception"));
             if v.get("@removed").is_some() {
                 page.removed.push(id);
-            } else if !id.is_empty() {
+            } else if let (true, Some(master)) = (in_series, master) {
+                if !page.changed.iter().any(|c| c == master) {
+                    page.changed.push(master.to_string());
+                }
+            } else if !id.is_empty() && !page.changed.contains(&id) {
                 page.changed.push(id);
             }
         }
@@ -227,6 +237,15 @@ impl GraphClient {
             },
             is_organizer: v.get("isOrganizer").and_then(|b| b.as_bool()),
             marker,
+            // A seriesMaster's start/end are its first occurrence's; its range says how long it runs.
+            recurrence_range: match v.pointer("/recurrence/range/type").and_then(|t| t.as_str()) {
+                Some("endDate") => "EndDateRecurrence".into(),
+                Some("numbered") => "NumberedRecurrence".into(),
+                Some("noEnd") => "NoEndRecurrence".into(),
+                _ => String::new(),
+            },
+            recurrence_end_date: s("/recurrence/range/endDate"),
+            last_occurrence_end: String::new(),
         })
     }
 

@@ -115,10 +115,13 @@ impl GraphPoller {
     }
 
     /// One round for one mailbox: the pages from its stored delta link (or a new window) to
-    /// the next delta link; every changed meeting processed. Returns how many were.
+    /// the next delta link; every changed meeting processed (a series once, on its master).
+    /// Returns how many were.
     pub async fn poll(&self, mailbox: &str) -> Result<usize, EwsError> {
         let mut link = self.delta_link(mailbox).await.map_err(store_err)?;
         let mut n = 0;
+        // A series' occurrences span many pages; its master is read and handled once a round.
+        let mut done = std::collections::HashSet::new();
         loop {
             let page = match self.graph.delta(mailbox, link.as_deref(), self.days_ahead).await {
                 Err(EwsError::Exchange { code, .. }) if code == RESYNC && link.is_some() => {
@@ -129,7 +132,7 @@ impl GraphPoller {
                 }
                 other => other?,
             };
-            for id in &page.changed {
+            for id in page.changed.iter().filter(|id| done.insert(id.to_string())) {
                 n += 1;
                 if let Err(e) = self.service.process(mailbox, id, Some(OffsetDateTime::now_utc())).await {
                     tracing::warn!(%mailbox, error = %e, "a meeting could not be processed");

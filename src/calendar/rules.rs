@@ -27,7 +27,9 @@ pub struct Body {
 pub struct MeetingFacts {
     pub location: String,
     pub body: Body,
-    pub end: OffsetDateTime,
+    /// When it is over: for a series, its last occurrence's end; `None` when it has no end (or
+    /// none can be told), so it is never "in the past".
+    pub end: Option<OffsetDateTime>,
     /// An occurrence or exception of a series (handled on the master only).
     pub is_occurrence: bool,
     /// The mailbox is an attendee's copy, not the organiser's.
@@ -131,7 +133,7 @@ pub fn decide(m: &MeetingFacts, keyword: &str, rendered: Option<&str>, remove_wh
             _ => Action::Leave("no keyword in the location"),
         };
     }
-    if m.end < now {
+    if m.end.is_some_and(|end| end < now) {
         return Action::Leave("the meeting is over");
     }
     let Some(rendered) = rendered else {
@@ -152,7 +154,7 @@ mod tests {
         MeetingFacts {
             location: location.into(),
             body: Body { html, content: body.into() },
-            end: OffsetDateTime::now_utc() + time::Duration::hours(1),
+            end: Some(OffsetDateTime::now_utc() + time::Duration::hours(1)),
             is_occurrence: false,
             attendee_copy: false,
         }
@@ -208,8 +210,10 @@ mod tests {
         m.is_occurrence = true;
         assert!(matches!(decide(&m, "@cms", Some("x"), true, now), Action::Leave(_)));
         let mut m = meeting("@cms", "", true);
-        m.end = now - time::Duration::minutes(1);
+        m.end = Some(now - time::Duration::minutes(1));
         assert_eq!(decide(&m, "@cms", Some("x"), true, now), Action::Leave("the meeting is over"));
+        m.end = None;
+        assert!(matches!(decide(&m, "@cms", Some("x"), true, now), Action::Write { .. }), "a series without an end is never over");
         assert!(!has_keyword("Room 4", "@cms") && has_keyword("at @Cms please", "@cms") && !has_keyword("x", ""));
     }
 }

@@ -2,6 +2,7 @@
 //! the item's ChangeKey (a conflict — the organiser edited meanwhile — reads again and retries,
 //! so their edit is kept), and log what was done (or would be, in dry-run).
 
+use super::ews::Item;
 use super::ews_client::EwsError;
 use super::exchange::Exchange;
 use super::rules::{self, Action, Body, Change, MeetingFacts};
@@ -78,6 +79,59 @@ pub struct CalendarService {
 /// EWS times are RFC 3339 (`2026-11-25T10:00:00Z`).
 fn parse_time(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// When a meeting is over. A series is handled on its master, whose Start/End are its *first*
+/// occurrence's: a weekly series that began last month still runs, so its end is the last
+/// occurrence's (EWS `LastOccurrence`), else the range's end date (the date is in the
+/// series' time zone: the whole day, west of UTC too, plus one meeting's length). `None`
+/// (never over) for a series without an end, and for a numbered one whose last occurrence is
+/// not given — better to write join details into an old series than to miss a running one.
+pub fn over_at(item: &Item) -> Option<OffsetDateTime> {
+    if item.item_type != "RecurringMaster" {
+        return parse_time(&item.end);
+    }
+    if item.recurrence_range == "NoEndRecurrence" {
+        return None;
+    }
+    if let Some(t) = parse_time(&item.last_occurrence_end) {
+        return Some(t);
+    }
+    if item.recurrence_range != "EndDateRecurrence" {
+        return None;
+    }
+    let date = item.recurrence_end_date.get(..10)?;
+    let date = time::Date::parse(date, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+    let length = match (parse_time(&item.start), parse_time(&item.end)) {
+        (Some(s), Some(e)) if e > s => e - s,
+        _ => time::Duration::ZERO,
+    };
+    Some(date.midnight().assume_utc() + time::Duration::hours(24 + 14) + length)
+}
+
+/// Waits asked for by a busy Exchange (`ErrorServerBusy`'s BackOffMilliseconds, Graph's
+/// Retry-After) are honoured this many times for one request, each at most [`MAX_BACK_OFF`];
+/// after that the meeting fails as "busy" (and the catch-up comes back to it).
+const BUSY_RETRIES: u32 = 3;
+const MAX_BACK_OFF: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `call`, again after the back-off Exchange asks for while it answers busy (bounded).
+async fn patiently<T, F, Fut>(mut call: F) -> Result<T, EwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, EwsError>>,
+{
+    let mut tries = 0;
+    loop {
+        match call().await {
+            Err(EwsError::Busy(wait)) if tries < BUSY_RETRIES && wait <= MAX_BACK_OFF => {
+                tries += 1;
+                tracing::debug!(wait_ms = wait.as_millis() as u64, "Exchange is busy; backing off as asked");
+                tokio::time::sleep(wait).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 impl CalendarService {
@@ -169,12 +223,12 @@ impl CalendarService {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let item = self.exchange.item(mailbox, item_id).await?;
+            let item = patiently(|| self.exchange.item(mailbox, item_id)).await?;
             let organizer = item.organizer.eq_ignore_ascii_case(mailbox) || item.is_organizer == Some(true);
             let facts = MeetingFacts {
                 location: item.location.clone(),
                 body: Body { html: item.body_html, content: item.body.clone() },
-                end: parse_time(&item.end).unwrap_or_else(OffsetDateTime::now_utc),
+                end: over_at(&item),
                 is_occurrence: matches!(item.item_type.as_str(), "Occurrence" | "Exception"),
                 attendee_copy: !organizer,
             };
@@ -213,7 +267,7 @@ impl CalendarService {
             }
             // The marker says the item was handled, and with which details ("removed" when taken out).
             let marker = rendered.as_deref().filter(|_| what != Change::Removed).map(rules::marker).unwrap_or_else(|| "removed".into());
-            match self.exchange.update_body(mailbox, item_id, &item.change_key, &body, &marker).await {
+            match patiently(|| self.exchange.update_body(mailbox, item_id, &item.change_key, &body, &marker)).await {
                 Ok(_) => {
                     let latency = event_at.map(|t| (OffsetDateTime::now_utc() - t).whole_milliseconds() as i64);
                     self.log(mailbox, item_id, &item.subject, verb, "join details written; attendees get the update", latency).await?;
@@ -251,5 +305,36 @@ impl CalendarService {
             .execute(self.store.pool())
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn master(range: &str, end_date: &str, last: &str) -> Item {
+        Item {
+            item_type: "RecurringMaster".into(),
+            start: "2020-01-06T09:00:00Z".into(),
+            end: "2020-01-06T09:30:00Z".into(),
+            recurrence_range: range.into(),
+            recurrence_end_date: end_date.into(),
+            last_occurrence_end: last.into(),
+            ..Item::default()
+        }
+    }
+
+    #[test]
+    fn a_series_is_over_when_its_last_occurrence_is_not_when_its_first_is() {
+        let t = |s: &str| parse_time(s);
+        let single = Item { item_type: "Single".into(), end: "2020-01-06T09:30:00Z".into(), ..Item::default() };
+        assert_eq!(over_at(&single), t("2020-01-06T09:30:00Z"));
+        assert_eq!(over_at(&master("NoEndRecurrence", "", "")), None, "no end: never over");
+        let last = master("EndDateRecurrence", "2099-06-29Z", "2099-06-29T09:30:00Z");
+        assert_eq!(over_at(&last), t("2099-06-29T09:30:00Z"), "the last occurrence's end");
+        // Without LastOccurrence: the end date's whole day (west of UTC too) plus a meeting's length.
+        assert_eq!(over_at(&master("EndDateRecurrence", "2099-06-29-08:00", "")), t("2099-06-30T14:30:00Z"));
+        assert_eq!(over_at(&master("NumberedRecurrence", "", "")), None, "cannot tell: not over");
+        assert_eq!(over_at(&master("EndDateRecurrence", "2019-12-30Z", "2019-12-30T09:30:00Z")), t("2019-12-30T09:30:00Z"));
     }
 }

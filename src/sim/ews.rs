@@ -10,6 +10,10 @@
 //! clients (EWS Managed API, exchangelib, …) also FindItem (CalendarView with
 //! `MaxEntriesReturned`, IndexedPageItemView paging) and GetFolder of distinguished folders;
 //! the mailbox is the impersonated one or, without impersonation, the folder's `<t:Mailbox>`.
+//! Series as Exchange keeps them: a `RecurringMaster` (Start/End its first occurrence's, with
+//! `t:Recurrence`, `t:FirstOccurrence`, `t:LastOccurrence`), occurrences with ids of their own
+//! in calendar views and GetItem, an occurrence written or edited becoming an `Exception`;
+//! attendees' copies in their calendars, which the organiser's updates sent to all reach.
 
 use crate::calendar::ews::{attr, last, walk, Ev, MARKER_PROPERTY, NS_M, NS_SOAP, NS_T};
 use crate::sync::lock;
@@ -88,8 +92,194 @@ pub struct SimItem {
     pub updates: u64,
     /// Whether the last update went to the attendees (SendToAllAndSaveCopy).
     pub sent_to_all: bool,
+    /// `Single`, `RecurringMaster`, `Occurrence` or `Exception` (CalendarItemType).
+    pub item_type: &'static str,
+    /// A master's recurrence; its `start`/`end` are its first occurrence's, as in Exchange.
+    pub recurrence: Option<SimRecurrence>,
+    /// An occurrence's or exception's master, and which instance (1 = the first) it is.
+    pub master: Option<(String, u32)>,
+    /// The meeting's UID, shared by the organiser's item and the attendees' copies.
+    pub uid: String,
     /// The change sequence number (for SyncFolderItems).
     seq: u64,
+}
+
+impl SimItem {
+    fn new(s: &Shared, mailbox: &str, organizer: &str, m: &SimMeeting, uid: &str) -> Self {
+        let (start, end) = match &m.recurrence {
+            // Exchange moves a master's Start to its first occurrence.
+            Some(r) => r.expand(m.start, m.end, None, 1).first().map(|o| (o.1, o.2)).unwrap_or((m.start, m.end)),
+            None => (m.start, m.end),
+        };
+        SimItem {
+            id: new_id("AAMk"),
+            mailbox: mailbox.to_ascii_lowercase(),
+            change_key: new_id("DwAA"),
+            subject: m.subject.clone(),
+            location: m.location.clone(),
+            body: m.body_html.clone(),
+            body_html: true,
+            organizer: organizer.to_ascii_lowercase(),
+            start,
+            end,
+            marker: None,
+            updates: 0,
+            sent_to_all: false,
+            item_type: if m.recurrence.is_some() { "RecurringMaster" } else { "Single" },
+            recurrence: m.recurrence.clone(),
+            master: None,
+            uid: uid.to_string(),
+            seq: s.seq.fetch_add(1, Ordering::Relaxed) + 1,
+        }
+    }
+
+    /// An attendee's copy (their mailbox, the organiser's meeting), not the organiser's item.
+    pub fn is_attendee_copy(&self) -> bool {
+        self.organizer != self.mailbox
+    }
+}
+
+/// A meeting to create: one instance, or a series when `recurrence` is set.
+#[derive(Debug, Clone)]
+pub struct SimMeeting {
+    pub organizer: String,
+    /// Attendees with a mailbox here get a copy in their calendar (as once the meeting request
+    /// is processed), and the organiser's updates sent to all reach those copies.
+    pub attendees: Vec<String>,
+    pub subject: String,
+    pub location: String,
+    pub body_html: String,
+    /// The first occurrence's times (for a series).
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+    pub recurrence: Option<SimRecurrence>,
+}
+
+/// How a series repeats, as EWS's `t:Recurrence`: a pattern (every `interval` days, or every
+/// `interval` weeks on `days`) and a range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimRecurrence {
+    pub interval: u32,
+    /// Empty: a daily pattern; else weekly on these days.
+    pub days: Vec<time::Weekday>,
+    pub range: SimRange,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimRange {
+    /// `EndDateRecurrence`: the last occurrence is on or before this date.
+    EndDate(time::Date),
+    /// `NumberedRecurrence`: this many occurrences.
+    Numbered(u32),
+    /// `NoEndRecurrence`.
+    NoEnd,
+}
+
+/// How far a series without an end is expanded (a calendar view asks at most two years).
+const EXPAND_DAYS: i64 = 3 * 366;
+
+impl SimRecurrence {
+    pub fn weekly(days: &[time::Weekday], range: SimRange) -> Self {
+        Self { interval: 1, days: days.to_vec(), range }
+    }
+
+    /// The occurrences as (instance number from 1, start, end) from the series' `start`, up to
+    /// `until` (or the range's end), at most `max`.
+    pub fn expand(
+        &self,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+        until: Option<OffsetDateTime>,
+        max: usize,
+    ) -> Vec<(u32, OffsetDateTime, OffsetDateTime)> {
+        let (first, length, interval) = (start.date(), end - start, i64::from(self.interval.max(1)));
+        // Weeks are counted from the Sunday before the start (FirstDayOfWeek Sunday).
+        let week0 = first - time::Duration::days(i64::from(first.weekday().number_days_from_sunday()));
+        let mut out = Vec::new();
+        for k in 0..EXPAND_DAYS {
+            let day = first + time::Duration::days(k);
+            let at = day.with_time(start.time()).assume_offset(start.offset());
+            if until.is_some_and(|u| at > u) || matches!(self.range, SimRange::EndDate(d) if day > d) || out.len() >= max {
+                break;
+            }
+            if matches!(self.range, SimRange::Numbered(n) if out.len() >= n as usize) {
+                break;
+            }
+            let hit = if self.days.is_empty() {
+                k % interval == 0
+            } else {
+                self.days.contains(&day.weekday()) && ((day - week0).whole_days() / 7) % interval == 0
+            };
+            if hit {
+                out.push((out.len() as u32 + 1, at, at + length));
+            }
+        }
+        out
+    }
+
+    /// The last occurrence (`None` for a series without an end).
+    pub fn last(&self, start: OffsetDateTime, end: OffsetDateTime) -> Option<(u32, OffsetDateTime, OffsetDateTime)> {
+        match self.range {
+            SimRange::NoEnd => None,
+            _ => self.expand(start, end, None, usize::MAX).pop(),
+        }
+    }
+
+    fn xml(&self, start: OffsetDateTime) -> String {
+        let pattern = if self.days.is_empty() {
+            format!("<t:DailyRecurrence><t:Interval>{}</t:Interval></t:DailyRecurrence>", self.interval)
+        } else {
+            let days: Vec<String> = self.days.iter().map(|d| d.to_string()).collect();
+            format!(
+                "<t:WeeklyRecurrence><t:Interval>{}</t:Interval><t:DaysOfWeek>{}</t:DaysOfWeek><t:FirstDayOfWeek>Sunday</t:FirstDayOfWeek></t:WeeklyRecurrence>",
+                self.interval,
+                days.join(" ")
+            )
+        };
+        let from = format!("<t:StartDate>{}Z</t:StartDate>", start.date());
+        let range = match self.range {
+            SimRange::EndDate(d) => format!("<t:EndDateRecurrence>{from}<t:EndDate>{d}Z</t:EndDate></t:EndDateRecurrence>"),
+            SimRange::Numbered(n) => {
+                format!("<t:NumberedRecurrence>{from}<t:NumberOfOccurrences>{n}</t:NumberOfOccurrences></t:NumberedRecurrence>")
+            }
+            SimRange::NoEnd => format!("<t:NoEndRecurrence>{from}</t:NoEndRecurrence>"),
+        };
+        format!("<t:Recurrence>{pattern}{range}</t:Recurrence>")
+    }
+}
+
+/// An occurrence's id: opaque to clients, as Exchange's, but naming its master and instance.
+fn occurrence_id(master: &str, index: u32) -> String {
+    format!("AAMkOcc{}", base64::engine::general_purpose::STANDARD.encode(format!("{master}|{index}")))
+}
+
+fn parse_occurrence_id(id: &str) -> Option<(String, u32)> {
+    let raw = base64::engine::general_purpose::STANDARD.decode(id.strip_prefix("AAMkOcc")?).ok()?;
+    let (master, index) = String::from_utf8(raw).ok()?.rsplit_once('|').map(|(m, i)| (m.to_string(), i.to_string()))?;
+    Some((master, index.parse().ok()?))
+}
+
+/// The item `id` names in `mailbox`: a stored one (single, master, exception, copy), or an
+/// occurrence of a stored master as Exchange shows it (its own id and times, the master's
+/// content and ChangeKey).
+fn lookup(items: &[SimItem], id: &str, mailbox: &str) -> Option<SimItem> {
+    if let Some(i) = items.iter().find(|i| i.id == id && i.mailbox.eq_ignore_ascii_case(mailbox)) {
+        return Some(i.clone());
+    }
+    let (master_id, index) = parse_occurrence_id(id)?;
+    let m = items.iter().find(|i| i.id == master_id && i.mailbox.eq_ignore_ascii_case(mailbox))?;
+    let (_, start, end) = m.recurrence.as_ref()?.expand(m.start, m.end, None, index as usize).into_iter().find(|o| o.0 == index)?;
+    Some(SimItem {
+        id: id.to_string(),
+        start,
+        end,
+        item_type: "Occurrence",
+        recurrence: None,
+        master: Some((master_id, index)),
+        marker: None,
+        updates: 0,
+        ..m.clone()
+    })
 }
 
 /// Faults to inject.
@@ -267,6 +457,26 @@ impl SimEws {
     pub fn item(&self, id: &str) -> Option<SimItem> {
         lock(&self.shared.items).iter().find(|i| i.id == id).cloned()
     }
+
+    /// See [`EwsHandle::create`].
+    pub fn create(&self, m: SimMeeting) -> String {
+        self.handle().create(m)
+    }
+
+    /// See [`EwsHandle::edit_occurrence`].
+    pub fn edit_occurrence(&self, master_id: &str, index: u32, body: &str) -> Option<String> {
+        self.handle().edit_occurrence(master_id, index, body)
+    }
+
+    /// The stored items of a mailbox's calendar (singles, masters, exceptions, attendees' copies).
+    pub fn items_of(&self, mailbox: &str) -> Vec<SimItem> {
+        lock(&self.shared.items).iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox)).cloned().collect()
+    }
+
+    /// The id of a master's `index`-th occurrence (from 1), as a calendar view shows it.
+    pub fn occurrence_id(&self, master_id: &str, index: u32) -> String {
+        occurrence_id(master_id, index)
+    }
 }
 
 /// Creates meetings in a running simulator from another task.
@@ -283,28 +493,51 @@ impl EwsHandle {
         start: OffsetDateTime,
         end: OffsetDateTime,
     ) -> String {
-        let s = &self.0;
-        let item = SimItem {
-            id: new_id("AAMk"),
-            mailbox: organizer.to_ascii_lowercase(),
-            change_key: new_id("DwAA"),
+        self.create(SimMeeting {
+            organizer: organizer.into(),
+            attendees: vec![],
             subject: subject.into(),
             location: location.into(),
-            body: body_html.into(),
-            body_html: true,
-            organizer: organizer.to_ascii_lowercase(),
+            body_html: body_html.into(),
             start,
             end,
-            marker: None,
-            updates: 0,
-            sent_to_all: false,
-            seq: s.seq.fetch_add(1, Ordering::Relaxed) + 1,
-        };
-        let id = item.id.clone();
-        let ev = Event { mailbox: item.mailbox.clone(), kind: "CreatedEvent", item_id: id.clone(), change_key: item.change_key.clone() };
-        lock(&s.items).push(item);
-        publish(s, ev);
-        id
+            recurrence: None,
+        })
+    }
+
+    /// A meeting or series created by its organiser (Created events in the organiser's and the
+    /// attendees' calendars); returns the organiser's item id.
+    pub fn create(&self, m: SimMeeting) -> String {
+        create(&self.0, &m, true).0
+    }
+
+    /// The organiser changes one occurrence of a series (instance `index`, from 1): it becomes an
+    /// exception with `body`, the master is modified with it. Modified events for both, as
+    /// Exchange sends. Returns the exception's id.
+    pub fn edit_occurrence(&self, master_id: &str, index: u32, body: &str) -> Option<String> {
+        let s = &self.0;
+        let mut items = lock(&s.items);
+        let mailbox = items.iter().find(|i| i.id == master_id)?.mailbox.clone();
+        let id = occurrence_id(master_id, index);
+        let mut ex = lookup(&items, &id, &mailbox)?;
+        ex.body = body.into();
+        ex.item_type = "Exception";
+        ex.change_key = new_id("DwAA");
+        ex.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut events =
+            vec![Event { mailbox: mailbox.clone(), kind: "ModifiedEvent", item_id: id.clone(), change_key: ex.change_key.clone() }];
+        items.retain(|i| i.id != id);
+        items.push(ex);
+        if let Some(m) = items.iter_mut().find(|i| i.id == master_id) {
+            m.change_key = new_id("DwAA");
+            m.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
+            events.push(Event { mailbox, kind: "ModifiedEvent", item_id: m.id.clone(), change_key: m.change_key.clone() });
+        }
+        drop(items);
+        for ev in events {
+            publish(s, ev);
+        }
+        Some(id)
     }
 
     /// See [`SimEws::edit_meeting`].
@@ -501,6 +734,9 @@ struct Req {
     folders: Vec<String>,
     /// The folder's `<t:Mailbox><t:EmailAddress>` (delegate access, no impersonation).
     folder_mailbox: Option<String>,
+    /// CreateItem: `t:RequiredAttendees`/`t:OptionalAttendees`, and a series' `t:Recurrence`.
+    attendees: Vec<String>,
+    recurrence: Option<SimRecurrence>,
 }
 
 /// FindItem's view.
@@ -541,6 +777,27 @@ fn read(xml: &str) -> Result<Req, String> {
                     })
                 }
                 "DistinguishedFolderId" => r.folders.push(attr(e, b"Id").unwrap_or_default().to_ascii_lowercase()),
+                "DailyRecurrence" | "WeeklyRecurrence" if path.iter().any(|p| p == "Recurrence") => {
+                    r.recurrence = Some(SimRecurrence { interval: 1, days: vec![], range: SimRange::NoEnd })
+                }
+                _ => {}
+            }
+        }
+        Ev::Text(path, t) if path.iter().any(|p| p == "Recurrence") => {
+            let Some(rec) = r.recurrence.as_mut() else { return };
+            match last(path) {
+                "Interval" => rec.interval = t.trim().parse().unwrap_or(1),
+                "DaysOfWeek" => rec.days = t.split_whitespace().filter_map(weekday).collect(),
+                "EndDate" => {
+                    let d = t
+                        .trim()
+                        .get(..10)
+                        .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok());
+                    if let Some(d) = d {
+                        rec.range = SimRange::EndDate(d);
+                    }
+                }
+                "NumberOfOccurrences" => rec.range = SimRange::Numbered(t.trim().parse().unwrap_or(1)),
                 _ => {}
             }
         }
@@ -549,6 +806,9 @@ fn read(xml: &str) -> Result<Req, String> {
                 r.impersonate = Some(t.trim().to_ascii_lowercase())
             }
             "EmailAddress" if path.iter().any(|p| p == "DistinguishedFolderId") => r.folder_mailbox = Some(t.trim().to_ascii_lowercase()),
+            "EmailAddress" if path.iter().any(|p| p == "RequiredAttendees" || p == "OptionalAttendees") => {
+                r.attendees.push(t.trim().to_ascii_lowercase())
+            }
             "SubscriptionId" => r.sub_ids.push(t.trim().to_string()),
             "ConnectionTimeout" => r.timeout_minutes = t.trim().parse().unwrap_or(30),
             "SyncState" => r.sync_state = Some(t.trim().to_string()),
@@ -562,6 +822,11 @@ fn read(xml: &str) -> Result<Req, String> {
         },
     })?;
     Ok(r)
+}
+
+fn weekday(name: &str) -> Option<time::Weekday> {
+    use time::Weekday::*;
+    [Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday].into_iter().find(|d| d.to_string().eq_ignore_ascii_case(name))
 }
 
 fn t3339(t: OffsetDateTime) -> String {
@@ -664,11 +929,12 @@ fn find_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
         return no_mailbox("FindItem");
     }
     let items = lock(&s.items);
-    let mut all: Vec<&SimItem> = items.iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox)).collect();
+    // Without a CalendarView a series is its master; exceptions live inside it.
+    let mut all: Vec<SimItem> = items.iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox) && i.master.is_none()).cloned().collect();
     all.sort_by_key(|i| (i.start, i.seq));
     let parse =
         |t: &Option<String>| t.as_deref().and_then(|v| OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).ok());
-    let (page, total, includes_last, offset): (Vec<&SimItem>, usize, bool, Option<usize>) = match &req.view {
+    let (page, total, includes_last, offset): (Vec<SimItem>, usize, bool, Option<usize>) = match &req.view {
         Some(View::Calendar { start, end, max }) => {
             let (Some(from), Some(to)) = (parse(start), parse(end)) else {
                 return fault(
@@ -689,14 +955,28 @@ fn find_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
                     ),
                 );
             }
-            let hits: Vec<&SimItem> = all.into_iter().filter(|i| i.end > from && i.start < to).collect();
+            // A calendar view expands each series into its occurrences (exceptions as changed).
+            let mut hits: Vec<SimItem> = Vec::new();
+            for i in all {
+                match &i.recurrence {
+                    Some(r) => hits.extend(
+                        r.expand(i.start, i.end, Some(to), usize::MAX)
+                            .into_iter()
+                            .filter_map(|(n, _, _)| lookup(&items, &occurrence_id(&i.id, n), mailbox))
+                            .filter(|o| o.end > from && o.start < to),
+                    ),
+                    None if i.end > from && i.start < to => hits.push(i),
+                    None => {}
+                }
+            }
+            hits.sort_by_key(|i| (i.start, i.seq));
             let n = hits.len();
             let cut = max.unwrap_or(1000).min(1000);
             (hits.into_iter().take(cut).collect(), n, n <= cut, None)
         }
         Some(View::Indexed { offset, max }) => {
             let n = all.len();
-            let page: Vec<&SimItem> = all.into_iter().skip(*offset).take(max.unwrap_or(1000).min(1000)).collect();
+            let page: Vec<SimItem> = all.into_iter().skip(*offset).take(max.unwrap_or(1000).min(1000)).collect();
             let next = offset + page.len();
             (page, n, next >= n, Some(next))
         }
@@ -710,7 +990,7 @@ fn find_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
         .map(|i| {
             format!(
                 "<t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/><t:Subject>{}</t:Subject><t:Start>{}</t:Start><t:End>{}</t:End>\
-                 <t:Location>{}</t:Location><t:CalendarItemType>Single</t:CalendarItemType><t:Organizer><t:Mailbox><t:Name>{}</t:Name>\
+                 <t:Location>{}</t:Location><t:CalendarItemType>{}</t:CalendarItemType><t:Organizer><t:Mailbox><t:Name>{}</t:Name>\
                  <t:EmailAddress>{}</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType></t:Mailbox></t:Organizer></t:CalendarItem>",
                 i.id,
                 i.change_key,
@@ -718,6 +998,7 @@ fn find_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
                 t3339(i.start),
                 t3339(i.end),
                 esc(&i.location),
+                i.item_type,
                 esc(&i.organizer),
                 esc(&i.organizer)
             )
@@ -775,7 +1056,9 @@ fn get_folder(s: &Shared, mailbox: &str, req: &Req) -> Response {
 
 fn sync(s: &Shared, mailbox: &str, since: u64) -> Response {
     let items = lock(&s.items);
-    let mut changed: Vec<&SimItem> = items.iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox) && i.seq > since).collect();
+    // A series syncs as its master: exceptions live inside it, occurrences are not items.
+    let mut changed: Vec<&SimItem> =
+        items.iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox) && i.seq > since && i.master.is_none()).collect();
     changed.sort_by_key(|i| i.seq);
     let page: Vec<&SimItem> = changed.iter().take(s.cfg.page_max).copied().collect();
     let last = page.last().map(|i| i.seq).unwrap_or(since);
@@ -810,29 +1093,60 @@ fn item_xml(i: &SimItem) -> String {
             )
         })
         .unwrap_or_default();
+    // A master: its pattern and range, and its first and last occurrences (none last without an end).
+    let series = i
+        .recurrence
+        .as_ref()
+        .map(|r| {
+            let occ = |name: &str, o: Option<(u32, OffsetDateTime, OffsetDateTime)>| {
+                o.map(|(n, s, e)| {
+                    format!(
+                        "<t:{name}><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/><t:Start>{}</t:Start><t:End>{}</t:End><t:OriginalStart>{}</t:OriginalStart></t:{name}>",
+                        occurrence_id(&i.id, n),
+                        i.change_key,
+                        t3339(s),
+                        t3339(e),
+                        t3339(s)
+                    )
+                })
+                .unwrap_or_default()
+            };
+            format!(
+                "{}{}{}",
+                r.xml(i.start),
+                occ("FirstOccurrence", r.expand(i.start, i.end, None, 1).pop()),
+                occ("LastOccurrence", r.last(i.start, i.end))
+            )
+        })
+        .unwrap_or_default();
     format!(
         "<t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/><t:Subject>{}</t:Subject><t:Body BodyType=\"{}\">{}</t:Body>{marker}\
-         <t:Start>{}</t:Start><t:End>{}</t:End><t:Location>{}</t:Location><t:CalendarItemType>Single</t:CalendarItemType>\
-         <t:Organizer><t:Mailbox><t:Name>{}</t:Name><t:EmailAddress>{}</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType></t:Mailbox></t:Organizer></t:CalendarItem>",
+         <t:UID>{}</t:UID><t:Start>{}</t:Start><t:End>{}</t:End><t:Location>{}</t:Location><t:IsRecurring>{}</t:IsRecurring>\
+         <t:CalendarItemType>{}</t:CalendarItemType><t:Organizer><t:Mailbox><t:Name>{}</t:Name><t:EmailAddress>{}</t:EmailAddress>\
+         <t:RoutingType>SMTP</t:RoutingType></t:Mailbox></t:Organizer>{series}<t:IsOrganizer>{}</t:IsOrganizer></t:CalendarItem>",
         i.id,
         i.change_key,
         esc(&i.subject),
         if i.body_html { "HTML" } else { "Text" },
         esc(&i.body),
+        i.uid,
         t3339(i.start),
         t3339(i.end),
         esc(&i.location),
+        i.item_type != "Single",
+        i.item_type,
         esc(&i.organizer),
         esc(&i.organizer),
+        !i.is_attendee_copy(),
     )
 }
 
 fn get_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
     let items = lock(&s.items);
     let Some((id, _)) = req.items.first() else { return fault("ErrorInvalidRequest", "No ItemId.", None) };
-    match items.iter().find(|i| &i.id == id && i.mailbox.eq_ignore_ascii_case(mailbox)) {
+    match lookup(&items, id, mailbox) {
         Some(i) => {
-            xml_response(StatusCode::OK, message("GetItem", "Success", "NoError", "", &format!("<m:Items>{}</m:Items>", item_xml(i))))
+            xml_response(StatusCode::OK, message("GetItem", "Success", "NoError", "", &format!("<m:Items>{}</m:Items>", item_xml(&i))))
         }
         None => xml_response(
             StatusCode::OK,
@@ -844,6 +1158,11 @@ fn get_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
 fn update_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
     let Some((id, ck)) = req.items.first().cloned() else { return fault("ErrorInvalidRequest", "No ItemId.", None) };
     let mut items = lock(&s.items);
+    // Writing an occurrence makes it an exception of its series, stored beside the master.
+    if let Some(mut occ) = lookup(&items, &id, mailbox).filter(|i| i.item_type == "Occurrence") {
+        occ.item_type = "Exception";
+        items.push(occ);
+    }
     let Some(it) = items.iter_mut().find(|i| i.id == id && i.mailbox.eq_ignore_ascii_case(mailbox)) else {
         return xml_response(
             StatusCode::OK,
@@ -894,11 +1213,55 @@ fn update_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
     it.updates += 1;
     it.sent_to_all = req.send.starts_with("SendToAll") || req.send.starts_with("SendOnlyToAll");
     it.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
-    let ev = Event { mailbox: it.mailbox.clone(), kind: "ModifiedEvent", item_id: it.id.clone(), change_key: it.change_key.clone() };
+    let mut events =
+        vec![Event { mailbox: it.mailbox.clone(), kind: "ModifiedEvent", item_id: it.id.clone(), change_key: it.change_key.clone() }];
     let inner = format!("<m:Items><t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/></t:CalendarItem></m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>", it.id, it.change_key);
+    // The organiser's update sent to all reaches the attendees' copies (as once they process the
+    // meeting update): their body changes and their calendars report it.
+    let sent = (it.sent_to_all && !it.is_attendee_copy() && it.master.is_none()).then(|| (it.uid.clone(), it.body.clone(), it.body_html));
+    if let Some((uid, body, html)) = sent {
+        for copy in items.iter_mut().filter(|c| c.uid == uid && c.is_attendee_copy()) {
+            copy.body = body.clone();
+            copy.body_html = html;
+            copy.change_key = new_id("DwAA");
+            copy.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
+            events.push(Event {
+                mailbox: copy.mailbox.clone(),
+                kind: "ModifiedEvent",
+                item_id: copy.id.clone(),
+                change_key: copy.change_key.clone(),
+            });
+        }
+    }
     drop(items);
-    publish(s, ev);
+    for ev in events {
+        publish(s, ev);
+    }
     xml_response(StatusCode::OK, message("UpdateItem", "Success", "NoError", "", &inner))
+}
+
+/// Creates the organiser's item and the attendees' copies; returns the organiser's id and ChangeKey.
+fn create(s: &Shared, m: &SimMeeting, html: bool) -> (String, String) {
+    let uid = uuid::Uuid::new_v4().simple().to_string();
+    let mut made = vec![SimItem::new(s, &m.organizer, &m.organizer, m, &uid)];
+    for a in
+        m.attendees.iter().filter(|a| s.cfg.mailboxes.iter().any(|x| x.eq_ignore_ascii_case(a)) && !a.eq_ignore_ascii_case(&m.organizer))
+    {
+        made.push(SimItem::new(s, a, &m.organizer, m, &uid));
+    }
+    for i in &mut made {
+        i.body_html = html;
+    }
+    let first = (made[0].id.clone(), made[0].change_key.clone());
+    let events: Vec<Event> = made
+        .iter()
+        .map(|i| Event { mailbox: i.mailbox.clone(), kind: "CreatedEvent", item_id: i.id.clone(), change_key: i.change_key.clone() })
+        .collect();
+    lock(&s.items).extend(made);
+    for ev in events {
+        publish(s, ev);
+    }
+    first
 }
 
 fn create_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
@@ -910,27 +1273,18 @@ fn create_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
     let start = parse(&req.start).unwrap_or_else(OffsetDateTime::now_utc);
     let end = parse(&req.end).unwrap_or(start + time::Duration::hours(1));
     let (body, html) = req.body.clone().unwrap_or_default();
-    let item = SimItem {
-        id: new_id("AAMk"),
-        mailbox: mailbox.to_string(),
-        change_key: new_id("DwAA"),
+    let m = SimMeeting {
+        organizer: mailbox.to_string(),
+        attendees: req.attendees.clone(),
         subject: req.subject.clone(),
         location: req.location.clone(),
-        body,
-        body_html: html,
-        organizer: mailbox.to_string(),
+        body_html: body,
         start,
         end,
-        marker: None,
-        updates: 0,
-        sent_to_all: false,
-        seq: s.seq.fetch_add(1, Ordering::Relaxed) + 1,
+        recurrence: req.recurrence.clone(),
     };
-    let ev = Event { mailbox: item.mailbox.clone(), kind: "CreatedEvent", item_id: item.id.clone(), change_key: item.change_key.clone() };
-    let inner =
-        format!("<m:Items><t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/></t:CalendarItem></m:Items>", item.id, item.change_key);
-    lock(&s.items).push(item);
-    publish(s, ev);
+    let (id, ck) = create(s, &m, html);
+    let inner = format!("<m:Items><t:CalendarItem><t:ItemId Id=\"{id}\" ChangeKey=\"{ck}\"/></t:CalendarItem></m:Items>");
     xml_response(StatusCode::OK, message("CreateItem", "Success", "NoError", "", &inner))
 }
 

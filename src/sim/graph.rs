@@ -15,7 +15,11 @@
 //! Awkward parts on request: tokens that expire early (401 `InvalidAuthenticationToken`), delta
 //! tokens forgotten (410 `SyncStateNotFound`), 429 with `Retry-After` / 503 ([`HttpFaults`]),
 //! mailboxes outside the app's access policy (403 `ErrorAccessDenied`), latency.
+//! Series as Graph shows them: calendarView/delta returns a series' `occurrence`s (and
+//! `exception`s) with their `seriesMasterId`, never the `seriesMaster`, which GET returns with
+//! its `recurrence` (`pattern`, `range`); attendees' copies, which the organiser's PATCH reaches.
 
+use crate::sim::ews::{SimMeeting, SimRange, SimRecurrence};
 use crate::sim::faults::{Fault, HttpFaults};
 use crate::sync::lock;
 use axum::extract::{Path, Query, State};
@@ -83,9 +87,105 @@ pub struct GraphEvent {
     pub properties: HashMap<String, String>,
     /// PATCH calls that changed it.
     pub updates: u64,
+    /// `singleInstance`, `seriesMaster`, `occurrence` or `exception` (the event's `type`).
+    pub kind: &'static str,
+    /// A master's recurrence; its `start`/`end` are its first occurrence's, as in Graph.
+    pub recurrence: Option<SimRecurrence>,
+    /// An occurrence's or exception's `seriesMasterId`, and which instance (1 = the first) it is.
+    pub master: Option<(String, u32)>,
+    /// `iCalUId`: shared by the organiser's event and the attendees' copies.
+    pub uid: String,
     version: u64,
     /// The change sequence number (for delta).
     seq: u64,
+}
+
+/// An occurrence's id: opaque to clients, but naming its master and instance.
+fn occurrence_id(master: &str, index: u32) -> String {
+    format!("AAMkAGOcc{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{master}|{index}")))
+}
+
+fn parse_occurrence_id(id: &str) -> Option<(String, u32)> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id.strip_prefix("AAMkAGOcc")?).ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (master, index) = raw.rsplit_once('|')?;
+    Some((master.to_string(), index.parse().ok()?))
+}
+
+/// The event `id` names in `mailbox`: a stored one, or an occurrence of a stored master as
+/// Graph shows it (its own id, times and etag; the master's content).
+fn lookup(events: &[GraphEvent], id: &str, mailbox: &str) -> Option<GraphEvent> {
+    if let Some(e) = events.iter().find(|e| e.id == id && e.mailbox == mailbox) {
+        return Some(e.clone());
+    }
+    let (master_id, index) = parse_occurrence_id(id)?;
+    let m = events.iter().find(|e| e.id == master_id && e.mailbox == mailbox)?;
+    let (_, start, end) = m.recurrence.as_ref()?.expand(m.start, m.end, None, index as usize).into_iter().find(|o| o.0 == index)?;
+    Some(GraphEvent {
+        id: id.to_string(),
+        start,
+        end,
+        kind: "occurrence",
+        recurrence: None,
+        master: Some((master_id, index)),
+        properties: HashMap::new(),
+        updates: 0,
+        ..m.clone()
+    })
+}
+
+/// Graph's `patternedRecurrence` for a series starting at `start`.
+fn recurrence_json(r: &SimRecurrence, start: OffsetDateTime) -> Value {
+    let days: Vec<String> = r.days.iter().map(|d| d.to_string().to_ascii_lowercase()).collect();
+    let (kind, end, count) = match r.range {
+        SimRange::EndDate(d) => ("endDate", d.to_string(), 0),
+        SimRange::Numbered(n) => ("numbered", "0001-01-01".to_string(), n),
+        SimRange::NoEnd => ("noEnd", "0001-01-01".to_string(), 0),
+    };
+    json!({
+        "pattern": {
+            "type": if r.days.is_empty() { "daily" } else { "weekly" },
+            "interval": r.interval, "month": 0, "dayOfMonth": 0, "daysOfWeek": days, "firstDayOfWeek": "sunday", "index": "first",
+        },
+        "range": {
+            "type": kind, "startDate": start.date().to_string(), "endDate": end,
+            "recurrenceTimeZone": "UTC", "numberOfOccurrences": count,
+        },
+    })
+}
+
+/// A `patternedRecurrence` from a POST (daily and weekly patterns).
+fn recurrence_of(v: &Value) -> Option<SimRecurrence> {
+    let p = v.get("pattern")?;
+    let days: Vec<time::Weekday> = p
+        .get("daysOfWeek")
+        .and_then(|d| d.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.as_str())
+        .filter_map(|d| {
+            use time::Weekday::*;
+            [Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday].into_iter().find(|w| w.to_string().eq_ignore_ascii_case(d))
+        })
+        .collect();
+    let weekly = match p.get("type").and_then(|t| t.as_str()) {
+        Some("daily") => false,
+        Some("weekly") => true,
+        _ => return None,
+    };
+    let r = v.get("range")?;
+    let range = match r.get("type").and_then(|t| t.as_str())? {
+        "endDate" => SimRange::EndDate(
+            time::Date::parse(r.get("endDate")?.as_str()?, time::macros::format_description!("[year]-[month]-[day]")).ok()?,
+        ),
+        "numbered" => SimRange::Numbered(r.get("numberOfOccurrences")?.as_u64()? as u32),
+        _ => SimRange::NoEnd,
+    };
+    Some(SimRecurrence {
+        interval: p.get("interval").and_then(|i| i.as_u64()).unwrap_or(1).max(1) as u32,
+        days: if weekly { days } else { vec![] },
+        range,
+    })
 }
 
 impl GraphEvent {
@@ -328,6 +428,21 @@ impl SimGraph {
     pub fn event(&self, id: &str) -> Option<GraphEvent> {
         lock(&self.shared.events).iter().find(|e| e.id == id).cloned()
     }
+
+    /// See [`GraphHandle::create`].
+    pub fn create(&self, m: SimMeeting) -> String {
+        self.handle().create(m)
+    }
+
+    /// The stored events of a mailbox (singles, masters, exceptions, attendees' copies).
+    pub fn events_of(&self, mailbox: &str) -> Vec<GraphEvent> {
+        lock(&self.shared.events).iter().filter(|e| e.mailbox.eq_ignore_ascii_case(mailbox)).cloned().collect()
+    }
+
+    /// The id of a master's `index`-th occurrence (from 1), as calendarView shows it.
+    pub fn occurrence_id(&self, master_id: &str, index: u32) -> String {
+        occurrence_id(master_id, index)
+    }
 }
 
 /// Creates meetings in a running simulator from another task.
@@ -344,39 +459,67 @@ impl GraphHandle {
         start: OffsetDateTime,
         end: OffsetDateTime,
     ) -> String {
-        insert(&self.0, organizer, subject, location, body_html, true, start, end)
+        self.create(SimMeeting {
+            organizer: organizer.into(),
+            attendees: vec![],
+            subject: subject.into(),
+            location: location.into(),
+            body_html: body_html.into(),
+            start,
+            end,
+            recurrence: None,
+        })
+    }
+
+    /// A meeting or series (then `start`/`end` are the first occurrence's) with copies in the
+    /// attendees' calendars that are mailboxes here; returns the organiser's event id.
+    pub fn create(&self, m: SimMeeting) -> String {
+        insert(&self.0, &m, true)
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn insert(
-    s: &Shared,
-    organizer: &str,
-    subject: &str,
-    location: &str,
-    body: &str,
-    html: bool,
-    start: OffsetDateTime,
-    end: OffsetDateTime,
-) -> String {
-    let e = GraphEvent {
-        id: new_id(),
-        mailbox: organizer.to_ascii_lowercase(),
-        subject: subject.into(),
-        location: location.into(),
-        body: body.into(),
-        body_html: html,
-        organizer: organizer.to_ascii_lowercase(),
-        start,
-        end,
-        properties: HashMap::new(),
-        updates: 0,
-        version: 1,
-        seq: s.seq.fetch_add(1, Ordering::Relaxed) + 1,
+/// The organiser's event and the attendees' copies (created notifications for each).
+fn insert(s: &Shared, m: &SimMeeting, html: bool) -> String {
+    let uid = format!("040000008200E00074C5B7101A82E008{}", uuid::Uuid::new_v4().simple());
+    let (start, end) = match &m.recurrence {
+        Some(r) => r.expand(m.start, m.end, None, 1).first().map(|o| (o.1, o.2)).unwrap_or((m.start, m.end)),
+        None => (m.start, m.end),
     };
-    let id = e.id.clone();
-    lock(&s.events).push(e.clone());
-    notify_change(s, &e, "created");
+    let organizer = m.organizer.to_ascii_lowercase();
+    let mut mailboxes = vec![organizer.clone()];
+    mailboxes.extend(
+        m.attendees
+            .iter()
+            .map(|a| a.to_ascii_lowercase())
+            .filter(|a| s.cfg.mailboxes.iter().any(|x| x.eq_ignore_ascii_case(a)) && *a != organizer),
+    );
+    let made: Vec<GraphEvent> = mailboxes
+        .into_iter()
+        .map(|mailbox| GraphEvent {
+            id: new_id(),
+            mailbox,
+            subject: m.subject.clone(),
+            location: m.location.clone(),
+            body: m.body_html.clone(),
+            body_html: html,
+            organizer: m.organizer.to_ascii_lowercase(),
+            start,
+            end,
+            properties: HashMap::new(),
+            updates: 0,
+            kind: if m.recurrence.is_some() { "seriesMaster" } else { "singleInstance" },
+            recurrence: m.recurrence.clone(),
+            master: None,
+            uid: uid.clone(),
+            version: 1,
+            seq: s.seq.fetch_add(1, Ordering::Relaxed) + 1,
+        })
+        .collect();
+    let id = made[0].id.clone();
+    lock(&s.events).extend(made.iter().cloned());
+    for e in &made {
+        notify_change(s, e, "created");
+    }
     id
 }
 
@@ -494,6 +637,10 @@ struct DeltaState {
     /// The round's changes up to this sequence number were handed out (the page cursor:
     /// an event changed while the client pages moves past `upto` and comes next round).
     after: u64,
+    /// … and of the entries with sequence number `after`, those up to this instance (a series'
+    /// occurrences share their master's sequence number).
+    #[serde(default)]
+    after_n: u32,
 }
 
 fn encode_state(st: &DeltaState) -> String {
@@ -539,12 +686,13 @@ async fn delta(
                 since: 0,
                 upto: s.seq.load(Ordering::Relaxed),
                 after: 0,
+                after_n: 0,
             }
         }
     };
     // A delta link starts a new round: everything changed since the last round, up to now.
     let st = if q.contains_key("$deltatoken") {
-        DeltaState { since: st.upto, upto: s.seq.load(Ordering::Relaxed), after: st.upto, ..st }
+        DeltaState { since: st.upto, upto: s.seq.load(Ordering::Relaxed), after: st.upto, after_n: u32::MAX, ..st }
     } else {
         st
     };
@@ -561,20 +709,35 @@ async fn delta(
         OffsetDateTime::from_unix_timestamp(st.start).unwrap_or(OffsetDateTime::UNIX_EPOCH),
         OffsetDateTime::from_unix_timestamp(st.end).unwrap_or(OffsetDateTime::UNIX_EPOCH),
     );
-    // The round's changes, oldest first: events changed in the window, then events removed.
-    let mut round: Vec<(u64, Value)> = lock(&s.events)
-        .iter()
-        .filter(|e| e.mailbox == mailbox && e.seq > st.after.max(st.since) && e.seq <= st.upto && e.end > start && e.start < end)
-        .map(|e| (e.seq, delta_entry(e)))
-        .collect();
-    if st.since > 0 {
-        round.extend(
-            lock(&s.removed).iter().filter(|(m, _, seq)| *m == mailbox && *seq > st.after.max(st.since) && *seq <= st.upto).map(
-                |(_, id, seq)| (*seq, json!({ "@odata.type": "#microsoft.graph.event", "id": id, "@removed": { "reason": "deleted" } })),
-            ),
-        );
+    // The round's changes, oldest first: events changed in the window, then events removed. A
+    // calendar view never shows a series master: its occurrences in the window instead (all of
+    // them when the master changed; an exception when it changed).
+    let due = |seq: u64, n: u32| seq > st.since && seq <= st.upto && (seq, n) > (st.after, st.after_n);
+    let mut round: Vec<((u64, u32), Value)> = Vec::new();
+    {
+        let events = lock(&s.events);
+        for e in events.iter().filter(|e| e.mailbox == mailbox && e.master.is_none()) {
+            match &e.recurrence {
+                None if e.end > start && e.start < end && due(e.seq, 0) => round.push(((e.seq, 0), delta_entry(e))),
+                None => {}
+                Some(r) => {
+                    for (n, _, _) in r.expand(e.start, e.end, Some(end), usize::MAX) {
+                        let Some(o) = lookup(&events, &occurrence_id(&e.id, n), &mailbox) else { continue };
+                        let seq = o.seq.max(e.seq);
+                        if o.end > start && o.start < end && due(seq, n) {
+                            round.push(((seq, n), delta_entry(&o)));
+                        }
+                    }
+                }
+            }
+        }
     }
-    round.sort_by_key(|(seq, _)| *seq);
+    if st.since > 0 {
+        round.extend(lock(&s.removed).iter().filter(|(m, _, seq)| *m == mailbox && due(*seq, 0)).map(|(_, id, seq)| {
+            ((*seq, 0), json!({ "@odata.type": "#microsoft.graph.event", "id": id, "@removed": { "reason": "deleted" } }))
+        }));
+    }
+    round.sort_by_key(|(key, _)| *key);
     let page: Vec<Value> = round.iter().take(page_size).map(|(_, v)| v.clone()).collect();
     let link = |kind: &str, st: &DeltaState| format!("{}/v1.0/users/{}/calendarView/delta?{kind}={}", s.base, mailbox, encode_state(st));
     let mut body = json!({
@@ -582,10 +745,10 @@ async fn delta(
         "value": page,
     });
     if round.len() > page_size {
-        let after = round[page_size - 1].0;
-        body["@odata.nextLink"] = json!(link("$skiptoken", &DeltaState { after, ..st }));
+        let (after, after_n) = round[page_size - 1].0;
+        body["@odata.nextLink"] = json!(link("$skiptoken", &DeltaState { after, after_n, ..st }));
     } else {
-        body["@odata.deltaLink"] = json!(link("$deltatoken", &DeltaState { after: st.upto, ..st }));
+        body["@odata.deltaLink"] = json!(link("$deltatoken", &DeltaState { after: st.upto, after_n: u32::MAX, ..st }));
     }
     Json(body).into_response()
 }
@@ -597,7 +760,8 @@ fn delta_entry(e: &GraphEvent) -> Value {
         "@odata.etag": e.etag(),
         "id": e.id,
         "subject": e.subject,
-        "type": "singleInstance",
+        "type": e.kind,
+        "seriesMasterId": e.master.as_ref().map(|m| m.0.clone()),
         "start": graph_time(e.start),
         "end": graph_time(e.end),
     })
@@ -608,8 +772,11 @@ fn full_event(e: &GraphEvent, base: &str, expand_property: Option<&str>) -> Valu
         "@odata.context": format!("{base}/v1.0/$metadata#users('{}')/events/$entity", e.mailbox),
         "@odata.etag": e.etag(),
         "id": e.id,
+        "iCalUId": e.uid,
         "subject": e.subject,
-        "type": "singleInstance",
+        "type": e.kind,
+        "seriesMasterId": e.master.as_ref().map(|m| m.0.clone()),
+        "recurrence": e.recurrence.as_ref().map(|r| recurrence_json(r, e.start)),
         "isOrganizer": e.organizer == e.mailbox,
         "isCancelled": false,
         "body": { "contentType": if e.body_html { "html" } else { "text" }, "content": e.body },
@@ -652,8 +819,8 @@ async fn get_event(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let events = lock(&s.events);
-    match events.iter().find(|e| e.id == id && e.mailbox == mailbox) {
-        Some(e) => Json(full_event(e, &s.base, expanded_property(&q).as_deref())).into_response(),
+    match lookup(&events, &id, &mailbox) {
+        Some(e) => Json(full_event(&e, &s.base, expanded_property(&q).as_deref())).into_response(),
         None => error(StatusCode::NOT_FOUND, "ErrorItemNotFound", "The specified object was not found in the store."),
     }
 }
@@ -673,6 +840,11 @@ async fn patch_event(
         );
     };
     let mut events = lock(&s.events);
+    // Changing an occurrence makes it an exception of its series.
+    if let Some(mut occ) = lookup(&events, &id, &mailbox).filter(|e| e.kind == "occurrence") {
+        occ.kind = "exception";
+        events.push(occ);
+    }
     let Some(e) = events.iter_mut().find(|e| e.id == id && e.mailbox == mailbox) else {
         return error(StatusCode::NOT_FOUND, "ErrorItemNotFound", "The specified object was not found in the store.");
     };
@@ -716,8 +888,21 @@ async fn patch_event(
     e.version += 1;
     e.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
     let e = e.clone();
+    // The organiser's change reaches the attendees' copies (Graph sends them the update).
+    let mut changed = vec![e.clone()];
+    if e.organizer == e.mailbox && e.master.is_none() && patch.get("body").is_some() {
+        for copy in events.iter_mut().filter(|c| c.uid == e.uid && c.mailbox != c.organizer) {
+            copy.body = e.body.clone();
+            copy.body_html = e.body_html;
+            copy.version += 1;
+            copy.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
+            changed.push(copy.clone());
+        }
+    }
     drop(events);
-    notify_change(&s, &e, "updated");
+    for c in &changed {
+        notify_change(&s, c, "updated");
+    }
     Json(full_event(&e, &s.base, None)).into_response()
 }
 
@@ -733,7 +918,23 @@ async fn create(State(s): State<Arc<Shared>>, Mailbox(mailbox): Mailbox, body: a
     };
     let html = v.pointer("/body/contentType").and_then(|c| c.as_str()).is_none_or(|c| c.eq_ignore_ascii_case("html"));
     let s2 = |p: &str| v.pointer(p).and_then(|x| x.as_str()).unwrap_or_default().to_string();
-    let id = insert(&s, &mailbox, &s2("/subject"), &s2("/location/displayName"), &s2("/body/content"), html, start, end);
+    let m = SimMeeting {
+        organizer: mailbox.clone(),
+        attendees: v
+            .get("attendees")
+            .and_then(|a| a.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.pointer("/emailAddress/address").and_then(|x| x.as_str()).map(str::to_string))
+            .collect(),
+        subject: s2("/subject"),
+        location: s2("/location/displayName"),
+        body_html: s2("/body/content"),
+        start,
+        end,
+        recurrence: v.get("recurrence").and_then(recurrence_of),
+    };
+    let id = insert(&s, &m, html);
     let events = lock(&s.events);
     let e = events.iter().find(|e| e.id == id).cloned();
     drop(events);

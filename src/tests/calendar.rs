@@ -134,10 +134,12 @@ mod ews {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
     use switchboard::calendar::ews_client::{EwsClient, EwsError};
+    use switchboard::calendar::rules::Change;
+    use switchboard::calendar::service::Processed;
     use switchboard::calendar::service::{CalendarConfig, CalendarService};
     use switchboard::calendar::users::UserSync;
     use switchboard::calendar::watcher::EwsWatcher;
-    use switchboard::sim::ews::{EwsSimConfig, SimEws};
+    use switchboard::sim::ews::{EwsSimConfig, SimEws, SimMeeting, SimRange, SimRecurrence};
     use switchboard::store::Store;
     use switchboard::workers::{WorkerSpec, Workers};
     use time::OffsetDateTime;
@@ -235,6 +237,86 @@ mod ews {
         let c = w.ews.create_meeting("user1@example.com", "After expiry", "@cms", "<p>c</p>", s, e);
         until("after resubscribing", || w.ews.item(&c).is_some_and(|i| i.updates == 1)).await;
         workers.shutdown().await;
+    }
+
+    /// Five weeks ago, weekly on the same weekday, `range` (the first occurrence is long past).
+    fn weekly_from_last_month(range: SimRange) -> (OffsetDateTime, OffsetDateTime, SimRecurrence) {
+        let first = (OffsetDateTime::now_utc() - time::Duration::weeks(5)).replace_nanosecond(0).unwrap();
+        (first, first + time::Duration::minutes(30), SimRecurrence::weekly(&[first.weekday()], range))
+    }
+
+    #[tokio::test]
+    async fn a_weekly_series_begun_last_month_gets_the_block_once_on_its_master_and_occurrences_and_attendee_copies_are_left_alone() {
+        let w = world().await;
+        let svc = service(&w, ("svc-switchboard", "svc-pass"));
+        let (workers, _) = watch(&w, &svc, ("svc-switchboard", "svc-pass"), &["user1@example.com", "user2@example.com"]);
+        until("the stream", || w.ews.open_streams() >= 1).await;
+        let (first, end, rec) = weekly_from_last_month(SimRange::EndDate((OffsetDateTime::now_utc() + time::Duration::days(180)).date()));
+        let id = w.ews.create(SimMeeting {
+            organizer: "user1@example.com".into(),
+            attendees: vec!["user2@example.com".into()],
+            subject: "Weekly sync".into(),
+            location: "Room 4 @cms".into(),
+            body_html: "<html><body><p>Weekly</p></body></html>".into(),
+            start: first,
+            end,
+            recurrence: Some(rec),
+        });
+        until("the master written", || w.ews.item(&id).is_some_and(|i| i.updates == 1)).await;
+        let master = w.ews.item(&id).unwrap();
+        assert_eq!((master.item_type, master.start), ("RecurringMaster", first), "the master's Start is its first, past, occurrence");
+        assert!(master.body.contains("<p>Weekly</p>") && master.body.contains("900001") && master.sent_to_all, "{}", master.body);
+        // Exchange shows the occurrences with ids of their own; they are not items to write.
+        let client = EwsClient::new(reqwest::Client::new(), &w.ews.url(), "svc-switchboard", "svc-pass");
+        let second = client.item("user1@example.com", &w.ews.occurrence_id(&id, 2)).await.unwrap();
+        assert_eq!((second.item_type.as_str(), second.start.as_str()), ("Occurrence", t3339(first + time::Duration::weeks(1)).as_str()));
+
+        // The organiser moves one week: an exception, and the master modified with it.
+        let ex = w.ews.edit_occurrence(&id, 6, "<p>This week in room 5</p>").unwrap();
+        // A later meeting on the same stream: once it is handled, the events before it were too.
+        let (s, e) = soon();
+        let later = w.ews.create_meeting("user1@example.com", "Later", "@cms", "<p>x</p>", s, e);
+        until("the later meeting", || w.ews.item(&later).is_some_and(|i| i.updates == 1)).await;
+        assert_eq!(w.ews.item(&id).unwrap().updates, 1, "the master written once");
+        let ex = w.ews.item(&ex).unwrap();
+        assert_eq!((ex.item_type, ex.updates, ex.body.as_str()), ("Exception", 0, "<p>This week in room 5</p>"), "the exception untouched");
+        // The attendee's copy got the organiser's update (with the details) and no write of ours.
+        let copy = w.ews.items_of("user2@example.com").into_iter().find(|i| i.uid == master.uid).expect("the attendee's copy");
+        assert!(copy.is_attendee_copy() && copy.body.contains("900001"), "{}", copy.body);
+        assert_eq!(copy.updates, 0, "an attendee's copy is never written");
+        let log = svc.log_entries(50).await.unwrap();
+        assert!(log.iter().any(|l| l.item_id == ex.id && l.detail.contains("occurrence")), "{log:?}");
+        assert!(log.iter().any(|l| l.item_id == copy.id && l.detail.contains("attendee")), "{log:?}");
+        workers.shutdown().await;
+
+        // A series that ended last week is over; one without an end never is.
+        let (first, end, rec) = weekly_from_last_month(SimRange::EndDate((OffsetDateTime::now_utc() - time::Duration::days(7)).date()));
+        let ended = w.ews.create(SimMeeting {
+            organizer: "user1@example.com".into(),
+            attendees: vec![],
+            subject: "Ended".into(),
+            location: "@cms".into(),
+            body_html: "<p>e</p>".into(),
+            start: first,
+            end,
+            recurrence: Some(rec.clone()),
+        });
+        assert_eq!(svc.process("user1@example.com", &ended, None).await.unwrap(), Processed::Left("the meeting is over"));
+        let endless = w.ews.create(SimMeeting {
+            organizer: "user1@example.com".into(),
+            attendees: vec![],
+            subject: "Endless".into(),
+            location: "@cms".into(),
+            body_html: "<p>n</p>".into(),
+            start: first,
+            end,
+            recurrence: Some(SimRecurrence { range: SimRange::NoEnd, ..rec }),
+        });
+        assert_eq!(svc.process("user1@example.com", &endless, None).await.unwrap(), Processed::Written(Change::Inserted));
+    }
+
+    fn t3339(t: OffsetDateTime) -> String {
+        t.format(&time::format_description::well_known::Rfc3339).unwrap()
     }
 
     #[tokio::test]
@@ -466,6 +548,7 @@ mod graph {
     use switchboard::calendar::graph::GraphClient;
     use switchboard::calendar::graph_poll::GraphPoller;
     use switchboard::calendar::service::{CalendarConfig, CalendarService};
+    use switchboard::sim::ews::{SimMeeting, SimRange, SimRecurrence};
     use switchboard::sim::graph::{GraphSimConfig, SimGraph};
     use switchboard::store::Store;
     use switchboard::workers::{WorkerSpec, Workers};
@@ -552,6 +635,50 @@ mod graph {
             .await
             .unwrap();
         assert_eq!(stored, 1);
+    }
+
+    #[tokio::test]
+    async fn a_weekly_series_begun_last_month_is_found_by_its_occurrences_and_written_once_on_its_master_not_on_the_attendees_copy() {
+        let w = world(&[]).await;
+        let first = (OffsetDateTime::now_utc() - time::Duration::weeks(5)).replace_nanosecond(0).unwrap();
+        let until_date = (OffsetDateTime::now_utc() + time::Duration::days(120)).date();
+        let id = w.graph.create(SimMeeting {
+            organizer: "user1@cloud.example.com".into(),
+            attendees: vec!["user2@cloud.example.com".into()],
+            subject: "Weekly sync".into(),
+            location: "@cms".into(),
+            body_html: "<p>Weekly</p>".into(),
+            start: first,
+            end: first + time::Duration::minutes(30),
+            recurrence: Some(SimRecurrence::weekly(&[first.weekday()], SimRange::EndDate(until_date))),
+        });
+        let p = poller(&w);
+        // The window (from yesterday) holds about 17 occurrences over pages of three; one series.
+        assert_eq!(p.poll("user1@cloud.example.com").await.unwrap(), 1, "one series, however many occurrences");
+        let master = w.graph.event(&id).unwrap();
+        assert_eq!((master.kind, master.updates), ("seriesMaster", 1));
+        assert!(master.body.contains("<p>Weekly</p>") && master.body.contains("800001"), "{}", master.body);
+        let paths: Vec<(String, String)> = w
+            .graph
+            .requests()
+            .into_iter()
+            .map(|(m, p)| (m, percent_encoding::percent_decode_str(&p).decode_utf8_lossy().into_owned()))
+            .collect();
+        let on = |method: &str, what: &str| paths.iter().filter(|(m, p)| m == method && p.contains(what)).count();
+        assert_eq!(on("GET", &format!("/events/{id}")), 1, "the master read once: {paths:?}");
+        assert_eq!(on("PATCH", &format!("/events/{id}")), 1, "and written once");
+        assert_eq!(on("GET", "/events/AAMkAGOcc") + on("PATCH", "/events/AAMkAGOcc"), 0, "no occurrence read or written");
+        assert_eq!(w.graph.events_of("user1@cloud.example.com").len(), 1, "no occurrence turned into an exception");
+        // Our write comes back as every occurrence changed: the master is read again, not written.
+        p.poll("user1@cloud.example.com").await.unwrap();
+        assert_eq!(w.graph.event(&id).unwrap().updates, 1);
+
+        // The attendee's copy: its occurrences lead to its master, an attendee's copy: left alone.
+        let copy = w.graph.events_of("user2@cloud.example.com").into_iter().find(|e| e.uid == master.uid).expect("the copy");
+        assert!(copy.body.contains("800001"), "the organiser's update reached it");
+        p.poll("user2@cloud.example.com").await.unwrap();
+        assert_eq!(w.graph.event(&copy.id).unwrap().updates, 0, "an attendee's copy is never written");
+        assert_eq!(w.graph.event(&id).unwrap().updates, 1);
     }
 
     #[tokio::test]
