@@ -19,6 +19,8 @@ test('an operator sees a waiting guest and admits them into the call', async ({ 
   const row = meeting.locator(`[data-testid="waiting"][data-name="${name}"]`);
   await expect(row).toBeVisible();
   await expect(row).toContainText('web app (guest)');
+  // How long they have waited, as people say it ("45 s", "3 min"), not a timestamp.
+  await expect(row.locator('td').nth(4)).toHaveText(/^\d+ (s|min)$|^\d+ h \d+ min$/);
 
   await row.getByTestId('admit-one').click();
   await expect(page.getByTestId('admit-done')).toContainText('1 of 1 admitted');

@@ -50,3 +50,17 @@ test('logging out ends the session', async ({ page }) => {
   await page.goto('/');
   await expect(page).toHaveURL(/\/login/);
 });
+
+test.describe('in Paris', () => {
+  test.use({ timezoneId: 'Europe/Paris' });
+  test('the audit log shows times on the viewer\'s clock, with its offset', async ({ page }) => {
+    await login(page);
+    await page.goto('/audit');
+    await hydrated(page);
+    const when = page.getByTestId('audit-table').locator('tbody tr').first().locator('time');
+    // Paris is UTC+01:00 in winter and UTC+02:00 in summer; the server alone would say "UTC".
+    await expect(when).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\+0[12]:00$/);
+    const machine = await when.getAttribute('datetime');
+    expect(machine).toMatch(/Z$|\+00:00$/);
+  });
+});

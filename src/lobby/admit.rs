@@ -63,6 +63,7 @@ impl LobbyService {
             meetings: lobby_view(&self.cdr.meetings()),
             can_admit: role.allows(Role::Operator) && self.cluster.is_some(),
             cms_configured: self.cluster.is_some(),
+            as_of: time::OffsetDateTime::now_utc(),
         }
     }
 

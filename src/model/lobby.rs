@@ -88,4 +88,6 @@ pub struct LobbyPage {
     pub meetings: Vec<LobbyMeeting>,
     pub can_admit: bool,
     pub cms_configured: bool,
+    /// The server's clock when this was made: waiting times are counted to it.
+    pub as_of: OffsetDateTime,
 }

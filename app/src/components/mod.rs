@@ -88,6 +88,24 @@ pub fn StatePill(state: ComponentState) -> impl IntoView {
     view! { <span class=class>{state.label()}</span> }
 }
 
+/// A point in time as the viewer's clock shows it. The server renders UTC; once the page runs in
+/// the browser, the browser's offset for that instant (so DST is right) replaces it.
+#[component]
+pub fn LocalTime(at: time::OffsetDateTime) -> impl IntoView {
+    let text = RwSignal::new(switchboard::model::display_time(&at));
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let millis = (at.unix_timestamp_nanos() / 1_000_000) as f64;
+        // getTimezoneOffset is UTC minus local, in minutes.
+        let minutes = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis)).get_timezone_offset();
+        if let Ok(offset) = time::UtcOffset::from_whole_seconds(-(minutes as i32) * 60) {
+            text.set(switchboard::model::display_time_at(&at, offset));
+        }
+    });
+    let machine = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    view! { <time datetime=machine>{move || text.get()}</time> }
+}
+
 /// "3 d 4 h", "5 h 2 min", "42 s".
 pub fn format_duration(secs: u64) -> String {
     let (d, h, m, s) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);

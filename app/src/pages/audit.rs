@@ -3,6 +3,7 @@
 
 use crate::api::audit_log;
 use crate::components::Frame;
+use crate::components::LocalTime;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -36,7 +37,7 @@ pub fn AuditPage() -> impl IntoView {
                                 <tbody>
                                     {p.entries.into_iter().map(|e| view! {
                                         <tr>
-                                            <td>{switchboard::model::display_time(&e.at)}</td><td>{e.actor}</td><td>{e.action}</td>
+                                            <td><LocalTime at=e.at/></td><td>{e.actor}</td><td>{e.action}</td>
                                             <td>{e.target.unwrap_or_default()}</td>
                                             <td class=format!("result-{}", e.result)>{e.result.clone()}</td>
                                             <td>{e.detail.unwrap_or_default()}</td>

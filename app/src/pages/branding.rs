@@ -5,6 +5,7 @@
 //! Viewers see everything; operators and admins change things. State lives in the query string.
 
 use crate::components::Frame;
+use crate::components::LocalTime;
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -247,7 +248,7 @@ fn TemplatesCard(b: TenantBranding, delete: ServerAction<DeleteBrandingItem>) ->
                             <tr data-testid="template-row">
                                 <td><strong>{f.name.clone()}</strong></td>
                                 <td>{human_size(f.size)}" · "{f.detail.clone()}</td>
-                                <td>{switchboard::model::display_time(&f.updated_at)}</td>
+                                <td><LocalTime at=f.updated_at/></td>
                                 <td>{f.updated_by.clone()}</td>
                                 <td class="actions">
                                     <a href=f.path.clone() target="_blank">"Fetch as CMS"</a>" "
@@ -284,7 +285,7 @@ fn FilesCard(b: TenantBranding, delete: ServerAction<DeleteBrandingItem>) -> imp
                 <td><strong>{f.name.clone()}</strong>{(!f.known && matches!(f.kind, FileKind::Call | FileKind::Ivr)).then(|| view! { <span class="pill pill-unknown" title="CMS is not known to ask for this name">" unknown name"</span> })}</td>
                 <td>{f.detail.clone()}</td>
                 <td>{human_size(f.size)}</td>
-                <td>{switchboard::model::display_time(&f.updated_at)}</td>
+                <td><LocalTime at=f.updated_at/></td>
                 <td class="actions"><a href=f.path.clone() target="_blank">"Fetch as CMS"</a>" "{del}</td>
             </tr>
         }
@@ -337,7 +338,7 @@ fn RequestsCard(b: TenantBranding) -> impl IntoView {
                             <td>{m.kind}</td>
                             <td><strong>{if m.name.is_empty() { "(no language)".to_string() } else { m.name }}</strong></td>
                             <td>{m.count}</td>
-                            <td>{switchboard::model::display_time(&m.last_at)}</td>
+                            <td><LocalTime at=m.last_at/></td>
                             <td>{m.served.map(|s| format!("the {s} template")).unwrap_or_else(|| "404".into())}</td>
                         </tr>
                     }).collect_view()}
@@ -351,7 +352,7 @@ fn RequestsCard(b: TenantBranding) -> impl IntoView {
                         let class = if r.status >= 400 { "result-failed" } else { "" };
                         view! {
                             <tr>
-                                <td>{switchboard::model::display_time(&r.at)}</td>
+                                <td><LocalTime at=r.at/></td>
                                 <td>{r.remote.unwrap_or_default()}</td>
                                 <td>{format!("{} {}", r.method, r.kind)}</td>
                                 <td>{r.name}</td>

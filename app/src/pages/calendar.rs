@@ -4,6 +4,7 @@
 //! join-details templates with a preview.
 
 use crate::components::Frame;
+use crate::components::LocalTime;
 use crate::error::AppError;
 use leptos::prelude::*;
 use switchboard::model::calendar::CalendarPage;
@@ -120,7 +121,7 @@ fn Calendar(
                 <thead><tr><th>"Started"</th><th>"Trigger"</th><th>"Status"</th><th>"Users"</th><th>"Added"</th><th>"Changed"</th><th>"Gone"</th><th>"No space"</th></tr></thead>
                 <tbody>
                     {p.runs.iter().map(|r| view! {
-                        <tr><td>{display_time(&r.started_at)}</td><td>{r.trigger.clone()}</td><td>{r.status.clone()}{r.error.clone().map(|e| format!(": {e}"))}</td>
+                        <tr><td><LocalTime at=r.started_at/></td><td>{r.trigger.clone()}</td><td>{r.status.clone()}{r.error.clone().map(|e| format!(": {e}"))}</td>
                             <td>{r.users}</td><td>{r.added}</td><td>{r.changed}</td><td>{r.gone}</td><td>{r.no_space}</td></tr>
                     }).collect_view()}
                 </tbody>
@@ -166,7 +167,7 @@ fn Calendar(
                 <tbody>
                     {p.log.iter().map(|l| view! {
                         <tr data-testid="calendar-entry" data-action=l.action.clone()>
-                            <td>{display_time(&l.at)}</td><td>{l.mailbox.clone()}</td><td>{l.subject.clone()}</td>
+                            <td><LocalTime at=l.at/></td><td>{l.mailbox.clone()}</td><td>{l.subject.clone()}</td>
                             <td class=if l.action == "failed" { "result-failed" } else { "" }>{l.action.clone()}</td><td>{l.detail.clone()}</td>
                             <td>{l.latency_ms.map(|ms| format!("{:.1} s", ms as f64 / 1000.0)).unwrap_or_default()}</td>
                             <td>{(l.action == "failed").then(|| {

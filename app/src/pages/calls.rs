@@ -2,6 +2,7 @@
 //! with security badges, each participant, the banner each call shows, CDR gaps and the banner
 //! history. Updates by push (SSE) as CDRs arrive.
 
+use crate::components::LocalTime;
 use crate::components::{live_refresh, Frame};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -76,7 +77,7 @@ fn Overview(o: CallsOverview) -> impl IntoView {
                 <tbody>
                     {o.history.into_iter().map(|h| {
                         let class = if h.result == "ok" { "" } else { "result-failed" };
-                        view! { <tr><td>{switchboard::model::display_time(&h.at)}</td><td>{h.call_name}</td><td>{h.node}</td><td>{h.text}</td><td class=class>{h.result}</td></tr> }
+                        view! { <tr><td><LocalTime at=h.at/></td><td>{h.call_name}</td><td>{h.node}</td><td>{h.text}</td><td class=class>{h.result}</td></tr> }
                     }).collect_view()}
                 </tbody>
             </table>

@@ -4,6 +4,7 @@
 //! start, deliveries live by push, acknowledgements, reminders and stop (`/incidents/space?id=…`,
 //! the old address, redirects there). `/incidents/history?id=…`: a past incident.
 
+use crate::components::LocalTime;
 use crate::components::{live_refresh, Frame};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -316,7 +317,7 @@ fn Home(h: IncidentsHome, refresh: Action<(), Result<usize, AppError>>) -> impl 
                             <td><a href=format!("/incidents/history?id={}", i.id)>{i.name.clone()}</a></td>
                             <td>{i.space_title.clone()}</td>
                             <td>{i.commander.clone()}</td>
-                            <td>{display_time(&i.started_at)}</td>
+                            <td><LocalTime at=i.started_at/></td>
                             <td>{i.stopped_at.as_ref().map(display_time).unwrap_or_else(|| "running".into())}</td>
                         </tr>
                     }).collect_view()}
@@ -473,7 +474,7 @@ fn IncidentPanel(v: IncidentView, room_id: String, can_act: bool, on_change: Cal
     view! {
         <div class="incident" data-testid="incident">
             <p>
-                <strong>{v.summary.name.clone()}</strong>" · commander "{v.summary.commander.clone()}" · started "{display_time(&v.summary.started_at)}
+                <strong>{v.summary.name.clone()}</strong>" · commander "{v.summary.commander.clone()}" · started "<LocalTime at=v.summary.started_at/>
                 {v.summary.stopped_at.as_ref().map(|t| format!(" · stopped {}", display_time(t)))}
             </p>
             {(!v.meeting_link.is_empty()).then(|| view! {
@@ -520,7 +521,7 @@ fn IncidentPanel(v: IncidentView, room_id: String, can_act: bool, on_change: Cal
             </table>
             <h3>"Timeline"</h3>
             <ol class="timeline" data-testid="timeline">
-                {v.timeline.iter().map(|t| view! { <li>{display_time(&t.at)}" · "{t.detail.clone()}</li> }).collect_view()}
+                {v.timeline.iter().map(|t| view! { <li><LocalTime at=t.at/>" · "{t.detail.clone()}</li> }).collect_view()}
             </ol>
         </div>
     }

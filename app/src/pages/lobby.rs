@@ -43,11 +43,6 @@ fn target(p: &LobbyPerson) -> AdmitTarget {
     AdmitTarget { call_id: p.call_id.clone(), leg_id: p.leg_id.clone() }
 }
 
-/// "09:41:07" (UTC), or "—" when unknown.
-fn clock(t: Option<time::OffsetDateTime>) -> String {
-    t.as_ref().map(switchboard::model::display_clock).unwrap_or_else(|| "—".into())
-}
-
 #[component]
 pub fn LobbyPage() -> impl IntoView {
     let pushed = live_refresh("/events/calls", "calls");
@@ -111,6 +106,7 @@ pub fn LobbyPage() -> impl IntoView {
                     Err(e) => view! { <p class="alert error">{e.to_string()}</p> }.into_any(),
                     Ok(page) => {
                         let can = page.can_admit;
+                        let as_of = page.as_of;
                         let meetings = switchboard::lobby::view::search(page.meetings.clone(), &query.get());
                         let waiting_total: usize = page.meetings.iter().map(|m| m.waiting.len()).sum();
                         view! {
@@ -120,7 +116,7 @@ pub fn LobbyPage() -> impl IntoView {
                             {(page.cms_configured && !can).then(|| view! { <p class="muted">"Your role can see the lobby but not admit people."</p> })}
                             <p class="muted" data-testid="lobby-summary">{format!("{} meeting(s), {} waiting", page.meetings.len(), waiting_total)}</p>
                             {meetings.is_empty().then(|| view! { <p class="card muted">"Nothing matches."</p> })}
-                            {meetings.into_iter().map(|m| view! { <MeetingLobby m can selected admit/> }).collect_view()}
+                            {meetings.into_iter().map(|m| view! { <MeetingLobby m can as_of selected admit/> }).collect_view()}
                         }.into_any()
                     }
                 })}
@@ -133,6 +129,8 @@ pub fn LobbyPage() -> impl IntoView {
 fn MeetingLobby(
     m: LobbyMeeting,
     can: bool,
+    /// The server's clock for this view: waiting times count to it.
+    as_of: time::OffsetDateTime,
     selected: RwSignal<HashSet<AdmitTarget>>,
     admit: impl Fn(Vec<AdmitTarget>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
@@ -157,7 +155,7 @@ fn MeetingLobby(
             })}
             {(n > 0).then(|| view! {
                 <table class="grid">
-                    <thead><tr><th></th><th>"Waiting"</th><th>"Joined with"</th><th>"Address"</th><th>"Since (UTC)"</th><th></th></tr></thead>
+                    <thead><tr><th></th><th>"Waiting"</th><th>"Joined with"</th><th>"Address"</th><th>"Waiting for"</th><th></th></tr></thead>
                     <tbody>
                         {m.waiting.iter().map(|p| {
                             let t = target(p);
@@ -174,7 +172,7 @@ fn MeetingLobby(
                                     <td>{p.name.clone()}</td>
                                     <td>{p.joined_with.clone()}</td>
                                     <td class="muted">{p.address.clone()}</td>
-                                    <td>{clock(p.since)}</td>
+                                    <td>{p.since.map(|t| switchboard::model::waiting_for(&t, &as_of)).unwrap_or_else(|| "—".into())}</td>
                                     <td>{can.then(|| view! { <button class="secondary" data-testid="admit-one" on:click=move |_| admit(vec![t3.clone()])>"Admit"</button> })}</td>
                                 </tr>
                             }
