@@ -75,10 +75,10 @@ impl IncidentService {
         let result = self.send_one(&d).await;
         let label = Channel::parse(&d.channel).map(Channel::label).unwrap_or("Notification");
         let store = match result {
-            Ok(id) => match self.db.finish_delivery(d.id, DeliveryStatus::Sent, None, Some(&id)).await {
-                Ok(()) => self.db.event_now(d.incident_id, "delivery", &format!("{label} to {} accepted", d.responder_name)).await,
-                Err(e) => Err(e),
-            },
+            Ok(id) => {
+                let event = format!("{label} to {} accepted", d.responder_name);
+                self.db.finish_delivery(&d, DeliveryStatus::Sent, None, Some(&id), &event).await
+            }
             Err(e) if e.is_transient() && d.attempts < self.cfg.max_attempts => {
                 let wait = e.retry_after().unwrap_or_else(|| backoff(d.attempts)).min(Duration::from_secs(60));
                 let due = OffsetDateTime::now_utc() + wait;
@@ -86,10 +86,8 @@ impl IncidentService {
             }
             Err(e) => {
                 let why = reason(&e);
-                match self.db.finish_delivery(d.id, DeliveryStatus::Failed, Some(&why), None).await {
-                    Ok(()) => self.db.event_now(d.incident_id, "delivery", &format!("{label} to {} failed: {why}", d.responder_name)).await,
-                    Err(e) => Err(e),
-                }
+                let event = format!("{label} to {} failed: {why}", d.responder_name);
+                self.db.finish_delivery(&d, DeliveryStatus::Failed, Some(&why), None, &event).await
             }
         };
         if let Err(e) = store {

@@ -464,13 +464,17 @@ impl IncidentStore {
         Ok(sqlx::query_scalar("SELECT MIN(due_at) FROM incident_deliveries WHERE status = 'queued'").fetch_one(self.pool()).await?)
     }
 
+    /// Records a delivery's outcome and its timeline entry together, so a page that sees the
+    /// outcome also sees it on the timeline (and a crash cannot keep one without the other).
     pub async fn finish_delivery(
         &self,
-        id: i64,
+        d: &DueDelivery,
         status: DeliveryStatus,
         reason: Option<&str>,
         provider_id: Option<&str>,
+        event: &str,
     ) -> Result<(), StoreError> {
+        let mut tx = self.tx().await?;
         sqlx::query(
             "UPDATE incident_deliveries SET status = ?, reason = ?, provider_id = COALESCE(?, provider_id), updated_at = ? WHERE id = ?",
         )
@@ -478,9 +482,11 @@ impl IncidentStore {
         .bind(reason)
         .bind(provider_id)
         .bind(now_text())
-        .bind(id)
-        .execute(self.pool())
+        .bind(d.id)
+        .execute(&mut *tx)
         .await?;
+        self.event(&mut tx, d.incident_id, "delivery", event).await?;
+        tx.commit().await?;
         Ok(())
     }
 
