@@ -364,3 +364,17 @@ async fn shutdown_waits_for_requests_in_flight_only_until_the_grace_period_ends(
     tokio::time::timeout(std::time::Duration::from_secs(10), app.stop()).await.expect("stopped despite the stuck request");
     assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
 }
+
+#[tokio::test]
+async fn in_serve_mode_the_session_cookie_is_secure_unless_configured_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = crate::common::config_for(dir.path());
+    cfg.server.secure_cookies = None;
+    let app = TestApp::spawn_with(cfg).await;
+    app.add_user("ann", "ann-password", Role::Operator).await;
+    let res = login(&app, &client(), "ann", "ann-password").await;
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "a production default: {cookie}");
+    app.stop().await;
+}
