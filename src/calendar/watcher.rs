@@ -3,10 +3,12 @@
 //! Exchange closes the stream, and after any gap — start, restart, a dropped stream,
 //! `ErrorSubscriptionNotFound` — a new subscription and a catch-up from the mailbox's saved
 //! SyncState, so nothing created meanwhile is missed. A mailbox the account may not impersonate
-//! is reported and skipped; the others go on. `ErrorServerBusy` waits its `BackOffMilliseconds`.
+//! is reported and skipped; the others go on. `ErrorServerBusy` waits its `BackOffMilliseconds`;
+//! a meeting Exchange stays too busy (or unreachable) to process is not stepped over: the
+//! catch-up stops before saving a SyncState past it, and a stream starts over with a catch-up.
 
 use super::ews_client::{EwsClient, EwsError};
-use super::service::CalendarService;
+use super::service::{CalendarError, CalendarService};
 use crate::model::calendar::GroupHealth;
 use crate::store::{now_text, Store, StoreError};
 use crate::sync::lock;
@@ -88,8 +90,16 @@ impl EwsWatcher {
             for (kind, id) in &page.changes {
                 if kind != "Delete" {
                     n += 1;
-                    if let Err(e) = self.service.process(mailbox, id, None).await {
-                        tracing::warn!(%mailbox, error = %e, "catch-up: a meeting could not be processed");
+                    match self.service.process(mailbox, id, None).await {
+                        Err(CalendarError::Ews(e)) if e.is_transient() => {
+                            // This page's SyncState is not saved: the next catch-up (after the
+                            // group's back-off) reads these changes again, so the meeting is not
+                            // missed; those already done are up to date by then, not written twice.
+                            tracing::warn!(%mailbox, error = %e, "catch-up stopped at a meeting Exchange could not serve; trying again later");
+                            return Err(e);
+                        }
+                        Err(e) => tracing::warn!(%mailbox, error = %e, "catch-up: a meeting could not be processed"),
+                        Ok(_) => {}
                     }
                 }
             }
@@ -184,7 +194,14 @@ impl EwsWatcher {
                     d = stream.next() => d,
                 };
                 let Some(doc) = next else { break };
-                let doc = doc?;
+                let doc = match doc {
+                    Ok(d) => d,
+                    Err(e) => {
+                        // Cut mid-document (a reset): start over with a catch-up, as below.
+                        self.update(g, |h| h.reconnects += 1);
+                        return Err(e);
+                    }
+                };
                 if !doc.outcome.ok() {
                     match doc.outcome.code.as_str() {
                         "ErrorSubscriptionNotFound" | "ErrorInvalidSubscription" | "ErrorMissedNotificationEvents" => return Ok(()),
@@ -198,8 +215,15 @@ impl EwsWatcher {
                 for n in &doc.notifications {
                     let Some(mailbox) = subs.get(&n.subscription_id) else { continue };
                     self.update(g, |h| h.last_event = Some(OffsetDateTime::now_utc()));
-                    if let Err(e) = self.service.process(mailbox, &n.item_id, Some(OffsetDateTime::now_utc())).await {
-                        tracing::warn!(%mailbox, error = %e, "a meeting could not be processed");
+                    match self.service.process(mailbox, &n.item_id, Some(OffsetDateTime::now_utc())).await {
+                        Err(CalendarError::Ews(e)) if e.is_transient() => {
+                            // Busy or unreachable beyond the retries: start over after the back-off.
+                            // The catch-up from the SyncState saved before this stream began
+                            // includes this change, so the meeting is processed then.
+                            return Err(e);
+                        }
+                        Err(e) => tracing::warn!(%mailbox, error = %e, "a meeting could not be processed"),
+                        Ok(_) => {}
                     }
                 }
                 if doc.connection_status.eq_ignore_ascii_case("Closed") {

@@ -298,11 +298,28 @@ pub struct EwsFaults {
     ntlm_only: AtomicBool,
     /// NTLM Negotiate messages received (one per connection that signs in).
     ntlm_handshakes: AtomicU64,
+    /// Operation → how many of its next requests answer ErrorServerBusy.
+    busy_ops: Mutex<HashMap<String, u64>>,
 }
 
 impl EwsFaults {
     pub fn set_busy_every(&self, n: u64) {
         self.busy_every.store(n, Ordering::Relaxed);
+    }
+    /// The next `times` requests of operation `op` (GetItem, UpdateItem, …) answer
+    /// ErrorServerBusy with a back-off of 300 ms.
+    pub fn set_busy_for(&self, op: &str, times: u64) {
+        lock(&self.busy_ops).insert(op.to_string(), times);
+    }
+    fn busy_now(&self, op: &str) -> bool {
+        let mut ops = lock(&self.busy_ops);
+        match ops.get_mut(op) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
     }
     /// Basic authentication off, NTLM only (`WWW-Authenticate: Negotiate` / `NTLM`).
     pub fn set_ntlm_only(&self, on: bool) {
@@ -852,7 +869,7 @@ async fn soap(
     lock(&s.requests).push((req.op.clone(), mailbox.clone()));
     let n = s.faults.seen.fetch_add(1, Ordering::Relaxed) + 1;
     let busy = s.faults.busy_every.load(Ordering::Relaxed);
-    if busy > 0 && n.is_multiple_of(busy) {
+    if (busy > 0 && n.is_multiple_of(busy)) || s.faults.busy_now(&req.op) {
         return fault("ErrorServerBusy", "The server cannot service this request right now. Try again later.", Some(300));
     }
     if !mailbox.is_empty() {

@@ -513,6 +513,68 @@ mod ews {
         workers.shutdown().await;
     }
 
+    fn count(w: &World, op: &str) -> usize {
+        w.ews.requests().iter().filter(|(o, _)| o == op).count()
+    }
+
+    #[tokio::test]
+    async fn a_busy_exchange_is_waited_out_while_processing_and_a_meeting_it_could_not_serve_is_not_stepped_over() {
+        let w = world().await;
+        let svc = service(&w, ("svc-switchboard", "svc-pass"));
+        let (s, e) = soon();
+        // Busy twice on GetItem, once on UpdateItem: each back-off honoured, the meeting written once.
+        let id = w.ews.create_meeting("user2@example.com", "Busy", "@cms", "<p>x</p>", s, e);
+        w.ews.faults().set_busy_for("GetItem", 2);
+        w.ews.faults().set_busy_for("UpdateItem", 1);
+        assert_eq!(svc.process("user2@example.com", &id, None).await.unwrap(), Processed::Written(Change::Inserted));
+        assert_eq!((count(&w, "GetItem"), count(&w, "UpdateItem"), w.ews.item(&id).unwrap().updates), (3, 2, 1));
+
+        // Two meetings created while Switchboard was down (user1's calendar holds nothing else);
+        // at the catch-up Exchange stays busy on the first longer than the retries. The catch-up does not save a SyncState past it: the
+        // next one (after the back-off) handles both, each once.
+        let a = w.ews.create_meeting("user1@example.com", "While down 1", "@cms", "<p>a</p>", s, e);
+        let b = w.ews.create_meeting("user1@example.com", "While down 2", "@cms", "<p>b</p>", s, e);
+        w.ews.faults().set_busy_for("GetItem", 5);
+        let (workers, watcher) = watch(&w, &svc, ("svc-switchboard", "svc-pass"), &["user1@example.com"]);
+        until("both caught up", || [&a, &b].iter().all(|i| w.ews.item(i).is_some_and(|i| i.updates == 1))).await;
+        until("the stream", || w.ews.open_streams() >= 1).await;
+        assert!(watcher.health()[0].catch_ups >= 1);
+
+        // Busy beyond the retries on a streamed meeting: the watcher starts over, and its catch-up
+        // processes the meeting.
+        w.ews.faults().set_busy_for("GetItem", 4);
+        let c = w.ews.create_meeting("user1@example.com", "Streamed while busy", "@cms", "<p>c</p>", s, e);
+        until("the streamed meeting", || w.ews.item(&c).is_some_and(|i| i.updates == 1)).await;
+        let d = w.ews.create_meeting("user1@example.com", "After", "@cms", "<p>d</p>", s, e);
+        until("the next meeting", || w.ews.item(&d).is_some_and(|i| i.updates == 1)).await;
+        for i in [&id, &a, &b, &c] {
+            assert_eq!(w.ews.item(i).unwrap().updates, 1, "nothing twice");
+        }
+        workers.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_stream_dropped_mid_way_reconnects_and_the_meeting_is_delivered_exactly_once() {
+        let w = world().await;
+        let svc = service(&w, ("svc-switchboard", "svc-pass"));
+        let (workers, watcher) = watch(&w, &svc, ("svc-switchboard", "svc-pass"), &["user1@example.com"]);
+        until("the stream", || w.ews.open_streams() >= 1).await;
+        let (s, e) = soon();
+        // Created as the connection is cut: whether or not the stream carried it, it is handled
+        // once (the catch-up after the reconnect finds it too).
+        let id = w.ews.create_meeting("user1@example.com", "Dropped", "@cms", "<p>x</p>", s, e);
+        w.ews.drop_streams();
+        until("the meeting", || w.ews.item(&id).is_some_and(|i| i.updates == 1)).await;
+        until("a new stream", || count(&w, "GetStreamingEvents") >= 2 && w.ews.open_streams() >= 1).await;
+        // Once a meeting made after the reconnect is handled, everything before it was.
+        let later = w.ews.create_meeting("user1@example.com", "On the new stream", "@cms", "<p>y</p>", s, e);
+        until("the next meeting", || w.ews.item(&later).is_some_and(|i| i.updates == 1)).await;
+        assert_eq!(w.ews.item(&id).unwrap().updates, 1, "exactly once");
+        assert!(watcher.health()[0].reconnects >= 1, "the drop counts as a reconnect");
+        assert!(count(&w, "Subscribe") >= 2, "subscribed again after the gap");
+        workers.shutdown().await;
+    }
+
     #[tokio::test]
     async fn exchange_busy_then_back_means_back_off_and_catch_up_nothing_missed_nothing_twice() {
         let w = world().await;
