@@ -20,7 +20,8 @@ test('/calendar shows the synced CMS users and a meeting created in the simulato
 });
 
 // A hybrid organisation: Dave's mailbox is in Exchange Online, read and written through Graph
-// (polled every 10 s in demo mode); his @cms meetings get his join details the same way.
+// (change notifications to /hooks/graph in demo mode, a delta poll every minute as the safety
+// net); his @cms meetings get his join details the same way.
 test('/calendar handles a meeting in Exchange Online through Graph next to the EWS mailboxes', async ({ page }) => {
   test.setTimeout(90_000);
   await login(page);
