@@ -363,7 +363,17 @@ pub fn SpacePageView() -> impl IntoView {
     let on_change = Callback::new(move |_: ()| changed.update(|n| *n += 1));
     // The first load opens the space (moderator, members synced); later loads only read.
     let opened = Resource::new(room, open_space);
-    let data = Resource::new(move || (room(), pushed.get(), changed.get()), |(room, _, _)| get_space(room));
+    // Later loads only: run beside the first, a read could come before the space is opened
+    // (and answer "not opened yet", making the page a 404).
+    let data = Resource::new(
+        move || (room(), pushed.get(), changed.get()),
+        |(room, pushed, changed)| async move {
+            if pushed == 0 && changed == 0 {
+                return Ok(None);
+            }
+            get_space(room).await.map(Some)
+        },
+    );
     view! {
         <Frame title="Incident space">
             <p><a href="/incidents">"← Response spaces"</a></p>
@@ -371,7 +381,7 @@ pub fn SpacePageView() -> impl IntoView {
                 {move || opened.get().map(|r| match r {
                     Err(e) => view! { <p class="alert error" data-testid="space-error">{e.to_string()}</p> }.into_any(),
                     Ok(first) => {
-                        let page = Signal::derive(move || data.get().and_then(|r| r.ok()).unwrap_or_else(|| first.clone()));
+                        let page = Signal::derive(move || data.get().and_then(|r| r.ok()).flatten().unwrap_or_else(|| first.clone()));
                         view! { <Space page on_change/> }.into_any()
                     }
                 })}
