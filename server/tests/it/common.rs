@@ -12,6 +12,8 @@ use tokio::task::JoinHandle;
 pub struct TestApp {
     pub base: String,
     pub data_dir: PathBuf,
+    /// The running application's services (workers, status) as `main` built them.
+    pub services: switchboard::services::Services,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -33,6 +35,7 @@ impl TestApp {
     pub async fn spawn_with(cfg: Config) -> TestApp {
         let app = Application::build(&cfg, Mode::Serve).await.expect("application builds");
         let base = format!("http://{}", app.addr());
+        let services = app.services().clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -41,7 +44,7 @@ impl TestApp {
             .await
             .expect("server runs");
         });
-        TestApp { base, data_dir: cfg.server.data_dir.clone(), stop: Some(tx), task: Some(task) }
+        TestApp { base, data_dir: cfg.server.data_dir.clone(), services, stop: Some(tx), task: Some(task) }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -378,3 +378,28 @@ async fn in_serve_mode_the_session_cookie_is_secure_unless_configured_otherwise(
     assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "a production default: {cookie}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn healthz_answers_503_naming_a_worker_that_stopped_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let res = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().starts_with("ok"));
+
+    // A worker that promised a heartbeat every 20 ms and never beats: stuck after three missed.
+    let spec = switchboard::workers::WorkerSpec::new("probe-worker").heartbeat(std::time::Duration::from_millis(20));
+    app.services.workers.spawn(spec, |_ctx| std::future::pending::<()>());
+    let mut last = (0, String::new());
+    for _ in 0..100 {
+        let res = reqwest::get(app.url("/healthz")).await.unwrap();
+        last = (res.status().as_u16(), res.text().await.unwrap());
+        if last.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(last.0, 503, "{}", last.1);
+    assert!(last.1.contains("workers not running: probe-worker"), "{}", last.1);
+    app.stop().await;
+}
