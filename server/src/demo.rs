@@ -314,13 +314,9 @@ pub async fn run_sim_cms(a: SimCmsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The fault flags of the HTTP simulators that share `sim::faults::HttpFaults` (Connect, Webex).
 #[derive(Debug, Args)]
-pub struct SimConnectArgs {
-    #[arg(long, default_value = "127.0.0.1:9446")]
-    pub addr: SocketAddr,
-    /// The service key callers send raw in `Authorization`.
-    #[arg(long, default_value = "connect-sim-key")]
-    pub key: String,
+pub struct HttpFaultArgs {
     /// Added to every request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
@@ -335,13 +331,30 @@ pub struct SimConnectArgs {
     pub fail_every: u64,
 }
 
+impl HttpFaultArgs {
+    fn apply(&self, faults: &switchboard::sim::faults::HttpFaults) {
+        faults.set_latency(Duration::from_millis(self.latency_ms));
+        faults.set_throttle_every(self.throttle_every);
+        faults.set_retry_after_secs(self.retry_after);
+        faults.set_fail_every(self.fail_every);
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SimConnectArgs {
+    #[arg(long, default_value = "127.0.0.1:9446")]
+    pub addr: SocketAddr,
+    /// The service key callers send raw in `Authorization`.
+    #[arg(long, default_value = "connect-sim-key")]
+    pub key: String,
+    #[command(flatten)]
+    pub faults: HttpFaultArgs,
+}
+
 pub async fn run_sim_connect(a: SimConnectArgs) -> anyhow::Result<()> {
     use switchboard::sim::connect::{ConnectConfig, SimConnect};
     let sim = SimConnect::start(a.addr, ConnectConfig { service_key: a.key.clone() }).await?;
-    sim.faults().set_latency(Duration::from_millis(a.latency_ms));
-    sim.faults().set_throttle_every(a.throttle_every);
-    sim.faults().set_retry_after_secs(a.retry_after);
-    sim.faults().set_fail_every(a.fail_every);
+    a.faults.apply(sim.faults());
     println!("Webex Connect simulator running at {}:", sim.url());
     println!("  POST {}/v1/sms/messages and /v1/voice/messages with 'Authorization: {}'", sim.url(), a.key);
     println!("  What it received: {}/sim/messages", sim.url());
@@ -363,18 +376,9 @@ pub struct SimWebexArgs {
     /// Refresh token lifetime in seconds (Webex: about 90 days).
     #[arg(long)]
     pub refresh_seconds: Option<u64>,
-    /// Added to every API request (`/v1/…` but not OAuth or `/sim`), in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
-    /// Every n-th API request answers 429 with Retry-After (0 = never).
-    #[arg(long, default_value_t = 0)]
-    pub throttle_every: u64,
-    /// The Retry-After those 429s carry, in seconds.
-    #[arg(long, default_value_t = 1)]
-    pub retry_after: u64,
-    /// Every n-th API request answers 503 (0 = never).
-    #[arg(long, default_value_t = 0)]
-    pub fail_every: u64,
+    /// Faults on the API (`/v1/…`, not OAuth or `/sim`).
+    #[command(flatten)]
+    pub faults: HttpFaultArgs,
     /// The OAuth integration's client id.
     #[arg(long, default_value = "switchboard-sim-client")]
     pub client_id: String,
@@ -397,17 +401,15 @@ pub async fn run_sim_webex(a: SimWebexArgs) -> anyhow::Result<()> {
         cfg.org.people.iter().take(4).map(|p| (p.email.clone(), p.display_name.clone(), !p.roles.is_empty())).collect();
     let (access, refresh) = (cfg.access_lifetime.as_secs(), cfg.refresh_lifetime.as_secs());
     let sim = SimWebex::start(a.addr, cfg).await?;
-    sim.faults().set_latency(Duration::from_millis(a.latency_ms));
-    sim.faults().set_throttle_every(a.throttle_every);
-    sim.faults().set_retry_after_secs(a.retry_after);
-    sim.faults().set_fail_every(a.fail_every);
+    a.faults.apply(sim.faults());
     let url = sim.url();
     println!("Webex simulator running at {url} (API under {url}/v1):");
     println!("  Tokens: access {access} s, refresh {refresh} s");
-    if a.latency_ms > 0 || a.throttle_every > 0 || a.fail_every > 0 {
+    let f = &a.faults;
+    if f.latency_ms > 0 || f.throttle_every > 0 || f.fail_every > 0 {
         println!(
             "  Faults on /v1: {} ms latency; 429 (Retry-After {} s) every {}; 503 every {} (0 = never)",
-            a.latency_ms, a.retry_after, a.throttle_every, a.fail_every
+            f.latency_ms, f.retry_after, f.throttle_every, f.fail_every
         );
     }
     println!("  OAuth: {url}/v1/authorize and {url}/v1/access_token");
