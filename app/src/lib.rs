@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    lazy_route, path, Lazy, LazyRoute,
 };
 
 pub use pages::login::{safe_next, LoginFeedback};
@@ -44,32 +44,68 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    components::mark_hydrated();
     view! {
         <Title text="Switchboard"/>
         <Router>
             <Routes fallback=pages::NotFound>
+                // The sign-in page is in the main bundle (every first visit starts there); each
+                // other page is a chunk of its own, fetched when it is first shown (see `lazy_page!`).
                 <Route path=path!("/login") view=pages::login::LoginPage/>
-                <Route path=path!("/") view=pages::dashboard::DashboardPage/>
-                <Route path=path!("/audit") view=pages::audit::AuditPage/>
-                <Route path=path!("/calls") view=pages::calls::CallsPage/>
-                <Route path=path!("/lobby") view=pages::lobby::LobbyPage/>
-                <Route path=path!("/settings") view=pages::settings::SettingsPage/>
-                <Route path=path!("/branding") view=pages::branding::BrandingPage/>
-                <Route path=path!("/calendar") view=pages::calendar::CalendarPageView/>
-                <Route path=path!("/incidents") view=pages::incidents::IncidentsPage/>
+                <Route path=path!("/") view={Lazy::<DashboardRoute>::new()}/>
+                <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()}/>
+                <Route path=path!("/calls") view={Lazy::<CallsRoute>::new()}/>
+                <Route path=path!("/lobby") view={Lazy::<LobbyRoute>::new()}/>
+                <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()}/>
+                <Route path=path!("/branding") view={Lazy::<BrandingRoute>::new()}/>
+                <Route path=path!("/calendar") view={Lazy::<CalendarRoute>::new()}/>
+                <Route path=path!("/incidents") view={Lazy::<IncidentsRoute>::new()}/>
                 // The fixed paths first: they are not space ids.
-                <Route path=path!("/incidents/history") view=pages::incidents::IncidentHistoryPage/>
+                <Route path=path!("/incidents/history") view={Lazy::<IncidentHistoryRoute>::new()}/>
                 <Route path=path!("/incidents/space") view=pages::incidents::LegacySpaceRedirect/>
-                <Route path=path!("/incidents/:space") view=pages::incidents::SpacePageView/>
+                <Route path=path!("/incidents/:space") view={Lazy::<SpaceRoute>::new()}/>
             </Routes>
         </Router>
     }
 }
 
+/// A route whose page is split out of the main bundle: `cargo leptos build --split` puts the
+/// page's code (its views, and the client side of the server functions only it calls) in a
+/// WebAssembly chunk of its own, which the router fetches before it shows the page — on the
+/// first page of a visit, before hydrating it (`hydrate_lazy`). The server renders it as usual.
+macro_rules! lazy_page {
+    ($(#[$doc:meta])* $route:ident => $page:path) => {
+        $(#[$doc])*
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(this: Self) -> AnyView {
+                let _ = this;
+                view! { <$page/> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(DashboardRoute => pages::dashboard::DashboardPage);
+lazy_page!(AuditRoute => pages::audit::AuditPage);
+lazy_page!(CallsRoute => pages::calls::CallsPage);
+lazy_page!(LobbyRoute => pages::lobby::LobbyPage);
+lazy_page!(SettingsRoute => pages::settings::SettingsPage);
+lazy_page!(BrandingRoute => pages::branding::BrandingPage);
+lazy_page!(CalendarRoute => pages::calendar::CalendarPageView);
+lazy_page!(IncidentsRoute => pages::incidents::IncidentsPage);
+lazy_page!(IncidentHistoryRoute => pages::incidents::IncidentHistoryPage);
+lazy_page!(SpaceRoute => pages::incidents::SpacePageView);
+
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // `hydrate_lazy`: the first page may be a split-out chunk, fetched before it is hydrated.
+    leptos::mount::hydrate_lazy(App);
 }

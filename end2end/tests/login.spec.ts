@@ -64,3 +64,29 @@ test.describe('in Paris', () => {
     expect(machine).toMatch(/Z$|\+00:00$/);
   });
 });
+
+test('the sign-in page loads only the main bundle; each other page brings its own chunk', async ({ page }) => {
+  const wasm: string[] = [];
+  page.on('response', (r) => {
+    const p = new URL(r.url()).pathname;
+    if (p.endsWith('.wasm')) {
+      expect(r.status(), p).toBe(200);
+      wasm.push(p.split('/').pop()!);
+    }
+  });
+  await page.goto('/login');
+  await hydrated(page);
+  expect([...new Set(wasm)]).toEqual(['switchboard.wasm']);
+
+  await login(page);
+  await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+  await hydrated(page);
+  // The dashboard hydrated, so its chunk (a file other than the main bundle) arrived first.
+  await expect.poll(() => wasm.filter((f) => f !== 'switchboard.wasm').length).toBeGreaterThan(0);
+  const afterDashboard = new Set(wasm);
+
+  // Navigating in the browser fetches the next page's chunk, and the page works.
+  await page.locator('nav a[href="/audit"]').click();
+  await expect(page.getByTestId('audit-table').locator('tbody tr').first()).toBeVisible();
+  await expect.poll(() => wasm.filter((f) => !afterDashboard.has(f)).length).toBeGreaterThan(0);
+});

@@ -9,9 +9,6 @@ use std::path::{Path, PathBuf};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// The files whose contents name the bundle's directory (what a page loads).
-const BUNDLE_FILES: [&str; 3] = ["switchboard.js", "switchboard.wasm", "switchboard.css"];
-
 /// Cache-Control of the hashed directory: its contents never change under that name.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -23,14 +20,21 @@ pub struct Bundle {
 }
 
 impl Bundle {
-    /// Reads the built bundle under `site_root/pkg` once, at start. A missing file hashes as
-    /// empty (integration tests run without a browser build).
+    /// Reads the built bundle under `site_root/pkg` once, at start: every file of the build (the
+    /// main part, the split-out page chunks, their loader, the stylesheet), by name and content;
+    /// the `.br` / `.gz` copies follow from those. No bundle hashes as empty (integration tests
+    /// run without a browser build).
     pub fn load(site_root: &Path) -> Self {
         let dir = site_root.join("pkg");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|entries| entries.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect())
+            .unwrap_or_default();
+        names.retain(|n| !n.ends_with(".br") && !n.ends_with(".gz"));
+        names.sort();
         let mut hash = Sha256::new();
-        for name in BUNDLE_FILES {
+        for name in names {
             hash.update(name.as_bytes());
-            hash.update(std::fs::read(dir.join(name)).unwrap_or_default());
+            hash.update(std::fs::read(dir.join(&name)).unwrap_or_default());
         }
         let digest = hash.finalize();
         let short: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
@@ -63,5 +67,10 @@ mod tests {
         let second = Bundle::load(dir.path()).pkg_dir;
         assert_ne!(first, second);
         assert!(second.starts_with("pkg/") && second.len() == "pkg/".len() + 12, "{second}");
+        // A page's chunk is part of the bundle; its compressed copies are not (they follow).
+        std::fs::write(dir.path().join("pkg/switchboard.wasm.br"), b"x").expect("write");
+        assert_eq!(second, Bundle::load(dir.path()).pkg_dir, "a compressed copy changes nothing");
+        std::fs::write(dir.path().join("pkg/chunk_1.wasm"), b"page").expect("write");
+        assert_ne!(second, Bundle::load(dir.path()).pkg_dir, "a new chunk names a new directory");
     }
 }

@@ -3,8 +3,10 @@
 use leptos::prelude::*;
 use switchboard::model::{ComponentState, Role, UserInfo};
 
-/// Sets `data-hydrated` on <html> once the browser build has taken over, so tests (and CSS)
-/// can tell a live page from server-rendered HTML.
+/// Sets `data-hydrated` on <html> once the browser build has taken over the page, so tests (and
+/// CSS) can tell a live page from server-rendered HTML. Called by each page (through `Frame`),
+/// not by `App`: a page split out of the main bundle is hydrated only after its chunk arrives,
+/// and `App`'s own effects run before that.
 pub fn mark_hydrated() {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
@@ -38,6 +40,7 @@ pub fn live_refresh(url: &'static str, event: &'static str) -> RwSignal<u32> {
 /// Page frame: header with the areas, the signed-in user and logout, then the page.
 #[component]
 pub fn Frame(title: &'static str, children: Children) -> impl IntoView {
+    mark_hydrated();
     let user = Resource::new(|| (), |_| crate::api::whoami());
     view! {
         <header class="topbar">

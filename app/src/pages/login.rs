@@ -43,6 +43,7 @@ pub async fn webex_sign_in_enabled() -> Result<bool, crate::error::AppError> {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    crate::components::mark_hydrated();
     let query = use_query_map();
     let next = move || safe_next(query.read().get("next"));
     let notice = move || match query.read().get("reason").as_deref() {

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Browser bundle benchmark: builds the release bundle (split into the main part and one chunk per
+# page), makes its brotli/gzip copies at the best quality, and measures in Debian's Chromium what a
+# first visit (sign-in page, then the dashboard) and each other page fetch on the wire, next to the
+# whole bundle in one piece (uncompressed, gzip -9, brotli) from the same build. The goal is at
+# most 400 KB on the wire for a first visit. Not part of the test command (a release wasm build
+# takes several minutes). Leaves the release bundle in target/site (the test command rebuilds it).
+#
+#   bench/bundle/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+scripts/setup --test
+source scripts/env.sh
+echo "[bench] building the release bundle and the server"
+cargo leptos build --release --split --frontend-only
+cargo build -q -p server --bin switchboard
+BROTLI_QUALITY=11 scripts/precompress
+cd end2end
+npx playwright test --config bench.config.ts
