@@ -105,7 +105,60 @@ lazy_page!(SpaceRoute => pages::incidents::SpacePageView);
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        // A page's chunk could not be fetched: most often a newer build replaced the bundle while
+        // this page stayed open (its chunks live under the old build's directory). The bundle
+        // cannot go on; load the page that was asked for afresh (with the new build), at most
+        // once in 30 s so a chunk that keeps failing shows the server-rendered page instead of
+        // reloading forever.
+        if info.to_string().contains("load callback should succeed") {
+            load_afresh_once_in(30_000.0);
+        }
+    }));
+    remember_link_clicks();
     // `hydrate_lazy`: the first page may be a split-out chunk, fetched before it is hydrated.
     leptos::mount::hydrate_lazy(App);
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// The link last clicked: where the router was going when a chunk failed to arrive (it
+    /// changes the address only once the page's code is there).
+    static LAST_LINK: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+#[cfg(feature = "hydrate")]
+fn remember_link_clicks() {
+    use wasm_bindgen::JsCast;
+    let on_click = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::Event)>::new(|ev: web_sys::Event| {
+        let href = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("a[href]").ok().flatten())
+            .and_then(|a| a.get_attribute("href"));
+        LAST_LINK.with(|l| *l.borrow_mut() = href);
+    });
+    // Capture phase: seen before the router handles (and prevents) the click.
+    let _ = leptos::prelude::document().add_event_listener_with_callback_and_bool("click", on_click.as_ref().unchecked_ref(), true);
+    on_click.forget();
+}
+
+#[cfg(feature = "hydrate")]
+fn load_afresh_once_in(ms: f64) {
+    const KEY: &str = "switchboard-chunk-reload";
+    let window = leptos::prelude::window();
+    let now = js_sys::Date::now();
+    let storage = window.session_storage().ok().flatten();
+    let last = storage.as_ref().and_then(|s| s.get_item(KEY).ok().flatten()).and_then(|v| v.parse::<f64>().ok());
+    if last.is_some_and(|t| now - t < ms) {
+        return;
+    }
+    if let Some(s) = storage {
+        let _ = s.set_item(KEY, &now.to_string());
+    }
+    let _ = match LAST_LINK.with(|l| l.borrow_mut().take()) {
+        Some(href) => window.location().assign(&href),
+        None => window.location().reload(),
+    };
 }

@@ -90,3 +90,16 @@ test('the sign-in page loads only the main bundle; each other page brings its ow
   await expect(page.getByTestId('audit-table').locator('tbody tr').first()).toBeVisible();
   await expect.poll(() => wasm.filter((f) => !afterDashboard.has(f)).length).toBeGreaterThan(0);
 });
+
+test('a page whose chunk cannot be fetched (the build changed under an open page) loads afresh from the server', async ({ page }) => {
+  await login(page);
+  await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+  await hydrated(page);
+  // As after an upgrade: this page's build directory no longer has the audit page's chunk.
+  await page.route(/split___audit_route_view.*\.wasm$/, (route) => route.fulfill({ status: 404, body: 'gone' }));
+  const reloaded = page.waitForEvent('load');
+  await page.locator('nav a[href="/audit"]').click();
+  await reloaded;
+  await expect(page).toHaveURL(/\/audit$/);
+  await expect(page.getByTestId('audit-table').locator('tbody tr').first()).toBeVisible();
+});
