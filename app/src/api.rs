@@ -176,6 +176,7 @@ pub mod ssr {
 /// Demo mode only: a web-app guest joins the given call in the simulated CMS.
 #[server]
 pub async fn demo_guest_joins(call_id: String) -> Result<String, AppError> {
+    use switchboard::model::AuditAction;
     use switchboard::model::Role;
     use switchboard::store::{AuditRecord, AuditResult};
     ssr::edge(async {
@@ -183,7 +184,7 @@ pub async fn demo_guest_joins(call_id: String) -> Result<String, AppError> {
         let s = ssr::services()?;
         let demo = s.demo.clone().ok_or_else(|| AppError::NotFound("Only available in demo mode.".into()))?;
         let name = demo.guest_joins(&call_id).map_err(AppError::NotFound)?;
-        s.audit.record(AuditRecord::new(&user.name, "demo.guest_joins", AuditResult::Ok).target(&call_id).detail(&name)).await;
+        s.audit.record(AuditRecord::new(&user.name, AuditAction::DemoGuestJoins, AuditResult::Ok).target(&call_id).detail(&name)).await;
         Ok(name)
     })
     .await
@@ -207,11 +208,12 @@ pub async fn get_system_status() -> Result<SystemStatus, AppError> {
 
 #[server]
 pub async fn audit_log(offset: i64, action: Option<String>) -> Result<AuditPage, AppError> {
-    use switchboard::model::Role;
+    use switchboard::model::{AuditAction, Role};
     ssr::edge(async {
         ssr::require(Role::Admin).await?;
-        let action = action.filter(|a| !a.trim().is_empty());
-        Ok(ssr::services()?.audit.page(offset, 50, action.as_deref()).await?)
+        let action = action.filter(|a| !a.trim().is_empty()).map(|a| a.trim().parse::<AuditAction>()).transpose();
+        let action = action.map_err(|e| AppError::Invalid(format!("{e}: choose one from the list")))?;
+        Ok(ssr::services()?.audit.page(offset, 50, action).await?)
     })
     .await
 }

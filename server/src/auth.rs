@@ -14,6 +14,7 @@ use leptos::prelude::provide_context;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use switchboard::auth::{valid_user_name, AuthError, LimitDecision, StoredUser};
+use switchboard::model::AuditAction;
 use switchboard::model::UserInfo;
 use switchboard::store::{AuditRecord, AuditResult};
 use tower_sessions::Session;
@@ -113,7 +114,7 @@ pub async fn login_submit(
     let Some(user) = user else {
         state.metrics.login_failures.inc();
         tracing::info!(user = %logged, %addr, "login failed");
-        audit(&state, AuditRecord::new(logged, "login", AuditResult::Denied).detail(&format!("from {addr}"))).await;
+        audit(&state, AuditRecord::new(logged, AuditAction::Login, AuditResult::Denied).detail(&format!("from {addr}"))).await;
         return login_failure(&state, StatusCode::UNAUTHORIZED, "Wrong user name or password.", shown, None).await;
     };
     state.limiter.success(&username, &addr);
@@ -138,15 +139,15 @@ pub async fn login_submit(
         .await;
     }
     tracing::info!(user = %user.name, role = %user.role, %addr, "login");
-    audit(&state, AuditRecord::new(&user.name, "login", AuditResult::Ok).detail(&format!("from {addr}"))).await;
+    audit(&state, AuditRecord::new(&user.name, AuditAction::Login, AuditResult::Ok).detail(&format!("from {addr}"))).await;
     Redirect::to(&app::safe_next(form.next)).into_response()
 }
 
 pub async fn logout(State(state): State<AppState>, session: Session) -> Response {
     if let Ok(Some(u)) = session.get::<SessionUser>(USER_KEY).await {
-        audit(&state, AuditRecord::new(&u.name, "logout", AuditResult::Ok)).await;
+        audit(&state, AuditRecord::new(&u.name, AuditAction::Logout, AuditResult::Ok)).await;
     } else if let Ok(Some(u)) = session.get::<crate::webex::WebexSessionUser>(crate::webex::WEBEX_USER_KEY).await {
-        audit(&state, AuditRecord::new(&u.email, "logout", AuditResult::Ok)).await;
+        audit(&state, AuditRecord::new(&u.email, AuditAction::Logout, AuditResult::Ok)).await;
     }
     if let Err(e) = session.flush().await {
         tracing::warn!(error = %e, "logout: could not delete session");

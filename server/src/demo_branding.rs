@@ -3,6 +3,7 @@
 
 use std::io::Cursor;
 use switchboard::branding::{BrandingService, FileKind, TenantName};
+use switchboard::model::AuditAction;
 
 pub const DEMO_TENANT: &str = "demo";
 
@@ -59,11 +60,11 @@ pub async fn seed(svc: &BrandingService) -> anyhow::Result<bool> {
         return Ok(false);
     }
     svc.create_tenant(DEMO_TENANT, "demo").await?;
-    svc.put(DEMO_TENANT, FileKind::Template, "default", DEFAULT_TEMPLATE.as_bytes(), "demo", "branding.template").await?;
-    svc.put(DEMO_TENANT, FileKind::Template, "de_DE", GERMAN_TEMPLATE.as_bytes(), "demo", "branding.template").await?;
-    svc.put(DEMO_TENANT, FileKind::Call, "welcome.wav", &tone(16_000, 0.8)?, "demo", "branding.upload").await?;
+    svc.put(DEMO_TENANT, FileKind::Template, "default", DEFAULT_TEMPLATE.as_bytes(), "demo", AuditAction::BrandingTemplate).await?;
+    svc.put(DEMO_TENANT, FileKind::Template, "de_DE", GERMAN_TEMPLATE.as_bytes(), "demo", AuditAction::BrandingTemplate).await?;
+    svc.put(DEMO_TENANT, FileKind::Call, "welcome.wav", &tone(16_000, 0.8)?, "demo", AuditAction::BrandingUpload).await?;
     let strings = br#"{"brand_title":"Switchboard demo","brand_subtitle":"Video meetings","brand_tag_line":"Join from anywhere","brand_browser_tab_label":"Demo meetings"}"#;
-    svc.put(DEMO_TENANT, FileKind::WebappPart, "text_strings.json", strings, "demo", "branding.upload").await?;
+    svc.put(DEMO_TENANT, FileKind::WebappPart, "text_strings.json", strings, "demo", AuditAction::BrandingUpload).await?;
     Ok(true)
 }
 

@@ -11,6 +11,7 @@ use axum::{Extension, Form};
 use serde::{Deserialize, Serialize};
 use switchboard::incident::{AckPage, Commander, IncidentError};
 use switchboard::model::incident::AckAnswer;
+use switchboard::model::AuditAction;
 use switchboard::model::{Role, UserInfo};
 use switchboard::services::WebexServices;
 use switchboard::store::{AuditRecord, AuditResult};
@@ -102,13 +103,13 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(q):
     let Some(w) = state.services.webex.clone() else { return not_configured() };
     // The login under way is used once, whatever happens next.
     let pending: Option<PendingLogin> = session.remove(PENDING_KEY).await.ok().flatten();
-    let audit = |actor: String, action: &'static str, result: AuditResult, detail: String| {
+    let audit = |actor: String, action: AuditAction, result: AuditResult, detail: String| {
         let s = state.services.clone();
         async move { s.audit.record(AuditRecord::new(&actor, action, result).detail(&detail)).await }
     };
     let action = |p: &Option<PendingLogin>| match p.as_ref().map(|p| p.kind) {
-        Some(LoginKind::OrgGrant) => "webex.grant",
-        _ => "login.webex",
+        Some(LoginKind::OrgGrant) => AuditAction::WebexGrant,
+        _ => AuditAction::LoginWebex,
     };
     if let Some(err) = q.error.as_deref() {
         let why = q.error_description.clone().unwrap_or_else(|| err.to_string());
@@ -130,7 +131,7 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(q):
         );
     };
     let Some(pending) = pending else {
-        audit("(webex)".into(), "login.webex", AuditResult::Denied, OAuthError::Stale.to_string()).await;
+        audit("(webex)".into(), AuditAction::LoginWebex, AuditResult::Denied, OAuthError::Stale.to_string()).await;
         return problem(StatusCode::BAD_REQUEST, "Webex sign-in failed", &OAuthError::Stale.to_string());
     };
     let tokens = match w.oauth.finish(&pending, got_state, code, OffsetDateTime::now_utc()).await {
@@ -167,7 +168,9 @@ async fn sign_in_finish(state: &AppState, w: &WebexServices, session: Session, t
         state
             .services
             .audit
-            .record(AuditRecord::new(me.email(), "login.webex", AuditResult::Denied).detail("not allowed by the Webex sign-in rules"))
+            .record(
+                AuditRecord::new(me.email(), AuditAction::LoginWebex, AuditResult::Denied).detail("not allowed by the Webex sign-in rules"),
+            )
             .await;
         return problem(
             StatusCode::FORBIDDEN,
@@ -196,7 +199,7 @@ async fn sign_in_finish(state: &AppState, w: &WebexServices, session: Session, t
         return problem(StatusCode::SERVICE_UNAVAILABLE, "Try again", "Sign-in is unavailable right now; try again shortly.");
     }
     tracing::info!(user = %me.email(), %role, "login with Webex");
-    state.services.audit.record(AuditRecord::new(me.email(), "login.webex", AuditResult::Ok).detail(&format!("as {role}"))).await;
+    state.services.audit.record(AuditRecord::new(me.email(), AuditAction::LoginWebex, AuditResult::Ok).detail(&format!("as {role}"))).await;
     Redirect::to(next).into_response()
 }
 
@@ -228,7 +231,7 @@ pub async fn webex_user(state: &AppState, session: &Session, mut su: WebexSessio
                 state
                     .services
                     .audit
-                    .record(AuditRecord::new(&su.email, "login.webex.refresh", AuditResult::Failed).detail(&e.to_string()))
+                    .record(AuditRecord::new(&su.email, AuditAction::LoginWebexRefresh, AuditResult::Failed).detail(&e.to_string()))
                     .await;
                 return false;
             }

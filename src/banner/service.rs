@@ -5,6 +5,7 @@
 use super::rules::{desired_banner, is_restricted, leg_level, parse_form};
 use super::store::BannerStore;
 use crate::cdr::CdrService;
+use crate::model::AuditAction;
 use crate::model::{BannerEvent, BannerRules, BannerRulesForm, CallsOverview, Meeting, MeetingView, SecurityLevel};
 use crate::store::{AuditLog, AuditRecord, AuditResult, Store, StoreError};
 use crate::sync::{read, write};
@@ -45,7 +46,7 @@ impl BannerService {
         let rules = match parse_form(form) {
             Ok(r) => r,
             Err(msg) => {
-                self.audit.record(AuditRecord::new(actor, "settings.banner", AuditResult::Failed).detail(&msg)).await;
+                self.audit.record(AuditRecord::new(actor, AuditAction::SettingsBanner, AuditResult::Failed).detail(&msg)).await;
                 return Err(BannerError::Invalid(msg));
             }
         };
@@ -59,7 +60,7 @@ impl BannerService {
             rules.position.as_str(),
             rules.duration.as_cms()
         );
-        self.audit.record(AuditRecord::new(actor, "settings.banner", AuditResult::Ok).detail(&detail)).await;
+        self.audit.record(AuditRecord::new(actor, AuditAction::SettingsBanner, AuditResult::Ok).detail(&detail)).await;
         Ok(rules)
     }
 

@@ -6,6 +6,7 @@
 
 use super::names::{FileKind, TemplateKey};
 use super::service::{BrandingError, BrandingService};
+use crate::model::AuditAction;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default)]
@@ -123,7 +124,7 @@ async fn take(
         return Ok(());
     }
     let content = std::fs::read(path).map_err(|source| ImportError::Read { path: path.to_path_buf(), source })?;
-    match svc.put(tenant, kind, name, &content, actor, "branding.import").await {
+    match svc.put(tenant, kind, name, &content, actor, AuditAction::BrandingImport).await {
         Ok(out) => {
             let how = if out.replaced { "replaced" } else { "new" };
             let mut what = format!("{} {} ({how}): {}", kind.label(), out.name, out.detail);
@@ -194,7 +195,7 @@ mod tests {
         let again = import_dir(&svc, d, "acme", "cli").await.unwrap();
         assert!(!again.tenant_created);
         assert!(again.taken.iter().all(|(_, w)| w.contains("(replaced)")), "{:?}", again.taken);
-        let audit = crate::store::AuditLog::new(store.clone()).page(0, 100, Some("branding.import")).await.unwrap();
+        let audit = crate::store::AuditLog::new(store.clone()).page(0, 100, Some(AuditAction::BrandingImport)).await.unwrap();
         assert!(audit.total >= 10, "every imported file is audited");
     }
 

@@ -11,6 +11,7 @@ use super::request_log::{RequestLog, ServedRequest};
 use super::store::{BrandingStore, NewBrandingFile};
 use super::validate::{self, ValidationError};
 use super::NameError;
+use crate::model::AuditAction;
 use crate::store::{AuditLog, AuditRecord, AuditResult, Store, StoreError};
 use crate::sync::{read, write};
 use std::sync::{Arc, RwLock};
@@ -140,7 +141,7 @@ impl BrandingService {
     }
 
     /// Validates and stores one template or file, then drops the cache and audits the change
-    /// (`action` names it: "branding.upload", "branding.template", "branding.import"). On any
+    /// (`action` names it: `BrandingUpload`, `BrandingTemplate`, `BrandingImport`). On any
     /// refusal nothing stored changes.
     pub async fn put(
         &self,
@@ -149,7 +150,7 @@ impl BrandingService {
         name: &str,
         content: &[u8],
         actor: &str,
-        action: &str,
+        action: AuditAction,
     ) -> Result<StoredOutcome, BrandingError> {
         let target = format!("{tenant}/{}/{name}", kind.as_str());
         match self.put_inner(tenant, kind, name, content, actor).await {
@@ -250,11 +251,11 @@ impl BrandingService {
             Ok(_) => (AuditResult::Ok, String::new()),
             Err(e) => (AuditResult::Failed, e.to_string()),
         };
-        self.audit(actor, "branding.delete", &target, res, &detail).await;
+        self.audit(actor, AuditAction::BrandingDelete, &target, res, &detail).await;
         result
     }
 
-    pub(super) async fn audit(&self, actor: &str, action: &str, target: &str, result: AuditResult, detail: &str) {
+    pub(super) async fn audit(&self, actor: &str, action: AuditAction, target: &str, result: AuditResult, detail: &str) {
         self.inner.audit.record(AuditRecord::new(actor, action, result).target(target).detail(detail)).await;
     }
 }
@@ -318,12 +319,12 @@ mod tests {
     async fn template_requests_fall_back_from_exact_to_language_to_default_then_miss() {
         let (svc, _store, _dir, _w) = service().await;
         assert!(body_of(&svc, Some("en_US")).await.is_none(), "nothing stored: CMS uses its built-in");
-        svc.put("acme", FileKind::Template, "es", b"Subject: es", "ann", "branding.template").await.unwrap();
-        svc.put("acme", FileKind::Template, "es_MX", b"Subject: mx", "ann", "branding.template").await.unwrap();
+        svc.put("acme", FileKind::Template, "es", b"Subject: es", "ann", AuditAction::BrandingTemplate).await.unwrap();
+        svc.put("acme", FileKind::Template, "es_MX", b"Subject: mx", "ann", AuditAction::BrandingTemplate).await.unwrap();
         assert_eq!(body_of(&svc, Some("es_MX")).await.unwrap().0, "Subject: mx");
         assert_eq!(body_of(&svc, Some("es_ES")).await.unwrap(), ("Subject: es".into(), "es".into()));
         assert!(body_of(&svc, Some("da_DK")).await.is_none(), "no default yet");
-        svc.put("acme", FileKind::Template, "default", b"Subject: any", "ann", "branding.template").await.unwrap();
+        svc.put("acme", FileKind::Template, "default", b"Subject: any", "ann", AuditAction::BrandingTemplate).await.unwrap();
         assert_eq!(body_of(&svc, Some("da_DK")).await.unwrap(), ("Subject: any".into(), "default".into()));
         assert_eq!(body_of(&svc, None).await.unwrap().1, "default");
         assert_eq!(body_of(&svc, Some("../../etc/passwd")).await.unwrap().1, "default", "junk tags mean the default");
@@ -333,9 +334,9 @@ mod tests {
     #[tokio::test]
     async fn a_change_is_served_at_once_despite_the_cache() {
         let (svc, _store, _dir, _w) = service().await;
-        svc.put("acme", FileKind::Template, "default", b"Subject: one", "ann", "branding.template").await.unwrap();
+        svc.put("acme", FileKind::Template, "default", b"Subject: one", "ann", AuditAction::BrandingTemplate).await.unwrap();
         assert_eq!(body_of(&svc, None).await.unwrap().0, "Subject: one");
-        svc.put("acme", FileKind::Template, "default", b"Subject: two", "ann", "branding.template").await.unwrap();
+        svc.put("acme", FileKind::Template, "default", b"Subject: two", "ann", AuditAction::BrandingTemplate).await.unwrap();
         assert_eq!(body_of(&svc, None).await.unwrap().0, "Subject: two");
         svc.delete("acme", FileKind::Template, "default", "ann").await.unwrap();
         assert!(body_of(&svc, None).await.is_none());
@@ -346,10 +347,10 @@ mod tests {
         let (a, store, _dir, _w) = service().await;
         let b = BrandingService::new(store.clone());
         let _wb = with_workers(&b);
-        a.put("acme", FileKind::Template, "default", b"Subject: one", "ann", "branding.template").await.unwrap();
+        a.put("acme", FileKind::Template, "default", b"Subject: one", "ann", AuditAction::BrandingTemplate).await.unwrap();
         assert_eq!(body_of(&b, None).await.unwrap().0, "Subject: one");
         tokio::time::sleep(WATCH_INTERVAL + Duration::from_millis(200)).await;
-        a.put("acme", FileKind::Template, "default", b"Subject: two", "ann", "branding.template").await.unwrap();
+        a.put("acme", FileKind::Template, "default", b"Subject: two", "ann", AuditAction::BrandingTemplate).await.unwrap();
         tokio::time::sleep(WATCH_INTERVAL * 2 + Duration::from_millis(200)).await;
         assert_eq!(body_of(&b, None).await.unwrap().0, "Subject: two");
     }
@@ -358,16 +359,16 @@ mod tests {
     async fn refused_uploads_leave_the_stored_file_untouched_and_are_audited() {
         let (svc, store, _dir, _w) = service().await;
         let good = samples::wav(16_000, 1, 16, 160);
-        svc.put("acme", FileKind::Call, "welcome.wav", &good, "ann", "branding.upload").await.unwrap();
+        svc.put("acme", FileKind::Call, "welcome.wav", &good, "ann", AuditAction::BrandingUpload).await.unwrap();
         let stereo = samples::wav(16_000, 2, 16, 160);
-        let err = svc.put("acme", FileKind::Call, "welcome.wav", &stereo, "ann", "branding.upload").await.unwrap_err();
+        let err = svc.put("acme", FileKind::Call, "welcome.wav", &stereo, "ann", AuditAction::BrandingUpload).await.unwrap_err();
         assert!(matches!(err, BrandingError::Invalid(_)), "{err}");
         let Lookup::Found(s) = svc.resource(&tenant("acme"), FileKind::Call, &ResourceName::parse("welcome.wav").unwrap()).await.unwrap()
         else {
             panic!("still there")
         };
         assert_eq!(s.body.as_ref(), good.as_slice());
-        let log = AuditLog::new(store.clone()).page(0, 10, Some("branding.upload")).await.unwrap();
+        let log = AuditLog::new(store.clone()).page(0, 10, Some(AuditAction::BrandingUpload)).await.unwrap();
         assert_eq!(log.entries[0].result, "failed");
         assert_eq!(log.entries[1].result, "ok");
         assert_eq!(log.entries[1].target.as_deref(), Some("acme/call/welcome.wav"));
@@ -376,9 +377,15 @@ mod tests {
     #[tokio::test]
     async fn unknown_call_file_names_are_stored_with_a_warning() {
         let (svc, _store, _dir, _w) = service().await;
-        let out = svc.put("acme", FileKind::Call, "my_music.wav", &samples::wav(8_000, 1, 16, 80), "ann", "branding.upload").await.unwrap();
+        let out = svc
+            .put("acme", FileKind::Call, "my_music.wav", &samples::wav(8_000, 1, 16, 80), "ann", AuditAction::BrandingUpload)
+            .await
+            .unwrap();
         assert!(!out.warnings.is_empty());
-        let err = svc.put("acme", FileKind::Call, "../x.wav", &samples::wav(8_000, 1, 16, 80), "ann", "branding.upload").await.unwrap_err();
+        let err = svc
+            .put("acme", FileKind::Call, "../x.wav", &samples::wav(8_000, 1, 16, 80), "ann", AuditAction::BrandingUpload)
+            .await
+            .unwrap_err();
         assert!(matches!(err, BrandingError::Name(_)), "{err}");
     }
 
@@ -387,8 +394,12 @@ mod tests {
         let (svc, _store, _dir, _w) = service().await;
         let t = tenant("acme");
         assert!(matches!(svc.webapp_archive(&t).await.unwrap(), Lookup::Missing));
-        svc.put("acme", FileKind::WebappPart, "sign_in_logo.png", &samples::png(300, 100), "ann", "branding.upload").await.unwrap();
-        svc.put("acme", FileKind::WebappPart, "text_strings.json", br#"{"brand_title":"Acme"}"#, "ann", "branding.upload").await.unwrap();
+        svc.put("acme", FileKind::WebappPart, "sign_in_logo.png", &samples::png(300, 100), "ann", AuditAction::BrandingUpload)
+            .await
+            .unwrap();
+        svc.put("acme", FileKind::WebappPart, "text_strings.json", br#"{"brand_title":"Acme"}"#, "ann", AuditAction::BrandingUpload)
+            .await
+            .unwrap();
         let Lookup::Found(built) = svc.webapp_archive(&t).await.unwrap() else { panic!("built") };
         assert_eq!(validate::validate_archive(&built.body).unwrap(), vec!["sign_in_logo.png", "text_strings.json"]);
         let whole = archive::build(&[BrandingBlob {
@@ -399,7 +410,7 @@ mod tests {
             updated_at: time::OffsetDateTime::UNIX_EPOCH,
         }])
         .unwrap();
-        svc.put("acme", FileKind::WebappArchive, "webapp.zip", &whole, "ann", "branding.upload").await.unwrap();
+        svc.put("acme", FileKind::WebappArchive, "webapp.zip", &whole, "ann", AuditAction::BrandingUpload).await.unwrap();
         let Lookup::Found(served) = svc.webapp_archive(&t).await.unwrap() else { panic!("uploaded") };
         assert_eq!(served.body.as_ref(), whole.as_slice());
     }

@@ -3,6 +3,7 @@
 use super::names::TenantName;
 use super::service::{BrandingError, BrandingService, TenantCreated};
 use crate::model::branding::BrandingTenant;
+use crate::model::AuditAction;
 use crate::store::AuditResult;
 
 impl BrandingService {
@@ -15,14 +16,14 @@ impl BrandingService {
         let tenant = match TenantName::parse(name.trim()) {
             Ok(t) => t,
             Err(e) => {
-                self.audit(actor, "branding.tenant.create", name, AuditResult::Failed, &e.to_string()).await;
+                self.audit(actor, AuditAction::BrandingTenantCreate, name, AuditResult::Failed, &e.to_string()).await;
                 return Err(e.into());
             }
         };
         let created = self.store().create_tenant(tenant.as_str()).await?;
         self.invalidate();
         if created {
-            self.audit(actor, "branding.tenant.create", tenant.as_str(), AuditResult::Ok, "").await;
+            self.audit(actor, AuditAction::BrandingTenantCreate, tenant.as_str(), AuditResult::Ok, "").await;
         }
         Ok(TenantCreated { tenant: tenant.to_string(), created })
     }

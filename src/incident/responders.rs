@@ -5,6 +5,7 @@
 use super::phone;
 use super::service::{quick, Commander, ExternalForm, IncidentError, IncidentService};
 use crate::model::incident::{Channel, DirectoryPerson, ExternalResponder};
+use crate::model::AuditAction;
 use crate::store::{AuditRecord, AuditResult, StoreError};
 use crate::webex::{ApiError, Person};
 use std::sync::Arc;
@@ -20,7 +21,9 @@ impl IncidentService {
         let people = self.api.people(&token, &crate::webex::Retry::default()).await?;
         let entries: Vec<DirectoryPerson> = people.iter().map(|p| self.directory_entry(p)).collect();
         self.db.replace_directory(&entries).await?;
-        self.audit.record(AuditRecord::new(by, "incident.directory", AuditResult::Ok).detail(&format!("{} people", entries.len()))).await;
+        self.audit
+            .record(AuditRecord::new(by, AuditAction::IncidentDirectory, AuditResult::Ok).detail(&format!("{} people", entries.len())))
+            .await;
         Ok(entries.len())
     }
 
@@ -76,7 +79,9 @@ impl IncidentService {
         self.db.link(&mut tx, room_id, rid, Some(&membership), false, false, false, &c.email).await?;
         tx.commit().await?;
         self.audit
-            .record(AuditRecord::new(&c.email, "incident.responder.add", AuditResult::Ok).target(room_id).detail(&person.display_name))
+            .record(
+                AuditRecord::new(&c.email, AuditAction::IncidentResponderAdd, AuditResult::Ok).target(room_id).detail(&person.display_name),
+            )
             .await;
         Ok(())
     }
@@ -103,7 +108,7 @@ impl IncidentService {
         self.db.unlink(&mut tx, room_id, responder_id).await?;
         tx.commit().await?;
         self.audit
-            .record(AuditRecord::new(&c.email, "incident.responder.remove", AuditResult::Ok).target(room_id).detail(&link.name))
+            .record(AuditRecord::new(&c.email, AuditAction::IncidentResponderRemove, AuditResult::Ok).target(room_id).detail(&link.name))
             .await;
         Ok(())
     }
@@ -136,7 +141,7 @@ impl IncidentService {
     pub async fn create_external(&self, by: &str, f: &ExternalForm) -> Result<ExternalResponder, IncidentError> {
         let mut e = self.parse_external(0, f)?;
         e.id = self.db.insert_external(&e).await?;
-        self.audit.record(AuditRecord::new(by, "incident.external.create", AuditResult::Ok).detail(&e.name)).await;
+        self.audit.record(AuditRecord::new(by, AuditAction::IncidentExternalCreate, AuditResult::Ok).detail(&e.name)).await;
         Ok(e)
     }
 
@@ -145,14 +150,14 @@ impl IncidentService {
         if !self.db.update_external(&e).await? {
             return Err(IncidentError::NotFound("No such external responder.".into()));
         }
-        self.audit.record(AuditRecord::new(by, "incident.external.update", AuditResult::Ok).detail(&e.name)).await;
+        self.audit.record(AuditRecord::new(by, AuditAction::IncidentExternalUpdate, AuditResult::Ok).detail(&e.name)).await;
         Ok(e)
     }
 
     pub async fn delete_external(&self, by: &str, id: i64) -> Result<(), IncidentError> {
         let e = self.db.external(id).await?.ok_or_else(|| IncidentError::NotFound("No such external responder.".into()))?;
         self.db.delete_external(id).await?;
-        self.audit.record(AuditRecord::new(by, "incident.external.delete", AuditResult::Ok).detail(&e.name)).await;
+        self.audit.record(AuditRecord::new(by, AuditAction::IncidentExternalDelete, AuditResult::Ok).detail(&e.name)).await;
         Ok(())
     }
 

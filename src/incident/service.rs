@@ -10,6 +10,7 @@ use super::templates;
 use crate::model::incident::{
     AckAnswer, Channel, DirectoryPerson, IncidentTemplates, IncidentView, IncidentsHome, SpacePage, SpaceSummary,
 };
+use crate::model::AuditAction;
 use crate::store::{AuditLog, AuditRecord, AuditResult, Store, StoreError};
 use crate::webex::grant::GrantError;
 use crate::webex::{ApiError, ConnectApi, OrgGrant, Room, WebexApi};
@@ -219,7 +220,7 @@ impl IncidentService {
     pub async fn save_templates(&self, t: IncidentTemplates, by: &str) -> Result<templates::Rendered, IncidentError> {
         let preview = templates::validate(&t).map_err(|e| IncidentError::Invalid(e.to_string()))?;
         self.store.put_setting(TEMPLATES_KEY, &t, by).await?;
-        self.audit.record(AuditRecord::new(by, "incident.templates", AuditResult::Ok)).await;
+        self.audit.record(AuditRecord::new(by, AuditAction::IncidentTemplates, AuditResult::Ok)).await;
         Ok(preview)
     }
 
@@ -498,7 +499,7 @@ impl IncidentService {
         tx.commit().await?;
         self.outbox.set_user_token(row.id, &c.token);
         self.outbox.wake();
-        self.audit.record(AuditRecord::new(&c.email, "incident.start", AuditResult::Ok).target(&room.title).detail(name)).await;
+        self.audit.record(AuditRecord::new(&c.email, AuditAction::IncidentStart, AuditResult::Ok).target(&room.title).detail(name)).await;
         self.changed(row.id);
         self.view(&row).await
     }
@@ -589,7 +590,9 @@ impl IncidentService {
         sqlx::query("UPDATE response_spaces SET incident_name = '' WHERE room_id = ?").bind(room_id).execute(&mut *tx).await?;
         tx.commit().await?;
         self.outbox.forget(i.id);
-        self.audit.record(AuditRecord::new(&c.email, "incident.stop", AuditResult::Ok).target(&i.space_title).detail(&detail)).await;
+        self.audit
+            .record(AuditRecord::new(&c.email, AuditAction::IncidentStop, AuditResult::Ok).target(&i.space_title).detail(&detail))
+            .await;
         self.changed(i.id);
         Ok(removed)
     }

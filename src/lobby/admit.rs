@@ -7,6 +7,7 @@ use super::view::lobby_view;
 use crate::cdr::{CallKey, CdrService};
 use crate::cms::{CmsCluster, CmsError, CmsNode};
 use crate::model::ids::Guid;
+use crate::model::AuditAction;
 use crate::model::{AdmitJob, AdmitOutcome, AdmitResult, AdmitTarget, LiveCall, LobbyPage, Role};
 use crate::store::{AuditLog, AuditRecord, AuditResult};
 use crate::sync::lock;
@@ -139,7 +140,9 @@ impl LobbyService {
                     for r in self.admit_in_call(cluster, &call_id, targets).await {
                         let target = format!("{} (leg {}) in call {}", r.name, r.target.leg_id, r.target.call_id);
                         let result = if r.outcome.ok() { AuditResult::Ok } else { AuditResult::Failed };
-                        self.audit.record(AuditRecord::new(actor, "lobby.admit", result).target(&target).detail(&r.outcome.label())).await;
+                        self.audit
+                            .record(AuditRecord::new(actor, AuditAction::LobbyAdmit, result).target(&target).detail(&r.outcome.label()))
+                            .await;
                         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                         progress(n, &r);
                         out.push(r);

@@ -1,5 +1,6 @@
 //! Types the UI shows and server functions return. Plain serde data, safe for the wasm build.
 
+mod audit;
 pub mod branding;
 pub mod calendar;
 mod calls;
@@ -7,8 +8,10 @@ pub mod ids;
 pub mod incident;
 mod lobby;
 mod role;
+pub mod stable;
 mod status;
 
+pub use audit::AuditAction;
 pub use calls::{
     BannerDuration, BannerEvent, BannerPosition, BannerRules, BannerRulesForm, CallsOverview, CdrGap, LegSubType, LiveCall, LiveLeg,
     Meeting, MeetingView, SecurityLevel,

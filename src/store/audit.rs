@@ -2,7 +2,7 @@
 //! the action it records: a failed write is logged (with the entry) instead.
 
 use super::{now_text, Store, StoreError};
-use crate::model::AuditPage;
+use crate::model::{AuditAction, AuditPage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditResult {
@@ -25,14 +25,14 @@ impl AuditResult {
 #[derive(Debug, Clone)]
 pub struct AuditRecord<'a> {
     pub actor: &'a str,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub target: Option<&'a str>,
     pub result: AuditResult,
     pub detail: Option<&'a str>,
 }
 
 impl<'a> AuditRecord<'a> {
-    pub fn new(actor: &'a str, action: &'a str, result: AuditResult) -> Self {
+    pub fn new(actor: &'a str, action: AuditAction, result: AuditResult) -> Self {
         Self { actor, action, target: None, result, detail: None }
     }
     pub fn target(mut self, target: &'a str) -> Self {
@@ -60,7 +60,7 @@ impl AuditLog {
     /// action already happened, and refusing to report it would be worse.
     pub async fn record(&self, rec: AuditRecord<'_>) {
         if let Err(e) = self.try_record(&rec).await {
-            tracing::error!(error = %e, actor = rec.actor, action = rec.action, target = ?rec.target, result = rec.result.as_str(),
+            tracing::error!(error = %e, actor = rec.actor, action = rec.action.as_str(), target = ?rec.target, result = rec.result.as_str(),
                 "audit log write failed");
         }
     }
@@ -79,7 +79,7 @@ impl AuditLog {
     }
 
     /// Newest first; `action` filters by exact match when given.
-    pub async fn page(&self, offset: i64, limit: i64, action: Option<&str>) -> Result<AuditPage, StoreError> {
+    pub async fn page(&self, offset: i64, limit: i64, action: Option<AuditAction>) -> Result<AuditPage, StoreError> {
         let limit = limit.clamp(1, 500);
         let offset = offset.max(0);
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE (?1 IS NULL OR action = ?1)")
@@ -108,9 +108,9 @@ mod tests {
     async fn audit_entries_come_back_newest_first_with_filter_and_paging() {
         let (store, _dir) = test_store().await;
         let audit = AuditLog::new(store);
-        audit.record(AuditRecord::new("ann", "login", AuditResult::Ok)).await;
-        audit.record(AuditRecord::new("ann", "lobby.admit", AuditResult::Failed).target("P-1").detail("node down")).await;
-        audit.record(AuditRecord::new("bob", "login", AuditResult::Denied)).await;
+        audit.record(AuditRecord::new("ann", AuditAction::Login, AuditResult::Ok)).await;
+        audit.record(AuditRecord::new("ann", AuditAction::LobbyAdmit, AuditResult::Failed).target("P-1").detail("node down")).await;
+        audit.record(AuditRecord::new("bob", AuditAction::Login, AuditResult::Denied)).await;
 
         let all = audit.page(0, 10, None).await.unwrap();
         assert_eq!(all.total, 3);
@@ -118,8 +118,25 @@ mod tests {
         assert_eq!(all.entries[1].target.as_deref(), Some("P-1"));
         assert_eq!(all.entries[1].result, "failed");
 
-        let logins = audit.page(0, 1, Some("login")).await.unwrap();
+        let logins = audit.page(0, 1, Some(AuditAction::Login)).await.unwrap();
         assert_eq!((logins.total, logins.entries.len()), (2, 1));
         assert_eq!(logins.entries[0].result, "denied");
+    }
+
+    #[tokio::test]
+    async fn every_audit_action_is_stored_as_its_stable_string_and_reads_back() {
+        let (store, _dir) = test_store().await;
+        let audit = AuditLog::new(store.clone());
+        for a in AuditAction::ALL {
+            audit.record(AuditRecord::new("ann", *a, AuditResult::Ok)).await;
+        }
+        for a in AuditAction::ALL {
+            let stored: AuditAction =
+                sqlx::query_scalar("SELECT action FROM audit_log WHERE action = ?").bind(*a).fetch_one(store.pool()).await.unwrap();
+            assert_eq!(stored, *a);
+            let page = audit.page(0, 10, Some(*a)).await.unwrap();
+            assert_eq!((page.total, page.entries[0].action.as_str()), (1, a.as_str()));
+        }
+        crate::store::assert_round_trips(&store, AuditAction::ALL).await;
     }
 }

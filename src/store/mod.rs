@@ -110,6 +110,22 @@ pub(crate) async fn test_store() -> (Store, tempfile::TempDir) {
     (store, dir)
 }
 
+/// For the closed sets stored as text (`stable_strings!`): every variant goes into the database
+/// and comes back as itself, and is stored as exactly its stable string.
+#[cfg(test)]
+pub(crate) async fn assert_round_trips<T>(store: &Store, all: &[T])
+where
+    T: Copy + PartialEq + std::fmt::Debug + std::fmt::Display + Send + Unpin + 'static,
+    T: sqlx::Type<sqlx::Sqlite> + for<'q> sqlx::Encode<'q, sqlx::Sqlite> + for<'r> sqlx::Decode<'r, sqlx::Sqlite>,
+{
+    for v in all {
+        let (back, text): (T, String) =
+            sqlx::query_as("SELECT ?1, CAST(?1 AS TEXT)").bind(*v).fetch_one(store.pool()).await.expect("round trip");
+        assert_eq!(back, *v);
+        assert_eq!(text, v.to_string());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

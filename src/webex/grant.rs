@@ -7,6 +7,7 @@ use super::oauth::{OAuthError, TokenSet, WebexOAuth};
 use super::secret::SecretBox;
 use super::{ApiError, WebexApi};
 use crate::model::incident::GrantStatus;
+use crate::model::AuditAction;
 use crate::store::{time_text, AuditLog, AuditRecord, AuditResult, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
@@ -104,7 +105,11 @@ impl OrgGrant {
         let me = self.api.me(&tokens.access_token).await?;
         if me.roles.is_empty() {
             self.audit
-                .record(AuditRecord::new(by, "webex.grant", AuditResult::Denied).target(me.email()).detail("not an org administrator"))
+                .record(
+                    AuditRecord::new(by, AuditAction::WebexGrant, AuditResult::Denied)
+                        .target(me.email())
+                        .detail("not an org administrator"),
+                )
                 .await;
             return Err(GrantError::NotAdmin);
         }
@@ -127,7 +132,7 @@ impl OrgGrant {
         .bind(time_text(now))
         .execute(self.store.pool())
         .await?;
-        self.audit.record(AuditRecord::new(by, "webex.grant", AuditResult::Ok).target(me.email()).detail(&me.display_name)).await;
+        self.audit.record(AuditRecord::new(by, AuditAction::WebexGrant, AuditResult::Ok).target(me.email()).detail(&me.display_name)).await;
         Ok(self.status().await?)
     }
 
@@ -196,7 +201,9 @@ impl OrgGrant {
             }
             Err(e) => {
                 sqlx::query("UPDATE webex_grant SET last_error = ? WHERE id = 1").bind(e.to_string()).execute(self.store.pool()).await?;
-                self.audit.record(AuditRecord::new("switchboard", "webex.grant.refresh", AuditResult::Failed).detail(&e.to_string())).await;
+                self.audit
+                    .record(AuditRecord::new("switchboard", AuditAction::WebexGrantRefresh, AuditResult::Failed).detail(&e.to_string()))
+                    .await;
                 Err(e.into())
             }
         }
@@ -205,7 +212,7 @@ impl OrgGrant {
     async fn mark_dead(&self, why: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE webex_grant SET dead = 1, last_error = ? WHERE id = 1").bind(why).execute(self.store.pool()).await?;
         tracing::warn!("{why}: the Webex org grant is needed again");
-        self.audit.record(AuditRecord::new("switchboard", "webex.grant.refresh", AuditResult::Failed).detail(why)).await;
+        self.audit.record(AuditRecord::new("switchboard", AuditAction::WebexGrantRefresh, AuditResult::Failed).detail(why)).await;
         Ok(())
     }
 }

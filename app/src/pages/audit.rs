@@ -6,6 +6,7 @@ use crate::components::Frame;
 use crate::components::LocalTime;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use switchboard::model::AuditAction;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -20,7 +21,15 @@ pub fn AuditPage() -> impl IntoView {
     view! {
         <Frame title="Audit log">
             <form method="get" action="/audit" class="toolbar">
-                <label>"Action " <input name="action" placeholder="e.g. login" value=move || params().1.unwrap_or_default()/></label>
+                <label>"Action "
+                    <select name="action" data-testid="audit-action">
+                        <option value="">"any"</option>
+                        {AuditAction::ALL.iter().map(|a| {
+                            let a = a.as_str();
+                            view! { <option value=a selected=move || params().1.as_deref() == Some(a)>{a}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
                 <button type="submit" class="secondary">"Filter"</button>
             </form>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -74,7 +74,10 @@ pub async fn save_branding_template(tenant: String, language: String, text: Stri
     edge::edge(async {
         let user = edge::require(switchboard::model::Role::Operator).await?;
         let s = edge::services()?;
-        let out = s.branding.put(&tenant, FileKind::Template, &language, text.as_bytes(), &user.name, "branding.template").await?;
+        let out = s
+            .branding
+            .put(&tenant, FileKind::Template, &language, text.as_bytes(), &user.name, switchboard::model::AuditAction::BrandingTemplate)
+            .await?;
         Ok(out.sentence())
     })
     .await

@@ -44,7 +44,11 @@ pub async fn set_calendar_dry_run(on: bool) -> Result<(), AppError> {
         let s = ssr::services()?;
         let c = s.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))?;
         c.service.set_dry_run(on);
-        let rec = switchboard::store::AuditRecord::new(&user.name, "calendar.dry_run", switchboard::store::AuditResult::Ok);
+        let rec = switchboard::store::AuditRecord::new(
+            &user.name,
+            switchboard::model::AuditAction::CalendarDryRun,
+            switchboard::store::AuditResult::Ok,
+        );
         s.audit.record(rec.detail(if on { "on" } else { "off" })).await;
         Ok(())
     })
