@@ -125,6 +125,7 @@ impl LoginLimiter {
     }
 
     /// Keys held, for tests of the memory bound.
+    #[cfg(test)]
     pub fn tracked_keys(&self) -> usize {
         let a = lock(&self.attempts);
         a.pairs.len() + a.addrs.len() + a.users.len()

@@ -26,7 +26,9 @@ impl CdrStore {
     }
 
     /// Stores the records of one batch in one transaction and returns the indexes of those not
-    /// seen before (a resent batch returns none). Returns once the data is committed.
+    /// seen before (a resent batch returns none). Returns once the data is committed. The
+    /// receiver always stores groups (`insert_group`); this is the one-batch case the tests read.
+    #[cfg(test)]
     pub async fn insert_records(&self, bridge: &str, session: &str, records: &[Record]) -> Result<Vec<u64>, StoreError> {
         Ok(self.insert_group(&[(bridge, session, records)]).await?.pop().unwrap_or_default())
     }
