@@ -70,7 +70,7 @@ async fn start(n: usize, notifications: bool, poll_seconds: u64) -> Run {
         vec![CmsNodeConfig { name: "cb1".into(), url: cms.url(0), username: None, password: None, ca_file: None, insecure: false }];
     let c = &mut cfg.calendar;
     c.enabled = true;
-    c.sip_domain = "example.com".into();
+    c.join.sip_domain = "example.com".into();
     c.mail_domain = "cloud.example.com".into();
     c.web_app_url = "https://join.example.com".into();
     c.graph_tenant = "contoso".into();

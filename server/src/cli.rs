@@ -224,7 +224,7 @@ async fn migrated_store(target: &Target) -> anyhow::Result<Store> {
 async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&cfg.server.data_dir)
         .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
-    Ok(Store::connect(&cfg.database_url()).await?)
+    Ok(cfg.database.connect(&cfg.server.data_dir).await?)
 }
 
 fn read_password(name: &str) -> anyhow::Result<String> {

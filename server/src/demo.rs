@@ -97,6 +97,9 @@ pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
     Ok(DemoWorld { cms, webex, connect, ews, ews_account, graph, _scenario: handle, _meetings: meetings })
 }
 
+/// Dave's mailbox is in Exchange Online; the others are on premises.
+const DAVE: &str = "dave.diver@cloud.example.com";
+
 /// The simulated Exchange: on premises (EWS) with a mailbox per demo CMS user, and Exchange
 /// Online (Graph) with Dave's mailbox in `cloud.example.com` (a hybrid organisation);
 /// Switchboard's calendar pointed at both, and simulated people who create `@cms` meetings now
@@ -107,33 +110,47 @@ async fn start_calendar(
 ) -> anyhow::Result<(switchboard::sim::ews::SimEws, (String, String), switchboard::sim::graph::SimGraph, tokio::task::JoinHandle<()>)> {
     use switchboard::sim::ews::{EwsSimConfig, SimAccount, SimEws};
     use switchboard::sim::graph::{GraphSimConfig, SimGraph};
-    let dave = "dave.diver@cloud.example.com";
-    cms.cluster.add_user("dave.diver@example.com", "Dave Diver", dave);
+    cms.cluster.add_user("dave.diver@example.com", "Dave Diver", DAVE);
     cms.cluster.add_co_space("Dave Diver's space", "dave.diver", "200004", Some("dave.diver@example.com"), None);
     let app_secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 24);
-    let graph_cfg = GraphSimConfig { client_secret: app_secret.clone(), mailboxes: vec![dave.to_string()], ..GraphSimConfig::demo(1) };
-    let (tenant, app_id) = (graph_cfg.tenant.clone(), graph_cfg.client_id.clone());
+    let graph_cfg = GraphSimConfig { client_secret: app_secret.clone(), mailboxes: vec![DAVE.to_string()], ..GraphSimConfig::demo(1) };
+    let app = (graph_cfg.tenant.clone(), graph_cfg.client_id.clone(), app_secret);
     let graph = SimGraph::start("127.0.0.1:0".parse()?, graph_cfg).await?;
     let mailboxes =
         vec!["alice.admin@example.com".to_string(), "bob.builder@example.com".to_string(), "carol.cook@example.com".to_string()];
     let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 16);
     let account = ("svc-switchboard".to_string(), password.clone());
     let ews_cfg = EwsSimConfig {
-        accounts: vec![SimAccount { user: account.0.clone(), password: password.clone(), can_impersonate: vec![], impersonate_all: true }],
+        accounts: vec![SimAccount { user: account.0.clone(), password, can_impersonate: vec![], impersonate_all: true }],
         mailboxes: mailboxes.clone(),
         page_max: 50,
         keepalive_seconds: 20,
     };
     let ews = SimEws::start("127.0.0.1:0".parse()?, ews_cfg).await?;
+    point_calendar_at(cfg, &ews, &account, &graph, app);
+    let meetings = tokio::spawn(create_meetings(ews.handle(), graph.handle(), mailboxes));
+    Ok((ews, account, graph, meetings))
+}
+
+/// Switchboard's `[calendar]` pointed at both simulators. `app`: the Graph app registration
+/// (tenant, client id, client secret).
+fn point_calendar_at(
+    cfg: &mut Config,
+    ews: &switchboard::sim::ews::SimEws,
+    account: &(String, String),
+    graph: &switchboard::sim::graph::SimGraph,
+    (tenant, app_id, app_secret): (String, String, String),
+) {
+    let port = cfg.server.addr.port();
     let c = &mut cfg.calendar;
     c.enabled = true;
     c.ews_url = ews.url();
     c.ews_user = account.0.clone();
-    c.ews_password = Secret(password);
-    c.sip_domain = "example.com".into();
+    c.ews_password = Secret(account.1.clone());
+    c.join.sip_domain = "example.com".into();
     c.mail_domain = "example.com".into();
     c.web_app_url = "https://join.example.com".into();
-    c.dial_in = vec!["+1 408 555 0100".into()];
+    c.join.dial_in = vec!["+1 408 555 0100".into()];
     c.graph_tenant = tenant;
     c.graph_client_id = app_id;
     c.graph_client_secret = Secret(app_secret);
@@ -141,46 +158,46 @@ async fn start_calendar(
     // Change notifications to this server (the simulator posts to loopback); polling every
     // minute stays as the safety net.
     c.graph_poll_seconds = 60;
-    if cfg.server.addr.port() != 0 {
-        c.graph_notification_url = format!("http://127.0.0.1:{}/hooks/graph", cfg.server.addr.port());
+    if port != 0 {
+        c.graph_notification_url = format!("http://127.0.0.1:{port}/hooks/graph");
     }
     c.graph_login_url = graph.login_url();
     c.graph_api_url = graph.api_url();
-    let sim = ews.handle();
-    let online = graph.handle();
-    let meetings = tokio::spawn(async move {
-        let subjects = ["Budget review", "Design sync", "Customer call", "Roadmap", "Incident review", "1:1"];
-        let mut n = 0usize;
-        let mut created: Vec<String> = Vec::new();
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        loop {
-            // Every fourth meeting (the first one too) is Dave's, in Exchange Online.
-            let organizer = if n.is_multiple_of(4) { dave } else { &mailboxes[n % mailboxes.len()] };
-            let start = time::OffsetDateTime::now_utc() + time::Duration::hours(1 + (n % 5) as i64);
-            let keyword = n % 4 != 3;
-            let location = if keyword { format!("Room {} @cms", 100 + n) } else { format!("Room {}", 100 + n) };
-            let (subject, body, end) =
-                (subjects[n % subjects.len()], "<html><body><p>Agenda to follow.</p></body></html>", start + time::Duration::hours(1));
-            if organizer == dave {
-                online.create_meeting(organizer, subject, &location, body, start, end);
-            } else {
-                let id = sim.create_meeting(organizer, subject, &location, body, start, end);
-                if keyword {
-                    created.push(id);
-                }
+}
+
+/// Simulated organisers: a meeting every 20 seconds, every fourth one Dave's (in Exchange
+/// Online), every fourth without the keyword, and now and then one whose keyword is taken out.
+async fn create_meetings(sim: switchboard::sim::ews::EwsHandle, online: switchboard::sim::graph::GraphHandle, mailboxes: Vec<String>) {
+    let subjects = ["Budget review", "Design sync", "Customer call", "Roadmap", "Incident review", "1:1"];
+    let mut n = 0usize;
+    let mut created: Vec<String> = Vec::new();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    loop {
+        // Every fourth meeting (the first one too) is Dave's, in Exchange Online.
+        let organizer = if n.is_multiple_of(4) { DAVE } else { &mailboxes[n % mailboxes.len()] };
+        let start = time::OffsetDateTime::now_utc() + time::Duration::hours(1 + (n % 5) as i64);
+        let keyword = n % 4 != 3;
+        let location = if keyword { format!("Room {} @cms", 100 + n) } else { format!("Room {}", 100 + n) };
+        let (subject, body, end) =
+            (subjects[n % subjects.len()], "<html><body><p>Agenda to follow.</p></body></html>", start + time::Duration::hours(1));
+        if organizer == DAVE {
+            online.create_meeting(organizer, subject, &location, body, start, end);
+        } else {
+            let id = sim.create_meeting(organizer, subject, &location, body, start, end);
+            if keyword {
+                created.push(id);
             }
-            // Now and then an organiser changes their mind: the keyword goes, and so do the details.
-            if n % 6 == 5 {
-                if let Some(id) = created.first().cloned() {
-                    created.remove(0);
-                    sim.edit_meeting(&id, Some("Room 7"), None, false);
-                }
-            }
-            n += 1;
-            tokio::time::sleep(Duration::from_secs(20)).await;
         }
-    });
-    Ok((ews, account, graph, meetings))
+        // Now and then an organiser changes their mind: the keyword goes, and so do the details.
+        if n % 6 == 5 {
+            if let Some(id) = created.first().cloned() {
+                created.remove(0);
+                sim.edit_meeting(&id, Some("Room 7"), None, false);
+            }
+        }
+        n += 1;
+        tokio::time::sleep(Duration::from_secs(20)).await;
+    }
 }
 
 /// The simulated Webex org and Webex Connect, and Switchboard pointed at them: org admins sign
