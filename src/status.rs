@@ -253,3 +253,30 @@ async fn webex_status(grant: &crate::webex::OrgGrant) -> ComponentStatus {
         Err(e) => ComponentStatus { name, state: ComponentState::Unknown, detail: format!("cannot read the grant: {e}") },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker(name: &'static str, phase: WorkerPhase) -> WorkerReport {
+        WorkerReport { name, phase, running_for: Duration::from_secs(1), restarts: 0, last_panic: None, stuck: false }
+    }
+
+    #[test]
+    fn an_area_is_up_not_configured_or_down_by_its_own_workers() {
+        let calendar = Area { missing: None, ..Area::always("Calendar", "/calendar", "join details.", &["calendar-"]) };
+        let workers = [worker("calendar-user-sync", WorkerPhase::Running), worker("cdr-writer", WorkerPhase::Restarting)];
+        let s = calendar.status(&workers);
+        assert_eq!((s.state, s.detail.as_str()), (ComponentState::Up, ""), "another area's failing worker is not its business");
+
+        let workers = [worker("calendar-user-sync", WorkerPhase::Running), worker("calendar-ews", WorkerPhase::Restarting)];
+        let s = calendar.status(&workers);
+        assert_eq!(s.state, ComponentState::Down);
+        assert!(s.detail.contains("calendar-ews"), "{s:?}");
+
+        let off = Area { missing: Some("[calendar] in the config file"), ..calendar };
+        let s = off.status(&workers);
+        assert_eq!((s.state, s.detail.as_str()), (ComponentState::Disabled, "Not configured ([calendar] in the config file)."));
+        assert_eq!((s.name.as_str(), s.path.as_str()), ("Calendar", "/calendar"));
+    }
+}

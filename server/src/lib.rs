@@ -16,6 +16,7 @@ pub mod http;
 pub mod metrics;
 pub mod ops;
 pub mod query;
+pub mod sim;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

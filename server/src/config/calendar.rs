@@ -87,7 +87,10 @@ impl Default for CalendarSection {
 /// is reported against `calendar` only: asked for on their own, figment names the key.
 pub(super) fn name_the_key(fig: &Figment, err: figment::Error) -> figment::Error {
     if err.path == ["calendar"] {
-        if let Err(precise) = fig.extract_inner::<CalendarConfig>("calendar") {
+        if let Err(mut precise) = fig.extract_inner::<CalendarConfig>("calendar") {
+            // `extract_inner` puts the section after the key; the section comes first.
+            precise.path.retain(|k| k != "calendar");
+            precise.path.insert(0, "calendar".into());
             return precise;
         }
     }
