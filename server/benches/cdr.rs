@@ -208,8 +208,8 @@ async fn main() {
     banner_latency().await;
 }
 
-/// 1. Ingest throughput and POST latency at 1, 2 and 8 bridges: durable with group commit,
-/// durable one commit per batch, and not durable; then parsing alone.
+/// Part 1, ingest throughput and POST latency at 1, 2 and 8 bridges: durable with group
+/// commit, durable one commit per batch, and not durable; then parsing alone.
 async fn throughput(n_batches: usize) {
     let baseline_bodies = bodies("S-parse", n_batches);
     let t = Instant::now();
@@ -251,7 +251,7 @@ async fn throughput(n_batches: usize) {
     println!("  baseline, parsing alone in-process: {parse_rate:>9.0} records/s");
 }
 
-/// 3. Memory with 5,000 live legs (fresh process): 200 calls x 25 connected legs.
+/// Part 3, memory with 5,000 live legs (fresh process): 200 calls x 25 connected legs.
 async fn memory_with_live_legs() {
     let server = start_server("").await;
     let (before, _) = server.peak_rss_mb();
@@ -278,7 +278,7 @@ async fn memory_with_live_legs() {
     drop(server);
 }
 
-/// 2. Banner latency under a steady ~500 records/s.
+/// Part 2, banner latency under a steady ~500 records/s.
 async fn banner_latency() {
     let sim = SimCms::start(
         "127.0.0.1:0".parse().unwrap(),
