@@ -10,8 +10,10 @@ use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 use time::OffsetDateTime;
 
-/// How long each kind of row is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How long each kind of row is kept. Also the server's `[retention]` config section, so its
+/// keys and defaults are defined once, here.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RetentionPolicy {
     pub cdr_days: u32,
     pub dead_letter_days: u32,
@@ -19,11 +21,29 @@ pub struct RetentionPolicy {
     pub banner_history_days: u32,
     pub gap_days: u32,
     pub audit_days: u32,
-    /// Hours of CDRs the live state is rebuilt from at start (`cdr.rebuild_hours`).
+    /// Hours of CDRs the live state is rebuilt from at start (`cdr.rebuild_hours`, not a
+    /// retention key).
+    #[serde(skip)]
     pub rebuild_hours: u32,
     /// Rows per delete statement.
     pub batch_rows: u32,
+    /// How often the job runs (`interval_minutes` in the config).
+    #[serde(rename = "interval_minutes", with = "minutes")]
     pub interval: Duration,
+}
+
+/// A `Duration` written as whole minutes.
+mod minutes {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs() / 60)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_secs(u64::deserialize(d)?.saturating_mul(60)))
+    }
 }
 
 impl Default for RetentionPolicy {

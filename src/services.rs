@@ -10,7 +10,7 @@ use crate::cms::CmsCluster;
 use crate::incident::{IncidentConfig, IncidentService, WebexAccess};
 use crate::lobby::LobbyService;
 use crate::retention::{Retention, RetentionPolicy};
-use crate::status::StatusService;
+use crate::status::{Area, StatusService};
 use crate::store::{AuditLog, Store, StoreError};
 use crate::webex::oauth::OAuthConfig;
 use crate::webex::{ConnectApi, OrgGrant, SecretBox, WebexApi, WebexOAuth};
@@ -125,6 +125,7 @@ impl Services {
                 cfg.mode,
                 cms.as_deref(),
                 webex.as_ref().map(|w| w.incidents.grant_handle()),
+                areas(calendar.is_some(), webex.is_some()),
             )),
             retention,
             users: Users::new(store.clone()),
@@ -145,6 +146,25 @@ impl Services {
     pub fn incidents(&self) -> Option<&Arc<IncidentService>> {
         self.webex.as_ref().map(|w| &w.incidents)
     }
+}
+
+/// Every area of Switchboard, in the dashboard's order; calendar and incidents only when built.
+fn areas(calendar: bool, incidents: bool) -> Vec<Area> {
+    vec![
+        Area::always("Calls & banners", "/calls", "live calls from CDRs, security banners in calls.", &["cdr-", "banner-"]),
+        Area::always("Lobby", "/lobby", "who waits, admit one or many.", &[]),
+        Area::always("Branding", "/branding", "invitation templates and files CMS fetches.", &["branding-"]),
+        Area {
+            missing: (!calendar).then_some("[calendar] in the config file: Exchange and CMS nodes"),
+            ..Area::always("Calendar", "/calendar", "join details in Exchange invites.", &["calendar-"])
+        },
+        Area {
+            missing: (!incidents).then_some("[webex] in the config file"),
+            ..Area::always("Incidents", "/incidents", "Webex incident rooms.", &["webex-", "incident-"])
+        },
+        Area::always("Settings", "/settings", "security banner rules.", &[]),
+        Area::always("Audit log", "/audit", "every operator action (admins).", &[]),
+    ]
 }
 
 impl WebexServices {

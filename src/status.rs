@@ -2,11 +2,11 @@
 //! (CMS nodes, kept fresh by the health worker) and every background worker.
 
 use crate::cms::{CmsCluster, NodeState};
-use crate::model::{display_time, ComponentState, ComponentStatus, SystemStatus};
+use crate::model::{display_time, AreaStatus, ComponentState, ComponentStatus, SystemStatus};
 use crate::retention::Retention;
 use crate::store::Store;
 use crate::sync::{read, write};
-use crate::workers::{WorkerCtx, WorkerPhase, Workers};
+use crate::workers::{WorkerCtx, WorkerPhase, WorkerReport, Workers};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,38 @@ pub struct StatusService {
     mode: &'static str,
     integrations: RwLock<Vec<ComponentStatus>>,
     webex: Option<Arc<crate::webex::OrgGrant>>,
+    areas: Vec<Area>,
+}
+
+/// An area as the composition root knows it: its page, whether it is configured, and the
+/// workers (by name prefix) that do its background work. Its state is derived from these at
+/// every look, so the dashboard cannot say "not available" of an area that runs.
+#[derive(Debug, Clone)]
+pub struct Area {
+    pub name: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// What must be configured for it; `None`: it is.
+    pub missing: Option<&'static str>,
+    pub worker_prefixes: &'static [&'static str],
+}
+
+impl Area {
+    /// An area that needs nothing beyond the base configuration.
+    pub fn always(name: &'static str, path: &'static str, summary: &'static str, worker_prefixes: &'static [&'static str]) -> Self {
+        Self { name, path, summary, missing: None, worker_prefixes }
+    }
+
+    fn status(&self, workers: &[WorkerReport]) -> AreaStatus {
+        let failing: Vec<&str> =
+            workers.iter().filter(|w| self.worker_prefixes.iter().any(|p| w.name.starts_with(p)) && !w.healthy()).map(|w| w.name).collect();
+        let (state, detail) = match self.missing {
+            Some(needs) => (ComponentState::Disabled, format!("Not configured ({needs}).")),
+            None if failing.is_empty() => (ComponentState::Up, String::new()),
+            None => (ComponentState::Down, format!("Background work failing: {}.", failing.join(", "))),
+        };
+        AreaStatus { name: self.name.into(), path: self.path.into(), summary: self.summary.into(), state, detail }
+    }
 }
 
 /// The answer `/healthz` gives.
@@ -42,6 +74,7 @@ impl StatusService {
         mode: &'static str,
         cluster: Option<&CmsCluster>,
         webex: Option<Arc<crate::webex::OrgGrant>>,
+        areas: Vec<Area>,
     ) -> Self {
         let integrations = cluster
             .map(|c| {
@@ -55,7 +88,7 @@ impl StatusService {
                     .collect()
             })
             .unwrap_or_default();
-        Self { store, workers, retention, started: Instant::now(), mode, integrations: RwLock::new(integrations), webex }
+        Self { store, workers, retention, started: Instant::now(), mode, integrations: RwLock::new(integrations), webex, areas }
     }
 
     pub async fn system_status(&self) -> SystemStatus {
@@ -84,7 +117,14 @@ impl StatusService {
             integrations,
             workers: self.worker_statuses(),
             storage,
+            areas: self.area_statuses(),
         }
+    }
+
+    /// Each area: configured or not, and whether its background work runs.
+    pub fn area_statuses(&self) -> Vec<AreaStatus> {
+        let workers = self.workers.report();
+        self.areas.iter().map(|a| a.status(&workers)).collect()
     }
 
     /// The database's size, the oldest CDR kept, the retention in force and the last pruning.
@@ -211,5 +251,32 @@ async fn webex_status(grant: &crate::webex::OrgGrant) -> ComponentStatus {
         },
         Ok(_) => ComponentStatus { name, state: ComponentState::Down, detail: "not connected: an admin connects it on Incidents".into() },
         Err(e) => ComponentStatus { name, state: ComponentState::Unknown, detail: format!("cannot read the grant: {e}") },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker(name: &'static str, phase: WorkerPhase) -> WorkerReport {
+        WorkerReport { name, phase, running_for: Duration::from_secs(1), restarts: 0, last_panic: None, stuck: false }
+    }
+
+    #[test]
+    fn an_area_is_up_not_configured_or_down_by_its_own_workers() {
+        let calendar = Area { missing: None, ..Area::always("Calendar", "/calendar", "join details.", &["calendar-"]) };
+        let workers = [worker("calendar-user-sync", WorkerPhase::Running), worker("cdr-writer", WorkerPhase::Restarting)];
+        let s = calendar.status(&workers);
+        assert_eq!((s.state, s.detail.as_str()), (ComponentState::Up, ""), "another area's failing worker is not its business");
+
+        let workers = [worker("calendar-user-sync", WorkerPhase::Running), worker("calendar-ews", WorkerPhase::Restarting)];
+        let s = calendar.status(&workers);
+        assert_eq!(s.state, ComponentState::Down);
+        assert!(s.detail.contains("calendar-ews"), "{s:?}");
+
+        let off = Area { missing: Some("[calendar] in the config file"), ..calendar };
+        let s = off.status(&workers);
+        assert_eq!((s.state, s.detail.as_str()), (ComponentState::Disabled, "Not configured ([calendar] in the config file)."));
+        assert_eq!((s.name.as_str(), s.path.as_str()), ("Calendar", "/calendar"));
     }
 }

@@ -70,7 +70,7 @@ async fn start(n: usize, notifications: bool, poll_seconds: u64) -> Run {
         vec![CmsNodeConfig { name: "cb1".into(), url: cms.url(0), username: None, password: None, ca_file: None, insecure: false }];
     let c = &mut cfg.calendar;
     c.enabled = true;
-    c.sip_domain = "example.com".into();
+    c.join.sip_domain = "example.com".into();
     c.mail_domain = "cloud.example.com".into();
     c.web_app_url = "https://join.example.com".into();
     c.graph_tenant = "contoso".into();
@@ -91,8 +91,13 @@ async fn start(n: usize, notifications: bool, poll_seconds: u64) -> Run {
         .await
         .expect("server runs");
     });
-    // Ready: every mailbox's first round done (a delta request each), and with notifications
-    // every mailbox subscribed.
+    wait_until_ready(&graph, n, notifications, port).await;
+    Run { _cms: cms, graph, mailboxes, stop, task, _dir: dir }
+}
+
+/// Ready: every mailbox's first round done (a delta request each), and with notifications
+/// every mailbox subscribed; healthy; and every validation of `/hooks/graph` answered 200.
+async fn wait_until_ready(graph: &SimGraph, n: usize, notifications: bool, port: u16) {
     let t = Instant::now();
     loop {
         let asked: std::collections::HashSet<String> = graph
@@ -115,7 +120,6 @@ async fn start(n: usize, notifications: bool, poll_seconds: u64) -> Run {
         let validations: Vec<u16> = graph.deliveries().iter().filter(|d| d.kind == "validation").map(|d| d.status).collect();
         assert!(validations.len() >= n && validations.iter().all(|s| *s == 200), "every validation answered 200");
     }
-    Run { _cms: cms, graph, mailboxes, stop, task, _dir: dir }
 }
 
 /// Creates `meetings` over `seconds` and returns each one's event → updated-invite time.

@@ -203,9 +203,14 @@ async fn check_answers(server: &Server) {
 #[tokio::main]
 async fn main() {
     let n_records: usize = std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
-    let n_batches = n_records / 50;
+    throughput(n_records / 50).await;
+    memory_with_live_legs().await;
+    banner_latency().await;
+}
 
-    // 1. Throughput.
+/// Part 1, ingest throughput and POST latency at 1, 2 and 8 bridges: durable with group
+/// commit, durable one commit per batch, and not durable; then parsing alone.
+async fn throughput(n_batches: usize) {
     let baseline_bodies = bodies("S-parse", n_batches);
     let t = Instant::now();
     let mut parsed = 0;
@@ -244,8 +249,10 @@ async fn main() {
         at8.1
     );
     println!("  baseline, parsing alone in-process: {parse_rate:>9.0} records/s");
+}
 
-    // 3. Memory with 5,000 live legs (fresh process): 200 calls x 25 connected legs.
+/// Part 3, memory with 5,000 live legs (fresh process): 200 calls x 25 connected legs.
+async fn memory_with_live_legs() {
     let server = start_server("").await;
     let (before, _) = server.peak_rss_mb();
     let mut live = Vec::new();
@@ -269,8 +276,10 @@ async fn main() {
     let (peak, rss) = server.peak_rss_mb();
     println!("Memory with 5,000 live legs: peak {peak:.1} MB, now {rss:.1} MB (at start {before:.1} MB; target <= 150 MB)");
     drop(server);
+}
 
-    // 2. Banner latency under a steady ~500 records/s.
+/// Part 2, banner latency under a steady ~500 records/s.
+async fn banner_latency() {
     let sim = SimCms::start(
         "127.0.0.1:0".parse().unwrap(),
         SimConfig { username: "b".into(), password: "b-pass".into(), ..SimConfig::default() },

@@ -88,28 +88,9 @@ pub async fn login_submit(
         LimitDecision::Delay(d) => tokio::time::sleep(d).await,
         LimitDecision::Allowed => {}
     }
-    let user = if valid {
-        match state.services.users.authenticate(&username, &password).await {
-            Ok(u) => u,
-            Err(AuthError::Busy) => {
-                tracing::warn!(%addr, "login: every password-check slot is busy");
-                let msg = "Many sign-ins are being checked right now; try again in a second.";
-                return login_failure(&state, StatusCode::SERVICE_UNAVAILABLE, msg, shown, Some(1)).await;
-            }
-            Err(AuthError::Store(e)) => {
-                tracing::error!(error = %e, "login: database error");
-                return login_failure(
-                    &state,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Sign-in is unavailable right now; try again shortly.",
-                    shown,
-                    None,
-                )
-                .await;
-            }
-        }
-    } else {
-        None
+    let user = match verify(&state, &username, &password, valid, shown, &addr).await {
+        Ok(u) => u,
+        Err(unavailable) => return unavailable,
     };
     let Some(user) = user else {
         state.metrics.login_failures.inc();
@@ -118,15 +99,7 @@ pub async fn login_submit(
         return login_failure(&state, StatusCode::UNAUTHORIZED, "Wrong user name or password.", shown, None).await;
     };
     state.limiter.success(&username, &addr);
-    // A new id at sign-in, so an id planted before login is worthless afterwards.
-    let stored = async {
-        session.cycle_id().await?;
-        let now = unix_now();
-        session
-            .insert(USER_KEY, SessionUser { id: user.id, name: user.name.clone(), epoch: user.session_epoch, signed_in: now, touched: now })
-            .await
-    }
-    .await;
+    let stored = start_session(&session, &user).await;
     if let Err(e) = stored {
         tracing::error!(error = %e, "login: session store error");
         return login_failure(
@@ -141,6 +114,43 @@ pub async fn login_submit(
     tracing::info!(user = %user.name, role = %user.role, %addr, "login");
     audit(&state, AuditRecord::new(&user.name, AuditAction::Login, AuditResult::Ok).detail(&format!("from {addr}"))).await;
     Redirect::to(&app::safe_next(form.next)).into_response()
+}
+
+/// The account behind a name and password (`None`: wrong, or not a valid name), or the page
+/// to answer when the password could not be checked.
+async fn verify(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    valid: bool,
+    shown: &str,
+    addr: &str,
+) -> Result<Option<StoredUser>, Response> {
+    if !valid {
+        return Ok(None);
+    }
+    match state.services.users.authenticate(username, password).await {
+        Ok(u) => Ok(u),
+        Err(AuthError::Busy) => {
+            tracing::warn!(%addr, "login: every password-check slot is busy");
+            let msg = "Many sign-ins are being checked right now; try again in a second.";
+            Err(login_failure(state, StatusCode::SERVICE_UNAVAILABLE, msg, shown, Some(1)).await)
+        }
+        Err(AuthError::Store(e)) => {
+            tracing::error!(error = %e, "login: database error");
+            Err(login_failure(state, StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable right now; try again shortly.", shown, None)
+                .await)
+        }
+    }
+}
+
+/// Signs `user` in on this session, under a new id: an id planted before login is worthless afterwards.
+async fn start_session(session: &Session, user: &StoredUser) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    let now = unix_now();
+    session
+        .insert(USER_KEY, SessionUser { id: user.id, name: user.name.clone(), epoch: user.session_epoch, signed_in: now, touched: now })
+        .await
 }
 
 pub async fn logout(State(state): State<AppState>, session: Session) -> Response {
@@ -234,7 +244,7 @@ pub async fn require_user(State(state): State<AppState>, session: Session, mut r
     let had_cookie = has_session_cookie(req.headers());
     if req.method() == Method::GET && !path.starts_with("/api/") {
         let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let mut url = format!("/login?next={}", urlencode(target));
+        let mut url = format!("/login?next={}", crate::query::query_value(target));
         if had_cookie {
             url.push_str("&reason=expired");
         }
@@ -249,17 +259,6 @@ fn has_session_cookie(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.split(';').any(|c| c.trim().starts_with(crate::state::SESSION_COOKIE)))
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// Where state-changing browser requests must come from.
@@ -364,6 +363,6 @@ mod tests {
 
     #[test]
     fn next_targets_are_percent_encoded() {
-        assert_eq!(urlencode("/audit?offset=50&action=login"), "/audit%3Foffset%3D50%26action%3Dlogin");
+        assert_eq!(crate::query::query_value("/audit?offset=50&action=login"), "/audit%3Foffset%3D50%26action%3Dlogin");
     }
 }

@@ -275,7 +275,7 @@ async fn upload(
         if browser {
             let key = if status.is_success() { "notice" } else { "error" };
             let tenant_q = TenantName::parse(&tenant).map(|t| format!("tenant={t}&")).unwrap_or_default();
-            Redirect::to(&format!("/branding?{tenant_q}{key}={}", urlencode(&msg))).into_response()
+            Redirect::to(&format!("/branding?{tenant_q}{key}={}", crate::query::query_value(&msg))).into_response()
         } else {
             (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], msg + "\n").into_response()
         }
@@ -325,17 +325,6 @@ async fn upload(
             reply(status, format!("Not stored: {e}"))
         }
     }
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -60,15 +60,15 @@ pub enum Command {
 #[derive(Subcommand, Debug)]
 pub enum SimCommand {
     /// A Cisco Meeting Server (one node, or a cluster with --nodes N).
-    Cms(crate::demo::SimCmsArgs),
+    Cms(crate::sim::SimCmsArgs),
     /// Webex Connect's messaging API (SMS and text-to-speech voice).
-    Connect(crate::demo::SimConnectArgs),
+    Connect(crate::sim::SimConnectArgs),
     /// Webex: the REST API the incident rooms use (people, rooms, memberships, messages) and OAuth.
-    Webex(crate::demo::SimWebexArgs),
+    Webex(crate::sim::SimWebexArgs),
     /// Exchange Web Services (calendar): streaming notifications, sync, get/update/create items.
-    Ews(crate::demo::SimEwsArgs),
+    Ews(crate::sim::SimEwsArgs),
     /// Microsoft Graph for Exchange Online calendars: token endpoint, calendar delta, events.
-    Graph(crate::demo::SimGraphArgs),
+    Graph(crate::sim::SimGraphArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -154,23 +154,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sim { command: SimCommand::Cms(args) } => {
             telemetry::init(crate::config::LogFormat::Text);
-            crate::demo::run_sim_cms(args).await
+            crate::sim::run_sim_cms(args).await
         }
         Command::Sim { command: SimCommand::Connect(args) } => {
             telemetry::init(crate::config::LogFormat::Text);
-            crate::demo::run_sim_connect(args).await
+            crate::sim::run_sim_connect(args).await
         }
         Command::Sim { command: SimCommand::Webex(args) } => {
             telemetry::init(crate::config::LogFormat::Text);
-            crate::demo::run_sim_webex(args).await
+            crate::sim::run_sim_webex(args).await
         }
         Command::Sim { command: SimCommand::Ews(args) } => {
             telemetry::init(crate::config::LogFormat::Text);
-            crate::demo::run_sim_ews(args).await
+            crate::sim::run_sim_ews(args).await
         }
         Command::Sim { command: SimCommand::Graph(args) } => {
             telemetry::init(crate::config::LogFormat::Text);
-            crate::demo::run_sim_graph(args).await
+            crate::sim::run_sim_graph(args).await
         }
         Command::Migrate { target } => {
             let cfg = target.load()?;
@@ -224,7 +224,7 @@ async fn migrated_store(target: &Target) -> anyhow::Result<Store> {
 async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&cfg.server.data_dir)
         .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
-    Ok(Store::connect(&cfg.database_url()).await?)
+    Ok(cfg.database.connect(&cfg.server.data_dir).await?)
 }
 
 fn read_password(name: &str) -> anyhow::Result<String> {

@@ -15,6 +15,8 @@ pub mod demo_branding;
 pub mod http;
 pub mod metrics;
 pub mod ops;
+pub mod query;
+pub mod sim;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -93,12 +93,6 @@ impl Metrics {
         }
     }
 
-    /// Lets later capabilities add their own metrics to the same exposition.
-    pub fn with_registry<R>(&self, f: impl FnOnce(&mut Registry) -> R) -> R {
-        let mut reg = switchboard::sync::lock(&self.registry);
-        f(&mut reg)
-    }
-
     pub fn render(&self) -> String {
         let mut out = String::new();
         let reg = switchboard::sync::lock(&self.registry);

@@ -16,7 +16,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard::auth::LoginLimiter;
 use switchboard::services::{DemoControl, Services, ServicesConfig};
 use switchboard::store::Store;
 use tokio::net::TcpListener;
@@ -61,85 +60,35 @@ impl Application {
 
     /// As `build`, with demo-mode controls over the simulated world.
     pub async fn build_with(config: &Config, mode: Mode, demo: Option<Arc<dyn DemoControl>>) -> anyhow::Result<Self> {
-        let store = Store::connect(&config.database_url()).await?;
+        let store = config.database.connect(&config.server.data_dir).await?;
         store.migrate().await?;
         let session_store = SqliteStore::new(store.pool().clone());
         session_store.migrate().await?;
 
-        let cms = crate::cms::cluster_from_config(&config.cms)?;
+        let cms = config.cms.cluster()?;
         // Bound first: links Switchboard hands out (OAuth redirect, acknowledgement links) need
         // the real port when none is configured.
         let listener = TcpListener::bind(config.server.addr).await?;
         let addr = listener.local_addr()?;
-        let services = Services::build(
-            store.clone(),
-            cms,
-            demo,
-            ServicesConfig {
-                mode: mode.as_str(),
-                rebuild_hours: config.cdr.rebuild_hours,
-                cdr_group_batches: config.cdr.max_group_batches,
-                retention: config.retention.policy(config.cdr.rebuild_hours),
-                webex: config.webex_settings(Some(addr))?,
-                calendar: config.calendar_settings()?,
-            },
-        )
-        .await?;
+        let services = Services::build(store.clone(), cms, demo, services_config(config, mode, addr)?).await?;
 
         let bundle = crate::assets::Bundle::load(&config.server.site_root);
-        let leptos_options = LeptosOptions::builder()
-            .output_name("switchboard")
-            .site_root(config.server.site_root.display().to_string())
-            .site_pkg_dir(bundle.pkg_dir.clone())
-            .site_addr(addr)
-            .build();
-
-        let state = AppState {
-            leptos_options,
-            services: services.clone(),
-            limiter: Arc::new(LoginLimiter::new(
-                config.auth.max_failures as usize,
-                Duration::from_secs(config.auth.failure_window_seconds),
-            )),
-            metrics: Metrics::new(),
-            absolute_session_secs: i64::from(config.auth.absolute_timeout_hours) * 3600,
-        };
-        let secure = config.server.secure_cookies.unwrap_or(mode == Mode::Serve);
+        let state = app_state(config, &bundle, addr, services.clone());
+        let secure = config.server.secure_cookies_or(mode == Mode::Serve);
         let origins = auth::OriginPolicy { public_url: config.server.public_url.clone(), https: secure };
-        let sessions = SessionManagerLayer::new(session_store.clone())
-            .with_name(SESSION_COOKIE)
-            .with_http_only(true)
-            .with_same_site(SameSite::Lax)
-            .with_secure(secure)
-            // Written on sign-in and then at most once a minute (`auth::require_user`): each write
-            // slides the idle expiry, and assets or API calls do not write at all.
-            .with_expiry(Expiry::OnInactivity(time::Duration::minutes(config.auth.idle_timeout_minutes.into())));
         let closing = CancellationToken::new();
-        let cdr = crate::cdr::CdrGuard {
-            token: config.cdr.token.clone().map(|t| t.0).filter(|t| !t.is_empty()),
-            networks: config.cdr.networks()?,
-        };
         let router = build_router(
             state,
             &bundle,
-            sessions,
-            Limits {
-                max_body: config.server.max_body_bytes,
-                cdr_path: config.cdr.path.clone(),
-                cdr_max_body: config.cdr.max_body_bytes,
-                request_timeout: Duration::from_secs(config.server.request_timeout_seconds),
-            },
-            cdr,
+            session_layer(config, secure, session_store.clone()),
+            Limits::of(config),
+            config.cdr.guard()?,
             origins,
             closing.clone(),
         );
 
         crate::workers::start(&services, config, session_store);
-        let limits = crate::http::ServeLimits {
-            header_timeout: Duration::from_secs(config.server.header_timeout_seconds),
-            shutdown_grace: Duration::from_secs(config.server.shutdown_grace_seconds),
-        };
-        Ok(Self { listener, router, limits, store, addr, services, closing })
+        Ok(Self { listener, router, limits: config.server.serve_limits(), store, addr, services, closing })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -166,12 +115,64 @@ impl Application {
     }
 }
 
+/// What the domain's services are built from: each configured section's settings.
+fn services_config(config: &Config, mode: Mode, addr: SocketAddr) -> Result<ServicesConfig, crate::config::ConfigError> {
+    Ok(ServicesConfig {
+        mode: mode.as_str(),
+        rebuild_hours: config.cdr.rebuild_hours,
+        cdr_group_batches: config.cdr.max_group_batches,
+        retention: config.retention_policy(),
+        webex: config.webex_settings(Some(addr))?,
+        calendar: config.calendar_settings()?,
+    })
+}
+
+/// The state the session-bearing routers share.
+fn app_state(config: &Config, bundle: &crate::assets::Bundle, addr: SocketAddr, services: Services) -> AppState {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("switchboard")
+        .site_root(config.server.site_root.display().to_string())
+        .site_pkg_dir(bundle.pkg_dir.clone())
+        .site_addr(addr)
+        .build();
+    AppState {
+        leptos_options,
+        services,
+        limiter: Arc::new(config.auth.limiter()),
+        metrics: Metrics::new(),
+        absolute_session_secs: config.auth.absolute_session_secs(),
+    }
+}
+
+/// Session cookies: HttpOnly, SameSite=Lax, `Secure` over HTTPS, ended after the idle timeout.
+fn session_layer(config: &Config, secure: bool, store: SqliteStore) -> SessionManagerLayer<SqliteStore> {
+    SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        // Written on sign-in and then at most once a minute (`auth::require_user`): each write
+        // slides the idle expiry, and assets or API calls do not write at all.
+        .with_expiry(Expiry::OnInactivity(config.auth.idle_expiry()))
+}
+
 struct Limits {
     max_body: usize,
     cdr_path: String,
     cdr_max_body: usize,
     /// Every route but the event streams answers within this.
     request_timeout: Duration,
+}
+
+impl Limits {
+    fn of(config: &Config) -> Self {
+        Self {
+            max_body: config.server.max_body_bytes,
+            cdr_path: config.cdr.path.clone(),
+            cdr_max_body: config.cdr.max_body_bytes,
+            request_timeout: config.server.request_timeout(),
+        }
+    }
 }
 
 /// Three routers by what they need: CMS-facing and system endpoints (no session), sign-in (a

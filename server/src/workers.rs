@@ -3,16 +3,32 @@
 //! visible on the dashboard and `/healthz`, stopped at shutdown.
 
 use crate::config::Config;
+use std::sync::Arc;
 use std::time::Duration;
 use switchboard::banner::Enforcer;
-use switchboard::services::Services;
-use switchboard::workers::WorkerSpec;
+use switchboard::calendar::Calendar;
+use switchboard::cms::CmsCluster;
+use switchboard::services::{Services, WebexServices};
+use switchboard::workers::{WorkerSpec, Workers};
 use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::SqliteStore;
 
 pub fn start(services: &Services, config: &Config, sessions: SqliteStore) {
-    let w = &services.workers;
+    start_session_reaper(&services.workers, sessions);
+    start_core(services);
+    if let Some(webex) = &services.webex {
+        start_incidents(&services.workers, webex);
+    }
+    if let Some(calendar) = &services.calendar {
+        start_calendar(&services.workers, calendar);
+    }
+    if let Some(cluster) = &services.cms {
+        start_cms(services, cluster, config);
+    }
+}
 
+/// Sessions past their expiry are deleted every ten minutes.
+fn start_session_reaper(w: &Workers, sessions: SqliteStore) {
     w.spawn(WorkerSpec::new("session-reaper"), move |_ctx| {
         let sessions = sessions.clone();
         async move {
@@ -25,7 +41,11 @@ pub fn start(services: &Services, config: &Config, sessions: SqliteStore) {
             }
         }
     });
+}
 
+/// What runs with any configuration: the CDR writer, retention, and branding's request log and watcher.
+fn start_core(services: &Services) {
+    let w = &services.workers;
     let calls = services.calls.clone();
     w.spawn(WorkerSpec::new("cdr-writer").drains(), move |ctx| {
         let calls = calls.clone();
@@ -48,32 +68,38 @@ pub fn start(services: &Services, config: &Config, sessions: SqliteStore) {
         let b = branding.clone();
         async move { b.watch_changes(ctx).await }
     });
+}
 
-    if let Some(webex) = services.webex.clone() {
-        let grant = webex.incidents.grant_handle();
-        w.spawn(WorkerSpec::new("webex-grant-refresh").heartbeat(Duration::from_secs(30)), move |ctx| grant.clone().run_refresh(ctx));
-        let (incidents, every) = (webex.incidents.clone(), webex.directory_refresh);
-        w.spawn(WorkerSpec::new("webex-directory"), move |ctx| incidents.clone().run_directory_refresh(every, ctx));
-        let incidents = webex.incidents.clone();
-        w.spawn(WorkerSpec::new("incident-deliveries").heartbeat(Duration::from_secs(5)).drains(), move |ctx| {
-            incidents.clone().run_deliveries(ctx)
-        });
-    }
+/// Webex: the org grant's token refresh, the directory reload and the incident deliveries.
+fn start_incidents(w: &Workers, webex: &WebexServices) {
+    let grant = webex.incidents.grant_handle();
+    w.spawn(WorkerSpec::new("webex-grant-refresh").heartbeat(Duration::from_secs(30)), move |ctx| grant.clone().run_refresh(ctx));
+    let (incidents, every) = (webex.incidents.clone(), webex.directory_refresh);
+    w.spawn(WorkerSpec::new("webex-directory"), move |ctx| incidents.clone().run_directory_refresh(every, ctx));
+    let incidents = webex.incidents.clone();
+    w.spawn(WorkerSpec::new("incident-deliveries").heartbeat(Duration::from_secs(5)).drains(), move |ctx| {
+        incidents.clone().run_deliveries(ctx)
+    });
+}
 
-    if let Some(calendar) = services.calendar.clone() {
+/// The calendar: the daily user sync, and the EWS watcher and Graph poller when configured.
+fn start_calendar(w: &Workers, calendar: &Arc<Calendar>) {
+    let c = calendar.clone();
+    w.spawn(WorkerSpec::new("calendar-user-sync"), move |ctx| c.clone().run_user_sync(ctx));
+    if calendar.watcher.is_some() {
         let c = calendar.clone();
-        w.spawn(WorkerSpec::new("calendar-user-sync"), move |ctx| c.clone().run_user_sync(ctx));
-        if calendar.watcher.is_some() {
-            let c = calendar.clone();
-            w.spawn(WorkerSpec::new("calendar-ews"), move |ctx| c.clone().run_ews(ctx));
-        }
-        if calendar.graph.is_some() {
-            w.spawn(WorkerSpec::new("calendar-graph"), move |ctx| calendar.clone().run_graph(ctx));
-        }
+        w.spawn(WorkerSpec::new("calendar-ews"), move |ctx| c.clone().run_ews(ctx));
     }
+    if calendar.graph.is_some() {
+        let c = calendar.clone();
+        w.spawn(WorkerSpec::new("calendar-graph"), move |ctx| c.clone().run_graph(ctx));
+    }
+}
 
-    let Some(cluster) = services.cms.clone() else { return };
-
+/// CMS: node health, CDR receiver registration, reconciling the live state, banner enforcement.
+fn start_cms(services: &Services, cluster: &Arc<CmsCluster>, config: &Config) {
+    let w = &services.workers;
+    let cluster = cluster.clone();
     let (status, c) = (services.status.clone(), cluster.clone());
     let every = Duration::from_secs(config.cms.health_interval_seconds.max(1));
     w.spawn(WorkerSpec::new("cms-health").heartbeat(every.max(Duration::from_secs(5)) * 2), move |ctx| {

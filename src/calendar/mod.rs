@@ -121,7 +121,7 @@ impl Calendar {
 
     /// Runs the user sync now (on demand, or from the schedule).
     pub async fn sync_users(&self, trigger: &str) -> Result<users::SyncReport, users::SyncError> {
-        let node = self.cms.nodes().first().cloned().ok_or(users::SyncError::Cms(crate::cms::CmsError::NoNodes))?;
+        let node = self.cms.node_for_shared_data()?;
         let r = self.users.run(&node, trigger).await?;
         if r.added + r.changed + r.gone > 0 {
             self.users_changed.notify_one();

@@ -14,7 +14,9 @@ use time::OffsetDateTime;
 
 pub const TEMPLATES_KEY: &str = "calendar.templates";
 
-#[derive(Debug, Clone)]
+/// Also the join-details keys of the server's `[calendar]` config section (defined once, here).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CalendarConfig {
     /// The word in the Location that asks for join details (case-insensitive).
     pub keyword: String,

@@ -123,25 +123,12 @@ impl CmsCluster {
         v
     }
 
-    /// Runs a request for cluster-wide data (spaces, users, profiles) on the first node that
-    /// answers, failing over past nodes that are down.
-    pub async fn any_node<'a, T, F, Fut>(&'a self, f: F) -> Result<T, CmsError>
-    where
-        F: Fn(&'a CmsNode) -> Fut,
-        Fut: Future<Output = Result<T, CmsError>> + 'a,
-    {
-        let mut last = CmsError::NoNodes;
-        for (_, n) in self.ordered_nodes() {
-            match f(n).await {
-                Ok(v) => return Ok(v),
-                Err(e) if e.is_node_failure() => {
-                    tracing::warn!(node = %n.name(), error = %e, "CMS node failed; trying the next one");
-                    last = e;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last)
+    /// The node to read cluster-wide data from (coSpaces, users, profiles). Those live in the
+    /// cluster's shared database, so any node answers the same; every caller takes the same one
+    /// — the first configured node not known to be down (the first node when all are) — so a
+    /// read does not depend on who asks.
+    pub fn node_for_shared_data(&self) -> Result<Arc<CmsNode>, CmsError> {
+        self.ordered_nodes().first().map(|(_, n)| Arc::clone(n)).ok_or(CmsError::NoNodes)
     }
 
     /// Sets (or with empty text clears) the banner of a call on the node hosting it.

@@ -18,7 +18,7 @@ pub use calls::{
 };
 pub use lobby::{AdmitJob, AdmitOutcome, AdmitResult, AdmitTarget, LobbyMeeting, LobbyPage, LobbyPerson};
 pub use role::{Role, RoleParseError};
-pub use status::{ComponentState, ComponentStatus, SystemStatus};
+pub use status::{AreaStatus, ComponentState, ComponentStatus, SystemStatus};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

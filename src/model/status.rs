@@ -44,4 +44,21 @@ pub struct SystemStatus {
     pub workers: Vec<ComponentStatus>,
     /// Database size, oldest record kept, retention.
     pub storage: ComponentStatus,
+    /// Every area of Switchboard and whether it can be used now.
+    pub areas: Vec<AreaStatus>,
+}
+
+/// One area of Switchboard as the dashboard lists it. `state`: `Up` when configured and its
+/// background work is running, `Down` when configured but some of that work is failing,
+/// `Disabled` when not configured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AreaStatus {
+    pub name: String,
+    /// Its page, e.g. `/calendar`.
+    pub path: String,
+    /// What it is for, in a few words.
+    pub summary: String,
+    pub state: ComponentState,
+    /// What to do about it; empty when it is up.
+    pub detail: String,
 }

@@ -118,7 +118,9 @@ async fn cluster_fails_over_for_shared_data_and_finds_the_node_hosting_a_call() 
     assert_eq!(cluster.nodes()[0].health().state, NodeState::Down);
     assert_eq!(cluster.nodes()[1].health().state, NodeState::Up);
 
-    let spaces = cluster.any_node(|n| n.co_spaces(Some("sal"))).await.unwrap();
+    let shared = cluster.node_for_shared_data().unwrap();
+    assert_eq!(shared.name(), "cb2", "the first node not known to be down");
+    let spaces = shared.co_spaces(Some("sal")).await.unwrap();
     assert_eq!(spaces.len(), 1, "served by the healthy node");
 
     let (home, detail) = cluster.node_for_call(&call_on_2).await.unwrap();

@@ -1,9 +1,10 @@
-//! `/`: is everything up? Database, each integration, version, uptime, and the way to each area.
+//! `/`: is everything up? Database, each integration, version, uptime, and the way to each area
+//! (the areas as the server reports them: configured or not, running or failing).
 
 use crate::api::get_system_status;
 use crate::components::{format_duration, Frame, StatePill};
 use leptos::prelude::*;
-use switchboard::model::ComponentStatus;
+use switchboard::model::{AreaStatus, ComponentState, ComponentStatus};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -54,21 +55,15 @@ pub fn DashboardPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         </section>
+                        <section class="card">
+                            <h2>"Areas"</h2>
+                            <ul class="areas" data-testid="areas">
+                                {s.areas.iter().cloned().map(|a| view! { <AreaItem a/> }).collect_view()}
+                            </ul>
+                        </section>
                     }.into_any(),
                 })}
             </Transition>
-            <section class="card">
-                <h2>"Areas"</h2>
-                <ul class="areas">
-                    <li><a href="/calls">"Calls & banners"</a>" — live calls from CDRs, security banners in calls."</li>
-                    <li><a href="/lobby">"Lobby"</a>" — who waits, admit one or many."</li>
-                    <li><a href="/branding">"Branding"</a>" — invitation templates and files CMS fetches."</li>
-                    <li><strong>"Calendar"</strong>" — join details in Exchange invites. "<span class="muted">"Not yet available."</span></li>
-                    <li><strong>"Incidents"</strong>" — Webex incident rooms. "<span class="muted">"Not yet available."</span></li>
-                    <li><a href="/settings">"Settings"</a>" — security banner rules."</li>
-                    <li><a href="/audit">"Audit log"</a>" — every operator action (admins)."</li>
-                </ul>
-            </section>
         </Frame>
     }
 }
@@ -81,5 +76,20 @@ fn StatusRow(c: ComponentStatus) -> impl IntoView {
             <td><StatePill state=c.state/></td>
             <td class="muted">{c.detail}</td>
         </tr>
+    }
+}
+
+/// An area: a link when it can be used, its name and why not otherwise.
+#[component]
+fn AreaItem(a: AreaStatus) -> impl IntoView {
+    let name = match a.state {
+        ComponentState::Disabled => view! { <strong>{a.name}</strong> }.into_any(),
+        _ => view! { <a href=a.path>{a.name}</a> }.into_any(),
+    };
+    view! {
+        <li data-testid="area" data-state=a.state.label()>
+            {name}" — "{a.summary}" "
+            {(!a.detail.is_empty()).then(|| view! { <span class="muted">{a.detail}</span> })}
+        </li>
     }
 }

@@ -41,7 +41,7 @@ async fn graph_notifications_validate_wake_the_poller_at_once_and_forged_or_repe
     point_at_cms(&mut cfg, &cms);
     let c = &mut cfg.calendar;
     c.enabled = true;
-    c.sip_domain = "example.com".into();
+    c.join.sip_domain = "example.com".into();
     c.mail_domain = "example.com".into();
     c.web_app_url = "https://join.example.com".into();
     c.graph_tenant = "contoso".into();

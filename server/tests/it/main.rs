@@ -6,6 +6,7 @@ mod calendar;
 mod cdr;
 mod cli;
 mod common;
+mod dashboard;
 mod headers;
 mod incidents;
 mod lobby;
