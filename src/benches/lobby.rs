@@ -4,13 +4,14 @@
 //! Run: `cargo bench -p switchboard --features sim --bench lobby`
 //! (`BENCH_CALLS`, `BENCH_LEGS`, `BENCH_ADMIT`, `BENCH_LATENCY_MS`, `BENCH_CONCURRENCY`).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard::cdr::CdrService;
 use switchboard::cms::model::{CallLeg, CallLegSummary, CallSummary, Participant};
-use switchboard::cms::{CmsCluster, NodeConfig};
+use switchboard::cms::{CmsCluster, CmsNode, NodeConfig};
 use switchboard::lobby::view::lobby_view;
 use switchboard::lobby::LobbyService;
-use switchboard::model::AdmitTarget;
+use switchboard::model::{AdmitTarget, LobbyMeeting};
 use switchboard::sim::cms::{Scenario, SimCms, SimConfig};
 use switchboard::store::Store;
 
@@ -18,46 +19,74 @@ fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-#[tokio::main]
-async fn main() {
-    let (calls, legs, n_admit, latency, conc) = (
-        env("BENCH_CALLS", 200),
-        env("BENCH_LEGS", 25),
-        env("BENCH_ADMIT", 200),
-        env("BENCH_LATENCY_MS", 20),
-        env("BENCH_CONCURRENCY", 128),
-    );
+/// The run's size, from the environment.
+struct Settings {
+    calls: usize,
+    legs: usize,
+    n_admit: usize,
+    latency: usize,
+    conc: usize,
+}
+
+impl Settings {
+    fn from_env() -> Self {
+        Self {
+            calls: env("BENCH_CALLS", 200),
+            legs: env("BENCH_LEGS", 25),
+            n_admit: env("BENCH_ADMIT", 200),
+            latency: env("BENCH_LATENCY_MS", 20),
+            conc: env("BENCH_CONCURRENCY", 128),
+        }
+    }
+}
+
+/// The simulator filled with calls, and Switchboard's side: the CMS client and the CDR service
+/// on a fresh store.
+struct Bench {
+    sim: SimCms,
+    cluster: Arc<CmsCluster>,
+    node: Arc<CmsNode>,
+    store: Store,
+    cdr: Arc<CdrService>,
+    _dir: tempfile::TempDir,
+}
+
+async fn set_up(s: &Settings) -> Bench {
     let sim = SimCms::start(
         "127.0.0.1:0".parse().unwrap(),
         SimConfig { username: "b".into(), password: "b-pass".into(), ..SimConfig::default() },
     )
     .await
     .unwrap();
-    Scenario::populate(&sim.cluster, 0, calls, legs);
-    sim.node(0).faults.set_latency(Duration::from_millis(latency as u64));
+    Scenario::populate(&sim.cluster, 0, s.calls, s.legs);
+    sim.node(0).faults.set_latency(Duration::from_millis(s.latency as u64));
     let mut nc = NodeConfig::new("cb1", &sim.url(0), "b", "b-pass");
-    nc.max_concurrency = conc;
+    nc.max_concurrency = s.conc;
     nc.timeout = Duration::from_secs(60);
-    let cluster = std::sync::Arc::new(CmsCluster::new(vec![nc]).unwrap());
+    let cluster = Arc::new(CmsCluster::new(vec![nc]).unwrap());
     let node = cluster.nodes()[0].clone();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_in_dir(dir.path()).await.unwrap();
     store.migrate().await.unwrap();
-    let cdr = std::sync::Arc::new(CdrService::new(store.clone()));
+    let cdr = Arc::new(CdrService::new(store.clone()));
+    Bench { sim, cluster, node, store, cdr, _dir: dir }
+}
 
-    println!("Lobby: {calls} calls x {legs} legs, {latency} ms per CMS request, sim page size 10, <= {conc} requests in flight");
-
-    // View, concurrent: what Switchboard does when the lobby page opens.
+/// View, concurrent: what Switchboard does when the lobby page opens.
+async fn view_concurrent(b: &Bench, calls: usize) -> (Duration, Vec<LobbyMeeting>, usize) {
     let t = Instant::now();
-    let problems = cdr.reconcile(&cluster).await;
-    let view = lobby_view(&cdr.meetings());
+    let problems = b.cdr.reconcile(&b.cluster).await;
+    let view = lobby_view(&b.cdr.meetings());
     let view_time = t.elapsed();
     assert!(problems.is_empty(), "{problems:?}");
     let waiting: usize = view.iter().map(|m| m.waiting.len()).sum();
     assert_eq!(view.len(), calls);
-    sim.node(0).clear_requests();
+    b.sim.node(0).clear_requests();
+    (view_time, view, waiting)
+}
 
-    // View, baseline: one request at a time.
+/// View, baseline: one request at a time; returns the time and how many were waiting.
+async fn view_one_at_a_time(node: &CmsNode) -> (Duration, usize) {
     let t = Instant::now();
     let list: Vec<CallSummary> = node.list_all_sequential("/calls", &[]).await.unwrap();
     let mut base_waiting = 0;
@@ -69,10 +98,11 @@ async fn main() {
             base_waiting += leg.status.deactivated as usize;
         }
     }
-    let view_base = t.elapsed();
-    assert_eq!(base_waiting, waiting);
+    (t.elapsed(), base_waiting)
+}
 
-    // Bulk admit: `n_admit` waiting people across calls; the baseline admits the next `n_admit`.
+/// `2 * n_admit` waiting people across calls: the first half for Switchboard, the rest for the baseline.
+fn admit_targets(view: &[LobbyMeeting], n_admit: usize) -> Vec<AdmitTarget> {
     let targets: Vec<AdmitTarget> = view
         .iter()
         .flat_map(|m| m.waiting.iter())
@@ -80,20 +110,28 @@ async fn main() {
         .map(|p| AdmitTarget { call_id: p.call_id.clone(), leg_id: p.leg_id.clone() })
         .collect();
     assert_eq!(targets.len(), 2 * n_admit, "enough people waiting");
-    let (first, second) = targets.split_at(n_admit);
-    let lobby = LobbyService::new(cdr.clone(), Some(cluster.clone()), switchboard::store::AuditLog::new(store.clone()), Default::default());
+    targets
+}
+
+/// Bulk admit through the lobby service, as the page does.
+async fn admit_concurrent(b: &Bench, targets: &[AdmitTarget]) -> Duration {
+    let lobby =
+        LobbyService::new(b.cdr.clone(), Some(b.cluster.clone()), switchboard::store::AuditLog::new(b.store.clone()), Default::default());
     let t = Instant::now();
-    let results = lobby.admit("bench", first.to_vec(), |_, _| {}).await;
+    let results = lobby.admit("bench", targets.to_vec(), |_, _| {}).await;
     let admit_time = t.elapsed();
     assert!(
         results.iter().all(|r| r.outcome == switchboard::model::AdmitOutcome::Admitted),
         "{:?}",
         results.iter().find(|r| !r.outcome.ok())
     );
+    admit_time
+}
 
-    // Baseline admit for the other half: resolve each person's participant and PUT, one request at a time.
+/// Baseline admit: resolve each person's participant and PUT, one request at a time.
+async fn admit_one_at_a_time(node: &CmsNode, targets: &[AdmitTarget]) -> Duration {
     let t = Instant::now();
-    for tg in second {
+    for tg in targets {
         let ps: Vec<Participant> = node.list_all_sequential(&format!("/calls/{}/participants", tg.call_id), &[]).await.unwrap();
         for p in ps {
             let ls: Vec<CallLegSummary> = node.list_all_sequential(&format!("/participants/{}/callLegs", p.id), &[]).await.unwrap();
@@ -103,7 +141,24 @@ async fn main() {
             }
         }
     }
-    let admit_base = t.elapsed();
+    t.elapsed()
+}
+
+#[tokio::main]
+async fn main() {
+    let s = Settings::from_env();
+    let b = set_up(&s).await;
+    let (calls, legs, n_admit, latency, conc) = (s.calls, s.legs, s.n_admit, s.latency, s.conc);
+    println!("Lobby: {calls} calls x {legs} legs, {latency} ms per CMS request, sim page size 10, <= {conc} requests in flight");
+
+    let (view_time, view, waiting) = view_concurrent(&b, calls).await;
+    let (view_base, base_waiting) = view_one_at_a_time(&b.node).await;
+    assert_eq!(base_waiting, waiting);
+
+    let targets = admit_targets(&view, n_admit);
+    let (first, second) = targets.split_at(n_admit);
+    let admit_time = admit_concurrent(&b, first).await;
+    let admit_base = admit_one_at_a_time(&b.node, second).await;
 
     println!(
         "  view ({waiting} waiting):   concurrent {:>7.2} s   one at a time {:>7.2} s   speed-up {:.1}x   (target <= 1 s)",

@@ -90,75 +90,13 @@ impl LiveState {
     /// Applies one record from a bridge (`""` for a single node that sends no callBridge).
     pub fn apply(&mut self, bridge: &str, r: &Record) -> Change {
         match r.kind {
-            RecordType::CallStart => {
-                let key = CallKey(r.id.clone());
-                let c = self.call_entry(&key, bridge, record_time(r));
-                if let Some(v) = r.field("name") {
-                    c.name = v.to_string();
-                }
-                c.co_space = r.field("coSpace").map(str::to_string).or(c.co_space.take());
-                c.owner = r.field("ownerName").map(str::to_string).or(c.owner.take());
-                c.correlator = r.field("callCorrelator").map(str::to_string).or(c.correlator.take());
-                c.call_type = r.field("callType").map(str::to_string).or(c.call_type.take());
-                c.started = record_time(r).or(c.started);
-                Change::Call(key)
-            }
+            RecordType::CallStart => self.apply_call_start(bridge, r),
             RecordType::CallEnd => {
                 let key = CallKey(r.id.clone());
                 self.remove_call(&key);
                 Change::CallEnded(key)
             }
-            RecordType::CallLegStart | RecordType::CallLegUpdate => {
-                let time = record_time(r);
-                let leg = self.leg_entry(bridge, &r.id, time);
-                if let Some(v) = r.field("displayName") {
-                    leg.display_name = v.to_string();
-                }
-                if let Some(v) = r.field("localAddress") {
-                    leg.local_address = Some(v.to_string());
-                }
-                if let Some(v) = r.field("remoteAddress").or(r.field("remoteParty")) {
-                    leg.remote_address = Some(v.to_string());
-                }
-                if let Some(v) = r.field("type") {
-                    leg.leg_type = Some(v.to_string());
-                }
-                if let Some(v) = r.field("subType") {
-                    leg.sub_type = Some(v.into());
-                }
-                if let Some(v) = r.flag("guestConnection") {
-                    leg.guest = v;
-                }
-                if let Some(v) = r.field("direction") {
-                    leg.direction = Some(v.to_string());
-                }
-                if r.kind == RecordType::CallLegUpdate {
-                    // Absent `state` means not yet connected.
-                    leg.connected = r.field("state") == Some("connected");
-                }
-                let before = leg.call.clone();
-                if r.field("ivr").is_some() {
-                    leg.in_ivr = true;
-                } else if let Some(c) = r.field("call").filter(|c| !c.is_empty()) {
-                    leg.in_ivr = false;
-                    leg.call = Some(c.to_string());
-                }
-                if let Some(v) = r.flag("deactivated") {
-                    leg.in_lobby = v;
-                }
-                let call = leg.call.clone();
-                if before != call {
-                    self.link(&r.id, before.as_deref(), call.as_deref());
-                }
-                match call {
-                    Some(c) => {
-                        let key = CallKey(c);
-                        self.call_entry(&key, bridge, time);
-                        Change::Call(key)
-                    }
-                    None => Change::None,
-                }
-            }
+            RecordType::CallLegStart | RecordType::CallLegUpdate => self.apply_leg(bridge, r),
             RecordType::CallLegEnd => match self.remove_leg(&r.id) {
                 Some(l) => match l.call {
                     Some(c) => Change::Call(CallKey(c)),
@@ -167,6 +105,76 @@ impl LiveState {
                 None => Change::None,
             },
             _ => Change::None,
+        }
+    }
+
+    /// `callStart`: the call, with what the record says about it (earlier knowledge kept where
+    /// the record is silent).
+    fn apply_call_start(&mut self, bridge: &str, r: &Record) -> Change {
+        let key = CallKey(r.id.clone());
+        let c = self.call_entry(&key, bridge, record_time(r));
+        if let Some(v) = r.field("name") {
+            c.name = v.to_string();
+        }
+        c.co_space = r.field("coSpace").map(str::to_string).or(c.co_space.take());
+        c.owner = r.field("ownerName").map(str::to_string).or(c.owner.take());
+        c.correlator = r.field("callCorrelator").map(str::to_string).or(c.correlator.take());
+        c.call_type = r.field("callType").map(str::to_string).or(c.call_type.take());
+        c.started = record_time(r).or(c.started);
+        Change::Call(key)
+    }
+
+    /// `callLegStart` / `callLegUpdate`: the leg's fields, its lobby and IVR state, and the call
+    /// it is in now (moved between calls' leg sets when that changed).
+    fn apply_leg(&mut self, bridge: &str, r: &Record) -> Change {
+        let time = record_time(r);
+        let leg = self.leg_entry(bridge, &r.id, time);
+        if let Some(v) = r.field("displayName") {
+            leg.display_name = v.to_string();
+        }
+        if let Some(v) = r.field("localAddress") {
+            leg.local_address = Some(v.to_string());
+        }
+        if let Some(v) = r.field("remoteAddress").or(r.field("remoteParty")) {
+            leg.remote_address = Some(v.to_string());
+        }
+        if let Some(v) = r.field("type") {
+            leg.leg_type = Some(v.to_string());
+        }
+        if let Some(v) = r.field("subType") {
+            leg.sub_type = Some(v.into());
+        }
+        if let Some(v) = r.flag("guestConnection") {
+            leg.guest = v;
+        }
+        if let Some(v) = r.field("direction") {
+            leg.direction = Some(v.to_string());
+        }
+        if r.kind == RecordType::CallLegUpdate {
+            // Absent `state` means not yet connected.
+            leg.connected = r.field("state") == Some("connected");
+        }
+        let before = leg.call.clone();
+        if r.field("ivr").is_some() {
+            leg.in_ivr = true;
+        } else if let Some(c) = r.field("call").filter(|c| !c.is_empty()) {
+            leg.in_ivr = false;
+            leg.call = Some(c.to_string());
+        }
+        if let Some(v) = r.flag("deactivated") {
+            leg.in_lobby = v;
+        }
+        let call = leg.call.clone();
+        if before != call {
+            self.link(&r.id, before.as_deref(), call.as_deref());
+        }
+        match call {
+            Some(c) => {
+                let key = CallKey(c);
+                self.call_entry(&key, bridge, time);
+                Change::Call(key)
+            }
+            None => Change::None,
         }
     }
 

@@ -1,0 +1,176 @@
+//! `/api/v1/coSpaces` and `/users` (with `/userCoSpaces`): the directory the whole cluster
+//! shares, as LDAP sync and the API leave it.
+
+use super::{bad, contains_ci, created, not_found, only, page, xml_ok, Ctx, F, Q};
+use crate::sim::cms::db;
+use crate::sim::cms::lock;
+use crate::sim::cms::xml;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use std::collections::HashMap;
+
+const CO_SPACE_FIELDS: &[&str] = &[
+    "name",
+    "uri",
+    "secondaryUri",
+    "callId",
+    "cdrTag",
+    "passcode",
+    "defaultLayout",
+    "tenant",
+    "callLegProfile",
+    "callProfile",
+    "callBrandingProfile",
+    "requireCallId",
+    "secret",
+    "regenerateSecret",
+    "nonMemberAccess",
+    "ownerJid",
+    "streamUrl",
+];
+
+pub(super) async fn list_co_spaces(State(ctx): State<Ctx>, Query(q): Q) -> Response {
+    let shared = lock(&ctx.cluster.shared);
+    let filter = q.get("filter");
+    let v: Vec<_> =
+        shared.co_spaces.values().filter(|s| filter.is_none_or(|f| contains_ci(&s.name, f) || contains_ci(&s.uri, f))).collect();
+    let (a, b) = match page(&q, v.len(), ctx.cluster.cfg.max_page) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    xml_ok(xml::collection("coSpaces", v.len(), &v[a..b].iter().map(|s| xml::co_space(s, false)).collect::<Vec<_>>()))
+}
+
+pub(super) async fn get_co_space(State(ctx): State<Ctx>, Path(id): Path<String>) -> Response {
+    match lock(&ctx.cluster.shared).co_spaces.get(&id) {
+        Some(s) => xml_ok(xml::object(xml::co_space(s, true))),
+        None => not_found("coSpace"),
+    }
+}
+
+fn apply_co_space(s: &mut db::CoSpace, f: &HashMap<String, String>) {
+    let opt = |v: &String| if v.is_empty() { None } else { Some(v.clone()) };
+    if let Some(v) = f.get("name") {
+        s.name = v.clone();
+    }
+    if let Some(v) = f.get("uri") {
+        s.uri = v.clone();
+    }
+    if let Some(v) = f.get("secondaryUri") {
+        s.secondary_uri = opt(v);
+    }
+    if let Some(v) = f.get("callId") {
+        s.call_id = v.clone();
+    }
+    if let Some(v) = f.get("passcode") {
+        s.passcode = opt(v);
+    }
+    if let Some(v) = f.get("secret") {
+        s.secret = v.clone();
+    }
+    if let Some(v) = f.get("ownerJid") {
+        s.owner_jid = opt(v);
+    }
+    if let Some(v) = f.get("tenant") {
+        s.tenant = opt(v);
+    }
+}
+
+pub(super) async fn post_co_space(State(ctx): State<Ctx>, Form(f): F) -> Response {
+    if let Err(e) = only(&f, CO_SPACE_FIELDS) {
+        return e;
+    }
+    let mut shared = lock(&ctx.cluster.shared);
+    if let Some(uri) = f.get("uri").filter(|u| !u.is_empty()) {
+        if shared.co_spaces.values().any(|s| &s.uri == uri) {
+            return bad("duplicateCoSpaceUri");
+        }
+    }
+    let id = db::new_id();
+    let mut s = db::CoSpace {
+        id: id.clone(),
+        name: String::new(),
+        uri: String::new(),
+        secondary_uri: None,
+        call_id: String::new(),
+        passcode: None,
+        secret: db::new_id().replace('-', "").chars().take(16).collect(),
+        owner_jid: None,
+        tenant: None,
+    };
+    apply_co_space(&mut s, &f);
+    shared.co_spaces.insert(id.clone(), s);
+    created(format!("/api/v1/coSpaces/{id}"))
+}
+
+pub(super) async fn put_co_space(State(ctx): State<Ctx>, Path(id): Path<String>, Form(f): F) -> Response {
+    if let Err(e) = only(&f, CO_SPACE_FIELDS) {
+        return e;
+    }
+    let mut shared = lock(&ctx.cluster.shared);
+    match shared.co_spaces.get_mut(&id) {
+        Some(s) => {
+            apply_co_space(s, &f);
+            StatusCode::OK.into_response()
+        }
+        None => not_found("coSpace"),
+    }
+}
+
+pub(super) async fn delete_co_space(State(ctx): State<Ctx>, Path(id): Path<String>) -> Response {
+    match lock(&ctx.cluster.shared).co_spaces.remove(&id) {
+        Some(_) => StatusCode::OK.into_response(),
+        None => not_found("coSpace"),
+    }
+}
+
+pub(super) async fn list_users(State(ctx): State<Ctx>, Query(q): Q) -> Response {
+    let shared = lock(&ctx.cluster.shared);
+    let filter = q.get("filter");
+    let email = q.get("emailFilter").or(q.get("emailfilter"));
+    let v: Vec<_> = shared
+        .users
+        .values()
+        .filter(|u| filter.is_none_or(|f| contains_ci(&u.user_jid, f) || contains_ci(&u.name, f)))
+        .filter(|u| email.is_none_or(|e| u.email.eq_ignore_ascii_case(e)))
+        .collect();
+    let (a, b) = match page(&q, v.len(), ctx.cluster.cfg.max_page) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    xml_ok(xml::collection("users", v.len(), &v[a..b].iter().map(|u| xml::user(u, false)).collect::<Vec<_>>()))
+}
+
+pub(super) async fn get_user(State(ctx): State<Ctx>, Path(id): Path<String>) -> Response {
+    match lock(&ctx.cluster.shared).users.get(&id) {
+        Some(u) => xml_ok(xml::object(xml::user(u, true))),
+        None => not_found("user"),
+    }
+}
+
+/// The spaces a user is associated with: here, those they own (`ownerJid`). `autoGenerated` is
+/// true for the space LDAP sync would have made, `<localpart>` or `<localpart>.<anything>` [I: element names from
+/// memory of the CMS API reference].
+pub(super) async fn user_co_spaces(State(ctx): State<Ctx>, Path(id): Path<String>, Query(q): Q) -> Response {
+    let shared = lock(&ctx.cluster.shared);
+    let Some(u) = shared.users.get(&id) else { return not_found("user") };
+    let local = u.user_jid.split('@').next().unwrap_or("").to_ascii_lowercase();
+    let mut v: Vec<_> =
+        shared.co_spaces.values().filter(|s| s.owner_jid.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(&u.user_jid))).collect();
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    let (a, b) = match page(&q, v.len(), ctx.cluster.cfg.max_page) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let items: Vec<String> = v[a..b]
+        .iter()
+        .map(|s| {
+            let uri = s.uri.to_ascii_lowercase();
+            let auto = uri == local || uri.starts_with(&format!("{local}."));
+            format!("<userCoSpace id=\"{}\"><coSpaceId>{}</coSpaceId><autoGenerated>{auto}</autoGenerated></userCoSpace>", s.id, s.id)
+        })
+        .collect();
+    xml_ok(xml::collection("userCoSpaces", v.len(), &items))
+}

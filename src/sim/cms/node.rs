@@ -1,0 +1,124 @@
+//! One simulated Call Bridge: its fault switches, its request log, its own database of calls and
+//! legs, and the outbox of CDRs it has still to send.
+
+use super::db::NodeDb;
+use super::{cdr, lock};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Fault injection, per node, changeable while running.
+#[derive(Debug, Default)]
+pub struct Faults {
+    latency_ms: AtomicU64,
+    /// Per-million chance of each kind.
+    error_ppm: AtomicU64,
+    drop_ppm: AtomicU64,
+    /// Chance that a CDR batch's 200 is "not seen", so CMS sends the batch again.
+    lost_ack_ppm: AtomicU64,
+    /// Every API request fails with 503 while set (the node is "down").
+    down: AtomicU64,
+    /// The next N API requests fail with 503 / lose their connection (deterministic faults).
+    fail_next: AtomicU64,
+    drop_next: AtomicU64,
+}
+
+impl Faults {
+    pub fn set_latency(&self, d: Duration) {
+        self.latency_ms.store(d.as_millis() as u64, Ordering::Relaxed);
+    }
+    pub fn set_error_rate(&self, rate: f64) {
+        self.error_ppm.store((rate.clamp(0.0, 1.0) * 1e6) as u64, Ordering::Relaxed);
+    }
+    pub fn set_drop_rate(&self, rate: f64) {
+        self.drop_ppm.store((rate.clamp(0.0, 1.0) * 1e6) as u64, Ordering::Relaxed);
+    }
+    pub fn set_lost_ack_rate(&self, rate: f64) {
+        self.lost_ack_ppm.store((rate.clamp(0.0, 1.0) * 1e6) as u64, Ordering::Relaxed);
+    }
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down as u64, Ordering::Relaxed);
+    }
+    pub fn fail_next(&self, n: u64) {
+        self.fail_next.store(n, Ordering::Relaxed);
+    }
+    pub fn drop_next(&self, n: u64) {
+        self.drop_next.store(n, Ordering::Relaxed);
+    }
+    fn take(counter: &AtomicU64) -> bool {
+        counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok()
+    }
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms.load(Ordering::Relaxed))
+    }
+    fn roll(ppm: &AtomicU64) -> bool {
+        let p = ppm.load(Ordering::Relaxed);
+        p > 0 && rand::Rng::gen_range(&mut rand::thread_rng(), 0..1_000_000) < p
+    }
+    pub fn should_error(&self) -> bool {
+        self.down.load(Ordering::Relaxed) == 1 || Self::take(&self.fail_next) || Self::roll(&self.error_ppm)
+    }
+    pub fn should_drop(&self) -> bool {
+        Self::take(&self.drop_next) || Self::roll(&self.drop_ppm)
+    }
+    pub fn should_lose_ack(&self) -> bool {
+        Self::roll(&self.lost_ack_ppm)
+    }
+}
+
+/// One request as the simulator saw it, for tests to inspect.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoggedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub body: String,
+    pub status: u16,
+    /// When the answer was sent, in microseconds since the node started.
+    pub at_us: u64,
+}
+
+pub struct Node {
+    pub index: usize,
+    pub name: String,
+    /// The Call Bridge GUID (`callBridge` in CDRs and participants).
+    pub bridge_id: String,
+    pub(super) db: Mutex<NodeDb>,
+    pub(super) outbox: Mutex<cdr::Outbox>,
+    pub(super) cdr_wake: Notify,
+    pub faults: Faults,
+    pub(super) log: Mutex<VecDeque<LoggedRequest>>,
+    pub(super) started: Instant,
+}
+
+impl Node {
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        lock(&self.log).iter().cloned().collect()
+    }
+    pub fn clear_requests(&self) {
+        lock(&self.log).clear();
+    }
+    pub(super) fn record(&self, r: LoggedRequest) {
+        let mut log = lock(&self.log);
+        if log.len() >= 10_000 {
+            log.pop_front();
+        }
+        log.push_back(r);
+    }
+    /// Microseconds since this node started, the clock of `LoggedRequest::at_us`.
+    pub fn clock_us(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
+    }
+    pub fn cdr_stats(&self) -> Vec<cdr::ReceiverStats> {
+        lock(&self.outbox).stats()
+    }
+    pub fn cdr_pending(&self) -> usize {
+        lock(&self.outbox).pending()
+    }
+    /// CDR receiver URLs configured on this node.
+    pub fn cdr_receivers(&self) -> Vec<String> {
+        lock(&self.db).cdr_receivers.values().cloned().collect()
+    }
+}
