@@ -271,7 +271,14 @@ mod tests {
                 std::future::pending::<()>().await
             }
         });
-        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        // Restarts back off; wait for the third run (bounded), not a fixed time, so a busy
+        // machine does not fail the test.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while (runs.load(Ordering::SeqCst) < 3 || report(&w, "flaky").phase != WorkerPhase::Running)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let rep = report(&w, "flaky");
         assert_eq!(runs.load(Ordering::SeqCst), 3);
         assert_eq!((rep.phase, rep.restarts), (WorkerPhase::Running, 2));
