@@ -217,7 +217,7 @@ impl MediaKind {
 }
 
 /// Prompt and image names of call customization that CMS is known to ask for
-/// (reference/cms.md §1.2), besides `total_participant_<N>.wav`.
+/// (../shared/reference/cms.md §1.2), besides `total_participant_<N>.wav`.
 pub const KNOWN_CALL_FILES: &[&str] = &[
     "background.jpg",
     "passcode_background.jpg",
@@ -248,7 +248,7 @@ pub const KNOWN_CALL_FILES: &[&str] = &[
     "total_participant_greater_than_20.wav",
 ];
 
-/// IVR branding file names (reference/cms.md §1.2; the list may be incomplete for CMS 3.x).
+/// IVR branding file names (../shared/reference/cms.md §1.2; the list may be incomplete for CMS 3.x).
 pub const KNOWN_IVR_FILES: &[&str] = &[
     "ivr_background.jpg",
     "ivr_welcome.wav",
@@ -259,7 +259,7 @@ pub const KNOWN_IVR_FILES: &[&str] = &[
     "ivr_timeout.wav",
 ];
 
-/// The parts of the web app sign-in archive (reference/cms.md §1.3).
+/// The parts of the web app sign-in archive (../shared/reference/cms.md §1.3).
 pub const WEBAPP_PARTS: &[&str] = &["sign_in_background.jpg", "sign_in_logo.png", "favicon.png", "text_strings.json"];
 
 /// The keys `text_strings.json` may carry.

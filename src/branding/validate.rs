@@ -6,7 +6,7 @@
 use super::names::{webapp_part, MediaKind, TEXT_STRINGS_KEYS, WEBAPP_PARTS};
 use std::io::{Cursor, Read};
 
-/// Sample rates CMS accepts for prompts (reference/cms.md §1.2).
+/// Sample rates CMS accepts for prompts (../shared/reference/cms.md §1.2).
 pub const WAV_RATES: &[u32] = &[8_000, 16_000, 22_050, 32_000, 44_100, 48_000];
 /// "under about 1000 kB" for prompts that repeat; applied to every prompt so none is refused by CMS.
 pub const MAX_WAV_BYTES: usize = 1_000 * 1024;

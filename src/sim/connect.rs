@@ -1,5 +1,5 @@
 //! A Webex Connect simulator: `POST /v1/sms/messages` and `POST /v1/voice/messages` as the
-//! messaging API takes them (reference/webex.md §4): the service key raw in `Authorization`
+//! messaging API takes them (../shared/reference/webex.md §4): the service key raw in `Authorization`
 //! (no `Bearer`), JSON bodies, 202 with an id when accepted. Awkward parts on request: latency,
 //! 429 with `Retry-After`, 5xx. `GET /sim/messages` lists what was accepted or refused, so tests
 //! and people can see what a responder would have received.
