@@ -7,8 +7,14 @@ use crate::components::Frame;
 use crate::components::LocalTime;
 use crate::error::AppError;
 use leptos::prelude::*;
-use switchboard::model::calendar::CalendarPage;
+use switchboard::model::calendar::{CalendarPage, LogAction};
 use switchboard::model::display_time;
+
+/// The calendar capability, or the page's answer when it is not configured.
+#[cfg(feature = "ssr")]
+fn calendar() -> Result<std::sync::Arc<switchboard::calendar::Calendar>, AppError> {
+    crate::api::ssr::services()?.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))
+}
 
 #[server(endpoint = "calendar/page")]
 pub async fn get_calendar_page() -> Result<Option<CalendarPage>, AppError> {
@@ -26,12 +32,7 @@ pub async fn sync_calendar_users() -> Result<String, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::services()?.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))?;
-        let r = c.sync_users(&format!("by {}", user.name)).await?;
-        Ok(format!(
-            "{} users: {} added, {} changed, {} gone, {} without a personal space.",
-            r.users, r.added, r.changed, r.gone, r.no_space
-        ))
+        Ok(calendar()?.sync_users(&format!("by {}", user.name)).await?.summary())
     })
     .await
 }
@@ -41,15 +42,7 @@ pub async fn set_calendar_dry_run(on: bool) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Admin).await?;
-        let s = ssr::services()?;
-        let c = s.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))?;
-        c.service.set_dry_run(on);
-        let rec = switchboard::store::AuditRecord::new(
-            &user.name,
-            switchboard::model::AuditAction::CalendarDryRun,
-            switchboard::store::AuditResult::Ok,
-        );
-        s.audit.record(rec.detail(if on { "on" } else { "off" })).await;
+        calendar()?.service.switch_dry_run(on, &user.name).await;
         Ok(())
     })
     .await
@@ -60,8 +53,7 @@ pub async fn save_calendar_template(language: String, html: String) -> Result<St
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Admin).await?;
-        let c = ssr::services()?.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))?;
-        Ok(c.service.save_template(&language, &html, &user.name).await?)
+        Ok(calendar()?.service.save_template(&language, &html, &user.name).await?)
     })
     .await
 }
@@ -71,8 +63,7 @@ pub async fn retry_calendar_item(log_id: i64) -> Result<String, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
         ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::services()?.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))?;
-        Ok(format!("{:?}", c.service.retry(log_id).await?))
+        Ok(format!("{:?}", calendar()?.service.retry(log_id).await?))
     })
     .await
 }
@@ -125,7 +116,7 @@ fn Calendar(
                 <thead><tr><th>"Started"</th><th>"Trigger"</th><th>"Status"</th><th>"Users"</th><th>"Added"</th><th>"Changed"</th><th>"Gone"</th><th>"No space"</th></tr></thead>
                 <tbody>
                     {p.runs.iter().map(|r| view! {
-                        <tr><td><LocalTime at=r.started_at/></td><td>{r.trigger.clone()}</td><td>{r.status.clone()}{r.error.clone().map(|e| format!(": {e}"))}</td>
+                        <tr><td><LocalTime at=r.started_at/></td><td>{r.trigger.clone()}</td><td>{r.status.as_str()}{r.error.clone().map(|e| format!(": {e}"))}</td>
                             <td>{r.users}</td><td>{r.added}</td><td>{r.changed}</td><td>{r.gone}</td><td>{r.no_space}</td></tr>
                     }).collect_view()}
                 </tbody>
@@ -170,11 +161,11 @@ fn Calendar(
                 <thead><tr><th>"When"</th><th>"Mailbox"</th><th>"Meeting"</th><th>"Action"</th><th>"Detail"</th><th>"Event → invite"</th><th></th></tr></thead>
                 <tbody>
                     {p.log.iter().map(|l| view! {
-                        <tr data-testid="calendar-entry" data-action=l.action.clone()>
+                        <tr data-testid="calendar-entry" data-action=l.action.as_str()>
                             <td><LocalTime at=l.at/></td><td>{l.mailbox.clone()}</td><td>{l.subject.clone()}</td>
-                            <td class=if l.action == "failed" { "result-failed" } else { "" }>{l.action.clone()}</td><td>{l.detail.clone()}</td>
+                            <td class=if l.action == LogAction::Failed { "result-failed" } else { "" }>{l.action.as_str()}</td><td>{l.detail.clone()}</td>
                             <td>{l.latency_ms.map(|ms| format!("{:.1} s", ms as f64 / 1000.0)).unwrap_or_default()}</td>
-                            <td>{(l.action == "failed").then(|| {
+                            <td>{(l.action == LogAction::Failed).then(|| {
                                 let id = l.id;
                                 view! { <button class="secondary" data-testid="calendar-retry" on:click=move |_| { retry.dispatch(id); }>"Retry"</button> }
                             })}</td>
