@@ -7,7 +7,7 @@ use crate::components::Frame;
 use crate::components::LocalTime;
 use crate::error::AppError;
 use leptos::prelude::*;
-use switchboard::model::calendar::{CalendarPage, LogAction};
+use switchboard::model::calendar::{CalendarLogEntry, CalendarPage, GroupHealth, LogAction};
 use switchboard::model::display_time;
 
 /// The calendar capability, or the page's answer when it is not configured.
@@ -94,10 +94,23 @@ fn Calendar(
     dry: Action<bool, Result<(), AppError>>,
     retry: Action<i64, Result<String, AppError>>,
 ) -> impl IntoView {
-    let lang = RwSignal::new("en".to_string());
-    let html = RwSignal::new(p.templates.get("en").cloned().unwrap_or_default());
-    let save = Action::new(move |_: &()| save_calendar_template(lang.get_untracked(), html.get_untracked()));
+    let mut p = p;
+    let templates = std::mem::take(&mut p.templates);
+    let keyword = std::mem::take(&mut p.keyword);
+    let log = std::mem::take(&mut p.log);
+    let groups = std::mem::take(&mut p.groups);
     let dry_on = p.dry_run;
+    view! {
+        <SyncCard p sync/>
+        <ExchangeCard groups dry_on dry/>
+        <LogCard keyword log retry/>
+        <TemplateCard templates/>
+    }
+}
+
+/// The CMS user sync: progress, the runs, the last diff, users without a personal space.
+#[component]
+fn SyncCard(p: CalendarPage, sync: Action<(), Result<String, AppError>>) -> impl IntoView {
     view! {
         <section class="card" data-testid="calendar-sync">
             <h2>"CMS users"</h2>
@@ -130,12 +143,19 @@ fn Calendar(
                 <p class="muted">"Without a personal space (their invitations are left alone): "{p.users_without_space.join(", ")}</p>
             })}
         </section>
+    }
+}
+
+/// The Exchange connections per group of mailboxes, and the dry-run switch.
+#[component]
+fn ExchangeCard(groups: Vec<GroupHealth>, dry_on: bool, dry: Action<bool, Result<(), AppError>>) -> impl IntoView {
+    view! {
         <section class="card" data-testid="calendar-ews">
             <h2>"Exchange: EWS streaming (on premises), Graph polling (Exchange Online)"</h2>
             <table class="grid">
                 <thead><tr><th>"Group (first mailbox)"</th><th>"Mailboxes"</th><th>"Connected (stream) / answering (Graph) since"</th><th>"Last change"</th><th>"Catch-ups / Graph rounds"</th><th>"Reconnects"</th><th>"Problems"</th></tr></thead>
                 <tbody>
-                    {p.groups.iter().map(|g| view! {
+                    {groups.iter().map(|g| view! {
                         <tr>
                             <td>{g.first_mailbox.clone()}</td><td>{g.mailboxes}</td>
                             <td>{g.connected_since.as_ref().map(display_time).unwrap_or_else(|| "not connected".into())}</td>
@@ -155,12 +175,19 @@ fn Calendar(
                 {move || dry.value().get().and_then(|r| r.err()).map(|e| view! { <span class="result-failed">" "{e.to_string()}</span> })}
             </p>
         </section>
+    }
+}
+
+/// The meetings processed, with a Retry on each failure.
+#[component]
+fn LogCard(keyword: String, log: Vec<CalendarLogEntry>, retry: Action<i64, Result<String, AppError>>) -> impl IntoView {
+    view! {
         <section class="card">
-            <h2>{format!("Meetings with \u{201c}{}\u{201d}", p.keyword)}</h2>
+            <h2>{format!("Meetings with \u{201c}{}\u{201d}", keyword)}</h2>
             <table class="grid" data-testid="calendar-log">
                 <thead><tr><th>"When"</th><th>"Mailbox"</th><th>"Meeting"</th><th>"Action"</th><th>"Detail"</th><th>"Event → invite"</th><th></th></tr></thead>
                 <tbody>
-                    {p.log.iter().map(|l| view! {
+                    {log.iter().map(|l| view! {
                         <tr data-testid="calendar-entry" data-action=l.action.as_str()>
                             <td><LocalTime at=l.at/></td><td>{l.mailbox.clone()}</td><td>{l.subject.clone()}</td>
                             <td class=if l.action == LogAction::Failed { "result-failed" } else { "" }>{l.action.as_str()}</td><td>{l.detail.clone()}</td>
@@ -175,6 +202,16 @@ fn Calendar(
             </table>
             {move || retry.value().get().and_then(|r| r.err()).map(|e| view! { <p class="alert error">{e.to_string()}</p> })}
         </section>
+    }
+}
+
+/// The join-details template of one language, saved with a preview.
+#[component]
+fn TemplateCard(templates: std::collections::BTreeMap<String, String>) -> impl IntoView {
+    let lang = RwSignal::new("en".to_string());
+    let html = RwSignal::new(templates.get("en").cloned().unwrap_or_default());
+    let save = Action::new(move |_: &()| save_calendar_template(lang.get_untracked(), html.get_untracked()));
+    view! {
         <section class="card">
             <h2>"Join-details template"</h2>
             <p class="muted">"HTML (minijinja): space_name, sip_uri, secondary_uri, call_id, passcode, web_link, dial_in, organizer."</p>
