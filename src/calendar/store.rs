@@ -353,7 +353,8 @@ mod tests {
         let (runs, _) = cal.runs(5).await.unwrap();
         assert_eq!(runs[0].status, SyncStatus::Failed);
         let running = cal.start_run("test").await.unwrap();
-        let status: String = sqlx::query_scalar("SELECT status FROM calendar_sync_runs WHERE id = ?").bind(running).fetch_one(store.pool()).await.unwrap();
+        let status: String =
+            sqlx::query_scalar("SELECT status FROM calendar_sync_runs WHERE id = ?").bind(running).fetch_one(store.pool()).await.unwrap();
         assert_eq!(status, "running");
     }
 }

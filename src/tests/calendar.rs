@@ -135,13 +135,13 @@ mod ews {
     use std::time::{Duration, Instant};
     use switchboard::calendar::exchange::ews::{EventKind, EwsClient};
     use switchboard::calendar::model::MeetingKind;
-    use switchboard::calendar::ProviderError;
-    use switchboard::model::calendar::LogAction;
     use switchboard::calendar::rules::Change;
     use switchboard::calendar::service::Processed;
     use switchboard::calendar::service::{CalendarConfig, CalendarService};
     use switchboard::calendar::users::UserSync;
     use switchboard::calendar::watch::ews::EwsWatcher;
+    use switchboard::calendar::ProviderError;
+    use switchboard::model::calendar::LogAction;
     use switchboard::sim::ews::{EwsSimConfig, SimEws, SimMeeting, SimRange, SimRecurrence};
     use switchboard::store::Store;
     use switchboard::workers::{WorkerSpec, Workers};
@@ -343,7 +343,8 @@ mod ews {
         assert!(svc.process("user1@example.com", &f, None).await.is_err());
         w.ews.faults().set_busy_every(0);
         let log = svc.log_entries(10).await.unwrap();
-        let failed = log.iter().find(|l| l.item_id == f && l.action == LogAction::Failed).expect("the failure is on the page with its reason");
+        let failed =
+            log.iter().find(|l| l.item_id == f && l.action == LogAction::Failed).expect("the failure is on the page with its reason");
         assert!(failed.detail.contains("busy"), "{}", failed.detail);
         assert_eq!(w.ews.item(&f).unwrap().updates, 0);
         svc.retry(failed.id).await.unwrap();
@@ -607,10 +608,10 @@ mod graph {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
     use switchboard::calendar::exchange::graph::GraphClient;
+    use switchboard::calendar::service::{CalendarConfig, CalendarService};
     use switchboard::calendar::watch::graph::GraphPoller;
     use switchboard::calendar::watch::WatchError;
     use switchboard::calendar::ProviderError;
-    use switchboard::calendar::service::{CalendarConfig, CalendarService};
     use switchboard::sim::ews::{SimMeeting, SimRange, SimRecurrence};
     use switchboard::sim::graph::{GraphSimConfig, SimGraph};
     use switchboard::store::Store;

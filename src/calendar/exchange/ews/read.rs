@@ -4,9 +4,7 @@
 
 use super::soap::MARKER_PROPERTY;
 use super::xml::{attr, last, under, walk, Ev};
-use crate::calendar::model::{
-    parse_date, parse_rfc3339, Body, BodyKind, ChangeMarker, Meeting, MeetingKind, ProviderError, SeriesRange,
-};
+use crate::calendar::model::{parse_date, parse_rfc3339, Body, BodyKind, ChangeMarker, Meeting, MeetingKind, ProviderError, SeriesRange};
 use std::time::Duration;
 
 /// The outcome of one response message.

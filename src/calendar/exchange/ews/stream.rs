@@ -182,10 +182,14 @@ mod tests {
 
     #[test]
     fn refusals_on_a_stream_say_resubscribe_back_off_or_fail() {
-        let refusal = |code: &str| STREAM.replace("ResponseClass=\"Success\"><m:ResponseCode>NoError", &format!("ResponseClass=\"Error\"><m:ResponseCode>{code}"));
+        let refusal = |code: &str| {
+            STREAM.replace("ResponseClass=\"Success\"><m:ResponseCode>NoError", &format!("ResponseClass=\"Error\"><m:ResponseCode>{code}"))
+        };
         assert!(stream_doc(&refusal("ErrorSubscriptionNotFound")).unwrap().subscriptions_lost);
         assert!(stream_doc(&refusal("ErrorMissedNotificationEvents")).unwrap().subscriptions_lost);
         assert_eq!(stream_doc(&refusal("ErrorServerBusy")), Err(ProviderError::Throttled { retry_after: Duration::from_secs(1) }));
-        assert!(matches!(stream_doc(&refusal("ErrorExceededConnectionCount")), Err(ProviderError::Refused { code, .. }) if code == "ErrorExceededConnectionCount"));
+        assert!(
+            matches!(stream_doc(&refusal("ErrorExceededConnectionCount")), Err(ProviderError::Refused { code, .. }) if code == "ErrorExceededConnectionCount")
+        );
     }
 }

@@ -4,7 +4,8 @@
 
 use super::client::{segment, GraphClient};
 use crate::calendar::model::{
-    parse_date, parse_rfc3339, Body, MARKER_PROPERTY, BodyKind, ChangeMarker, Meeting, MeetingKind, Organizer, ProviderError, Series, SeriesRange,
+    parse_date, parse_rfc3339, Body, BodyKind, ChangeMarker, Meeting, MeetingKind, Organizer, ProviderError, Series, SeriesRange,
+    MARKER_PROPERTY,
 };
 use reqwest::header::IF_MATCH;
 use time::OffsetDateTime;
@@ -31,14 +32,19 @@ pub fn meeting_of(v: &serde_json::Value) -> Meeting {
     let marker = v
         .get("singleValueExtendedProperties")
         .and_then(|a| a.as_array())
-        .and_then(|a| a.iter().find(|p| p.get("id").and_then(|i| i.as_str()).is_some_and(|i| i.eq_ignore_ascii_case(&marker_property_id()))))
+        .and_then(|a| {
+            a.iter().find(|p| p.get("id").and_then(|i| i.as_str()).is_some_and(|i| i.eq_ignore_ascii_case(&marker_property_id())))
+        })
         .and_then(|p| p.get("value").and_then(|x| x.as_str()))
         .map(String::from);
     Meeting {
         id: s("/id"),
         change_marker: ChangeMarker(s("/@odata.etag")),
         subject: s("/subject"),
-        organizer: Organizer { name: s("/organizer/emailAddress/name"), mailbox: s("/organizer/emailAddress/address").to_ascii_lowercase() },
+        organizer: Organizer {
+            name: s("/organizer/emailAddress/name"),
+            mailbox: s("/organizer/emailAddress/address").to_ascii_lowercase(),
+        },
         is_organizer: v.get("isOrganizer").and_then(|b| b.as_bool()),
         location: s("/location/displayName"),
         body: Body {
@@ -74,11 +80,8 @@ impl GraphClient {
 
     /// One event, as the rules need it (the marker property expanded).
     pub async fn meeting(&self, mailbox: &str, id: &str) -> Result<Meeting, ProviderError> {
-        let url = format!(
-            "{}?$expand=singleValueExtendedProperties($filter=id eq '{}')",
-            self.event_url(mailbox, id),
-            marker_property_id()
-        );
+        let url =
+            format!("{}?$expand=singleValueExtendedProperties($filter=id eq '{}')", self.event_url(mailbox, id), marker_property_id());
         let res = self.send(self.http.get(url)).await?;
         let v: serde_json::Value = res.json().await.map_err(|e| ProviderError::Protocol(e.to_string()))?;
         Ok(meeting_of(&v))
@@ -127,7 +130,10 @@ mod tests {
             "recurrence": {"range": {"type": "endDate", "endDate": "2027-06-28"}},
         });
         let m = meeting_of(&v);
-        assert_eq!((m.kind, m.body.kind, m.organizer.mailbox.as_str(), m.change_marker.as_str()), (MeetingKind::Series, BodyKind::Text, "ann@example.com", "W/\"1\""));
+        assert_eq!(
+            (m.kind, m.body.kind, m.organizer.mailbox.as_str(), m.change_marker.as_str()),
+            (MeetingKind::Series, BodyKind::Text, "ann@example.com", "W/\"1\"")
+        );
         assert_eq!((m.start, m.end), (parse_rfc3339("2026-01-05T09:00:00Z"), parse_rfc3339("2026-01-05T09:30:00Z")));
         assert_eq!(m.series.range, SeriesRange::EndDate(parse_date("2027-06-28")));
     }
