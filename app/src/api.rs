@@ -152,7 +152,7 @@ pub mod ssr {
             match e {
                 C::Template(m) => AppError::Invalid(m),
                 C::NotFound(m) => AppError::NotFound(m),
-                C::Ews(_) => AppError::Upstream(e.to_string()),
+                C::Provider(_) => AppError::Upstream(e.to_string()),
                 C::Store(e) => e.into(),
             }
         }

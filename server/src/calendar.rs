@@ -29,7 +29,7 @@ async fn graph_hook(State(calendar): State<Arc<Calendar>>, Query(q): Query<HashM
     }
     match calendar.graph_notified(&body).await {
         Ok(_) => StatusCode::ACCEPTED.into_response(),
-        Err(switchboard::calendar::graph_notify::NotifyError::Malformed(m)) => {
+        Err(switchboard::calendar::NotifyError::Malformed(m)) => {
             (StatusCode::BAD_REQUEST, format!("Not a Graph change notification: {m}\n")).into_response()
         }
         Err(e) => {

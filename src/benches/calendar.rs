@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard::calendar::ews_client::EwsClient;
+use switchboard::calendar::exchange::ews::{EwsClient, ItemChange};
 use switchboard::calendar::service::{CalendarConfig, CalendarService};
 use switchboard::calendar::users::{SyncConfig, UserSync};
-use switchboard::calendar::watcher::EwsWatcher;
+use switchboard::calendar::watch::ews::EwsWatcher;
 use switchboard::cms::{CmsNode, NodeConfig};
 use switchboard::sim::cms::{SimCms, SimConfig};
 use switchboard::sim::ews::{EwsSimConfig, SimEws};
@@ -167,7 +167,8 @@ async fn main() {
                 let pass = Instant::now();
                 for m in &mbs {
                     let Ok(p) = client2.sync(m, states.get(m).map(String::as_str)).await else { continue };
-                    for (_, id) in &p.changes {
+                    for c in &p.changes {
+                        let (ItemChange::Changed(id) | ItemChange::Removed(id)) = c;
                         let _ = svc2.process(m, id, None).await;
                     }
                     states.insert(m.clone(), p.sync_state);

@@ -6,6 +6,7 @@
 //! when the keyword goes (if configured). A plain-text body becomes HTML first (escaped), so the
 //! markers never show as text.
 
+pub use super::model::{Body, BodyKind};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -14,13 +15,6 @@ pub const UP_TO_DATE: &str = "join details already there";
 
 pub const BLOCK_START: &str = "<!-- switchboard:cms-join";
 pub const BLOCK_END: &str = "<!-- /switchboard:cms-join -->";
-
-/// The body of a meeting as Exchange gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Body {
-    pub html: bool,
-    pub content: String,
-}
 
 /// What the rules need to know of a meeting.
 #[derive(Debug, Clone)]
@@ -82,15 +76,14 @@ fn find_block(html: &str) -> Option<(usize, usize, &str)> {
 
 /// Plain text as HTML: escaped, line breaks kept.
 pub fn text_to_html(text: &str) -> String {
-    let esc = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let esc = html_escape::encode_text(text);
     format!("<html><body>{}</body></html>", esc.replace("\r\n", "\n").replace('\n', "<br>\n"))
 }
 
 fn as_html(b: &Body) -> String {
-    if b.html {
-        b.content.clone()
-    } else {
-        text_to_html(&b.content)
+    match b.kind {
+        BodyKind::Html => b.content.clone(),
+        BodyKind::Text => text_to_html(&b.content),
     }
 }
 
@@ -153,7 +146,7 @@ mod tests {
     fn meeting(location: &str, body: &str, html: bool) -> MeetingFacts {
         MeetingFacts {
             location: location.into(),
-            body: Body { html, content: body.into() },
+            body: Body { kind: if html { BodyKind::Html } else { BodyKind::Text }, content: body.into() },
             end: Some(OffsetDateTime::now_utc() + time::Duration::hours(1)),
             is_occurrence: false,
             attendee_copy: false,

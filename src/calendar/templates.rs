@@ -2,7 +2,7 @@
 //! personal space. A template that does not render (unknown variable, syntax) is refused with
 //! the reason when saved.
 
-use super::users::CalendarUser;
+use super::model::CalendarUser;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

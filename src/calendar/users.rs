@@ -5,11 +5,13 @@
 //! so `jdoe.space` also finds `ajdoe.space`). Each run records its diff: added, changed, gone,
 //! no space found.
 
+pub use super::model::{CalendarUser, SyncReport};
+use super::store::CalendarStore;
 use crate::cms::{model, CmsError, CmsNode};
 pub use crate::model::calendar::DiffLine;
-use crate::store::{now_text, Store, StoreError};
+use crate::model::calendar::{DiffKind, SyncRunView};
+use crate::store::{Store, StoreError};
 use futures::stream::{self, StreamExt};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -27,33 +29,6 @@ pub struct SyncConfig {
     pub concurrency: usize,
 }
 
-/// A CMS user as the calendar needs them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct CalendarUser {
-    pub jid: String,
-    pub cms_id: String,
-    pub name: String,
-    pub mailbox: String,
-    pub space_id: Option<String>,
-    pub space_name: Option<String>,
-    pub uri: Option<String>,
-    pub secondary_uri: Option<String>,
-    pub call_id: Option<String>,
-    pub passcode: Option<String>,
-    pub secret: Option<String>,
-    pub web_link: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncReport {
-    pub users: usize,
-    pub added: usize,
-    pub changed: usize,
-    pub gone: usize,
-    pub no_space: usize,
-    pub diff: Vec<DiffLine>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("CMS: {0}")]
@@ -62,12 +37,6 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("a sync is already running")]
     Busy,
-}
-
-impl From<sqlx::Error> for SyncError {
-    fn from(e: sqlx::Error) -> Self {
-        SyncError::Store(e.into())
-    }
 }
 
 /// Progress of the run under way: (done, total).
@@ -85,7 +54,7 @@ impl Progress {
 }
 
 pub struct UserSync {
-    store: Store,
+    store: CalendarStore,
     cfg: SyncConfig,
     pub progress: Arc<Progress>,
     one: tokio::sync::Mutex<()>,
@@ -113,7 +82,7 @@ pub fn web_link(base: &str, call_id: &str, secret: Option<&str>) -> Option<Strin
 
 impl UserSync {
     pub fn new(store: Store, cfg: SyncConfig) -> Self {
-        Self { store, cfg, progress: Arc::new(Progress::default()), one: tokio::sync::Mutex::new(()) }
+        Self { store: CalendarStore::new(store), cfg, progress: Arc::new(Progress::default()), one: tokio::sync::Mutex::new(()) }
     }
 
     /// The personal space of a user, or `None`.
@@ -174,39 +143,13 @@ impl UserSync {
     /// One run: reads every user from CMS, stores them, and records the diff.
     pub async fn run(&self, node: &CmsNode, trigger: &str) -> Result<SyncReport, SyncError> {
         let _one = self.one.try_lock().map_err(|_| SyncError::Busy)?;
-        let run_id: i64 =
-            sqlx::query_scalar("INSERT INTO calendar_sync_runs (started_at, trigger, status) VALUES (?, ?, 'running') RETURNING id")
-                .bind(now_text())
-                .bind(trigger)
-                .fetch_one(self.store.pool())
-                .await?;
+        let run_id = self.store.start_run(trigger).await?;
         self.progress.running.store(true, Ordering::Relaxed);
         let result = self.sync(node).await;
         self.progress.running.store(false, Ordering::Relaxed);
         match &result {
-            Ok(r) => {
-                sqlx::query(
-                    "UPDATE calendar_sync_runs SET finished_at = ?, status = 'done', users = ?, added = ?, changed = ?, gone = ?, no_space = ?, diff = ? WHERE id = ?",
-                )
-                .bind(now_text())
-                .bind(r.users as i64)
-                .bind(r.added as i64)
-                .bind(r.changed as i64)
-                .bind(r.gone as i64)
-                .bind(r.no_space as i64)
-                .bind(serde_json::to_string(&r.diff).unwrap_or_else(|_| "[]".into()))
-                .bind(run_id)
-                .execute(self.store.pool())
-                .await?;
-            }
-            Err(e) => {
-                sqlx::query("UPDATE calendar_sync_runs SET finished_at = ?, status = 'failed', error = ? WHERE id = ?")
-                    .bind(now_text())
-                    .bind(e.to_string())
-                    .bind(run_id)
-                    .execute(self.store.pool())
-                    .await?;
-            }
+            Ok(r) => self.store.finish_run(run_id, r).await?,
+            Err(e) => self.store.fail_run(run_id, &e.to_string()).await?,
         }
         result
     }
@@ -232,90 +175,46 @@ impl UserSync {
         let fresh: Vec<CalendarUser> = read.into_iter().collect::<Result<_, _>>()?;
         let old: HashMap<String, CalendarUser> = self.users().await?.into_iter().map(|u| (u.jid.to_ascii_lowercase(), u)).collect();
         let mut report = SyncReport { users: fresh.len(), ..Default::default() };
-        let now = now_text();
-        let mut tx = self.store.write_tx().await?;
+        let mut line = |jid: &str, what| report.diff.push(DiffLine { jid: jid.to_string(), what });
         for u in &fresh {
-            let key = u.jid.to_ascii_lowercase();
-            match old.get(&key) {
-                None => {
-                    report.added += 1;
-                    report.diff.push(DiffLine { jid: u.jid.clone(), what: "added".into() });
-                }
-                Some(o) if o != u => {
-                    report.changed += 1;
-                    report.diff.push(DiffLine { jid: u.jid.clone(), what: "changed".into() });
-                }
+            match old.get(&u.jid.to_ascii_lowercase()) {
+                None => line(&u.jid, DiffKind::Added),
+                Some(o) if o != u => line(&u.jid, DiffKind::Changed),
                 Some(_) => {}
             }
             if u.space_id.is_none() {
-                report.no_space += 1;
-                report.diff.push(DiffLine { jid: u.jid.clone(), what: "no space".into() });
+                line(&u.jid, DiffKind::NoSpace);
             }
-            sqlx::query(
-                "INSERT INTO calendar_users (jid, cms_id, name, mailbox, space_id, space_name, uri, secondary_uri, call_id, passcode, secret, web_link, synced_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT(jid) DO UPDATE SET cms_id = excluded.cms_id, name = excluded.name, mailbox = excluded.mailbox, space_id = excluded.space_id,
-                   space_name = excluded.space_name, uri = excluded.uri, secondary_uri = excluded.secondary_uri, call_id = excluded.call_id,
-                   passcode = excluded.passcode, secret = excluded.secret, web_link = excluded.web_link, synced_at = excluded.synced_at",
-            )
-            .bind(&u.jid)
-            .bind(&u.cms_id)
-            .bind(&u.name)
-            .bind(&u.mailbox)
-            .bind(&u.space_id)
-            .bind(&u.space_name)
-            .bind(&u.uri)
-            .bind(&u.secondary_uri)
-            .bind(&u.call_id)
-            .bind(&u.passcode)
-            .bind(&u.secret)
-            .bind(&u.web_link)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
         }
         let present: std::collections::HashSet<String> = fresh.iter().map(|u| u.jid.to_ascii_lowercase()).collect();
-        for (key, o) in &old {
-            if !present.contains(key) {
-                report.gone += 1;
-                report.diff.push(DiffLine { jid: o.jid.clone(), what: "gone".into() });
-                sqlx::query("DELETE FROM calendar_users WHERE jid = ?").bind(&o.jid).execute(&mut *tx).await?;
+        let gone: Vec<String> = old.iter().filter(|(key, _)| !present.contains(*key)).map(|(_, o)| o.jid.clone()).collect();
+        for jid in &gone {
+            line(jid, DiffKind::Gone);
+        }
+        for d in &report.diff {
+            match d.what {
+                DiffKind::Added => report.added += 1,
+                DiffKind::Changed => report.changed += 1,
+                DiffKind::Gone => report.gone += 1,
+                DiffKind::NoSpace => report.no_space += 1,
             }
         }
-        tx.commit().await?;
+        self.store.replace_users(&fresh, &gone).await?;
         Ok(report)
     }
 
     /// The newest runs, newest first, and the diff of the newest finished one.
-    pub async fn runs(&self, limit: i64) -> Result<(Vec<crate::model::calendar::SyncRunView>, Vec<DiffLine>), StoreError> {
-        let runs = sqlx::query_as(
-            "SELECT id, started_at, finished_at, trigger, status, users, added, changed, gone, no_space, error FROM calendar_sync_runs ORDER BY id DESC LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(self.store.pool())
-        .await?;
-        let diff: Option<String> = sqlx::query_scalar("SELECT diff FROM calendar_sync_runs WHERE status = 'done' ORDER BY id DESC LIMIT 1")
-            .fetch_optional(self.store.pool())
-            .await?;
-        Ok((runs, diff.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default()))
+    pub async fn runs(&self, limit: i64) -> Result<(Vec<SyncRunView>, Vec<DiffLine>), StoreError> {
+        self.store.runs(limit).await
     }
 
     pub async fn users(&self) -> Result<Vec<CalendarUser>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT jid, cms_id, name, mailbox, space_id, space_name, uri, secondary_uri, call_id, passcode, secret, web_link FROM calendar_users ORDER BY jid",
-        )
-        .fetch_all(self.store.pool())
-        .await?)
+        self.store.users().await
     }
 
     /// The user whose mailbox this is (the organiser of a meeting).
     pub async fn by_mailbox(&self, mailbox: &str) -> Result<Option<CalendarUser>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT jid, cms_id, name, mailbox, space_id, space_name, uri, secondary_uri, call_id, passcode, secret, web_link FROM calendar_users WHERE mailbox = ?",
-        )
-        .bind(mailbox)
-        .fetch_optional(self.store.pool())
-        .await?)
+        self.store.user_by_mailbox(mailbox).await
     }
 }
 

@@ -1,15 +1,46 @@
-//! Calendar join details as `/calendar` shows them.
+//! Calendar join details as `/calendar` shows them, with the closed sets the calendar stores
+//! (each as its stable string: existing rows keep reading).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
+crate::stable_strings! {
+    /// What Switchboard did to a meeting (the calendar log's `action`).
+    pub enum LogAction("calendar log action") {
+        Inserted = "inserted",
+        Replaced = "replaced",
+        Removed = "removed",
+        LeftAlone = "left alone",
+        DryRun = "dry run",
+        Failed = "failed",
+    }
+}
+
+crate::stable_strings! {
+    /// Where a CMS user sync run is (`calendar_sync_runs.status`).
+    pub enum SyncStatus("calendar sync status") {
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+    }
+}
+
+crate::stable_strings! {
+    /// What a user sync found for one user (a line of a run's stored diff).
+    pub enum DiffKind("calendar sync diff kind") {
+        Added = "added",
+        Changed = "changed",
+        Gone = "gone",
+        NoSpace = "no space",
+    }
+}
+
 /// One line of a user sync's diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiffLine {
     pub jid: String,
-    /// "added", "changed", "gone" or "no space".
-    pub what: String,
+    pub what: DiffKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,8 +51,9 @@ pub struct SyncRunView {
     pub started_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub finished_at: Option<OffsetDateTime>,
+    /// "start", "schedule", "by <operator>" …
     pub trigger: String,
-    pub status: String,
+    pub status: SyncStatus,
     pub users: i64,
     pub added: i64,
     pub changed: i64,
@@ -56,7 +88,7 @@ pub struct CalendarLogEntry {
     pub mailbox: String,
     pub item_id: String,
     pub subject: String,
-    pub action: String,
+    pub action: LogAction,
     pub detail: String,
     pub latency_ms: Option<i64>,
 }

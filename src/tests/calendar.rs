@@ -77,8 +77,8 @@ async fn user_sync_pages_finds_personal_spaces_robustly_and_reports_the_diff() {
     c.add_user("new@cms.example.com", "New", "new@example.com");
     let r = sync.run(&node, "test").await.unwrap();
     assert_eq!((r.users, r.added, r.changed, r.gone, r.no_space), (23, 1, 1, 1, 2), "{r:?}");
-    assert!(r.diff.iter().any(|d| d.jid == "user5@cms.example.com" && d.what == "changed"));
-    assert!(r.diff.iter().any(|d| d.jid == "user7@cms.example.com" && d.what == "gone"));
+    assert!(r.diff.iter().any(|d| d.jid == "user5@cms.example.com" && d.what == switchboard::model::calendar::DiffKind::Changed));
+    assert!(r.diff.iter().any(|d| d.jid == "user7@cms.example.com" && d.what == switchboard::model::calendar::DiffKind::Gone));
     let runs: Vec<(String, i64)> =
         sqlx::query_as("SELECT status, added FROM calendar_sync_runs ORDER BY id").fetch_all(store.pool()).await.unwrap();
     assert_eq!(runs, vec![("done".to_string(), 23), ("done".to_string(), 1)]);
@@ -133,12 +133,15 @@ mod ews {
     use futures::StreamExt;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
-    use switchboard::calendar::ews_client::{EwsClient, EwsError};
+    use switchboard::calendar::exchange::ews::{EventKind, EwsClient};
+    use switchboard::calendar::model::MeetingKind;
     use switchboard::calendar::rules::Change;
     use switchboard::calendar::service::Processed;
     use switchboard::calendar::service::{CalendarConfig, CalendarService};
     use switchboard::calendar::users::UserSync;
-    use switchboard::calendar::watcher::EwsWatcher;
+    use switchboard::calendar::watch::ews::EwsWatcher;
+    use switchboard::calendar::ProviderError;
+    use switchboard::model::calendar::LogAction;
     use switchboard::sim::ews::{EwsSimConfig, SimEws, SimMeeting, SimRange, SimRecurrence};
     use switchboard::store::Store;
     use switchboard::workers::{WorkerSpec, Workers};
@@ -268,8 +271,8 @@ mod ews {
         assert!(master.body.contains("<p>Weekly</p>") && master.body.contains("900001") && master.sent_to_all, "{}", master.body);
         // Exchange shows the occurrences with ids of their own; they are not items to write.
         let client = EwsClient::new(reqwest::Client::new(), &w.ews.url(), "svc-switchboard", "svc-pass");
-        let second = client.item("user1@example.com", &w.ews.occurrence_id(&id, 2)).await.unwrap();
-        assert_eq!((second.item_type.as_str(), second.start.as_str()), ("Occurrence", t3339(first + time::Duration::weeks(1)).as_str()));
+        let second = client.meeting("user1@example.com", &w.ews.occurrence_id(&id, 2)).await.unwrap();
+        assert_eq!((second.kind, second.start), (MeetingKind::Occurrence, Some(first + time::Duration::weeks(1))));
 
         // The organiser moves one week: an exception, and the master modified with it.
         let ex = w.ews.edit_occurrence(&id, 6, "<p>This week in room 5</p>").unwrap();
@@ -315,10 +318,6 @@ mod ews {
         assert_eq!(svc.process("user1@example.com", &endless, None).await.unwrap(), Processed::Written(Change::Inserted));
     }
 
-    fn t3339(t: OffsetDateTime) -> String {
-        t.format(&time::format_description::well_known::Rfc3339).unwrap()
-    }
-
     #[tokio::test]
     async fn a_write_racing_the_organisers_edit_is_retried_and_keeps_the_edit_and_plain_text_bodies_become_html() {
         let w = world().await;
@@ -344,7 +343,8 @@ mod ews {
         assert!(svc.process("user1@example.com", &f, None).await.is_err());
         w.ews.faults().set_busy_every(0);
         let log = svc.log_entries(10).await.unwrap();
-        let failed = log.iter().find(|l| l.item_id == f && l.action == "failed").expect("the failure is on the page with its reason");
+        let failed =
+            log.iter().find(|l| l.item_id == f && l.action == LogAction::Failed).expect("the failure is on the page with its reason");
         assert!(failed.detail.contains("busy"), "{}", failed.detail);
         assert_eq!(w.ews.item(&f).unwrap().updates, 0);
         svc.retry(failed.id).await.unwrap();
@@ -388,7 +388,7 @@ mod ews {
         })
         .await
         .expect("the queued event arrives on connection");
-        assert_eq!((got.subscription_id.as_str(), got.kind.as_str(), got.item_id.as_str()), (sub.as_str(), "CreatedEvent", id.as_str()));
+        assert_eq!((got.subscription_id.as_str(), got.kind, got.item_id.as_str()), (sub.as_str(), EventKind::Created, id.as_str()));
     }
 
     /// A SOAP request as another client writes it (SoapUI-style prefixes, delegate access through
@@ -477,10 +477,11 @@ mod ews {
         let (sub, _) = client.subscribe("user1@example.com", None).await.unwrap();
         let first = client.stream("user1@example.com", std::slice::from_ref(&sub), 1, None).await.unwrap();
         futures::pin_mut!(first);
-        assert!(first.next().await.unwrap().unwrap().outcome.ok());
+        assert!(first.next().await.unwrap().is_ok());
         let second = client.stream("user1@example.com", std::slice::from_ref(&sub), 1, None).await.unwrap();
         futures::pin_mut!(second);
-        assert_eq!(second.next().await.unwrap().unwrap().outcome.code, "ErrorExceededConnectionCount");
+        let refused = second.next().await.unwrap();
+        assert!(matches!(&refused, Err(ProviderError::Refused { code, .. }) if code == "ErrorExceededConnectionCount"), "{refused:?}");
     }
 
     #[tokio::test]
@@ -488,9 +489,9 @@ mod ews {
         let w = world().await;
         w.ews.faults().set_ntlm_only(true);
         let basic = EwsClient::new(reqwest::Client::new(), &w.ews.url(), "svc-switchboard", "svc-pass");
-        assert_eq!(basic.subscribe("user1@example.com", None).await.unwrap_err(), EwsError::Unauthorized);
+        assert_eq!(basic.subscribe("user1@example.com", None).await.unwrap_err(), ProviderError::Unauthorized);
         let wrong = EwsClient::ntlm(&w.ews.url(), "EXAMPLE\\svc-switchboard", "not-the-password", 2);
-        assert_eq!(wrong.subscribe("user1@example.com", None).await.unwrap_err(), EwsError::Unauthorized);
+        assert_eq!(wrong.subscribe("user1@example.com", None).await.unwrap_err(), ProviderError::Unauthorized);
 
         // The whole path over NTLM: stream, read, write.
         let ntlm = EwsClient::ntlm(&w.ews.url(), "EXAMPLE\\svc-switchboard", "svc-pass", 2);
@@ -606,10 +607,11 @@ mod ews {
 mod graph {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
-    use switchboard::calendar::ews_client::EwsError;
-    use switchboard::calendar::graph::GraphClient;
-    use switchboard::calendar::graph_poll::GraphPoller;
+    use switchboard::calendar::exchange::graph::GraphClient;
     use switchboard::calendar::service::{CalendarConfig, CalendarService};
+    use switchboard::calendar::watch::graph::GraphPoller;
+    use switchboard::calendar::watch::WatchError;
+    use switchboard::calendar::ProviderError;
     use switchboard::sim::ews::{SimMeeting, SimRange, SimRecurrence};
     use switchboard::sim::graph::{GraphSimConfig, SimGraph};
     use switchboard::store::Store;
@@ -669,7 +671,7 @@ mod graph {
                 ev.body
             );
             assert!(
-                ev.properties.get(switchboard::calendar::ews::MARKER_PROPERTY).is_some_and(|m| m.starts_with("h=")),
+                ev.properties.get(switchboard::calendar::model::MARKER_PROPERTY).is_some_and(|m| m.starts_with("h=")),
                 "{:?}",
                 ev.properties
             );
@@ -768,7 +770,11 @@ mod graph {
         w.graph.faults().set_retry_after_secs(7);
         w.graph.faults().set_throttle_every(1);
         let throttled = w.graph.create_meeting("user1@cloud.example.com", "Busy", "@cms", "<p>b</p>", s, e);
-        assert_eq!(p.poll("user1@cloud.example.com").await, Err(EwsError::Busy(Duration::from_secs(7))));
+        let busy = p.poll("user1@cloud.example.com").await;
+        assert!(
+            matches!(busy, Err(WatchError::Provider(ProviderError::Throttled { retry_after })) if retry_after == Duration::from_secs(7)),
+            "{busy:?}"
+        );
         assert_eq!(w.graph.event(&throttled).unwrap().updates, 0);
         w.graph.faults().set_throttle_every(0);
         p.poll("user1@cloud.example.com").await.unwrap();

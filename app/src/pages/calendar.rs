@@ -7,8 +7,14 @@ use crate::components::Frame;
 use crate::components::LocalTime;
 use crate::error::AppError;
 use leptos::prelude::*;
-use switchboard::model::calendar::CalendarPage;
+use switchboard::model::calendar::{CalendarLogEntry, CalendarPage, GroupHealth, LogAction};
 use switchboard::model::display_time;
+
+/// The calendar capability, or the page's answer when it is not configured.
+#[cfg(feature = "ssr")]
+fn calendar() -> Result<std::sync::Arc<switchboard::calendar::Calendar>, AppError> {
+    crate::api::ssr::services()?.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))
+}
 
 #[server(endpoint = "calendar/page")]
 pub async fn get_calendar_page() -> Result<Option<CalendarPage>, AppError> {
@@ -26,12 +32,7 @@ pub async fn sync_calendar_users() -> Result<String, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::services()?.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))?;
-        let r = c.sync_users(&format!("by {}", user.name)).await?;
-        Ok(format!(
-            "{} users: {} added, {} changed, {} gone, {} without a personal space.",
-            r.users, r.added, r.changed, r.gone, r.no_space
-        ))
+        Ok(calendar()?.sync_users(&format!("by {}", user.name)).await?.summary())
     })
     .await
 }
@@ -41,15 +42,7 @@ pub async fn set_calendar_dry_run(on: bool) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Admin).await?;
-        let s = ssr::services()?;
-        let c = s.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))?;
-        c.service.set_dry_run(on);
-        let rec = switchboard::store::AuditRecord::new(
-            &user.name,
-            switchboard::model::AuditAction::CalendarDryRun,
-            switchboard::store::AuditResult::Ok,
-        );
-        s.audit.record(rec.detail(if on { "on" } else { "off" })).await;
+        calendar()?.service.switch_dry_run(on, &user.name).await;
         Ok(())
     })
     .await
@@ -60,8 +53,7 @@ pub async fn save_calendar_template(language: String, html: String) -> Result<St
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Admin).await?;
-        let c = ssr::services()?.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))?;
-        Ok(c.service.save_template(&language, &html, &user.name).await?)
+        Ok(calendar()?.service.save_template(&language, &html, &user.name).await?)
     })
     .await
 }
@@ -71,8 +63,7 @@ pub async fn retry_calendar_item(log_id: i64) -> Result<String, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
         ssr::require(switchboard::model::Role::Operator).await?;
-        let c = ssr::services()?.calendar.clone().ok_or_else(|| AppError::NotFound("Calendar join details are not configured.".into()))?;
-        Ok(format!("{:?}", c.service.retry(log_id).await?))
+        Ok(format!("{:?}", calendar()?.service.retry(log_id).await?))
     })
     .await
 }
@@ -103,10 +94,23 @@ fn Calendar(
     dry: Action<bool, Result<(), AppError>>,
     retry: Action<i64, Result<String, AppError>>,
 ) -> impl IntoView {
-    let lang = RwSignal::new("en".to_string());
-    let html = RwSignal::new(p.templates.get("en").cloned().unwrap_or_default());
-    let save = Action::new(move |_: &()| save_calendar_template(lang.get_untracked(), html.get_untracked()));
+    let mut p = p;
+    let templates = std::mem::take(&mut p.templates);
+    let keyword = std::mem::take(&mut p.keyword);
+    let log = std::mem::take(&mut p.log);
+    let groups = std::mem::take(&mut p.groups);
     let dry_on = p.dry_run;
+    view! {
+        <SyncCard p sync/>
+        <ExchangeCard groups dry_on dry/>
+        <LogCard keyword log retry/>
+        <TemplateCard templates/>
+    }
+}
+
+/// The CMS user sync: progress, the runs, the last diff, users without a personal space.
+#[component]
+fn SyncCard(p: CalendarPage, sync: Action<(), Result<String, AppError>>) -> impl IntoView {
     view! {
         <section class="card" data-testid="calendar-sync">
             <h2>"CMS users"</h2>
@@ -125,7 +129,7 @@ fn Calendar(
                 <thead><tr><th>"Started"</th><th>"Trigger"</th><th>"Status"</th><th>"Users"</th><th>"Added"</th><th>"Changed"</th><th>"Gone"</th><th>"No space"</th></tr></thead>
                 <tbody>
                     {p.runs.iter().map(|r| view! {
-                        <tr><td><LocalTime at=r.started_at/></td><td>{r.trigger.clone()}</td><td>{r.status.clone()}{r.error.clone().map(|e| format!(": {e}"))}</td>
+                        <tr><td><LocalTime at=r.started_at/></td><td>{r.trigger.clone()}</td><td>{r.status.as_str()}{r.error.clone().map(|e| format!(": {e}"))}</td>
                             <td>{r.users}</td><td>{r.added}</td><td>{r.changed}</td><td>{r.gone}</td><td>{r.no_space}</td></tr>
                     }).collect_view()}
                 </tbody>
@@ -139,12 +143,19 @@ fn Calendar(
                 <p class="muted">"Without a personal space (their invitations are left alone): "{p.users_without_space.join(", ")}</p>
             })}
         </section>
+    }
+}
+
+/// The Exchange connections per group of mailboxes, and the dry-run switch.
+#[component]
+fn ExchangeCard(groups: Vec<GroupHealth>, dry_on: bool, dry: Action<bool, Result<(), AppError>>) -> impl IntoView {
+    view! {
         <section class="card" data-testid="calendar-ews">
             <h2>"Exchange: EWS streaming (on premises), Graph polling (Exchange Online)"</h2>
             <table class="grid">
                 <thead><tr><th>"Group (first mailbox)"</th><th>"Mailboxes"</th><th>"Connected (stream) / answering (Graph) since"</th><th>"Last change"</th><th>"Catch-ups / Graph rounds"</th><th>"Reconnects"</th><th>"Problems"</th></tr></thead>
                 <tbody>
-                    {p.groups.iter().map(|g| view! {
+                    {groups.iter().map(|g| view! {
                         <tr>
                             <td>{g.first_mailbox.clone()}</td><td>{g.mailboxes}</td>
                             <td>{g.connected_since.as_ref().map(display_time).unwrap_or_else(|| "not connected".into())}</td>
@@ -164,17 +175,24 @@ fn Calendar(
                 {move || dry.value().get().and_then(|r| r.err()).map(|e| view! { <span class="result-failed">" "{e.to_string()}</span> })}
             </p>
         </section>
+    }
+}
+
+/// The meetings processed, with a Retry on each failure.
+#[component]
+fn LogCard(keyword: String, log: Vec<CalendarLogEntry>, retry: Action<i64, Result<String, AppError>>) -> impl IntoView {
+    view! {
         <section class="card">
-            <h2>{format!("Meetings with \u{201c}{}\u{201d}", p.keyword)}</h2>
+            <h2>{format!("Meetings with \u{201c}{}\u{201d}", keyword)}</h2>
             <table class="grid" data-testid="calendar-log">
                 <thead><tr><th>"When"</th><th>"Mailbox"</th><th>"Meeting"</th><th>"Action"</th><th>"Detail"</th><th>"Event → invite"</th><th></th></tr></thead>
                 <tbody>
-                    {p.log.iter().map(|l| view! {
-                        <tr data-testid="calendar-entry" data-action=l.action.clone()>
+                    {log.iter().map(|l| view! {
+                        <tr data-testid="calendar-entry" data-action=l.action.as_str()>
                             <td><LocalTime at=l.at/></td><td>{l.mailbox.clone()}</td><td>{l.subject.clone()}</td>
-                            <td class=if l.action == "failed" { "result-failed" } else { "" }>{l.action.clone()}</td><td>{l.detail.clone()}</td>
+                            <td class=if l.action == LogAction::Failed { "result-failed" } else { "" }>{l.action.as_str()}</td><td>{l.detail.clone()}</td>
                             <td>{l.latency_ms.map(|ms| format!("{:.1} s", ms as f64 / 1000.0)).unwrap_or_default()}</td>
-                            <td>{(l.action == "failed").then(|| {
+                            <td>{(l.action == LogAction::Failed).then(|| {
                                 let id = l.id;
                                 view! { <button class="secondary" data-testid="calendar-retry" on:click=move |_| { retry.dispatch(id); }>"Retry"</button> }
                             })}</td>
@@ -184,6 +202,16 @@ fn Calendar(
             </table>
             {move || retry.value().get().and_then(|r| r.err()).map(|e| view! { <p class="alert error">{e.to_string()}</p> })}
         </section>
+    }
+}
+
+/// The join-details template of one language, saved with a preview.
+#[component]
+fn TemplateCard(templates: std::collections::BTreeMap<String, String>) -> impl IntoView {
+    let lang = RwSignal::new("en".to_string());
+    let html = RwSignal::new(templates.get("en").cloned().unwrap_or_default());
+    let save = Action::new(move |_: &()| save_calendar_template(lang.get_untracked(), html.get_untracked()));
+    view! {
         <section class="card">
             <h2>"Join-details template"</h2>
             <p class="muted">"HTML (minijinja): space_name, sip_uri, secondary_uri, call_id, passcode, web_link, dial_in, organizer."</p>

@@ -5,15 +5,17 @@
 //! after Graph forgot the link: 410) processes every meeting in the window, as the EWS
 //! catch-up does; the rules leave meetings already handled alone. 429/503 wait their
 //! `Retry-After`; a mailbox outside the app's access policy is reported and skipped. With a
-//! public URL configured, change notifications ([`graph_notify`](super::graph_notify)) wake
+//! public URL configured, change notifications ([`subscriptions`](super::subscriptions)) wake
 //! the poller for one mailbox at once; the rounds stay as the safety net.
 
-use super::ews_client::EwsError;
-use super::graph::{GraphClient, RESYNC};
-use super::graph_notify::{GraphSubscriptions, NotifyError, Wanted};
-use super::service::CalendarService;
+use super::subscriptions::{GraphSubscriptions, NotifyError, Wanted};
+use super::WatchError;
+use crate::calendar::exchange::graph::GraphClient;
+use crate::calendar::model::ProviderError;
+use crate::calendar::service::CalendarService;
+use crate::calendar::store::CalendarStore;
 use crate::model::calendar::GroupHealth;
-use crate::store::{now_text, Store, StoreError};
+use crate::store::Store;
 use crate::sync::lock;
 use crate::workers::WorkerCtx;
 use futures::StreamExt;
@@ -25,6 +27,7 @@ pub struct GraphPoller {
     graph: GraphClient,
     service: Arc<CalendarService>,
     store: Store,
+    calendar: CalendarStore,
     /// Between two rounds over all mailboxes.
     pub interval: Duration,
     /// The calendar window asked for: from a day ago to this many days ahead.
@@ -39,16 +42,13 @@ pub struct GraphPoller {
     wake_rx: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Wanted>>,
 }
 
-fn store_err(e: StoreError) -> EwsError {
-    EwsError::Protocol(e.to_string())
-}
-
 impl GraphPoller {
     pub fn new(graph: GraphClient, service: Arc<CalendarService>, store: Store, interval: Duration) -> Self {
         let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel();
         Self {
             graph,
             service,
+            calendar: CalendarStore::new(store.clone()),
             store,
             interval,
             days_ahead: 365,
@@ -87,46 +87,19 @@ impl GraphPoller {
         lock(&self.health).clone()
     }
 
-    async fn delta_link(&self, mailbox: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT delta_link FROM calendar_graph_delta WHERE mailbox = ?")
-            .bind(mailbox)
-            .fetch_optional(self.store.pool())
-            .await?)
-    }
-
-    async fn save_link(&self, mailbox: &str, link: Option<&str>) -> Result<(), StoreError> {
-        match link {
-            Some(l) => {
-                sqlx::query(
-                    "INSERT INTO calendar_graph_delta (mailbox, delta_link, updated_at) VALUES (?, ?, ?)
-                     ON CONFLICT(mailbox) DO UPDATE SET delta_link = excluded.delta_link, updated_at = excluded.updated_at",
-                )
-                .bind(mailbox)
-                .bind(l)
-                .bind(now_text())
-                .execute(self.store.pool())
-                .await?;
-            }
-            None => {
-                sqlx::query("DELETE FROM calendar_graph_delta WHERE mailbox = ?").bind(mailbox).execute(self.store.pool()).await?;
-            }
-        }
-        Ok(())
-    }
-
     /// One round for one mailbox: the pages from its stored delta link (or a new window) to
     /// the next delta link; every changed meeting processed (a series once, on its master).
     /// Returns how many were.
-    pub async fn poll(&self, mailbox: &str) -> Result<usize, EwsError> {
-        let mut link = self.delta_link(mailbox).await.map_err(store_err)?;
+    pub async fn poll(&self, mailbox: &str) -> Result<usize, WatchError> {
+        let mut link = self.calendar.delta_link(mailbox).await?;
         let mut n = 0;
         // A series' occurrences span many pages; its master is read and handled once a round.
         let mut done = std::collections::HashSet::new();
         loop {
             let page = match self.graph.delta(mailbox, link.as_deref(), self.days_ahead).await {
-                Err(EwsError::Exchange { code, .. }) if code == RESYNC && link.is_some() => {
+                Err(ProviderError::SyncStateLost { .. }) if link.is_some() => {
                     tracing::warn!(%mailbox, "Graph forgot the delta link; reading the calendar window again");
-                    self.save_link(mailbox, None).await.map_err(store_err)?;
+                    self.calendar.save_delta_link(mailbox, None).await?;
                     link = None;
                     continue;
                 }
@@ -141,10 +114,10 @@ impl GraphPoller {
             match (page.next_link, page.delta_link) {
                 (Some(next), _) => link = Some(next),
                 (None, Some(delta)) => {
-                    self.save_link(mailbox, Some(&delta)).await.map_err(store_err)?;
+                    self.calendar.save_delta_link(mailbox, Some(&delta)).await?;
                     return Ok(n);
                 }
-                (None, None) => return Err(EwsError::Protocol("a delta page without nextLink or deltaLink".into())),
+                (None, None) => return Err(ProviderError::Protocol("a delta page without nextLink or deltaLink".into()).into()),
             }
         }
     }
@@ -162,7 +135,7 @@ impl GraphPoller {
         while !ctx.is_cancelled() {
             let started = OffsetDateTime::now_utc();
             let me = &self;
-            let results: Vec<(String, Result<usize, EwsError>, Option<EwsError>)> = futures::stream::iter(mailboxes.iter().cloned())
+            let results: Vec<(String, Result<usize, WatchError>, Option<WatchError>)> = futures::stream::iter(mailboxes.iter().cloned())
                 .map(|m| async move {
                     let sub = match &me.subscriptions {
                         Some(subs) => subs.ensure(&m).await.err(),
@@ -174,38 +147,7 @@ impl GraphPoller {
                 .buffer_unordered(self.concurrency.max(1))
                 .collect()
                 .await;
-            let mut wait = self.interval;
-            let (mut denied, mut errors, mut changed) = (Vec::new(), Vec::new(), 0);
-            for (m, r, sub) in results {
-                if let Some(e) = sub {
-                    errors.push(format!("{m}: change notifications: {e}"));
-                }
-                match r {
-                    Ok(k) => changed += k,
-                    Err(EwsError::NoImpersonation(_)) => denied.push(m),
-                    Err(EwsError::Busy(d)) => {
-                        wait = wait.max(d);
-                        errors.push(format!("{m}: Graph is busy (retry after {} s)", d.as_secs()));
-                    }
-                    Err(e) => errors.push(format!("{m}: {e}")),
-                }
-            }
-            {
-                let mut h = lock(&self.health);
-                h.catch_ups += 1;
-                if changed > 0 {
-                    h.last_event = Some(OffsetDateTime::now_utc());
-                }
-                h.no_impersonation = denied;
-                if errors.is_empty() {
-                    h.connected_since.get_or_insert(started);
-                    h.last_error = None;
-                } else {
-                    tracing::warn!(errors = errors.len(), first = %errors[0], "Graph round with errors");
-                    h.connected_since = None;
-                    h.last_error = Some(errors.join("; "));
-                }
-            }
+            let wait = self.record_round(started, results);
             let next = tokio::time::Instant::now() + wait;
             loop {
                 let w = tokio::select! {
@@ -216,6 +158,42 @@ impl GraphPoller {
                 self.on_notification(w, &mailboxes).await;
             }
         }
+    }
+
+    /// A round's results into the health line; returns the wait before the next round (longer
+    /// when Graph asked for it).
+    fn record_round(&self, started: OffsetDateTime, results: Vec<(String, Result<usize, WatchError>, Option<WatchError>)>) -> Duration {
+        let mut wait = self.interval;
+        let (mut denied, mut errors, mut changed) = (Vec::new(), Vec::new(), 0);
+        for (m, r, sub) in results {
+            if let Some(e) = sub {
+                errors.push(format!("{m}: change notifications: {e}"));
+            }
+            match r {
+                Ok(k) => changed += k,
+                Err(WatchError::Provider(ProviderError::NoAccess(_))) => denied.push(m),
+                Err(WatchError::Provider(ProviderError::Throttled { retry_after: d })) => {
+                    wait = wait.max(d);
+                    errors.push(format!("{m}: Graph is busy (retry after {} s)", d.as_secs()));
+                }
+                Err(e) => errors.push(format!("{m}: {e}")),
+            }
+        }
+        let mut h = lock(&self.health);
+        h.catch_ups += 1;
+        if changed > 0 {
+            h.last_event = Some(OffsetDateTime::now_utc());
+        }
+        h.no_impersonation = denied;
+        if errors.is_empty() {
+            h.connected_since.get_or_insert(started);
+            h.last_error = None;
+        } else {
+            tracing::warn!(errors = errors.len(), first = %errors[0], "Graph round with errors");
+            h.connected_since = None;
+            h.last_error = Some(errors.join("; "));
+        }
+        wait
     }
 
     async fn on_notification(&self, w: Wanted, mailboxes: &[String]) {

@@ -1,11 +1,16 @@
-//! Which API reads and writes a mailbox: EWS (Exchange on premises) or Microsoft Graph
-//! (Exchange Online), chosen by the mailbox's domain — a hybrid organisation has both.
-//! A mailbox goes to Graph when its domain is in `graph_domains` (or Graph is the only API);
-//! otherwise to EWS when its domain is in `ews_domains` (or that list is empty).
+//! Exchange's two APIs side by side — EWS ([`ews`], on premises, NTLM through [`ntlm`]) and
+//! Microsoft Graph ([`graph`], Exchange Online) — each translating into the calendar's model,
+//! and [`Exchange`], which picks the API for a mailbox by its domain (a hybrid organisation has
+//! both): Graph when the domain is in `graph_domains` (or Graph is the only API); otherwise EWS
+//! when the domain is in `ews_domains` (or that list is empty).
 
-use super::ews::Item;
-use super::ews_client::{EwsClient, EwsError};
-use super::graph::GraphClient;
+pub mod ews;
+pub mod graph;
+pub mod ntlm;
+
+use super::model::{ChangeMarker, Meeting, ProviderError};
+use ews::EwsClient;
+use graph::GraphClient;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
@@ -50,29 +55,29 @@ impl Exchange {
         None
     }
 
-    fn not_served(mailbox: &str) -> EwsError {
-        EwsError::Exchange {
-            code: "NotServed".into(),
-            message: format!("no Exchange API is configured for {mailbox}'s domain (calendar.ews_domains / calendar.graph_domains)"),
-        }
-    }
-
     /// One meeting, as the rules need it.
-    pub async fn item(&self, mailbox: &str, id: &str) -> Result<Item, EwsError> {
+    pub async fn meeting(&self, mailbox: &str, id: &str) -> Result<Meeting, ProviderError> {
         match (self.api_for(mailbox), &self.ews, &self.graph) {
-            (Some(Api::Ews), Some(ews), _) => ews.item(mailbox, id).await,
-            (Some(Api::Graph), _, Some(graph)) => graph.item(mailbox, id).await,
-            _ => Err(Self::not_served(mailbox)),
+            (Some(Api::Ews), Some(ews), _) => ews.meeting(mailbox, id).await,
+            (Some(Api::Graph), _, Some(graph)) => graph.meeting(mailbox, id).await,
+            _ => Err(ProviderError::NotServed(mailbox.to_string())),
         }
     }
 
-    /// Writes the body and marker if the meeting is still as read (`change_key`: EWS ChangeKey or
-    /// Graph etag); `Conflict` when it changed meanwhile.
-    pub async fn update_body(&self, mailbox: &str, id: &str, change_key: &str, body: &str, marker: &str) -> Result<String, EwsError> {
+    /// Writes the body and marker if the meeting is still as read (`change`: its change
+    /// marker as read); `Conflict` when it changed meanwhile.
+    pub async fn update_body(
+        &self,
+        mailbox: &str,
+        id: &str,
+        change: &ChangeMarker,
+        body: &str,
+        marker: &str,
+    ) -> Result<ChangeMarker, ProviderError> {
         match (self.api_for(mailbox), &self.ews, &self.graph) {
-            (Some(Api::Ews), Some(ews), _) => ews.update_body(mailbox, id, change_key, body, marker).await,
-            (Some(Api::Graph), _, Some(graph)) => graph.update_body(mailbox, id, change_key, body, marker).await,
-            _ => Err(Self::not_served(mailbox)),
+            (Some(Api::Ews), Some(ews), _) => ews.update_body(mailbox, id, change, body, marker).await,
+            (Some(Api::Graph), _, Some(graph)) => graph.update_body(mailbox, id, change, body, marker).await,
+            _ => Err(ProviderError::NotServed(mailbox.to_string())),
         }
     }
 }

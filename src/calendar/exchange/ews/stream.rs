@@ -1,0 +1,195 @@
+//! EWS streaming notifications: one long `GetStreamingEvents` response read as a sequence of
+//! SOAP documents (each ends with the envelope's end tag, whatever its prefix), each read into
+//! a [`StreamBatch`] — the notifications, whether the subscriptions are gone, whether Exchange
+//! closed the connection — or the [`ProviderError`] it reports.
+
+use super::client::{net, EwsClient};
+use super::read::outcome;
+use super::soap;
+use super::xml::{attr, last, local, under, walk, Ev};
+use crate::calendar::model::ProviderError;
+use futures::{Stream, StreamExt};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Created,
+    Modified,
+    /// Moved, copied, deleted … (not subscribed to, but read as they come).
+    Other,
+}
+
+/// A notification on a stream: an item of the subscription's mailbox changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub subscription_id: String,
+    pub kind: EventKind,
+    pub item_id: String,
+}
+
+/// What one SOAP document of a streaming response says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamBatch {
+    pub notifications: Vec<Notification>,
+    /// Exchange no longer knows (some of) the subscriptions, or missed events for them:
+    /// subscribe again and catch up.
+    pub subscriptions_lost: bool,
+    /// Exchange closed the connection at its timeout (`ConnectionStatus` `Closed`).
+    pub closed: bool,
+}
+
+/// Reads one streamed document: a batch, or what its refusal means.
+pub fn stream_doc(xml: &str) -> Result<StreamBatch, ProviderError> {
+    let o = outcome(xml).map_err(ProviderError::Protocol)?;
+    let mut d = StreamBatch::default();
+    if !o.ok() {
+        return match o.code.as_str() {
+            "ErrorSubscriptionNotFound" | "ErrorInvalidSubscription" | "ErrorMissedNotificationEvents" => {
+                Ok(StreamBatch { subscriptions_lost: true, ..d })
+            }
+            "ErrorServerBusy" => Err(ProviderError::Throttled { retry_after: o.back_off() }),
+            _ => Err(ProviderError::Refused { code: o.code, message: o.message }),
+        };
+    }
+    // In a notification the subscription id comes first (its text ends before the events start).
+    let mut current_sub = String::new();
+    let mut kind = None;
+    walk(xml, |ev| match ev {
+        Ev::Start(path, e) => {
+            let n = last(path);
+            if n == "Notification" {
+                current_sub.clear();
+            }
+            if n.ends_with("Event") && under(path, "Notification") {
+                kind = Some(match n {
+                    "CreatedEvent" => EventKind::Created,
+                    "ModifiedEvent" => EventKind::Modified,
+                    _ => EventKind::Other,
+                });
+            }
+            if let (true, Some(kind)) = (n == "ItemId" && under(path, "Notification"), kind) {
+                if let Some(id) = attr(e, b"Id") {
+                    d.notifications.push(Notification { subscription_id: current_sub.clone(), kind, item_id: id });
+                }
+            }
+        }
+        Ev::Text(path, t) => match last(path) {
+            "ConnectionStatus" => d.closed = t.trim().eq_ignore_ascii_case("Closed"),
+            "SubscriptionId" if under(path, "Notification") => current_sub = t.trim().to_string(),
+            "SubscriptionId" if under(path, "ErrorSubscriptionIds") => d.subscriptions_lost = true,
+            _ => {}
+        },
+    })
+    .map_err(ProviderError::Protocol)?;
+    Ok(d)
+}
+
+/// Splits complete SOAP documents off the front of a streaming buffer: each ends with the
+/// envelope's end tag, whatever its prefix. Returns the documents; `buf` keeps the rest.
+pub fn take_documents(buf: &mut String) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(end) = find_envelope_end(buf) {
+        let doc: String = buf.drain(..end).collect();
+        let doc = doc.trim().to_string();
+        if !doc.is_empty() {
+            out.push(doc);
+        }
+    }
+    out
+}
+
+fn find_envelope_end(s: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = s[from..].find("</") {
+        let start = from + i + 2;
+        let rest = &s[start..];
+        let close = rest.find('>')?;
+        let name = &rest[..close];
+        if local(name.trim().as_bytes()) == b"Envelope" {
+            return Some(start + close + 1);
+        }
+        from = start;
+    }
+    None
+}
+
+impl EwsClient {
+    /// A streaming connection for up to 200 subscriptions (as the group's first mailbox): the
+    /// documents as they arrive. The stream ends when Exchange closes the connection.
+    pub async fn stream(
+        &self,
+        anchor: &str,
+        subscription_ids: &[String],
+        timeout_minutes: u32,
+        cookie: Option<&str>,
+    ) -> Result<impl Stream<Item = Result<StreamBatch, ProviderError>>, ProviderError> {
+        let envelope = soap::envelope(Some(anchor), &soap::get_streaming_events(subscription_ids, timeout_minutes));
+        let timeout = Duration::from_secs(u64::from(timeout_minutes.clamp(1, 30)) * 60 + 60);
+        let res = self.send_streaming(anchor, &envelope, cookie, timeout).await?;
+        let bytes = res.bytes_stream();
+        let start = (bytes, String::new(), Vec::<u8>::new(), std::collections::VecDeque::<String>::new());
+        let docs = futures::stream::unfold(start, |(mut bytes, mut buf, mut partial, mut ready)| async move {
+            loop {
+                if let Some(doc) = ready.pop_front() {
+                    return Some((stream_doc(&doc), (bytes, buf, partial, ready)));
+                }
+                match bytes.next().await {
+                    Some(Ok(chunk)) => {
+                        // A chunk may end inside a UTF-8 character: keep those bytes for the next one.
+                        partial.extend_from_slice(&chunk);
+                        let valid = match std::str::from_utf8(&partial) {
+                            Ok(s) => s.len(),
+                            Err(e) => e.valid_up_to(),
+                        };
+                        buf.push_str(std::str::from_utf8(&partial[..valid]).unwrap_or_default());
+                        partial.drain(..valid);
+                        ready.extend(take_documents(&mut buf));
+                    }
+                    Some(Err(e)) => return Some((Err(net(e)), (bytes, buf, partial, ready))),
+                    None => return None,
+                }
+            }
+        });
+        Ok(docs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STREAM: &str = r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><soap11:Header xmlns:soap11="http://schemas.xmlsoap.org/soap/envelope/"><ServerVersionInfo xmlns="http://schemas.microsoft.com/exchange/services/2006/types" MajorVersion="15" MinorVersion="1"/></soap11:Header><soap11:Body xmlns:soap11="http://schemas.xmlsoap.org/soap/envelope/"><m:GetStreamingEventsResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages><m:GetStreamingEventsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Notifications><m:Notification><t:SubscriptionId>SUB1</t:SubscriptionId><t:CreatedEvent><t:TimeStamp>2026-11-24T10:00:00Z</t:TimeStamp><t:ItemId Id="ITEM1" ChangeKey="CK1"/><t:ParentFolderId Id="F"/></t:CreatedEvent><t:ModifiedEvent><t:TimeStamp>2026-11-24T10:00:01Z</t:TimeStamp><t:ItemId Id="ITEM2" ChangeKey="CK2"/></t:ModifiedEvent></m:Notification></m:Notifications><m:ConnectionStatus>OK</m:ConnectionStatus></m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse></soap11:Body></Envelope>"#;
+
+    #[test]
+    fn streamed_documents_are_split_and_their_notifications_read_whatever_the_prefixes() {
+        let mut buf = format!("{STREAM}\r\n{}<s:Envel", STREAM.replace("ITEM1", "ITEM3"));
+        let docs = take_documents(&mut buf);
+        assert_eq!(docs.len(), 2);
+        assert_eq!(buf, "<s:Envel", "an incomplete document waits for more bytes");
+        let d = stream_doc(&docs[0]).unwrap();
+        assert!(!d.closed && !d.subscriptions_lost);
+        assert_eq!(
+            d.notifications,
+            vec![
+                Notification { subscription_id: "SUB1".into(), kind: EventKind::Created, item_id: "ITEM1".into() },
+                Notification { subscription_id: "SUB1".into(), kind: EventKind::Modified, item_id: "ITEM2".into() },
+            ]
+        );
+        assert_eq!(stream_doc(&docs[1]).unwrap().notifications[0].item_id, "ITEM3");
+        let closed = STREAM.replace("<m:ConnectionStatus>OK", "<m:ConnectionStatus>Closed");
+        assert!(stream_doc(&closed).unwrap().closed);
+    }
+
+    #[test]
+    fn refusals_on_a_stream_say_resubscribe_back_off_or_fail() {
+        let refusal = |code: &str| {
+            STREAM.replace("ResponseClass=\"Success\"><m:ResponseCode>NoError", &format!("ResponseClass=\"Error\"><m:ResponseCode>{code}"))
+        };
+        assert!(stream_doc(&refusal("ErrorSubscriptionNotFound")).unwrap().subscriptions_lost);
+        assert!(stream_doc(&refusal("ErrorMissedNotificationEvents")).unwrap().subscriptions_lost);
+        assert_eq!(stream_doc(&refusal("ErrorServerBusy")), Err(ProviderError::Throttled { retry_after: Duration::from_secs(1) }));
+        assert!(
+            matches!(stream_doc(&refusal("ErrorExceededConnectionCount")), Err(ProviderError::Refused { code, .. }) if code == "ErrorExceededConnectionCount")
+        );
+    }
+}

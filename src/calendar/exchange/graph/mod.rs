@@ -1,0 +1,12 @@
+//! The Microsoft Graph adapter (Exchange Online, ../shared/reference/exchange.md §3): the
+//! app-token client ([`client`]), one event read and written ([`events`]), the calendar delta
+//! ([`delta`]) and change-notification subscriptions ([`notify`]).
+
+pub mod client;
+pub mod delta;
+pub mod events;
+pub mod notify;
+
+pub use client::GraphClient;
+pub use delta::DeltaPage;
+pub use notify::{Lifecycle, Notice};
