@@ -26,7 +26,7 @@ pub(super) fn find_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
     let found = match &req.view {
         Some(View::Calendar { start, end, max }) => match calendar_view(&items, all, mailbox, start, end, *max) {
             Ok(f) => f,
-            Err(refused) => return refused,
+            Err(refused) => return *refused,
         },
         Some(View::Indexed { offset, max }) => indexed_page(all, *offset, *max),
         None => {
@@ -73,19 +73,19 @@ fn calendar_view(
     start: &Option<String>,
     end: &Option<String>,
     max: Option<usize>,
-) -> Result<Found, Response> {
+) -> Result<Found, Box<Response>> {
     let (Some(from), Some(to)) = (parse_time(start), parse_time(end)) else {
-        return Err(fault(
+        return Err(Box::new(fault(
             "ErrorSchemaValidation",
             "The request failed schema validation: CalendarView needs StartDate and EndDate.",
             None,
-        ));
+        )));
     };
     if to - from > time::Duration::days(731) {
-        return Err(xml_response(
+        return Err(Box::new(xml_response(
             StatusCode::OK,
             message("FindItem", "Error", "ErrorCalendarViewRangeTooBig", "The calendar view range exceeds the maximum of two years.", ""),
-        ));
+        )));
     }
     let mut hits: Vec<SimItem> = Vec::new();
     for i in all {

@@ -267,21 +267,29 @@ async fn soap(
         return fault("ErrorServerBusy", "The server cannot service this request right now. Try again later.", Some(300));
     }
     if let Err(refused) = check_mailbox(&s, &account, &mailbox) {
-        return refused;
+        return *refused;
     }
     dispatch(&s, &mailbox, req)
 }
 
 /// The mailbox (when one is named) exists and the account may impersonate it.
-fn check_mailbox(s: &Shared, account: &SimAccount, mailbox: &str) -> Result<(), Response> {
+fn check_mailbox(s: &Shared, account: &SimAccount, mailbox: &str) -> Result<(), Box<Response>> {
     if mailbox.is_empty() {
         return Ok(());
     }
     if !s.cfg.mailboxes.iter().any(|m| m.eq_ignore_ascii_case(mailbox)) {
-        return Err(fault("ErrorNonExistentMailbox", &format!("The SMTP address has no mailbox associated with it: {mailbox}"), None));
+        return Err(Box::new(fault(
+            "ErrorNonExistentMailbox",
+            &format!("The SMTP address has no mailbox associated with it: {mailbox}"),
+            None,
+        )));
     }
     if !account.impersonate_all && !account.can_impersonate.iter().any(|m| m.eq_ignore_ascii_case(mailbox)) {
-        return Err(fault("ErrorImpersonateUserDenied", "The account does not have permission to impersonate the requested user.", None));
+        return Err(Box::new(fault(
+            "ErrorImpersonateUserDenied",
+            "The account does not have permission to impersonate the requested user.",
+            None,
+        )));
     }
     Ok(())
 }

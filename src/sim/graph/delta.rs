@@ -55,7 +55,7 @@ pub(super) async fn delta(
 ) -> Response {
     let st = match round_state(&s, &q) {
         Ok(st) => st,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let page_size = page_size(&s, &headers);
     let round = round_changes(&s, &mailbox, &st);
@@ -77,17 +77,17 @@ pub(super) async fn delta(
 /// The round this request goes on with: its token's (410 when the token is forgotten), or a new
 /// one over the window asked. A delta link starts a new round: everything changed since the
 /// last round, up to now.
-fn round_state(s: &Shared, q: &HashMap<String, String>) -> Result<DeltaState, Response> {
+fn round_state(s: &Shared, q: &HashMap<String, String>) -> Result<DeltaState, Box<Response>> {
     let token = q.get("$skiptoken").or_else(|| q.get("$deltatoken"));
     let st = match token {
         Some(t) => match decode_state(t) {
             Some(st) if st.epoch == s.delta_epoch.load(Ordering::Relaxed) => st,
             _ => {
-                return Err(error(
+                return Err(Box::new(error(
                     StatusCode::GONE,
                     "SyncStateNotFound",
                     "The sync state generation is not found. Start a new synchronisation without a token.",
-                ))
+                )))
             }
         },
         None => first_round(s, q)?,
@@ -100,14 +100,14 @@ fn round_state(s: &Shared, q: &HashMap<String, String>) -> Result<DeltaState, Re
 }
 
 /// The first round, over the window in `startDateTime`/`endDateTime` (both required).
-fn first_round(s: &Shared, q: &HashMap<String, String>) -> Result<DeltaState, Response> {
+fn first_round(s: &Shared, q: &HashMap<String, String>) -> Result<DeltaState, Box<Response>> {
     let (Some(start), Some(end)) = (q.get("startDateTime").and_then(|v| parse_time(v)), q.get("endDateTime").and_then(|v| parse_time(v)))
     else {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "ErrorInvalidParameter",
             "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.",
-        ));
+        )));
     };
     Ok(DeltaState {
         epoch: s.delta_epoch.load(Ordering::Relaxed),

@@ -161,7 +161,7 @@ pub(super) async fn patch_event(
         }
     }
     if let Err(refused) = apply_patch(e, &patch) {
-        return refused;
+        return *refused;
     }
     e.updates += 1;
     e.version += 1;
@@ -180,7 +180,7 @@ pub(super) async fn patch_event(
 
 /// Writes what the PATCH sets: body, location, subject, extended properties (400 for an id not
 /// in PS_PUBLIC_STRINGS, what came before it kept).
-fn apply_patch(e: &mut GraphEvent, patch: &Value) -> Result<(), Response> {
+fn apply_patch(e: &mut GraphEvent, patch: &Value) -> Result<(), Box<Response>> {
     if let Some(b) = patch.get("body") {
         let html = b.get("contentType").and_then(|c| c.as_str()).is_some_and(|c| c.eq_ignore_ascii_case("html"));
         e.body = b.get("content").and_then(|c| c.as_str()).unwrap_or_default().to_string();
@@ -199,7 +199,11 @@ fn apply_patch(e: &mut GraphEvent, patch: &Value) -> Result<(), Response> {
             .and_then(|r| r.strip_prefix(PS_PUBLIC_STRINGS).or_else(|| r.strip_prefix(&PS_PUBLIC_STRINGS.to_ascii_lowercase())))
             .and_then(|r| r.trim().strip_prefix("Name "))
         else {
-            return Err(error(StatusCode::BAD_REQUEST, "ErrorInvalidProperty", &format!("The extended property id '{pid}' is not valid.")));
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "ErrorInvalidProperty",
+                &format!("The extended property id '{pid}' is not valid."),
+            )));
         };
         e.properties.insert(name.trim().to_string(), p.get("value").and_then(|v| v.as_str()).unwrap_or_default().to_string());
     }

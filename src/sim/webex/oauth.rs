@@ -236,20 +236,22 @@ pub(super) async fn access_token(
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "The body must be application/x-www-form-urlencoded.");
     };
     if let Err(refused) = check_token_client(&s, &headers, &f) {
-        return refused;
+        return *refused;
     }
     let mut w = lock(&s.world);
     let grant = match f.get("grant_type").map(String::as_str) {
         Some("authorization_code") => code_grant(&mut w, &f),
         Some("refresh_token") => refresh_grant(&w, &f),
-        Some(_) => {
-            Err(oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token."))
-        }
-        None => Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required.")),
+        Some(_) => Err(Box::new(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be authorization_code or refresh_token.",
+        ))),
+        None => Err(Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required."))),
     };
     let g = match grant {
         Ok(g) => g,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let (access, expires_in) = w.issue_access(&g.person_id, g.code.as_deref());
     let body = serde_json::json!({
@@ -264,27 +266,31 @@ pub(super) async fn access_token(
 }
 
 /// The integration authenticated itself, and a `client_id` in the form names the same client.
-fn check_token_client(s: &Shared, headers: &HeaderMap, f: &HashMap<String, String>) -> Result<(), Response> {
+fn check_token_client(s: &Shared, headers: &HeaderMap, f: &HashMap<String, String>) -> Result<(), Box<Response>> {
     match client_auth(headers, f) {
         Some((id, secret)) if id == s.cfg.client_id && secret == s.cfg.client_secret => {
             if f.get("client_id").is_some_and(|c| *c != id) {
-                return Err(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client_id does not match the client authenticated."));
+                return Err(Box::new(oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "client_id does not match the client authenticated.",
+                )));
             }
             Ok(())
         }
-        _ => Err(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed.")),
+        _ => Err(Box::new(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed."))),
     }
 }
 
-fn invalid_grant(why: &str) -> Response {
-    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why)
+fn invalid_grant(why: &str) -> Box<Response> {
+    Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why))
 }
 
 /// `authorization_code`: a code used once, before it expires, with its redirect URI and PKCE
 /// verifier; it gives a new refresh token. A replayed code revokes what it issued.
-fn code_grant(w: &mut World, f: &HashMap<String, String>) -> Result<Grant, Response> {
+fn code_grant(w: &mut World, f: &HashMap<String, String>) -> Result<Grant, Box<Response>> {
     let Some(code) = f.get("code") else {
-        return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "code is required."));
+        return Err(Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "code is required.")));
     };
     let Some(c) = w.codes.get_mut(code) else {
         return Err(invalid_grant("The authorization code is invalid."));
@@ -320,7 +326,7 @@ fn code_grant(w: &mut World, f: &HashMap<String, String>) -> Result<Grant, Respo
 }
 
 /// PKCE (RFC 7636): a challenged code needs the verifier that hashes (S256) or equals (plain) it.
-fn check_verifier(c: &Code, f: &HashMap<String, String>) -> Result<(), Response> {
+fn check_verifier(c: &Code, f: &HashMap<String, String>) -> Result<(), Box<Response>> {
     let Some(challenge) = &c.challenge else { return Ok(()) };
     let Some(verifier) = f.get("code_verifier") else {
         return Err(invalid_grant("code_verifier is required."));
@@ -338,9 +344,9 @@ fn check_verifier(c: &Code, f: &HashMap<String, String>) -> Result<(), Response>
 
 /// `refresh_token`: a refresh token neither expired nor revoked; it stays the same, with what
 /// is left of its lifetime.
-fn refresh_grant(w: &World, f: &HashMap<String, String>) -> Result<Grant, Response> {
+fn refresh_grant(w: &World, f: &HashMap<String, String>) -> Result<Grant, Box<Response>> {
     let Some(token) = f.get("refresh_token") else {
-        return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required."));
+        return Err(Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required.")));
     };
     let Some(r) = w.refresh.get(token) else {
         return Err(invalid_grant("The refresh token is invalid."));
