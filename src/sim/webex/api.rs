@@ -1,5 +1,5 @@
-//! The REST calls the incident-rooms sample makes (reference/webex.md §3), behind the bearer
-//! gate in `mod.rs`. Field names are Webex's (Person, Room, Membership, Message, meetingInfo).
+//! The REST calls the incident-rooms sample makes (../shared/reference/webex.md §3), behind the
+//! bearer gate in `mod.rs`. Field names are Webex's (Person, Room, Membership, Message, meetingInfo).
 
 use super::{error, ids, now_rfc3339, org, paged, Caller, Membership, Shared, SimMessage, SimPerson, World};
 use crate::sync::lock;

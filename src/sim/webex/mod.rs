@@ -1,8 +1,9 @@
 //! A Webex REST API + OAuth simulator: the integration's authorisation code flow (with PKCE),
 //! `access_token` with `authorization_code` and `refresh_token` grants, and the calls the
-//! incident-rooms sample makes (reference/webex.md §2, §3): `people/me`, `people` (paged through
-//! `Link: rel="next"`, the whole org only for an admin), `rooms` (only the caller's), `rooms/{id}`,
-//! `rooms/{id}/meetingInfo`, `memberships` (list, create, update, delete) and `messages`.
+//! incident-rooms sample makes (../shared/reference/webex.md §2, §3): `people/me`, `people`
+//! (paged through `Link: rel="next"`, the whole org only for an admin), `rooms` (only the
+//! caller's), `rooms/{id}`, `rooms/{id}/meetingInfo`, `memberships` (list, create, update,
+//! delete) and `messages`.
 //! Ids are Webex-shaped (base64 of `ciscospark://us/<KIND>/<uuid>`); every response carries a
 //! `trackingid` header and errors use Webex's body (`message`, `errors[].description`,
 //! `trackingId`). Faults on request for the API routes: latency, 429 with `Retry-After`, 503.
@@ -12,25 +13,30 @@
 
 mod api;
 mod ids;
+mod inspect;
 mod oauth;
 mod org;
+mod paging;
+mod world;
 
 pub use org::{SimOrg, SimPerson, SimRoom};
+pub use world::{SimMembership, SimMessage, SimRequest};
 
 use crate::sim::faults::Fault;
 use crate::sync::lock;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use paging::paged;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use world::{Membership, Room, World};
 
 #[derive(Debug, Clone)]
 pub struct WebexSimConfig {
@@ -70,129 +76,6 @@ impl Default for WebexSimConfig {
 
 /// Faults to inject on the `/v1` API routes (not OAuth, not `/sim`), changeable while running.
 pub type WebexFaults = crate::sim::faults::HttpFaults;
-
-/// A message accepted by `POST /v1/messages`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimMessage {
-    pub id: String,
-    pub from_person_id: String,
-    pub from_person_email: String,
-    /// Set for a 1:1 message (`toPersonId` or `toPersonEmail`); `None` for a message to a room.
-    pub to_person_id: Option<String>,
-    pub to_person_email: Option<String>,
-    /// The room it went to (the direct room for a 1:1 message).
-    pub room_id: String,
-    pub text: Option<String>,
-    pub markdown: Option<String>,
-    pub created: String,
-}
-
-/// A membership as the simulator holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimMembership {
-    pub id: String,
-    pub room_id: String,
-    pub person_id: String,
-    pub person_email: String,
-    pub is_moderator: bool,
-}
-
-/// One request the simulator answered (`/sim/…` excluded).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimRequest {
-    pub method: String,
-    /// The path with its query, if any.
-    pub path: String,
-    pub status: u16,
-    /// Whose bearer token it carried, when the token was valid.
-    pub person_email: Option<String>,
-}
-
-struct Token {
-    person_id: String,
-    expires: Instant,
-    /// The authorisation code it came from, so a replayed code can revoke it.
-    code: Option<String>,
-}
-
-struct Refresh {
-    person_id: String,
-    expires: Instant,
-    scope: String,
-    revoked: bool,
-    code: Option<String>,
-}
-
-struct Code {
-    person_id: String,
-    scope: String,
-    redirect_uri: String,
-    challenge: Option<String>,
-    method: String,
-    expires: Instant,
-    used: bool,
-}
-
-struct Room {
-    id: String,
-    title: String,
-    room_type: String,
-    created: String,
-    last_activity: String,
-    creator_id: String,
-}
-
-struct Membership {
-    id: String,
-    room_id: String,
-    person_id: String,
-    is_moderator: bool,
-    created: String,
-}
-
-struct World {
-    people: Vec<SimPerson>,
-    rooms: Vec<Room>,
-    memberships: Vec<Membership>,
-    messages: Vec<SimMessage>,
-    codes: HashMap<String, Code>,
-    access: HashMap<String, Token>,
-    refresh: HashMap<String, Refresh>,
-    access_lifetime: Duration,
-    refresh_lifetime: Duration,
-    requests: Vec<SimRequest>,
-}
-
-impl World {
-    fn person(&self, id: &str) -> Option<&SimPerson> {
-        self.people.iter().find(|p| p.id == id)
-    }
-    fn person_by_email(&self, email: &str) -> Option<&SimPerson> {
-        self.people.iter().find(|p| p.email.eq_ignore_ascii_case(email))
-    }
-    fn room(&self, id: &str) -> Option<&Room> {
-        self.rooms.iter().find(|r| r.id == id)
-    }
-    fn is_member(&self, room_id: &str, person_id: &str) -> bool {
-        self.memberships.iter().any(|m| m.room_id == room_id && m.person_id == person_id)
-    }
-    fn sim_membership(&self, m: &Membership) -> SimMembership {
-        SimMembership {
-            id: m.id.clone(),
-            room_id: m.room_id.clone(),
-            person_id: m.person_id.clone(),
-            person_email: self.person(&m.person_id).map(|p| p.email.clone()).unwrap_or_default(),
-            is_moderator: m.is_moderator,
-        }
-    }
-    fn issue_access(&mut self, person_id: &str, code: Option<&str>) -> (String, u64) {
-        let token = token_string();
-        let life = self.access_lifetime;
-        self.access
-            .insert(token.clone(), Token { person_id: person_id.into(), expires: Instant::now() + life, code: code.map(Into::into) });
-        (token, life.as_secs())
-    }
-}
 
 struct Shared {
     cfg: WebexSimConfig,
@@ -294,10 +177,10 @@ impl SimWebex {
             .merge(api)
             .route("/v1/authorize", get(oauth::authorize_page).post(oauth::authorize_decision))
             .route("/v1/access_token", post(oauth::access_token))
-            .route("/sim/token", get(sim_token))
-            .route("/sim/messages", get(sim_messages))
-            .route("/sim/requests", get(sim_requests))
-            .route("/sim/memberships", get(sim_memberships))
+            .route("/sim/token", get(inspect::sim_token))
+            .route("/sim/messages", get(inspect::sim_messages))
+            .route("/sim/requests", get(inspect::sim_requests))
+            .route("/sim/memberships", get(inspect::sim_memberships))
             .fallback(|| async { error(StatusCode::NOT_FOUND, "The requested resource could not be found.") })
             .method_not_allowed_fallback(|| async { error(StatusCode::METHOD_NOT_ALLOWED, "The request method is not supported.") })
             .layer(axum::middleware::from_fn_with_state(shared.clone(), track))
@@ -382,17 +265,6 @@ impl SimWebex {
     }
 }
 
-/// Webex tokens look like `<base64ish>_<cluster>_<org uuid>` [I: the shape; only opacity matters].
-fn token_string() -> String {
-    use rand::distributions::{Alphanumeric, DistString};
-    format!("{}_PF84_{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 64), uuid::Uuid::new_v4())
-}
-
-fn random_code() -> String {
-    use rand::distributions::{Alphanumeric, DistString};
-    Alphanumeric.sample_string(&mut rand::thread_rng(), 48)
-}
-
 /// RFC 3339 with milliseconds and `Z`, as Webex writes `created`.
 fn now_rfc3339() -> String {
     let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
@@ -461,102 +333,4 @@ fn bearer_person(s: &Shared, headers: &HeaderMap) -> Option<SimPerson> {
         return None;
     }
     w.person(&t.person_id).cloned()
-}
-
-/// A page of `items` as Webex pages lists: at most `min(max, 30)` items [I: short pages on
-/// purpose, so callers must follow links], and `Link: <…&cursor=…>; rel="next"` while more remain,
-/// built from the request's `Host` and query (minus any old cursor).
-fn paged(s: &Shared, headers: &HeaderMap, uri: &axum::http::Uri, items: Vec<serde_json::Value>) -> Response {
-    let q: HashMap<String, String> = Query::try_from_uri(uri).map(|Query(q)| q).unwrap_or_default();
-    let max = match q.get("max").map(|m| m.parse::<usize>()) {
-        None => 100,
-        Some(Ok(m)) if m > 0 => m,
-        Some(_) => return error(StatusCode::BAD_REQUEST, "max must be a positive integer."),
-    };
-    let offset = match q.get("cursor") {
-        None => 0,
-        Some(c) => match decode_cursor(c) {
-            Some(o) => o,
-            None => return error(StatusCode::BAD_REQUEST, "Invalid cursor."),
-        },
-    };
-    let size = max.min(30);
-    let end = (offset + size).min(items.len());
-    let page: Vec<_> = items.get(offset.min(items.len())..end).unwrap_or_default().to_vec();
-    let mut resp = Json(serde_json::json!({ "items": page })).into_response();
-    if end < items.len() {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(String::from).unwrap_or_else(|| s.addr.to_string());
-        let mut query: Vec<&str> = uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty() && !p.starts_with("cursor=")).collect();
-        let cursor = format!("cursor={}", encode_cursor(end));
-        query.push(&cursor);
-        let link = format!("<http://{host}{}?{}>; rel=\"next\"", uri.path(), query.join("&"));
-        if let Ok(v) = HeaderValue::from_str(&link) {
-            resp.headers_mut().insert(header::LINK, v);
-        }
-    }
-    resp
-}
-
-fn encode_cursor(offset: usize) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
-}
-
-fn decode_cursor(c: &str) -> Option<usize> {
-    use base64::Engine;
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
-    String::from_utf8(raw).ok()?.strip_prefix("offset:")?.parse().ok()
-}
-
-#[derive(Deserialize)]
-struct EmailQuery {
-    email: Option<String>,
-}
-
-async fn sim_token(State(s): State<Arc<Shared>>, Query(q): Query<EmailQuery>) -> Response {
-    let mut w = lock(&s.world);
-    let Some(p) = q.email.as_deref().and_then(|e| w.person_by_email(e)).cloned() else {
-        return error(StatusCode::NOT_FOUND, "No such person in the simulated org (pass ?email=).");
-    };
-    let (token, expires_in) = w.issue_access(&p.id, None);
-    let person = api::person_json(&p, &s.cfg.org.org_id);
-    Json(serde_json::json!({ "access_token": token, "expires_in": expires_in, "person": person })).into_response()
-}
-
-async fn sim_messages(State(s): State<Arc<Shared>>) -> Json<Vec<SimMessage>> {
-    Json(lock(&s.world).messages.clone())
-}
-
-async fn sim_requests(State(s): State<Arc<Shared>>) -> Json<Vec<SimRequest>> {
-    Json(lock(&s.world).requests.clone())
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RoomQuery {
-    room_id: Option<String>,
-}
-
-async fn sim_memberships(State(s): State<Arc<Shared>>, Query(q): Query<RoomQuery>) -> Json<Vec<SimMembership>> {
-    let w = lock(&s.world);
-    Json(w.memberships.iter().filter(|m| q.room_id.as_ref().is_none_or(|r| &m.room_id == r)).map(|m| w.sim_membership(m)).collect())
-}
-
-impl SimWebex {
-    /// Answers the consent page of `authorize_url` as `email` (accept), as a person clicking
-    /// through it would; returns where the simulator redirects (the client's redirect URI with
-    /// `code` and `state`). For demo mode and scripts.
-    pub async fn consent(&self, authorize_url: &str, email: &str) -> Result<String, String> {
-        let url = reqwest::Url::parse(authorize_url).map_err(|e| e.to_string())?;
-        let mut form: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-        form.push(("email".into(), email.into()));
-        form.push(("decision".into(), "accept".into()));
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
-        let res = http.post(format!("{}/v1/authorize", self.url())).form(&form).send().await.map_err(|e| e.to_string())?;
-        res.headers()
-            .get(axum::http::header::LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .map(String::from)
-            .ok_or_else(|| format!("the consent page answered {} without a redirect", res.status()))
-    }
 }

@@ -1,11 +1,12 @@
-//! The integration's OAuth 2.0 authorisation code flow (reference/webex.md §2): `GET /v1/authorize`
-//! shows a consent page where the simulated user picks who they are, `POST /v1/authorize` sends
-//! the browser back with a code (or `error=access_denied`), and `POST /v1/access_token` trades a
-//! code or a refresh token for tokens. PKCE (RFC 7636, S256 and plain), the client as form fields
+//! The integration's OAuth 2.0 authorisation code flow (../shared/reference/webex.md §2):
+//! `GET /v1/authorize` shows a consent page where the simulated user picks who they are,
+//! `POST /v1/authorize` sends the browser back with a code (or `error=access_denied`), and
+//! `POST /v1/access_token` trades a code or a refresh token for tokens. PKCE (RFC 7636, S256 and plain), the client as form fields
 //! or HTTP Basic (RFC 6749 §2.3.1), single-use codes valid 5 minutes, and a replayed code revoking
 //! what it issued (RFC 6749 §4.1.2) are RFC behaviour; whether Webex does each is [I].
 
-use super::{tracking_id, Code, Refresh, Shared};
+use super::world::{random_code, token_string, Code, Refresh, World};
+use super::{tracking_id, Shared};
 use crate::sync::lock;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
@@ -25,8 +26,14 @@ const CODE_LIFETIME: Duration = Duration::from_secs(300);
 /// RFC 3986 unreserved characters stay as they are.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+/// Text inside an element.
+fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    html_escape::encode_text(s)
+}
+
+/// A value inside a double-quoted attribute.
+fn attr(s: &str) -> std::borrow::Cow<'_, str> {
+    html_escape::encode_double_quoted_attribute(s)
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -35,13 +42,13 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
          <style>body{{font-family:sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}\
          select,button{{font-size:1rem;margin:.3rem 0}}</style></head>\
          <body><h1>{t}</h1>\n{body}\n<p><small>Webex simulator</small></p></body></html>\n",
-        t = esc(title)
+        t = text(title)
     );
     (status, Html(html)).into_response()
 }
 
 fn refuse_page(why: &str) -> Response {
-    page(StatusCode::BAD_REQUEST, "Authorization request refused", &format!("<p id=\"error\">{}</p>", esc(why)))
+    page(StatusCode::BAD_REQUEST, "Authorization request refused", &format!("<p id=\"error\">{}</p>", text(why)))
 }
 
 /// An unregistered redirect URI is never redirected to; with no URIs registered any `http(s)`
@@ -120,11 +127,11 @@ pub(super) async fn authorize_page(State(s): State<Arc<Shared>>, Query(q): Query
         .iter()
         .map(|p| {
             let selected = if hint.as_deref() == Some(p.email.to_lowercase().as_str()) { " selected" } else { "" };
-            format!("<option value=\"{}\"{selected}>{} &lt;{}&gt;</option>\n", esc(&p.email), esc(&p.display_name), esc(&p.email))
+            format!("<option value=\"{}\"{selected}>{} &lt;{}&gt;</option>\n", attr(&p.email), text(&p.display_name), text(&p.email))
         })
         .collect();
     let hidden: String =
-        CARRIED.iter().filter_map(|k| q.get(*k).map(|v| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">\n", esc(v)))).collect();
+        CARRIED.iter().filter_map(|k| q.get(*k).map(|v| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">\n", attr(v)))).collect();
     let scope = q.get("scope").cloned().unwrap_or_default();
     let body = format!(
         "<p>Switchboard wants to access your Webex account.</p>\n<p>Requested scopes: <code>{}</code></p>\n\
@@ -132,7 +139,7 @@ pub(super) async fn authorize_page(State(s): State<Arc<Shared>>, Query(q): Query
          <select name=\"email\" id=\"email\">\n{options}</select>\n<p>\
          <button type=\"submit\" id=\"accept\" name=\"decision\" value=\"accept\">Accept</button>\n\
          <button type=\"submit\" id=\"decline\" name=\"decision\" value=\"decline\">Decline</button></p>\n</form>",
-        esc(&scope)
+        text(&scope)
     );
     page(StatusCode::OK, "Switchboard wants to access your Webex account", &body)
 }
@@ -167,7 +174,7 @@ pub(super) async fn authorize_decision(
             let Some(person_id) = f.get("email").and_then(|e| w.person_by_email(e)).map(|p| p.id.clone()) else {
                 return refuse_page("Pick a person from the list.");
             };
-            let code = super::random_code();
+            let code = random_code();
             w.codes.insert(
                 code.clone(),
                 Code {
@@ -210,6 +217,15 @@ fn client_auth(headers: &HeaderMap, f: &HashMap<String, String>) -> Option<(Stri
     }
 }
 
+/// What a grant gives: whose tokens, their scope, the refresh token with its remaining
+/// lifetime in seconds, and the authorisation code they trace back to.
+struct Grant {
+    person_id: String,
+    scope: String,
+    refresh: (String, u64),
+    code: Option<String>,
+}
+
 /// `POST /v1/access_token` (form-encoded).
 pub(super) async fn access_token(
     State(s): State<Arc<Shared>>,
@@ -219,95 +235,138 @@ pub(super) async fn access_token(
     let Ok(Form(f)) = form else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "The body must be application/x-www-form-urlencoded.");
     };
-    match client_auth(&headers, &f) {
-        Some((id, secret)) if id == s.cfg.client_id && secret == s.cfg.client_secret => {
-            if f.get("client_id").is_some_and(|c| *c != id) {
-                return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client_id does not match the client authenticated.");
-            }
-        }
-        _ => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed."),
+    if let Err(refused) = check_token_client(&s, &headers, &f) {
+        return *refused;
     }
-    let grant = |why: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why);
     let mut w = lock(&s.world);
-    let (person_id, scope, refresh_token, code) = match f.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => {
-            let Some(code) = f.get("code") else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "code is required.");
-            };
-            let Some(c) = w.codes.get_mut(code) else {
-                return grant("The authorization code is invalid.");
-            };
-            if c.used {
-                c.expires = Instant::now();
-                w.access.retain(|_, t| t.code.as_deref() != Some(code));
-                w.refresh.retain(|_, t| t.code.as_deref() != Some(code));
-                return grant("The authorization code has already been used; the tokens issued from it are revoked.");
-            }
-            if Instant::now() >= c.expires {
-                return grant("The authorization code has expired.");
-            }
-            if f.get("redirect_uri") != Some(&c.redirect_uri) {
-                return grant("redirect_uri does not match the one used in the authorization request.");
-            }
-            if let Some(challenge) = &c.challenge {
-                let Some(verifier) = f.get("code_verifier") else {
-                    return grant("code_verifier is required.");
-                };
-                let ok = match c.method.as_str() {
-                    "S256" => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == *challenge,
-                    _ => verifier == challenge,
-                };
-                if !ok {
-                    return grant("code_verifier does not match the code_challenge.");
-                }
-            }
-            c.used = true;
-            let (person_id, scope) = (c.person_id.clone(), c.scope.clone());
-            let token = super::token_string();
-            let life = w.refresh_lifetime;
-            w.refresh.insert(
-                token.clone(),
-                Refresh {
-                    person_id: person_id.clone(),
-                    expires: Instant::now() + life,
-                    scope: scope.clone(),
-                    revoked: false,
-                    code: Some(code.clone()),
-                },
-            );
-            (person_id, scope, (token, life.as_secs()), Some(code.clone()))
-        }
-        Some("refresh_token") => {
-            let Some(token) = f.get("refresh_token") else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required.");
-            };
-            let Some(r) = w.refresh.get(token) else {
-                return grant("The refresh token is invalid.");
-            };
-            let now = Instant::now();
-            if r.revoked || now >= r.expires {
-                return grant("The refresh token is expired or revoked.");
-            }
-            let left = r.expires.saturating_duration_since(now).as_secs();
-            (r.person_id.clone(), r.scope.clone(), (token.clone(), left), r.code.clone())
-        }
-        Some(_) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "grant_type must be authorization_code or refresh_token.",
-            )
-        }
-        None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required."),
+    let grant = match f.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => code_grant(&mut w, &f),
+        Some("refresh_token") => refresh_grant(&w, &f),
+        Some(_) => Err(Box::new(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be authorization_code or refresh_token.",
+        ))),
+        None => Err(Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required."))),
     };
-    let (access, expires_in) = w.issue_access(&person_id, code.as_deref());
+    let g = match grant {
+        Ok(g) => g,
+        Err(refused) => return *refused,
+    };
+    let (access, expires_in) = w.issue_access(&g.person_id, g.code.as_deref());
     let body = serde_json::json!({
         "access_token": access,
         "expires_in": expires_in,
-        "refresh_token": refresh_token.0,
-        "refresh_token_expires_in": refresh_token.1,
+        "refresh_token": g.refresh.0,
+        "refresh_token_expires_in": g.refresh.1,
         "token_type": "Bearer",
-        "scope": scope,
+        "scope": g.scope,
     });
     ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(body)).into_response()
+}
+
+/// The integration authenticated itself, and a `client_id` in the form names the same client.
+fn check_token_client(s: &Shared, headers: &HeaderMap, f: &HashMap<String, String>) -> Result<(), Box<Response>> {
+    match client_auth(headers, f) {
+        Some((id, secret)) if id == s.cfg.client_id && secret == s.cfg.client_secret => {
+            if f.get("client_id").is_some_and(|c| *c != id) {
+                return Err(Box::new(oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "client_id does not match the client authenticated.",
+                )));
+            }
+            Ok(())
+        }
+        _ => Err(Box::new(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed."))),
+    }
+}
+
+fn invalid_grant(why: &str) -> Box<Response> {
+    Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why))
+}
+
+/// `authorization_code`: a code used once, before it expires, with its redirect URI and PKCE
+/// verifier; it gives a new refresh token. A replayed code revokes what it issued.
+fn code_grant(w: &mut World, f: &HashMap<String, String>) -> Result<Grant, Box<Response>> {
+    let Some(code) = f.get("code") else {
+        return Err(Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "code is required.")));
+    };
+    let Some(c) = w.codes.get_mut(code) else {
+        return Err(invalid_grant("The authorization code is invalid."));
+    };
+    if c.used {
+        c.expires = Instant::now();
+        w.access.retain(|_, t| t.code.as_deref() != Some(code));
+        w.refresh.retain(|_, t| t.code.as_deref() != Some(code));
+        return Err(invalid_grant("The authorization code has already been used; the tokens issued from it are revoked."));
+    }
+    if Instant::now() >= c.expires {
+        return Err(invalid_grant("The authorization code has expired."));
+    }
+    if f.get("redirect_uri") != Some(&c.redirect_uri) {
+        return Err(invalid_grant("redirect_uri does not match the one used in the authorization request."));
+    }
+    check_verifier(c, f)?;
+    c.used = true;
+    let (person_id, scope) = (c.person_id.clone(), c.scope.clone());
+    let token = token_string();
+    let life = w.refresh_lifetime;
+    w.refresh.insert(
+        token.clone(),
+        Refresh {
+            person_id: person_id.clone(),
+            expires: Instant::now() + life,
+            scope: scope.clone(),
+            revoked: false,
+            code: Some(code.clone()),
+        },
+    );
+    Ok(Grant { person_id, scope, refresh: (token, life.as_secs()), code: Some(code.clone()) })
+}
+
+/// PKCE (RFC 7636): a challenged code needs the verifier that hashes (S256) or equals (plain) it.
+fn check_verifier(c: &Code, f: &HashMap<String, String>) -> Result<(), Box<Response>> {
+    let Some(challenge) = &c.challenge else { return Ok(()) };
+    let Some(verifier) = f.get("code_verifier") else {
+        return Err(invalid_grant("code_verifier is required."));
+    };
+    let ok = match c.method.as_str() {
+        "S256" => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == *challenge,
+        _ => verifier == challenge,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid_grant("code_verifier does not match the code_challenge."))
+    }
+}
+
+/// `refresh_token`: a refresh token neither expired nor revoked; it stays the same, with what
+/// is left of its lifetime.
+fn refresh_grant(w: &World, f: &HashMap<String, String>) -> Result<Grant, Box<Response>> {
+    let Some(token) = f.get("refresh_token") else {
+        return Err(Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required.")));
+    };
+    let Some(r) = w.refresh.get(token) else {
+        return Err(invalid_grant("The refresh token is invalid."));
+    };
+    let now = Instant::now();
+    if r.revoked || now >= r.expires {
+        return Err(invalid_grant("The refresh token is expired or revoked."));
+    }
+    let left = r.expires.saturating_duration_since(now).as_secs();
+    Ok(Grant { person_id: r.person_id.clone(), scope: r.scope.clone(), refresh: (token.clone(), left), code: r.code.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{attr, text};
+
+    #[test]
+    fn page_values_are_escaped_for_where_they_stand() {
+        assert_eq!(text("<b>Tom & \"Jerry\"</b>"), "&lt;b&gt;Tom &amp; \"Jerry\"&lt;/b&gt;");
+        assert_eq!(attr("x\" onload=\"alert(1)"), "x&quot; onload=&quot;alert(1)");
+        assert_eq!(attr("a&b<c>"), "a&amp;b&lt;c&gt;");
+    }
 }

@@ -19,7 +19,7 @@ pub struct SimPerson {
     pub email: String,
     pub display_name: String,
     /// `(type, number)`; the types are Webex's `phoneNumbers[].type` values: `work`, `mobile`,
-    /// `fax`, `work_extension` (reference/webex.md §3).
+    /// `fax`, `work_extension` (../shared/reference/webex.md §3).
     pub phones: Vec<(String, String)>,
     /// Non-empty = an org admin (e.g. `id_full_admin`). The sample only checks for non-empty `roles`.
     pub roles: Vec<String>,

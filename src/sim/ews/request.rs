@@ -1,0 +1,122 @@
+//! What a request says, read by local names: the operation and its attributes, impersonation,
+//! item ids and ChangeKeys, body, marker, views, folders, attendees and a series' recurrence.
+
+use super::recurrence::{SimRange, SimRecurrence};
+use super::xml::{attr, last, walk, Ev, MARKER_PROPERTY};
+
+/// What a request says, read by local names.
+#[derive(Debug, Default)]
+pub(super) struct Req {
+    pub(super) op: String,
+    pub(super) impersonate: Option<String>,
+    pub(super) sub_ids: Vec<String>,
+    pub(super) timeout_minutes: u64,
+    pub(super) sync_state: Option<String>,
+    pub(super) items: Vec<(String, Option<String>)>,
+    pub(super) body: Option<(String, bool)>,
+    pub(super) marker: Option<String>,
+    pub(super) conflict: String,
+    pub(super) send: String,
+    pub(super) subject: String,
+    pub(super) location: String,
+    pub(super) start: Option<String>,
+    pub(super) end: Option<String>,
+    pub(super) view: Option<View>,
+    /// `<t:DistinguishedFolderId Id>` values.
+    pub(super) folders: Vec<String>,
+    /// The folder's `<t:Mailbox><t:EmailAddress>` (delegate access, no impersonation).
+    pub(super) folder_mailbox: Option<String>,
+    /// CreateItem: `t:RequiredAttendees`/`t:OptionalAttendees`, and a series' `t:Recurrence`.
+    pub(super) attendees: Vec<String>,
+    pub(super) recurrence: Option<SimRecurrence>,
+}
+
+/// FindItem's view.
+#[derive(Debug, Clone)]
+pub(super) enum View {
+    Calendar { start: Option<String>, end: Option<String>, max: Option<usize> },
+    Indexed { offset: usize, max: Option<usize> },
+}
+
+pub(super) fn read(xml: &str) -> Result<Req, String> {
+    let mut r = Req { timeout_minutes: 30, ..Default::default() };
+    let mut in_marker_prop = false;
+    let mut body_html = true;
+    walk(xml, |ev| match ev {
+        Ev::Start(path, e) => {
+            let n = last(path);
+            if path.len() == 3 && path[1] == "Body" && r.op.is_empty() {
+                r.op = n.to_string();
+                r.conflict = attr(e, b"ConflictResolution").unwrap_or_else(|| "AutoResolve".into());
+                r.send =
+                    attr(e, b"SendMeetingInvitationsOrCancellations").or_else(|| attr(e, b"SendMeetingInvitations")).unwrap_or_default();
+            }
+            match n {
+                "ItemId" => r.items.push((attr(e, b"Id").unwrap_or_default(), attr(e, b"ChangeKey"))),
+                "Body" if path.len() > 3 => body_html = attr(e, b"BodyType").is_none_or(|t| t.eq_ignore_ascii_case("HTML")),
+                "ExtendedFieldURI" => in_marker_prop = attr(e, b"PropertyName").as_deref() == Some(MARKER_PROPERTY),
+                "CalendarView" => {
+                    r.view = Some(View::Calendar {
+                        start: attr(e, b"StartDate"),
+                        end: attr(e, b"EndDate"),
+                        max: attr(e, b"MaxEntriesReturned").and_then(|m| m.parse().ok()),
+                    })
+                }
+                "IndexedPageItemView" => {
+                    r.view = Some(View::Indexed {
+                        offset: attr(e, b"Offset").and_then(|m| m.parse().ok()).unwrap_or(0),
+                        max: attr(e, b"MaxEntriesReturned").and_then(|m| m.parse().ok()),
+                    })
+                }
+                "DistinguishedFolderId" => r.folders.push(attr(e, b"Id").unwrap_or_default().to_ascii_lowercase()),
+                "DailyRecurrence" | "WeeklyRecurrence" if path.iter().any(|p| p == "Recurrence") => {
+                    r.recurrence = Some(SimRecurrence { interval: 1, days: vec![], range: SimRange::NoEnd })
+                }
+                _ => {}
+            }
+        }
+        Ev::Text(path, t) if path.iter().any(|p| p == "Recurrence") => {
+            let Some(rec) = r.recurrence.as_mut() else { return };
+            match last(path) {
+                "Interval" => rec.interval = t.trim().parse().unwrap_or(1),
+                "DaysOfWeek" => rec.days = t.split_whitespace().filter_map(weekday).collect(),
+                "EndDate" => {
+                    let d = t
+                        .trim()
+                        .get(..10)
+                        .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok());
+                    if let Some(d) = d {
+                        rec.range = SimRange::EndDate(d);
+                    }
+                }
+                "NumberOfOccurrences" => rec.range = SimRange::Numbered(t.trim().parse().unwrap_or(1)),
+                _ => {}
+            }
+        }
+        Ev::Text(path, t) => match last(path) {
+            "PrimarySmtpAddress" | "SmtpAddress" if path.iter().any(|p| p == "ExchangeImpersonation") => {
+                r.impersonate = Some(t.trim().to_ascii_lowercase())
+            }
+            "EmailAddress" if path.iter().any(|p| p == "DistinguishedFolderId") => r.folder_mailbox = Some(t.trim().to_ascii_lowercase()),
+            "EmailAddress" if path.iter().any(|p| p == "RequiredAttendees" || p == "OptionalAttendees") => {
+                r.attendees.push(t.trim().to_ascii_lowercase())
+            }
+            "SubscriptionId" => r.sub_ids.push(t.trim().to_string()),
+            "ConnectionTimeout" => r.timeout_minutes = t.trim().parse().unwrap_or(30),
+            "SyncState" => r.sync_state = Some(t.trim().to_string()),
+            "Body" if path.len() > 3 => r.body = Some((t.to_string(), body_html)),
+            "Value" if in_marker_prop => r.marker = Some(t.to_string()),
+            "Subject" => r.subject = t.to_string(),
+            "Location" => r.location = t.to_string(),
+            "Start" => r.start = Some(t.trim().to_string()),
+            "End" => r.end = Some(t.trim().to_string()),
+            _ => {}
+        },
+    })?;
+    Ok(r)
+}
+
+fn weekday(name: &str) -> Option<time::Weekday> {
+    use time::Weekday::*;
+    [Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday].into_iter().find(|d| d.to_string().eq_ignore_ascii_case(name))
+}

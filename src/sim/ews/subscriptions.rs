@@ -1,0 +1,54 @@
+//! Streaming subscriptions: Subscribe gives an id whose events wait in a queue until a stream
+//! takes them (what happens between Subscribe and GetStreamingEvents, or between two
+//! connections, is delivered on the next connection).
+
+use super::reply::{message, xml_response};
+use super::{new_id, Shared};
+use crate::sync::lock;
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+
+/// A subscription: its mailbox and the events not yet delivered.
+pub(super) struct Sub {
+    pub(super) mailbox: String,
+    pub(super) queue: std::collections::VecDeque<Event>,
+}
+
+/// Events a subscription keeps for a client that does not connect (then the oldest go).
+const SUB_QUEUE_MAX: usize = 10_000;
+
+/// A change to report: `CreatedEvent` or `ModifiedEvent` of an item in a mailbox.
+#[derive(Debug, Clone)]
+pub(super) struct Event {
+    pub(super) mailbox: String,
+    pub(super) kind: &'static str,
+    pub(super) item_id: String,
+    pub(super) change_key: String,
+}
+
+/// Subscribe: a new subscription to the mailbox's calendar, and the back-end cookie Exchange
+/// sets so the client's streams reach the server that holds it.
+pub(super) fn subscribe(s: &Shared, mailbox: &str) -> Response {
+    let id = new_id("SUB");
+    lock(&s.subs).insert(id.clone(), Sub { mailbox: mailbox.to_string(), queue: Default::default() });
+    let mut res =
+        xml_response(StatusCode::OK, message("Subscribe", "Success", "NoError", "", &format!("<m:SubscriptionId>{id}</m:SubscriptionId>")));
+    if let Ok(v) = "X-BackEndOverrideCookie=ews-sim-backend~1; path=/; HttpOnly".parse() {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// Queues `ev` on every subscription of its mailbox and wakes the open streams.
+pub(super) fn publish(s: &Shared, ev: Event) {
+    {
+        let mut subs = lock(&s.subs);
+        for sub in subs.values_mut().filter(|sub| sub.mailbox.eq_ignore_ascii_case(&ev.mailbox)) {
+            if sub.queue.len() >= SUB_QUEUE_MAX {
+                sub.queue.pop_front();
+            }
+            sub.queue.push_back(ev.clone());
+        }
+    }
+    let _ = s.events.send(());
+}
