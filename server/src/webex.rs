@@ -275,7 +275,7 @@ pub async fn ack_submit(
     form: Result<Form<AckForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Some(incidents) = state.services.incidents() else { return problem(StatusCode::NOT_FOUND, "Not found", "Nothing here.") };
-    let Some(answer) = form.ok().and_then(|Form(f)| AckAnswer::parse(&f.answer)) else {
+    let Some(answer) = form.ok().and_then(|Form(f)| f.answer.parse::<AckAnswer>().ok()) else {
         return problem(StatusCode::BAD_REQUEST, "Choose an answer", "Choose \"On my way\" or \"Can't join\".");
     };
     match incidents.ack(&token, answer).await {

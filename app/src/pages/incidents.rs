@@ -619,7 +619,7 @@ fn Responders(
                                         <button class="secondary" data-testid="remind" on:click=move |_| {
                                             let chs = match remind_to.get_untracked().as_str() {
                                                 "all" => Channel::ALL.to_vec(),
-                                                c => Channel::parse(c).into_iter().collect(),
+                                                c => c.parse::<Channel>().ok().into_iter().collect(),
                                             };
                                             remind.dispatch((id, chs));
                                         }>"Remind"</button>
