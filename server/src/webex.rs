@@ -2,8 +2,8 @@
 //! (`/incidents/connect`), their shared callback (`/auth/webex/callback`) and a Webex user's
 //! session (token sealed in the server-side session, refreshed while in use).
 
-use crate::state::AppState;
 use crate::page::problem;
+use crate::state::AppState;
 use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

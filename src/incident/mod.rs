@@ -14,9 +14,9 @@ mod service;
 pub mod spaces;
 
 pub use access::{WebexAccess, WebexRoleRule};
+pub use acknowledgements::AckPage;
 /// Where the configuration finds the phone-number rules (`webex.default_region`).
 pub use directory::phone;
-pub use acknowledgements::AckPage;
 pub use directory::ExternalForm;
 pub use error::IncidentError;
 pub use service::{Commander, IncidentConfig, IncidentService};
@@ -26,9 +26,5 @@ pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
 /// Retries of calls a person waits for: a few, honouring `Retry-After` up to 5 s.
 pub(crate) fn quick() -> crate::webex::Retry {
-    crate::webex::Retry {
-        attempts: 4,
-        min_delay: std::time::Duration::from_millis(200),
-        max_delay: std::time::Duration::from_secs(5),
-    }
+    crate::webex::Retry { attempts: 4, min_delay: std::time::Duration::from_millis(200), max_delay: std::time::Duration::from_secs(5) }
 }

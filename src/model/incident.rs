@@ -107,6 +107,22 @@ pub struct IncidentsHome {
     pub directory_refreshed: Option<OffsetDateTime>,
 }
 
+impl IncidentsHome {
+    /// The page when incidents cannot run here at all (e.g. Webex is not configured).
+    pub fn unavailable(why: String) -> Self {
+        Self {
+            grant: GrantStatus::default(),
+            configured: false,
+            webex_user: false,
+            blocked: Some(why),
+            spaces: vec![],
+            history: vec![],
+            directory_size: 0,
+            directory_refreshed: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentSummary {
     pub id: i64,

@@ -32,7 +32,14 @@ impl AckStore {
         Ok(self.store.write_tx().await?)
     }
 
-    pub async fn insert_ack(&self, tx: &mut Tx, incident_id: i64, responder_id: i64, name: &str, token_hash: &str) -> Result<(), StoreError> {
+    pub async fn insert_ack(
+        &self,
+        tx: &mut Tx,
+        incident_id: i64,
+        responder_id: i64,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("INSERT OR IGNORE INTO incident_acks (incident_id, responder_id, responder_name, token_hash) VALUES (?, ?, ?, ?)")
             .bind(incident_id)
             .bind(responder_id)

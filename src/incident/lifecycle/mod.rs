@@ -204,7 +204,13 @@ impl IncidentService {
 
     /// Takes the people added for the incident out of the Webex space and unlinks them;
     /// returns how many were removed and who could not be.
-    async fn remove_added(&self, tx: &mut Tx, token: &str, room_id: &str, added: &[&LinkRow]) -> Result<(usize, Vec<String>), IncidentError> {
+    async fn remove_added(
+        &self,
+        tx: &mut Tx,
+        token: &str,
+        room_id: &str,
+        added: &[&LinkRow],
+    ) -> Result<(usize, Vec<String>), IncidentError> {
         let (mut removed, mut failures) = (0, Vec::new());
         for l in added {
             if let (Some(_), Some(mid)) = (&l.person_id, &l.membership_id) {

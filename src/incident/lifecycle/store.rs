@@ -79,10 +79,8 @@ impl LifecycleStore {
     }
 
     pub async fn history(&self, limit: i64) -> Result<Vec<IncidentSummary>, StoreError> {
-        let rows: Vec<IncidentRow> = sqlx::query_as("SELECT * FROM incidents ORDER BY id DESC LIMIT ?")
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+        let rows: Vec<IncidentRow> =
+            sqlx::query_as("SELECT * FROM incidents ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(self.pool()).await?;
         Ok(rows.iter().map(IncidentRow::summary).collect())
     }
 

@@ -125,7 +125,8 @@ impl IncidentService {
         self.spaces.check_responder(&c.person_id).await?;
         let e = self.directory.external(id).await?.ok_or_else(|| IncidentError::NotFound("No such external responder.".into()))?;
         let mut tx = self.begin().await?;
-        let link = NewLink { membership_id: None, pre_existing: false, send_sms: e.sms_number.is_some(), send_voice: e.voice_number.is_some() };
+        let link =
+            NewLink { membership_id: None, pre_existing: false, send_sms: e.sms_number.is_some(), send_voice: e.voice_number.is_some() };
         self.spaces.db.link(&mut tx, room_id, id, link, &c.email).await?;
         tx.commit().await?;
         Ok(())

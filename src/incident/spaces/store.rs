@@ -108,12 +108,10 @@ impl SpacesStore {
     }
 
     pub async fn members(&self, room_id: &str) -> Result<Vec<MemberRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT responder_id, membership_id, pre_existing, send_sms, send_voice FROM space_responders WHERE room_id = ?",
-        )
-        .bind(room_id)
-        .fetch_all(self.pool())
-        .await?)
+        Ok(sqlx::query_as("SELECT responder_id, membership_id, pre_existing, send_sms, send_voice FROM space_responders WHERE room_id = ?")
+            .bind(room_id)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     pub async fn set_channel(&self, room_id: &str, responder_id: i64, channel: Channel, on: bool) -> Result<(), StoreError> {

@@ -16,16 +16,7 @@ pub async fn get_incidents_home() -> Result<IncidentsHome, AppError> {
         ssr::require(switchboard::model::Role::Viewer).await?;
         let commander = ssr::commander().await.ok();
         let Some(i) = ssr::services()?.incidents().cloned() else {
-            return Ok(IncidentsHome {
-                grant: Default::default(),
-                configured: false,
-                webex_user: false,
-                blocked: Some(switchboard::incident::IncidentError::NotConfigured.to_string()),
-                spaces: vec![],
-                history: vec![],
-                directory_size: 0,
-                directory_refreshed: None,
-            });
+            return Ok(IncidentsHome::unavailable(switchboard::incident::IncidentError::NotConfigured.to_string()));
         };
         Ok(i.home(commander.as_ref(), true).await?)
     })
