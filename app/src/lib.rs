@@ -61,7 +61,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/incidents") view={Lazy::<IncidentsRoute>::new()}/>
                 // The fixed paths first: they are not space ids.
                 <Route path=path!("/incidents/history") view={Lazy::<IncidentHistoryRoute>::new()}/>
-                <Route path=path!("/incidents/space") view=pages::incidents::LegacySpaceRedirect/>
+                <Route path=path!("/incidents/space") view=pages::incident::LegacySpaceRedirect/>
                 <Route path=path!("/incidents/:space") view={Lazy::<SpaceRoute>::new()}/>
             </Routes>
         </Router>
@@ -97,9 +97,9 @@ lazy_page!(LobbyRoute => pages::lobby::LobbyPage);
 lazy_page!(SettingsRoute => pages::settings::SettingsPage);
 lazy_page!(BrandingRoute => pages::branding::BrandingPage);
 lazy_page!(CalendarRoute => pages::calendar::CalendarPageView);
-lazy_page!(IncidentsRoute => pages::incidents::IncidentsPage);
-lazy_page!(IncidentHistoryRoute => pages::incidents::IncidentHistoryPage);
-lazy_page!(SpaceRoute => pages::incidents::SpacePageView);
+lazy_page!(IncidentsRoute => pages::incident::IncidentsPage);
+lazy_page!(IncidentHistoryRoute => pages::incident::IncidentHistoryPage);
+lazy_page!(SpaceRoute => pages::incident::SpacePageView);
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

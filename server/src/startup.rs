@@ -194,7 +194,7 @@ fn build_router(
         .merge(metrics::routes(state.metrics.clone(), s.workers.clone()))
         .merge(crate::cdr::receiver_routes(&limits.cdr_path, s.calls.clone(), cdr, state.metrics.clone(), limits.cdr_max_body))
         .merge(crate::branding::cms_routes(&s.branding))
-        .route("/ack/{token}", get(crate::webex::ack_page).post(crate::webex::ack_submit));
+        .route("/ack/{token}", get(crate::incident::ack_page).post(crate::incident::ack_submit));
     if let Some(calendar) = s.calendar.clone() {
         public = public.merge(crate::calendar::hook_routes(calendar));
     }
@@ -220,7 +220,7 @@ fn build_router(
         // The live pages' event streams stay open as long as the page does: no timeout.
         .merge(crate::cdr::event_routes(s.calls.clone(), closing.clone()));
     if let Some(incidents) = s.incidents() {
-        protected = protected.merge(crate::webex::event_routes(incidents.clone(), closing));
+        protected = protected.merge(crate::incident::event_routes(incidents.clone(), closing));
     }
     let protected = protected.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_user));
 

@@ -1,16 +1,15 @@
 //! The Webex edge: "Sign in with Webex" (`/auth/webex`), the org admin grant
-//! (`/incidents/connect`), their shared callback (`/auth/webex/callback`), a Webex user's
-//! session (token sealed in the server-side session, refreshed while in use), and the
-//! responders' acknowledgement pages (`/ack/{token}`, no login).
+//! (`/incidents/connect`), their shared callback (`/auth/webex/callback`) and a Webex user's
+//! session (token sealed in the server-side session, refreshed while in use).
 
+use crate::page::problem;
 use crate::state::AppState;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
 use serde::{Deserialize, Serialize};
-use switchboard::incident::{AckPage, Commander, IncidentError};
-use switchboard::model::incident::AckAnswer;
+use switchboard::incident::Commander;
 use switchboard::model::AuditAction;
 use switchboard::model::{Role, UserInfo};
 use switchboard::services::WebexServices;
@@ -254,106 +253,6 @@ pub async fn webex_user(state: &AppState, session: &Session, mut su: WebexSessio
     true
 }
 
-// --- acknowledgement pages (no login) ---
-
-#[derive(Debug, Deserialize)]
-pub struct AckForm {
-    answer: String,
-}
-
-pub async fn ack_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let Some(incidents) = state.services.incidents() else { return problem(StatusCode::NOT_FOUND, "Not found", "Nothing here.") };
-    match incidents.ack_page(&token).await {
-        Ok(p) => render_ack(&token, &p, None, StatusCode::OK),
-        Err(e) => ack_error(e),
-    }
-}
-
-pub async fn ack_submit(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    form: Result<Form<AckForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let Some(incidents) = state.services.incidents() else { return problem(StatusCode::NOT_FOUND, "Not found", "Nothing here.") };
-    let Some(answer) = form.ok().and_then(|Form(f)| AckAnswer::parse(&f.answer)) else {
-        return problem(StatusCode::BAD_REQUEST, "Choose an answer", "Choose \"On my way\" or \"Can't join\".");
-    };
-    match incidents.ack(&token, answer).await {
-        Ok(p) => render_ack(&token, &p, Some("Thank you, the commander sees your answer."), StatusCode::OK),
-        Err(IncidentError::Conflict(_)) => match incidents.ack_page(&token).await {
-            Ok(p) => render_ack(&token, &p, None, StatusCode::GONE),
-            Err(e) => ack_error(e),
-        },
-        Err(e) => ack_error(e),
-    }
-}
-
-fn ack_error(e: IncidentError) -> Response {
-    match e {
-        IncidentError::NotFound(m) => problem(StatusCode::NOT_FOUND, "Link not valid", &m),
-        e => {
-            tracing::error!(error = %e, "acknowledgement page failed");
-            problem(StatusCode::SERVICE_UNAVAILABLE, "Try again", "This page is unavailable right now; try again in a moment.")
-        }
-    }
-}
-
-fn render_ack(token: &str, p: &AckPage, thanks: Option<&str>, status: StatusCode) -> Response {
-    let body = if p.over {
-        format!("<p class=\"alert info\" data-testid=\"ack-over\">This incident is over: &ldquo;{}&rdquo; was stopped. No answer is needed.</p>", esc(&p.incident_name))
-    } else {
-        let answered = p
-            .answer
-            .map(|a| {
-                format!(
-                    "<p class=\"alert ok\" data-testid=\"ack-answer\">Your answer: <strong>{}</strong>{}</p>",
-                    a.label(),
-                    thanks.map(|t| format!(" &mdash; {}", esc(t))).unwrap_or_default()
-                )
-            })
-            .unwrap_or_default();
-        format!(
-            "<p>Incident <strong>&ldquo;{name}&rdquo;</strong> needs you, {who}.</p>{answered}\
-             <form method=\"post\" action=\"/ack/{tok}\" class=\"ack-buttons\">\
-             <button class=\"primary\" name=\"answer\" value=\"coming\" data-testid=\"ack-coming\">On my way</button> \
-             <button class=\"secondary\" name=\"answer\" value=\"declined\" data-testid=\"ack-declined\">Can't join</button></form>\
-             <p><a href=\"{link}\" rel=\"noreferrer\">Join the meeting</a></p>",
-            name = esc(&p.incident_name),
-            who = esc(&p.responder_name),
-            answered = answered,
-            tok = esc(token),
-            link = esc(&p.meeting_link),
-        )
-    };
-    page(status, "Incident", &body)
-}
-
-/// A small page of its own (the responder has no session, and the error pages must not need one).
-pub fn problem(status: StatusCode, title: &str, message: &str) -> Response {
-    page(
-        status,
-        title,
-        &format!(
-            "<p class=\"alert error\" role=\"alert\" data-testid=\"problem\">{}</p><p><a href=\"/login\">Back to Switchboard</a></p>",
-            esc(message)
-        ),
-    )
-}
-
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t} - Switchboard</title><link rel=\"stylesheet\" href=\"/pkg/switchboard.css\"></head>\
-         <body><main class=\"login\"><div class=\"card\"><h1>{t}</h1>{body}</div></main></body></html>",
-        t = esc(title)
-    );
-    (status, [(axum::http::header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
-
 /// What an OAuth error description may show: printable, short.
 fn sanitize(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(200).collect()
@@ -364,46 +263,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pages_escape_what_they_show() {
-        assert_eq!(esc("<b>\"x\" & 'y'</b>"), "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;");
+    fn oauth_error_descriptions_are_shown_printable_and_short() {
         assert_eq!(sanitize("a\nb\u{7}c"), "abc");
     }
-}
-
-#[derive(Clone)]
-struct IncidentEvents {
-    incidents: std::sync::Arc<switchboard::incident::IncidentService>,
-    closing: tokio_util::sync::CancellationToken,
-}
-
-/// `GET /events/incidents` (protected): an `incident` event (data: its id) whenever an
-/// incident's deliveries, acknowledgements or state changed; bursts are coalesced.
-pub fn event_routes<S: Clone + Send + Sync + 'static>(
-    incidents: std::sync::Arc<switchboard::incident::IncidentService>,
-    closing: tokio_util::sync::CancellationToken,
-) -> axum::Router<S> {
-    axum::Router::new().route("/events/incidents", axum::routing::get(incident_events)).with_state(IncidentEvents { incidents, closing })
-}
-
-async fn incident_events(
-    State(e): State<IncidentEvents>,
-) -> axum::response::sse::Sse<impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>> {
-    use axum::response::sse::{Event, KeepAlive, Sse};
-    use tokio::sync::broadcast::error::RecvError;
-    let rx = e.incidents.subscribe();
-    let stream = futures::stream::unfold((rx, e.closing), |(mut rx, closing)| async move {
-        tokio::select! {
-            _ = closing.cancelled() => None,
-            got = rx.recv() => match got {
-                Ok(id) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    while rx.try_recv().is_ok() {}
-                    Some((Ok(Event::default().event("incident").data(id.to_string())), (rx, closing)))
-                }
-                Err(RecvError::Lagged(_)) => Some((Ok(Event::default().event("incident").data("0")), (rx, closing))),
-                Err(RecvError::Closed) => None,
-            },
-        }
-    });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
 }

@@ -27,18 +27,29 @@ struct Run {
     throttled: usize,
 }
 
-async fn run(concurrency: usize, n: usize, sms: usize, voice: usize, latency: u64) -> Run {
-    let mut sim_cfg = WebexSimConfig::demo();
-    sim_cfg.org = SimOrg::demo(n * 6 / 5 + 60);
-    let org = sim_cfg.org.clone();
-    let webex = SimWebex::start("127.0.0.1:0".parse().unwrap(), sim_cfg.clone()).await.unwrap();
-    let connect = SimConnect::start("127.0.0.1:0".parse().unwrap(), ConnectConfig { service_key: "k".into() }).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in_dir(dir.path()).await.unwrap();
-    store.migrate().await.unwrap();
-    let secrets = SecretBox::from_base64(&SecretBox::generate_key()).unwrap();
+/// The sizes of one run.
+#[derive(Clone, Copy)]
+struct Load {
+    concurrency: usize,
+    responders: usize,
+    sms: usize,
+    voice: usize,
+    latency: u64,
+}
+
+/// The simulated world and the services under test, the org connected and its directory loaded.
+struct World {
+    webex: SimWebex,
+    connect: SimConnect,
+    org: SimOrg,
+    services: Services,
+    incidents: Arc<IncidentService>,
+    _dir: tempfile::TempDir,
+}
+
+fn settings(sim_cfg: &WebexSimConfig, webex: &SimWebex, connect: &SimConnect, concurrency: usize) -> WebexSettings {
     let api = format!("{}/v1", webex.url());
-    let settings = WebexSettings {
+    WebexSettings {
         oauth: OAuthConfig {
             client_id: sim_cfg.client_id.clone(),
             client_secret: sim_cfg.client_secret.clone(),
@@ -49,7 +60,7 @@ async fn run(concurrency: usize, n: usize, sms: usize, voice: usize, latency: u6
             user_scopes: OAuthConfig::default_user_scopes(),
         },
         api_base: api,
-        secrets,
+        secrets: SecretBox::from_base64(&SecretBox::generate_key()).unwrap(),
         access: WebexAccess::default(),
         connect: Some((connect.url(), "k".into())),
         incident: IncidentConfig {
@@ -59,22 +70,28 @@ async fn run(concurrency: usize, n: usize, sms: usize, voice: usize, latency: u6
             ..IncidentConfig::default()
         },
         directory_refresh: Duration::from_secs(86_400),
+    }
+}
+
+/// Starts the simulators and the services, connects the org (admin consent) and loads the directory.
+async fn world(load: Load) -> World {
+    let mut sim_cfg = WebexSimConfig::demo();
+    sim_cfg.org = SimOrg::demo(load.responders * 6 / 5 + 60);
+    let org = sim_cfg.org.clone();
+    let webex = SimWebex::start("127.0.0.1:0".parse().unwrap(), sim_cfg.clone()).await.unwrap();
+    let connect = SimConnect::start("127.0.0.1:0".parse().unwrap(), ConnectConfig { service_key: "k".into() }).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in_dir(dir.path()).await.unwrap();
+    store.migrate().await.unwrap();
+    let cfg = ServicesConfig {
+        mode: "bench",
+        rebuild_hours: 0,
+        cdr_group_batches: 1,
+        retention: Default::default(),
+        webex: Some(settings(&sim_cfg, &webex, &connect, load.concurrency)),
+        calendar: None,
     };
-    let services = Services::build(
-        store,
-        None,
-        None,
-        ServicesConfig {
-            mode: "bench",
-            rebuild_hours: 0,
-            cdr_group_batches: 1,
-            retention: Default::default(),
-            webex: Some(settings),
-            calendar: None,
-        },
-    )
-    .await
-    .unwrap();
+    let services = Services::build(store, None, None, cfg).await.unwrap();
     let w = services.webex.clone().unwrap();
     let (url, pending) = w.oauth.begin(LoginKind::OrgGrant, "/", time::OffsetDateTime::now_utc());
     let back = webex.consent(&url, "admin@example.com").await.unwrap();
@@ -83,63 +100,84 @@ async fn run(concurrency: usize, n: usize, sms: usize, voice: usize, latency: u6
     let incidents: Arc<IncidentService> = w.incidents.clone();
     incidents.connect_org(tokens, "bench").await.unwrap();
     incidents.refresh_directory("bench").await.unwrap();
-    let token = webex.mint_token("moderator@example.com").unwrap();
-    // Check first that the simulator answers as expected (a fast 401 would look like speed).
-    let me = w.api.me(&token).await.unwrap();
-    assert_eq!(me.email(), "moderator@example.com");
-    let c = Commander { person_id: me.id.clone(), name: me.display_name.clone(), email: me.email().into(), token };
-    let room = org.room_by_title("Response - Network outage").unwrap().id.clone();
-    incidents.open_space(&c, &room).await.unwrap();
+    World { webex, connect, org, services, incidents, _dir: dir }
+}
 
-    // 200 responders: people with a mobile number (SMS for the first 150, voice for the first 100).
-    let already: Vec<String> = webex.memberships(&room).iter().map(|m| m.person_id.clone()).collect();
-    let people: Vec<_> =
-        org.people.iter().filter(|p| !already.contains(&p.id) && p.phones.iter().any(|(k, _)| k == "mobile")).take(n).collect();
-    assert_eq!(people.len(), n, "enough people with a mobile number");
+/// The commander (checked against the simulator first: a fast 401 would look like speed).
+async fn commander(w: &World) -> Commander {
+    let token = w.webex.mint_token("moderator@example.com").unwrap();
+    let me = w.services.webex.as_ref().unwrap().api.me(&token).await.unwrap();
+    assert_eq!(me.email(), "moderator@example.com");
+    Commander { person_id: me.id.clone(), name: me.display_name.clone(), email: me.email().into(), token }
+}
+
+/// Opens the space and adds the responders: people with a mobile number (SMS for the first
+/// `sms`, voice for the first `voice`); returns the space and how many members it had before.
+async fn populate(w: &World, c: &Commander, load: Load) -> (String, usize) {
+    let room = w.org.room_by_title("Response - Network outage").unwrap().id.clone();
+    w.incidents.open_space(c, &room).await.unwrap();
+    let already: Vec<String> = w.webex.memberships(&room).iter().map(|m| m.person_id.clone()).collect();
+    let people: Vec<_> = w
+        .org
+        .people
+        .iter()
+        .filter(|p| !already.contains(&p.id) && p.phones.iter().any(|(k, _)| k == "mobile"))
+        .take(load.responders)
+        .collect();
+    assert_eq!(people.len(), load.responders, "enough people with a mobile number");
     for p in &people {
-        incidents.add_internal(&c, &room, &p.id).await.unwrap();
+        w.incidents.add_internal(c, &room, &p.id).await.unwrap();
     }
-    let page = incidents.page(&room, Some(&c.person_id)).await.unwrap();
+    let page = w.incidents.page(&room, Some(&c.person_id)).await.unwrap();
     let added: Vec<_> = page.responders.iter().filter(|r| !r.pre_existing && !r.is_commander).collect();
     for (i, r) in added.iter().enumerate() {
-        if i < sms {
-            incidents.set_channel(&room, r.id, Channel::Sms, true).await.unwrap();
+        if i < load.sms {
+            w.incidents.set_channel(&room, r.id, Channel::Sms, true).await.unwrap();
         }
-        if i < voice {
-            incidents.set_channel(&room, r.id, Channel::Voice, true).await.unwrap();
+        if i < load.voice {
+            w.incidents.set_channel(&room, r.id, Channel::Voice, true).await.unwrap();
         }
     }
-    let pre = page.responders.iter().filter(|r| r.pre_existing && !r.is_commander).count();
+    (room, page.responders.iter().filter(|r| r.pre_existing && !r.is_commander).count())
+}
 
-    webex.faults().set_latency(Duration::from_millis(latency));
-    webex.faults().set_throttle_every(20);
-    connect.faults().set_latency(Duration::from_millis(latency));
-    connect.faults().set_throttle_every(20);
-    let worker = incidents.clone();
-    services.workers.spawn(WorkerSpec::new("incident-deliveries").drains(), move |ctx| worker.clone().run_deliveries(ctx));
-
+/// Starts the incident and waits until every delivery is accepted; returns the seconds taken.
+async fn start_and_wait(w: &World, c: &Commander, room: &str, expected: usize) -> f64 {
     let t = Instant::now();
-    let v = incidents.start(&c, &room, "Bench incident").await.unwrap();
-    let total = v.deliveries.len();
-    assert_eq!(total, n + pre + sms + voice, "200 messages (plus the space's own members), 150 SMS, 100 calls");
-    let secs = loop {
-        let v = incidents.incident(v.summary.id).await.unwrap();
+    let v = w.incidents.start(c, room, "Bench incident").await.unwrap();
+    assert_eq!(v.deliveries.len(), expected, "200 messages (plus the space's own members), 150 SMS, 100 calls");
+    loop {
+        let v = w.incidents.incident(v.summary.id).await.unwrap();
         if v.deliveries.iter().all(|d| matches!(d.status, DeliveryStatus::Sent | DeliveryStatus::Failed)) {
             let failed = v.deliveries.iter().filter(|d| d.status == DeliveryStatus::Failed).count();
             assert_eq!(failed, 0, "every delivery accepted");
-            break t.elapsed().as_secs_f64();
+            return t.elapsed().as_secs_f64();
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    services.workers.shutdown().await;
+    }
+}
+
+async fn run(load: Load) -> Run {
+    let w = world(load).await;
+    let c = commander(&w).await;
+    let (room, pre) = populate(&w, &c, load).await;
+    w.webex.faults().set_latency(Duration::from_millis(load.latency));
+    w.webex.faults().set_throttle_every(20);
+    w.connect.faults().set_latency(Duration::from_millis(load.latency));
+    w.connect.faults().set_throttle_every(20);
+    let worker = w.incidents.clone();
+    w.services.workers.spawn(WorkerSpec::new("incident-deliveries").drains(), move |ctx| worker.clone().run_deliveries(ctx));
+    let expected = load.responders + pre + load.sms + load.voice;
+    let secs = start_and_wait(&w, &c, &room, expected).await;
+    w.services.workers.shutdown().await;
     // What the simulators accepted: each once, with the incident's text.
-    let msgs = webex.messages();
-    assert_eq!(msgs.len(), n + pre);
+    let msgs = w.webex.messages();
+    assert_eq!(msgs.len(), load.responders + pre);
     assert!(msgs.iter().all(|m| m.markdown.as_deref().is_some_and(|t| t.contains("Bench incident"))));
-    let accepted: Vec<_> = connect.messages().into_iter().filter(|m| m.status == 202).collect();
-    assert_eq!(accepted.len(), sms + voice);
+    let accepted: Vec<_> = w.connect.messages().into_iter().filter(|m| m.status == 202).collect();
+    assert_eq!(accepted.len(), load.sms + load.voice);
     let throttled =
-        connect.messages().iter().filter(|m| m.status == 429).count() + webex.requests().iter().filter(|r| r.status == 429).count();
+        w.connect.messages().iter().filter(|m| m.status == 429).count() + w.webex.requests().iter().filter(|r| r.status == 429).count();
     Run { secs, accepted: msgs.len() + accepted.len(), throttled }
 }
 
@@ -155,8 +193,9 @@ async fn main() {
     println!(
         "Incident start: {n} responders ({n} Webex messages, {sms} SMS, {voice} voice calls), {latency} ms per request, 5 % answered 429"
     );
-    let fast = run(conc, n, sms, voice, latency).await;
-    let slow = run(1, n, sms, voice, latency).await;
+    let load = Load { concurrency: conc, responders: n, sms, voice, latency };
+    let fast = run(load).await;
+    let slow = run(Load { concurrency: 1, ..load }).await;
     println!("  {:<34} {:>8} {:>10} {:>10}", "", "seconds", "accepted", "429s met");
     println!("  {:<34} {:>8.2} {:>10} {:>10}", format!("{conc} deliveries in flight"), fast.secs, fast.accepted, fast.throttled);
     println!("  {:<34} {:>8.2} {:>10} {:>10}", "one request at a time (baseline)", slow.secs, slow.accepted, slow.throttled);

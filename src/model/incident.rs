@@ -23,24 +23,16 @@ pub struct GrantStatus {
     pub last_error: Option<String>,
 }
 
-/// A notification channel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Webex,
-    Sms,
-    Voice,
+crate::stable_strings! {
+    /// A notification channel.
+    pub enum Channel("delivery channel") {
+        Webex = "webex",
+        Sms = "sms",
+        Voice = "voice",
+    }
 }
 
 impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Webex, Channel::Sms, Channel::Voice];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Webex => "webex",
-            Channel::Sms => "sms",
-            Channel::Voice => "voice",
-        }
-    }
     pub fn label(self) -> &'static str {
         match self {
             Channel::Webex => "Webex message",
@@ -48,66 +40,44 @@ impl Channel {
             Channel::Voice => "Voice call",
         }
     }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
+}
+
+crate::stable_strings! {
+    /// Where one delivery stands: queued → sending → sent | failed.
+    pub enum DeliveryStatus("delivery status") {
+        Queued = "queued",
+        Sending = "sending",
+        Sent = "sent",
+        Failed = "failed",
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryStatus {
-    Queued,
-    Sending,
-    Sent,
-    Failed,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Queued => "queued",
-            DeliveryStatus::Sending => "sending",
-            DeliveryStatus::Sent => "sent",
-            DeliveryStatus::Failed => "failed",
-        }
+crate::stable_strings! {
+    /// A responder's answer on their acknowledgement page.
+    pub enum AckAnswer("acknowledgement answer") {
+        Coming = "coming",
+        Declined = "declined",
     }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "sending" => DeliveryStatus::Sending,
-            "sent" => DeliveryStatus::Sent,
-            "failed" => DeliveryStatus::Failed,
-            _ => DeliveryStatus::Queued,
-        }
-    }
-}
-
-/// A responder's answer on their acknowledgement page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AckAnswer {
-    Coming,
-    Declined,
 }
 
 impl AckAnswer {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AckAnswer::Coming => "coming",
-            AckAnswer::Declined => "declined",
-        }
-    }
     pub fn label(self) -> &'static str {
         match self {
             AckAnswer::Coming => "On my way",
             AckAnswer::Declined => "Can't join",
         }
     }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "coming" => Some(AckAnswer::Coming),
-            "declined" => Some(AckAnswer::Declined),
-            _ => None,
-        }
+}
+
+crate::stable_strings! {
+    /// What one timeline entry of an incident records.
+    pub enum TimelineKind("timeline event kind") {
+        Started = "started",
+        Reminder = "reminder",
+        Retry = "retry",
+        Delivery = "delivery",
+        Ack = "ack",
+        Stopped = "stopped",
     }
 }
 
@@ -135,6 +105,22 @@ pub struct IncidentsHome {
     pub directory_size: i64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub directory_refreshed: Option<OffsetDateTime>,
+}
+
+impl IncidentsHome {
+    /// The page when incidents cannot run here at all (e.g. Webex is not configured).
+    pub fn unavailable(why: String) -> Self {
+        Self {
+            grant: GrantStatus::default(),
+            configured: false,
+            webex_user: false,
+            blocked: Some(why),
+            spaces: vec![],
+            history: vec![],
+            directory_size: 0,
+            directory_refreshed: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +175,7 @@ pub struct DirectoryPerson {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct DeliveryView {
     pub id: i64,
     pub responder_id: i64,
@@ -214,7 +201,7 @@ pub struct AckView {
 pub struct TimelineEntry {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    pub kind: String,
+    pub kind: TimelineKind,
     pub detail: String,
 }
 

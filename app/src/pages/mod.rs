@@ -5,7 +5,7 @@ pub mod branding;
 pub mod calendar;
 pub mod calls;
 pub mod dashboard;
-pub mod incidents;
+pub mod incident;
 pub mod lobby;
 pub mod login;
 pub mod settings;

@@ -77,7 +77,7 @@ pub async fn preview_incident_templates(webex: String, sms: String, voice: Strin
             i.save_templates(t, &user.name).await?
         } else {
             ssr::require(Role::Viewer).await?;
-            switchboard::incident::templates::validate(&t).map_err(|e| AppError::Invalid(e.to_string()))?
+            switchboard::incident::deliveries::templates::validate(&t).map_err(|e| AppError::Invalid(e.to_string()))?
         };
         Ok(IncidentPreview { webex: r.webex, sms: r.sms, voice: r.voice, saved: save })
     })

@@ -1,0 +1,198 @@
+//! Who can be added to a space: people of the org directory (searched as you type) and the
+//! external (phone-only) responders, created, edited and deleted here.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use switchboard::model::incident::{DirectoryPerson, ExternalResponder};
+
+#[server(endpoint = "incidents/search_people", input = server_fn::codec::Json)]
+pub async fn search_people(q: String) -> Result<Vec<DirectoryPerson>, AppError> {
+    use crate::api::ssr;
+    ssr::edge(async {
+        ssr::require(switchboard::model::Role::Operator).await?;
+        Ok(ssr::incidents()?.search_directory(&q).await?)
+    })
+    .await
+}
+
+#[server(endpoint = "incidents/add_internal", input = server_fn::codec::Json)]
+pub async fn add_internal(room_id: String, person_id: String) -> Result<(), AppError> {
+    use crate::api::ssr;
+    ssr::edge(async {
+        let (i, c) = ssr::commanding().await?;
+        Ok(i.add_internal(&c, &room_id, &person_id).await?)
+    })
+    .await
+}
+
+/// Creates (no id) or updates an external responder.
+#[server(endpoint = "incidents/save_external", input = server_fn::codec::Json)]
+pub async fn save_external(
+    id: Option<i64>,
+    name: String,
+    email: String,
+    mobile: String,
+    voice: String,
+) -> Result<ExternalResponder, AppError> {
+    use crate::api::ssr;
+    ssr::edge(async {
+        let user = ssr::require(switchboard::model::Role::Operator).await?;
+        let form = switchboard::incident::ExternalForm { name, email, mobile, voice };
+        let i = ssr::incidents()?;
+        Ok(match id {
+            Some(id) => i.update_external(&user.name, id, &form).await?,
+            None => i.create_external(&user.name, &form).await?,
+        })
+    })
+    .await
+}
+
+#[server(endpoint = "incidents/delete_external", input = server_fn::codec::Json)]
+pub async fn delete_external(id: i64) -> Result<(), AppError> {
+    use crate::api::ssr;
+    ssr::edge(async {
+        let user = ssr::require(switchboard::model::Role::Operator).await?;
+        Ok(ssr::incidents()?.delete_external(&user.name, id).await?)
+    })
+    .await
+}
+
+#[server(endpoint = "incidents/link_external", input = server_fn::codec::Json)]
+pub async fn link_external(room_id: String, id: i64) -> Result<(), AppError> {
+    use crate::api::ssr;
+    ssr::edge(async {
+        let (i, c) = ssr::commanding().await?;
+        Ok(i.link_external(&c, &room_id, id).await?)
+    })
+    .await
+}
+
+#[component]
+pub(super) fn AddInternal(room_id: String, report: impl Fn(Result<String, AppError>) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let q = RwSignal::new(String::new());
+    let results = Resource::new(
+        move || q.get(),
+        |q| async move {
+            if q.trim().len() < 2 {
+                Ok(vec![])
+            } else {
+                search_people(q).await
+            }
+        },
+    );
+    let add = Action::new(move |(room, pid, name): &(String, String, String)| {
+        let (room, pid, name) = (room.clone(), pid.clone(), name.clone());
+        async move { report(add_internal(room, pid).await.map(|_| format!("{name} added to the space."))) }
+    });
+    view! {
+        <section class="card">
+            <h2>"Add people of the org"</h2>
+            <input type="search" placeholder="Type a name or email…" data-testid="people-search"
+                prop:value=move || q.get() on:input=move |ev| q.set(event_target_value(&ev))/>
+            <Transition fallback=|| ()>
+                {move || results.get().map(|r| match r {
+                    Err(e) => view! { <p class="alert error">{e.to_string()}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="search-results" data-testid="people-results">
+                            {list.into_iter().map(|p| {
+                                let item = (room_id.clone(), p.person_id.clone(), p.display_name.clone());
+                                view! {
+                                    <li data-testid="person" data-name=p.display_name.clone()>
+                                        {p.display_name.clone()}" "<span class="muted">{p.email.clone()}</span>" "
+                                        <button class="secondary" data-testid="add-person" on:click=move |_| { add.dispatch(item.clone()); }>"Add"</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+pub(super) fn Externals(
+    externals: Signal<Vec<ExternalResponder>>,
+    room_id: String,
+    report: impl Fn(Result<String, AppError>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let editing = RwSignal::new(None::<i64>);
+    let (name, email, mobile, voice) =
+        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let error = RwSignal::new(None::<String>);
+    let save = Action::new(move |_: &()| async move {
+        let r = save_external(
+            editing.get_untracked(),
+            name.get_untracked(),
+            email.get_untracked(),
+            mobile.get_untracked(),
+            voice.get_untracked(),
+        )
+        .await;
+        match r {
+            Ok(e) => {
+                error.set(None);
+                editing.set(None);
+                for s in [name, email, mobile, voice] {
+                    s.set(String::new());
+                }
+                report(Ok(format!("{} saved.", e.name)));
+            }
+            Err(e) => error.set(Some(e.to_string())),
+        }
+    });
+    let delete = Action::new(move |id: &i64| {
+        let id = *id;
+        async move { report(delete_external(id).await.map(|_| "External responder deleted.".to_string())) }
+    });
+    let link = Action::new(move |(room, id): &(String, i64)| {
+        let (room, id) = (room.clone(), *id);
+        async move { report(link_external(room, id).await.map(|_| "Added to the space.".to_string())) }
+    });
+    view! {
+        <section class="card">
+            <h2>"External responders (phone only)"</h2>
+            <form class="external-form" data-testid="external-form" on:submit=move |ev| { ev.prevent_default(); save.dispatch(()); }>
+                <input placeholder="Name" data-testid="ext-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                <input placeholder="Email (optional)" data-testid="ext-email" prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
+                <input placeholder="Mobile (SMS)" data-testid="ext-mobile" prop:value=move || mobile.get() on:input=move |ev| mobile.set(event_target_value(&ev))/>
+                <input placeholder="Voice number" data-testid="ext-voice" prop:value=move || voice.get() on:input=move |ev| voice.set(event_target_value(&ev))/>
+                <button type="submit" class="primary" data-testid="ext-save">{move || if editing.get().is_some() { "Save changes" } else { "Create" }}</button>
+                {move || editing.get().is_some().then(|| view! {
+                    <button type="button" class="link" on:click=move |_| editing.set(None)>"Cancel"</button>
+                })}
+            </form>
+            {move || error.get().map(|e| view! { <p class="alert error" role="alert" data-testid="ext-error">{e}</p> })}
+            <table class="grid" data-testid="externals">
+                <thead><tr><th>"Name"</th><th>"Email"</th><th>"Mobile"</th><th>"Voice"</th><th></th></tr></thead>
+                <tbody>
+                    {move || externals.get().into_iter().map(|e| {
+                        let id = e.id;
+                        let item = (room_id.clone(), id);
+                        let fill = e.clone();
+                        view! {
+                            <tr data-testid="external" data-name=e.name.clone()>
+                                <td>{e.name.clone()}</td>
+                                <td>{e.email.clone().unwrap_or_default()}</td>
+                                <td>{e.sms_number.clone().unwrap_or_default()}</td>
+                                <td>{e.voice_number.clone().unwrap_or_default()}</td>
+                                <td class="actions">
+                                    <button class="secondary" data-testid="ext-add" on:click=move |_| { link.dispatch(item.clone()); }>"Add to space"</button>
+                                    <button class="link" on:click=move |_| {
+                                        editing.set(Some(id));
+                                        name.set(fill.name.clone());
+                                        email.set(fill.email.clone().unwrap_or_default());
+                                        mobile.set(fill.sms_number.clone().unwrap_or_default());
+                                        voice.set(fill.voice_number.clone().unwrap_or_default());
+                                    }>"Edit"</button>
+                                    <button class="link" data-testid="ext-delete" on:click=move |_| { delete.dispatch(id); }>"Delete"</button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}

@@ -1,0 +1,175 @@
+//! The deliveries' SQL (`incident_deliveries`): the durable job, one row per responder ×
+//! channel × round, queued → sending → sent | failed.
+
+use super::NewDelivery;
+use crate::incident::Tx;
+use crate::model::incident::{Channel, DeliveryStatus, DeliveryView};
+use crate::store::{now_text, time_text, Store, StoreError};
+use time::OffsetDateTime;
+
+#[derive(Clone)]
+pub struct DeliveryStore {
+    store: Store,
+}
+
+/// A delivery claimed for sending.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub incident_id: i64,
+    pub responder_id: i64,
+    pub responder_name: String,
+    pub channel: Channel,
+    pub address: String,
+    pub attempts: i64,
+}
+
+impl DeliveryStore {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    fn pool(&self) -> &sqlx::SqlitePool {
+        self.store.pool()
+    }
+
+    /// Queues deliveries of a round; returns how many were new.
+    pub async fn enqueue(&self, tx: &mut Tx, incident_id: i64, round: i64, items: &[NewDelivery]) -> Result<u64, StoreError> {
+        let now = now_text();
+        let mut n = 0;
+        for d in items {
+            let r = sqlx::query(
+                "INSERT OR IGNORE INTO incident_deliveries (incident_id, responder_id, responder_name, channel, address, round, status, due_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(incident_id)
+            .bind(d.responder_id)
+            .bind(&d.responder_name)
+            .bind(d.channel)
+            .bind(&d.address)
+            .bind(round)
+            .bind(DeliveryStatus::Queued)
+            .bind(&now)
+            .bind(&now)
+            .execute(&mut **tx)
+            .await?;
+            n += r.rows_affected();
+        }
+        Ok(n)
+    }
+
+    pub async fn next_round(&self, incident_id: i64, responder_id: i64) -> Result<i64, StoreError> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(round) FROM incident_deliveries WHERE incident_id = ? AND responder_id = ?")
+            .bind(incident_id)
+            .bind(responder_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(max.map_or(0, |m| m + 1))
+    }
+
+    /// Claims up to `limit` due deliveries (marks them sending, counting the attempt).
+    pub async fn claim_due(&self, limit: i64) -> Result<Vec<DueDelivery>, StoreError> {
+        let now = now_text();
+        let mut tx = self.store.write_tx().await?;
+        let rows: Vec<DueDelivery> = sqlx::query_as(
+            "UPDATE incident_deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?1
+             WHERE id IN (SELECT id FROM incident_deliveries WHERE status = 'queued' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2)
+             RETURNING id, incident_id, responder_id, responder_name, channel, address, attempts",
+        )
+        .bind(&now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// When the next queued delivery is due.
+    pub async fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT MIN(due_at) FROM incident_deliveries WHERE status = 'queued'").fetch_one(self.pool()).await?)
+    }
+
+    /// Records a delivery's outcome (its timeline entry goes in the same transaction).
+    pub async fn finish(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        status: DeliveryStatus,
+        reason: Option<&str>,
+        provider_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE incident_deliveries SET status = ?, reason = ?, provider_id = COALESCE(?, provider_id), updated_at = ? WHERE id = ?",
+        )
+        .bind(status)
+        .bind(reason)
+        .bind(provider_id)
+        .bind(now_text())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn requeue(&self, id: i64, due: OffsetDateTime, reason: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE incident_deliveries SET status = 'queued', due_at = ?, reason = ?, updated_at = ? WHERE id = ? AND status = 'sending'",
+        )
+        .bind(time_text(due))
+        .bind(reason)
+        .bind(now_text())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn incident_of(&self, tx: &mut Tx, id: i64) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT incident_id FROM incident_deliveries WHERE id = ?").bind(id).fetch_optional(&mut **tx).await?)
+    }
+
+    /// A failed delivery queued again by hand; false if it had not failed.
+    pub async fn retry_failed(&self, tx: &mut Tx, id: i64) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE incident_deliveries SET status = 'queued', due_at = ?1, attempts = 0, reason = NULL, updated_at = ?1
+             WHERE id = ?2 AND status = 'failed'",
+        )
+        .bind(now_text())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The incident stopped: what has not gone out yet never will.
+    pub async fn cancel_queued(&self, tx: &mut Tx, incident_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE incident_deliveries SET status = 'failed', reason = 'the incident was stopped before it went out', updated_at = ? WHERE incident_id = ? AND status = 'queued'")
+            .bind(now_text())
+            .bind(incident_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Deliveries caught mid-send by a restart: it is unknown whether they arrived, so they are
+    /// not sent again by themselves (a person may retry them).
+    pub async fn fail_interrupted(&self) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "UPDATE incident_deliveries SET status = 'failed', reason = 'interrupted by a restart while sending; it may have arrived - retry if needed', updated_at = ? WHERE status = 'sending'",
+        )
+        .bind(now_text())
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    pub async fn views(&self, incident_id: i64) -> Result<Vec<DeliveryView>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, responder_id, responder_name, channel, address, round, status, attempts, reason FROM incident_deliveries
+             WHERE incident_id = ? ORDER BY responder_name COLLATE NOCASE, round, channel",
+        )
+        .bind(incident_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

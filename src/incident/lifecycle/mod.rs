@@ -1,0 +1,280 @@
+//! An incident's life: start (read the space's meeting, record the incident, queue a delivery
+//! per responder × channel), remind, retry, stop (remove the people added for it), and the
+//! timeline every step writes. Changed incidents are announced for the live pages.
+
+mod store;
+
+use super::spaces::LinkRow;
+use super::{quick, Commander, IncidentError, IncidentService, Tx};
+use crate::model::incident::{Channel, IncidentSummary, IncidentView, TimelineKind};
+use crate::model::AuditAction;
+use crate::store::{AuditRecord, AuditResult, Store, StoreError};
+use crate::webex::{ApiError, MeetingInfo};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+pub use store::IncidentRow;
+use store::LifecycleStore;
+use time::OffsetDateTime;
+use tokio::sync::broadcast;
+
+pub struct Lifecycle {
+    db: LifecycleStore,
+    changes: broadcast::Sender<i64>,
+}
+
+impl Lifecycle {
+    pub fn new(store: Store, changes: broadcast::Sender<i64>) -> Self {
+        Self { db: LifecycleStore::new(store), changes }
+    }
+
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        self.db.tx().await
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<i64> {
+        self.changes.subscribe()
+    }
+
+    /// Tells the live pages that an incident changed.
+    pub fn changed(&self, incident_id: i64) {
+        let _ = self.changes.send(incident_id);
+    }
+
+    pub async fn open_incident(&self, room_id: &str) -> Result<Option<IncidentRow>, StoreError> {
+        self.db.open_incident(room_id).await
+    }
+
+    pub async fn open_incidents(&self) -> Result<Vec<IncidentRow>, StoreError> {
+        self.db.open_incidents().await
+    }
+
+    pub async fn incident(&self, id: i64) -> Result<Option<IncidentRow>, StoreError> {
+        self.db.incident(id).await
+    }
+
+    pub async fn is_running(&self, tx: &mut Tx, id: i64) -> Result<bool, StoreError> {
+        self.db.is_running(tx, id).await
+    }
+
+    pub async fn history(&self, limit: i64) -> Result<Vec<IncidentSummary>, StoreError> {
+        self.db.history(limit).await
+    }
+
+    /// A timeline entry, written with the change it records.
+    pub async fn event(&self, tx: &mut Tx, incident_id: i64, kind: TimelineKind, detail: &str) -> Result<(), StoreError> {
+        self.db.event(tx, incident_id, kind, detail).await
+    }
+}
+
+fn already_running() -> IncidentError {
+    IncidentError::Conflict("An incident is already running in this space; stop it first.".into())
+}
+
+fn not_running() -> IncidentError {
+    IncidentError::Conflict("No incident is running in this space.".into())
+}
+
+impl IncidentService {
+    /// Starts the incident: reads the space's meeting, records the incident, queues a delivery
+    /// per responder × channel, and returns the view (with the meeting link to open).
+    pub async fn start(&self, c: &Commander, room_id: &str, name: &str) -> Result<IncidentView, IncidentError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(IncidentError::Invalid("Give the incident a name first.".into()));
+        }
+        self.spaces.check_responder(&c.person_id).await?;
+        let room = self.spaces.response_room(room_id).await?;
+        if self.lifecycle.open_incident(room_id).await?.is_some() {
+            return Err(already_running());
+        }
+        self.spaces.set_incident_name(room_id, name).await?;
+        let meeting = self.meeting(c, room_id).await?;
+        let mut row = new_incident(c, room_id, &room.title, name, &meeting);
+        let links = self.links(room_id).await?;
+        let mut tx = self.begin().await?;
+        row.id = match self.lifecycle.db.insert_incident(&mut tx, &row).await {
+            Ok(id) => id,
+            Err(StoreError::Db(sqlx::Error::Database(d))) if d.is_unique_violation() => return Err(already_running()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut items = Vec::new();
+        for l in links.iter().filter(|l| l.person_id.as_deref() != Some(c.person_id.as_str())) {
+            self.acks.issue(&mut tx, &row, l.responder_id, &l.name).await?;
+            items.extend(self.deliveries.plan(l, &c.person_id, None));
+        }
+        self.deliveries.enqueue(&mut tx, row.id, 0, &items).await?;
+        let detail = format!("{} started \"{}\"; {} notifications queued", c.name, name, items.len());
+        self.lifecycle.event(&mut tx, row.id, TimelineKind::Started, &detail).await?;
+        tx.commit().await?;
+        self.deliveries.wake_for(row.id, &c.token);
+        self.audit.record(AuditRecord::new(&c.email, AuditAction::IncidentStart, AuditResult::Ok).target(&room.title).detail(name)).await;
+        self.lifecycle.changed(row.id);
+        self.view(&row).await
+    }
+
+    /// The space's meeting, read with the commander's token (the org grant's if theirs is refused).
+    async fn meeting(&self, c: &Commander, room_id: &str) -> Result<MeetingInfo, IncidentError> {
+        let api = self.spaces.api();
+        match quick().run(|| api.meeting_info(&c.token, room_id)).await {
+            Ok(m) => Ok(m),
+            Err(ApiError::Unauthorized) => {
+                let org = self.grant().access_token().await?;
+                Ok(quick().run(|| api.meeting_info(&org, room_id)).await?)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Notifies one responder again, on the channels chosen (those they have).
+    pub async fn remind(&self, c: &Commander, room_id: &str, responder_id: i64, channels: &[Channel]) -> Result<usize, IncidentError> {
+        self.spaces.check_responder(&c.person_id).await?;
+        let i = self.lifecycle.open_incident(room_id).await?.ok_or_else(not_running)?;
+        let link =
+            self.link_row(room_id, responder_id).await?.ok_or_else(|| IncidentError::NotFound("Not a responder of this space.".into()))?;
+        if channels.is_empty() {
+            return Err(IncidentError::Invalid("Choose at least one channel.".into()));
+        }
+        let items = self.deliveries.plan(&link, &c.person_id, Some(channels));
+        if items.is_empty() {
+            return Err(IncidentError::Invalid(format!("{} cannot be reached on the channels chosen.", link.name)));
+        }
+        let round = self.deliveries.next_round(i.id, responder_id).await?;
+        let mut tx = self.begin().await?;
+        self.acks.issue(&mut tx, &i, responder_id, &link.name).await?;
+        self.deliveries.enqueue(&mut tx, i.id, round, &items).await?;
+        let what: Vec<&str> = items.iter().map(|d| d.channel.label()).collect();
+        let detail = format!("{} reminded {} ({})", c.name, link.name, what.join(", "));
+        self.lifecycle.event(&mut tx, i.id, TimelineKind::Reminder, &detail).await?;
+        tx.commit().await?;
+        self.deliveries.wake_for(i.id, &c.token);
+        self.lifecycle.changed(i.id);
+        Ok(items.len())
+    }
+
+    /// A failed delivery of a running incident goes out again.
+    pub async fn retry_delivery(&self, c: &Commander, delivery_id: i64) -> Result<(), IncidentError> {
+        self.spaces.check_responder(&c.person_id).await?;
+        let refused = || IncidentError::Conflict("Only a failed delivery of a running incident can be retried.".into());
+        let mut tx = self.begin().await?;
+        let incident = self.deliveries.incident_of(&mut tx, delivery_id).await?.ok_or_else(refused)?;
+        if !self.lifecycle.is_running(&mut tx, incident).await? || !self.deliveries.retry_failed(&mut tx, delivery_id).await? {
+            return Err(refused());
+        }
+        self.lifecycle.event(&mut tx, incident, TimelineKind::Retry, &format!("{} retried a failed delivery", c.name)).await?;
+        tx.commit().await?;
+        self.deliveries.wake_for(incident, &c.token);
+        self.lifecycle.changed(incident);
+        Ok(())
+    }
+
+    /// Stops the incident: removes from the Webex space only the people added for it (never
+    /// pre-existing members, never the commander), unlinks them, and clears the incident.
+    pub async fn stop(&self, c: &Commander, room_id: &str) -> Result<usize, IncidentError> {
+        self.spaces.check_responder(&c.person_id).await?;
+        let i = self.lifecycle.open_incident(room_id).await?.ok_or_else(not_running)?;
+        let links = self.links(room_id).await?;
+        let token = self.grant().access_token().await?;
+        let added: Vec<&LinkRow> = links
+            .iter()
+            .filter(|l| {
+                !l.pre_existing
+                    && l.person_id.as_deref() != Some(c.person_id.as_str())
+                    && l.person_id.as_deref() != Some(i.commander_person_id.as_str())
+            })
+            .collect();
+        let mut tx = self.begin().await?;
+        let (removed, failures) = self.remove_added(&mut tx, &token, room_id, &added).await?;
+        self.lifecycle.db.stop_incident(&mut tx, i.id, &c.name).await?;
+        self.deliveries.cancel_queued(&mut tx, i.id).await?;
+        let mut detail = format!("{} stopped the incident; {} added people removed from the space", c.name, removed);
+        if !failures.is_empty() {
+            detail.push_str(&format!("; could not remove: {}", failures.join("; ")));
+        }
+        self.lifecycle.event(&mut tx, i.id, TimelineKind::Stopped, &detail).await?;
+        self.spaces.clear_incident_name(&mut tx, room_id).await?;
+        tx.commit().await?;
+        self.deliveries.forget(i.id);
+        self.audit
+            .record(AuditRecord::new(&c.email, AuditAction::IncidentStop, AuditResult::Ok).target(&i.space_title).detail(&detail))
+            .await;
+        self.lifecycle.changed(i.id);
+        Ok(removed)
+    }
+
+    /// Takes the people added for the incident out of the Webex space and unlinks them;
+    /// returns how many were removed and who could not be.
+    async fn remove_added(
+        &self,
+        tx: &mut Tx,
+        token: &str,
+        room_id: &str,
+        added: &[&LinkRow],
+    ) -> Result<(usize, Vec<String>), IncidentError> {
+        let (mut removed, mut failures) = (0, Vec::new());
+        for l in added {
+            if let (Some(_), Some(mid)) = (&l.person_id, &l.membership_id) {
+                match quick().run(|| self.spaces.api().remove_member(token, mid)).await {
+                    Ok(()) | Err(ApiError::Refused { status: 404, .. }) => removed += 1,
+                    Err(e) => {
+                        failures.push(format!("{}: {e}", l.name));
+                        continue;
+                    }
+                }
+            }
+            self.spaces.unlink(tx, room_id, l.responder_id).await?;
+        }
+        Ok((removed, failures))
+    }
+
+    pub async fn incident(&self, id: i64) -> Result<IncidentView, IncidentError> {
+        let i = self.lifecycle.incident(id).await?.ok_or_else(|| IncidentError::NotFound("No such incident.".into()))?;
+        self.view(&i).await
+    }
+
+    pub(super) async fn view(&self, i: &IncidentRow) -> Result<IncidentView, IncidentError> {
+        Ok(IncidentView {
+            summary: i.summary(),
+            meeting_link: i.meeting_link.clone(),
+            meeting_number: i.meeting_number.clone(),
+            toll_number: i.toll_number.clone(),
+            deliveries: self.deliveries.views(i.id).await?,
+            acks: self.acks.views(i.id).await?,
+            timeline: self.lifecycle.db.timeline(i.id).await?,
+        })
+    }
+}
+
+/// The row of a new incident, with a fresh random salt for its acknowledgement tokens.
+fn new_incident(c: &Commander, room_id: &str, space_title: &str, name: &str, meeting: &MeetingInfo) -> IncidentRow {
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut salt);
+    IncidentRow {
+        id: 0,
+        room_id: room_id.to_string(),
+        space_title: space_title.to_string(),
+        name: name.to_string(),
+        commander: c.name.clone(),
+        commander_person_id: c.person_id.clone(),
+        meeting_link: meeting.meeting_link.clone(),
+        meeting_number: meeting.meeting_number.clone(),
+        toll_number: meeting.call_in_toll_number.clone(),
+        ack_salt: URL_SAFE_NO_PAD.encode(salt),
+        started_at: OffsetDateTime::now_utc(),
+        stopped_at: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::incident::TimelineKind;
+    use crate::store::{assert_round_trips, test_store};
+
+    #[tokio::test]
+    async fn every_timeline_kind_round_trips_through_the_database_as_its_stable_string() {
+        let (store, _dir) = test_store().await;
+        assert_round_trips(&store, TimelineKind::ALL).await;
+        let kinds: Vec<_> = TimelineKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(kinds, ["started", "reminder", "retry", "delivery", "ack", "stopped"]);
+    }
+}
