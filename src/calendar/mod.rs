@@ -20,15 +20,6 @@ pub use model::{Meeting, ProviderError};
 pub use service::CalendarConfig;
 pub use watch::subscriptions::NotifyError;
 
-/// The EWS reader and writer under their old path, for the EWS simulator only (src/sim/ews.rs
-/// still borrows them; it is to get a reader and writer of its own). Not for new code.
-#[cfg(feature = "sim")]
-#[doc(hidden)]
-pub mod ews {
-    pub use super::exchange::ews::soap::{MARKER_PROPERTY, NS_M, NS_SOAP, NS_T};
-    pub(crate) use super::exchange::ews::xml::{attr, esc, last, walk, Ev};
-}
-
 use crate::cms::CmsCluster;
 use crate::store::Store;
 use crate::workers::WorkerCtx;
