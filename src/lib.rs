@@ -28,6 +28,7 @@ pub mod status;
 #[cfg(feature = "server")]
 pub mod store;
 pub mod sync;
+pub mod url;
 #[cfg(feature = "server")]
 pub mod webex;
 #[cfg(feature = "server")]

@@ -244,7 +244,7 @@ pub async fn require_user(State(state): State<AppState>, session: Session, mut r
     let had_cookie = has_session_cookie(req.headers());
     if req.method() == Method::GET && !path.starts_with("/api/") {
         let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let mut url = format!("/login?next={}", crate::query::query_value(target));
+        let mut url = format!("/login?next={}", switchboard::url::query_value(target));
         if had_cookie {
             url.push_str("&reason=expired");
         }
@@ -363,6 +363,6 @@ mod tests {
 
     #[test]
     fn next_targets_are_percent_encoded() {
-        assert_eq!(crate::query::query_value("/audit?offset=50&action=login"), "/audit%3Foffset%3D50%26action%3Dlogin");
+        assert_eq!(switchboard::url::query_value("/audit?offset=50&action=login"), "/audit%3Foffset%3D50%26action%3Dlogin");
     }
 }

@@ -275,7 +275,7 @@ async fn upload(
         if browser {
             let key = if status.is_success() { "notice" } else { "error" };
             let tenant_q = TenantName::parse(&tenant).map(|t| format!("tenant={t}&")).unwrap_or_default();
-            Redirect::to(&format!("/branding?{tenant_q}{key}={}", crate::query::query_value(&msg))).into_response()
+            Redirect::to(&format!("/branding?{tenant_q}{key}={}", switchboard::url::query_value(&msg))).into_response()
         } else {
             (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], msg + "\n").into_response()
         }

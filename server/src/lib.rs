@@ -17,7 +17,6 @@ pub mod incident;
 pub mod metrics;
 pub mod ops;
 pub mod page;
-pub mod query;
 pub mod sim;
 pub mod startup;
 pub mod state;

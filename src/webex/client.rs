@@ -1,4 +1,4 @@
-//! The Webex REST API as Switchboard uses it (reference/webex.md §3): people, rooms and their
+//! The Webex REST API as Switchboard uses it (../shared/reference/webex.md §3): people, rooms and their
 //! meeting details, memberships, 1:1 messages. One attempt per call; [`retrying`] repeats calls
 //! that failed in a way worth repeating (429 with its `Retry-After`, 5xx, network), so that a
 //! caller that must not deliver twice decides itself what is safe to repeat.
@@ -211,13 +211,7 @@ impl WebexApi {
     }
 }
 
-fn seg(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-fn q(s: &str) -> String {
-    seg(s)
-}
+use crate::url::{path_segment as seg, query_value as q};
 
 /// `Retry-After` in seconds (Webex and Connect send seconds).
 pub(crate) fn retry_after(h: &HeaderMap) -> Option<Duration> {

@@ -1,4 +1,4 @@
-//! Webex Connect's messaging API (reference/webex.md §4): SMS and text-to-speech voice calls,
+//! Webex Connect's messaging API (../shared/reference/webex.md §4): SMS and text-to-speech voice calls,
 //! authorised by the service key itself in `Authorization` (no `Bearer`). 202 with an id means
 //! accepted; anything else is a failure with its reason.
 

@@ -45,7 +45,7 @@ pub struct OAuthConfig {
 }
 
 impl OAuthConfig {
-    /// The scopes the sample asks for (reference/webex.md §1).
+    /// The scopes the sample asks for (../shared/reference/webex.md §1).
     pub fn default_org_scopes() -> Vec<String> {
         [
             "spark:all",

@@ -107,7 +107,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || webex.get().and_then(|r| r.ok()).filter(|on| *on).map(|_| view! {
                         <p class="or">"or"</p>
                         <a class="button secondary webex" rel="external" data-testid="webex-sign-in"
-                            href=move || format!("/auth/webex?next={}", next().replace('%', "%25").replace('&', "%26").replace('#', "%23"))>
+                            href=move || format!("/auth/webex?next={}", switchboard::url::query_value(&next()))>
                             "Sign in with Webex"
                         </a>
                     })}

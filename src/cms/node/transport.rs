@@ -9,17 +9,13 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
-/// Everything but unreserved characters is encoded, so an id can never add a path segment,
-/// a query or a fragment (`../coSpaces/x` stays inside its own segment).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-
 /// One path segment from an object id. Ids of only dots are refused: URL parsers resolve `.`
 /// and `..` (even percent-encoded) as relative steps.
 pub(super) fn segment(id: &str) -> Result<String, CmsError> {
     if id.is_empty() || id.chars().all(|c| c == '.') {
         return Err(CmsError::BadId(id.chars().take(64).collect()));
     }
-    Ok(percent_encoding::utf8_percent_encode(id, SEGMENT).to_string())
+    Ok(crate::url::path_segment(id))
 }
 
 /// A raw answer: status, the `Location` header (for POST), the body.

@@ -89,6 +89,22 @@ pub struct SimMeeting {
     pub recurrence: Option<SimRecurrence>,
 }
 
+impl SimMeeting {
+    /// One meeting, no attendees here, no recurrence: what most tests and the demo create.
+    pub fn single(organizer: &str, subject: &str, location: &str, body_html: &str, start: OffsetDateTime, end: OffsetDateTime) -> Self {
+        SimMeeting {
+            organizer: organizer.into(),
+            attendees: vec![],
+            subject: subject.into(),
+            location: location.into(),
+            body_html: body_html.into(),
+            start,
+            end,
+            recurrence: None,
+        }
+    }
+}
+
 /// An occurrence's id: opaque to clients, as Exchange's, but naming its master and instance.
 pub(super) fn occurrence_id(master: &str, index: u32) -> String {
     format!("AAMkOcc{}", base64::engine::general_purpose::STANDARD.encode(format!("{master}|{index}")))

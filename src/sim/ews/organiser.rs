@@ -25,16 +25,7 @@ impl EwsHandle {
         start: OffsetDateTime,
         end: OffsetDateTime,
     ) -> String {
-        self.create(SimMeeting {
-            organizer: organizer.into(),
-            attendees: vec![],
-            subject: subject.into(),
-            location: location.into(),
-            body_html: body_html.into(),
-            start,
-            end,
-            recurrence: None,
-        })
+        self.create(SimMeeting::single(organizer, subject, location, body_html, start, end))
     }
 
     /// A meeting or series created by its organiser (Created events in the organiser's and the

@@ -31,8 +31,8 @@ mod subscriptions;
 mod token;
 
 pub use model::GraphEvent;
+pub use model::SimSubscription;
 pub use notifications::Delivery;
-pub use subscriptions::SimSubscription;
 
 use crate::sim::ews::SimMeeting;
 use crate::sim::faults::HttpFaults;
@@ -302,16 +302,7 @@ impl GraphHandle {
         start: OffsetDateTime,
         end: OffsetDateTime,
     ) -> String {
-        self.create(SimMeeting {
-            organizer: organizer.into(),
-            attendees: vec![],
-            subject: subject.into(),
-            location: location.into(),
-            body_html: body_html.into(),
-            start,
-            end,
-            recurrence: None,
-        })
+        self.create(SimMeeting::single(organizer, subject, location, body_html, start, end))
     }
 
     /// A meeting or series (then `start`/`end` are the first occurrence's) with copies in the

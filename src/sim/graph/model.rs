@@ -149,6 +149,18 @@ pub(super) fn t3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
+/// A change-notification subscription as the simulator keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimSubscription {
+    pub id: String,
+    pub mailbox: String,
+    pub change_types: Vec<String>,
+    pub notification_url: String,
+    pub lifecycle_url: Option<String>,
+    pub client_state: Option<String>,
+    pub expires: OffsetDateTime,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,7 @@
 //! answered 2xx within 3 s, sent twice on request), lifecycle notifications, and the validation
 //! of a new subscription's URLs. Each POST is logged as a [`Delivery`].
 
-use super::model::{t3339, GraphEvent};
-use super::subscriptions::SimSubscription;
+use super::model::{t3339, GraphEvent, SimSubscription};
 use super::Shared;
 use crate::sync::lock;
 use axum::http::header;

@@ -2,7 +2,7 @@
 //! `users/{id}/events`), GET, PATCH to renew, DELETE.
 
 use super::gate::{check_mailbox, App};
-use super::model::{parse_time, t3339};
+use super::model::{parse_time, t3339, SimSubscription};
 use super::notifications::validate;
 use super::token::url_decode;
 use super::{error, Shared};
@@ -14,18 +14,6 @@ use axum::Json;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use time::OffsetDateTime;
-
-/// A change-notification subscription as the simulator keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimSubscription {
-    pub id: String,
-    pub mailbox: String,
-    pub change_types: Vec<String>,
-    pub notification_url: String,
-    pub lifecycle_url: Option<String>,
-    pub client_state: Option<String>,
-    pub expires: OffsetDateTime,
-}
 
 fn subscription_json(x: &SimSubscription, app: &str) -> Value {
     json!({

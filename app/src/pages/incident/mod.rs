@@ -23,9 +23,7 @@ fn when(t: &Option<time::OffsetDateTime>) -> String {
 /// id is percent-encoded into one path segment (the router decodes the parameter): everything
 /// but the URL-safe letters, digits and `-_.~` is encoded.
 pub fn space_href(room_id: &str) -> String {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-    const SEGMENT: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-    format!("/incidents/{}", utf8_percent_encode(room_id, SEGMENT))
+    format!("/incidents/{}", switchboard::url::path_segment(room_id))
 }
 
 #[cfg(test)]

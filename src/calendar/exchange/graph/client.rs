@@ -49,9 +49,7 @@ fn token_error<RE: std::error::Error + 'static>(
 }
 
 /// A path segment (a mailbox, an id) as it goes into a Graph URL.
-pub(super) fn segment(s: &str) -> percent_encoding::PercentEncode<'_> {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
-}
+pub(super) use crate::url::path_segment as segment;
 
 impl GraphClient {
     /// `token_url`: `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`;
