@@ -3,7 +3,7 @@
 //! the reason when saved.
 
 use super::model::CalendarUser;
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -87,6 +87,9 @@ impl JoinTemplates {
             .ok_or_else(|| TemplateError { language: language.into(), reason: "there is no template".into() })?;
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // The values come from CMS and Exchange and the output is an HTML body sent to every
+        // attendee: every value is escaped (a template may still write markup of its own).
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
         let out = env.render_str(src, vars).map_err(|e| TemplateError { language: lang.clone(), reason: e.to_string() })?;
         if out.trim().is_empty() {
             return Err(TemplateError { language: lang.clone(), reason: "it renders to nothing".into() });
@@ -108,7 +111,8 @@ mod tests {
     fn the_default_renders_every_detail_and_a_broken_template_is_refused() {
         let t = JoinTemplates::default();
         let out = t.render("de", &JoinVars::sample()).unwrap();
-        for want in ["Ann's space", "sip:ann.space@example.com", "70001@example.com", "100200300", "4321", "secret=abc", "+1 408 555 0100"]
+        for want in
+            ["Ann&#x27;s space", "sip:ann.space@example.com", "70001@example.com", "100200300", "4321", "secret=abc", "+1 408 555 0100"]
         {
             assert!(out.contains(want), "{want} in {out}");
         }
@@ -117,5 +121,16 @@ mod tests {
         assert!(!t.render("en", &no_pin).unwrap().contains("Passcode"));
         let bad = JoinTemplates(BTreeMap::from([("en".into(), "{{ nope }}".into())]));
         assert!(bad.validate().unwrap_err().reason.contains("undefined"));
+    }
+
+    #[test]
+    fn values_from_cms_are_escaped_in_the_html_block() {
+        let mut v = JoinVars::sample();
+        v.space_name = "<img src=x onerror=alert(1)>".into();
+        v.passcode = Some("1\"><script>".into());
+        let out = JoinTemplates::default().render("en", &v).unwrap();
+        assert!(out.contains("&lt;img src=x onerror=alert(1)&gt;"), "{out}");
+        assert!(!out.contains("<img") && !out.contains("<script>"), "{out}");
+        assert!(out.contains("<p><b>Join "), "the template's own markup stays: {out}");
     }
 }

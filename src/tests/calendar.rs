@@ -129,6 +129,26 @@ pub async fn synced(domain: &str, n: usize, call_prefix: &str, with_space: impl 
     Synced { cms, store, users, _dir: dir }
 }
 
+impl Synced {
+    /// User `i` (synced without a space) gets the personal space `user{i}.space` named `name`,
+    /// and the users are synced again.
+    pub async fn give_space(&self, i: usize, name: &str, call_id: &str) {
+        let jid = format!("user{i}@cms.example.com");
+        self.cms.cluster.add_co_space(name, &format!("user{i}.space"), call_id, Some(&jid), Some("2468"));
+        let node = CmsNode::new(NodeConfig::new("cb1", &self.cms.url(0), "api", "pw")).unwrap();
+        self.users.run(&node, "test").await.unwrap();
+    }
+}
+
+/// A coSpace name is CMS data anyone with a space can set: in the HTML body Exchange sends to
+/// every attendee it must arrive as text, never as markup.
+pub const HOSTILE_SPACE: &str = "<img src=x onerror=alert(1)>";
+
+pub fn assert_space_name_escaped(body: &str) {
+    assert!(body.contains("&lt;img src=x onerror=alert(1)&gt;"), "the name arrives as text: {body}");
+    assert!(!body.contains("<img"), "no markup from CMS data: {body}");
+}
+
 mod ews {
     use futures::StreamExt;
     use std::sync::Arc;
@@ -239,6 +259,22 @@ mod ews {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let c = w.ews.create_meeting("user1@example.com", "After expiry", "@cms", "<p>c</p>", s, e);
         until("after resubscribing", || w.ews.item(&c).is_some_and(|i| i.updates == 1)).await;
+        workers.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn join_details_carry_cms_values_as_text_never_as_markup_over_ews() {
+        let w = world().await;
+        w._synced.give_space(3, super::HOSTILE_SPACE, "900003").await;
+        let svc = service(&w, ("svc-switchboard", "svc-pass"));
+        let (workers, _) = watch(&w, &svc, ("svc-switchboard", "svc-pass"), &["user3@example.com"]);
+        until("the stream", || w.ews.open_streams() >= 1).await;
+        let (s, e) = soon();
+        let id = w.ews.create_meeting("user3@example.com", "Plan", "@cms", "<html><body><p>Agenda</p></body></html>", s, e);
+        until("the invite update", || w.ews.item(&id).is_some_and(|i| i.updates == 1)).await;
+        let body = w.ews.item(&id).unwrap().body;
+        assert!(body.contains("900003"), "{body}");
+        super::assert_space_name_escaped(&body);
         workers.shutdown().await;
     }
 
@@ -628,8 +664,13 @@ mod graph {
 
     /// Users 1 and 2 in Exchange Online (`cloud.example.com`), with personal spaces 800001, 800002.
     async fn world(allowed: &[&str]) -> World {
-        let synced = super::synced("cloud.example.com", 2, "80000", |_| true).await;
-        let cfg = GraphSimConfig { page_max: 3, allowed: allowed.iter().map(|a| a.to_string()).collect(), ..GraphSimConfig::demo(2) };
+        world_of(2, allowed, |_| true).await
+    }
+
+    /// `n` users in Exchange Online; those `with_space` picks own personal spaces `80000{i}`.
+    async fn world_of(n: usize, allowed: &[&str], with_space: impl Fn(usize) -> bool) -> World {
+        let synced = super::synced("cloud.example.com", n, "80000", with_space).await;
+        let cfg = GraphSimConfig { page_max: 3, allowed: allowed.iter().map(|a| a.to_string()).collect(), ..GraphSimConfig::demo(n) };
         let graph = SimGraph::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap();
         let client =
             GraphClient::new(reqwest::Client::new(), &graph.token_url(), &graph.api_url(), "switchboard-app", "app-secret").unwrap();
@@ -649,6 +690,18 @@ mod graph {
 
     fn delta_requests(w: &World) -> Vec<String> {
         w.graph.requests().into_iter().filter(|(_, p)| p.contains("/calendarView/delta")).map(|(_, p)| p).collect()
+    }
+
+    #[tokio::test]
+    async fn join_details_carry_cms_values_as_text_never_as_markup_over_graph() {
+        let w = world_of(3, &[], |i| i != 3).await;
+        w._synced.give_space(3, super::HOSTILE_SPACE, "800003").await;
+        let (s, e) = soon();
+        let id = w.graph.create_meeting("user3@cloud.example.com", "Plan", "@cms", "<p>Agenda</p>", s, e);
+        assert_eq!(poller(&w).poll("user3@cloud.example.com").await.unwrap(), 1);
+        let body = w.graph.event(&id).unwrap().body;
+        assert!(body.contains("800003"), "{body}");
+        super::assert_space_name_escaped(&body);
     }
 
     #[tokio::test]
