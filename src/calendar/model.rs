@@ -139,7 +139,16 @@ pub enum ProviderError {
     Protocol(String),
 }
 
+/// The longest back-off a provider may ask for: a `Retry-After` or `BackOffMilliseconds`
+/// beyond it is read as this (a huge value would otherwise overflow the next wake-up time).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 impl ProviderError {
+    /// Busy: back off `retry_after`, at most [`MAX_RETRY_AFTER`].
+    pub fn throttled(retry_after: Duration) -> Self {
+        ProviderError::Throttled { retry_after: retry_after.min(MAX_RETRY_AFTER) }
+    }
+
     /// Worth trying again later (the same request may well succeed): busy or unreachable.
     pub fn is_transient(&self) -> bool {
         matches!(self, ProviderError::Throttled { .. } | ProviderError::Unavailable(_))

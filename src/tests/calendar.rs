@@ -862,4 +862,31 @@ mod graph {
         assert_eq!(p.health().mailboxes, 2);
         workers.shutdown().await;
     }
+
+    #[tokio::test]
+    async fn a_huge_retry_after_is_capped_and_the_poller_keeps_running() {
+        let w = world(&[]).await;
+        w.graph.faults().set_retry_after_secs(u64::MAX);
+        w.graph.faults().set_throttle_every(1);
+        match poller(&w).poll("user1@cloud.example.com").await {
+            Err(WatchError::Provider(ProviderError::Throttled { retry_after })) => {
+                assert!(retry_after <= Duration::from_secs(3600), "capped at an hour: {retry_after:?}")
+            }
+            other => panic!("throttled expected: {other:?}"),
+        }
+        let p = Arc::new(poller(&w));
+        let workers = Workers::new();
+        let (pp, mbs) = (p.clone(), vec!["user1@cloud.example.com".to_string()]);
+        workers.spawn(WorkerSpec::new("calendar-graph"), move |ctx| pp.clone().run(mbs.clone(), ctx));
+        let t = Instant::now();
+        while p.health().catch_ups < 1 {
+            assert!(t.elapsed() < Duration::from_secs(15), "timed out");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let report = workers.report();
+        assert_eq!(report[0].restarts, 0, "no panic on the huge wait: {:?}", report[0].last_panic);
+        assert!(p.health().last_error.as_deref().is_some_and(|e| e.contains("busy")), "{:?}", p.health().last_error);
+        workers.shutdown().await;
+    }
 }

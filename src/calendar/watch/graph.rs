@@ -11,7 +11,7 @@
 use super::subscriptions::{GraphSubscriptions, NotifyError, Wanted};
 use super::WatchError;
 use crate::calendar::exchange::graph::GraphClient;
-use crate::calendar::model::ProviderError;
+use crate::calendar::model::{ProviderError, MAX_RETRY_AFTER};
 use crate::calendar::service::CalendarService;
 use crate::calendar::store::CalendarStore;
 use crate::model::calendar::GroupHealth;
@@ -148,7 +148,8 @@ impl GraphPoller {
                 .collect()
                 .await;
             let wait = self.record_round(started, results);
-            let next = tokio::time::Instant::now() + wait;
+            let now = tokio::time::Instant::now();
+            let next = now.checked_add(wait).unwrap_or(now + MAX_RETRY_AFTER);
             loop {
                 let w = tokio::select! {
                     _ = ctx.cancelled() => return,

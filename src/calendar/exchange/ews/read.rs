@@ -32,7 +32,7 @@ impl Outcome {
     pub fn error(&self, mailbox: &str) -> ProviderError {
         let (code, message) = (self.code.clone(), self.message.clone());
         match self.code.as_str() {
-            "ErrorServerBusy" => ProviderError::Throttled { retry_after: self.back_off() },
+            "ErrorServerBusy" => ProviderError::throttled(self.back_off()),
             "ErrorImpersonateUserDenied" | "ErrorImpersonationDenied" | "ErrorNonExistentMailbox" => {
                 ProviderError::NoAccess(mailbox.to_string())
             }

@@ -47,7 +47,7 @@ pub fn stream_doc(xml: &str) -> Result<StreamBatch, ProviderError> {
             "ErrorSubscriptionNotFound" | "ErrorInvalidSubscription" | "ErrorMissedNotificationEvents" => {
                 Ok(StreamBatch { subscriptions_lost: true, ..d })
             }
-            "ErrorServerBusy" => Err(ProviderError::Throttled { retry_after: o.back_off() }),
+            "ErrorServerBusy" => Err(ProviderError::throttled(o.back_off())),
             _ => Err(ProviderError::Refused { code: o.code, message: o.message }),
         };
     }

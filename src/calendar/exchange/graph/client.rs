@@ -108,7 +108,7 @@ impl GraphClient {
             }),
             429 | 503 | 504 => {
                 let wait = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(5);
-                Err(ProviderError::Throttled { retry_after: Duration::from_secs(wait) })
+                Err(ProviderError::throttled(Duration::from_secs(wait)))
             }
             _ => {
                 let v: serde_json::Value = res.json().await.unwrap_or_default();
