@@ -63,8 +63,8 @@ pub async fn get_incident_templates() -> Result<Option<(IncidentTemplates, bool)
     .await
 }
 
-/// Renders the templates with sample values; `save` also stores them. A template that does not
-/// render is refused with the reason.
+/// Renders the templates with sample values (operators and admins); `save` also stores them
+/// (admins). A template that does not render is refused with the reason.
 #[server(endpoint = "incidents/preview_templates")]
 pub async fn preview_incident_templates(webex: String, sms: String, voice: String, save: bool) -> Result<IncidentPreview, AppError> {
     use crate::api::ssr;
@@ -76,7 +76,7 @@ pub async fn preview_incident_templates(webex: String, sms: String, voice: Strin
             let user = ssr::require(Role::Admin).await?;
             i.save_templates(t, &user.name).await?
         } else {
-            ssr::require(Role::Viewer).await?;
+            ssr::require(Role::Operator).await?;
             switchboard::incident::deliveries::templates::validate(&t).map_err(|e| AppError::Invalid(e.to_string()))?
         };
         Ok(IncidentPreview { webex: r.webex, sms: r.sms, voice: r.voice, saved: save })

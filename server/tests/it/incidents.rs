@@ -611,7 +611,17 @@ async fn notification_templates_are_previewed_and_saved_in_settings_a_broken_one
     assert!(e.to_string().contains("The voice template does not render"), "{e}");
     assert_eq!(call_form(&app, &admin, "templates", &[]).await.1[0], defaults, "nothing stored");
 
-    // Only admins save (the commander is an operator); they may preview.
+    // Previews render what the caller wrote: operators and admins only, never a viewer.
+    let preview = [("webex", webex), ("sms", sms), ("voice", voice), ("save", "false")];
+    app.add_user("vera", "vera-password-1", Role::Viewer).await;
+    let viewer = client();
+    login(&app, &viewer, "vera", "vera-password-1").await;
+    let (s, e) = call_form(&app, &viewer, "preview_templates", &preview).await;
+    assert_eq!(s, 403, "a viewer may not preview: {e}");
+    let (s, p) = call_form(&app, &c, "preview_templates", &preview).await;
+    assert_eq!((s, &p["saved"]), (200, &Value::Bool(false)), "the commander (an operator) may: {p}");
+
+    // Only admins save (the commander is an operator).
     let form = [("webex", webex), ("sms", sms), ("voice", voice), ("save", "true")];
     let (s, e) = call_form(&app, &c, "preview_templates", &form).await;
     assert_eq!(s, 403, "{e}");
