@@ -28,6 +28,8 @@ pub mod status;
 #[cfg(feature = "server")]
 pub mod store;
 pub mod sync;
+#[cfg(feature = "server")]
+pub mod templating;
 pub mod url;
 #[cfg(feature = "server")]
 pub mod webex;

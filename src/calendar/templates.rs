@@ -3,7 +3,7 @@
 //! the reason when saved.
 
 use super::model::CalendarUser;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use crate::templating::{self, Output};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -85,12 +85,9 @@ impl JoinTemplates {
             .or_else(|| self.0.get_key_value("en"))
             .or_else(|| self.0.iter().next())
             .ok_or_else(|| TemplateError { language: language.into(), reason: "there is no template".into() })?;
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
         // The values come from CMS and Exchange and the output is an HTML body sent to every
         // attendee: every value is escaped (a template may still write markup of its own).
-        env.set_auto_escape_callback(|_| AutoEscape::Html);
-        let out = env.render_str(src, vars).map_err(|e| TemplateError { language: lang.clone(), reason: e.to_string() })?;
+        let out = templating::render(src, vars, Output::Html).map_err(|reason| TemplateError { language: lang.clone(), reason })?;
         if out.trim().is_empty() {
             return Err(TemplateError { language: lang.clone(), reason: "it renders to nothing".into() });
         }

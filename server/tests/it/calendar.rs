@@ -61,7 +61,16 @@ async fn graph_notifications_validate_wake_the_poller_at_once_and_forged_or_repe
     assert!(graph.deliveries().iter().any(|d| d.kind == "validation" && d.status == 200));
     // The database keeps only a hash of the clientState, never the secret itself.
     let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
-    let kept: String = sqlx::query_scalar("SELECT client_state FROM calendar_graph_subscriptions").fetch_one(store.pool()).await.unwrap();
+    // (Graph holds the subscription as soon as it answers; Switchboard stores it just after.)
+    let t = Instant::now();
+    let kept: String = loop {
+        let row = sqlx::query_scalar("SELECT client_state FROM calendar_graph_subscriptions").fetch_optional(store.pool()).await.unwrap();
+        if let Some(kept) = row {
+            break kept;
+        }
+        assert!(t.elapsed() < Duration::from_secs(15), "timed out waiting for the stored subscription");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
     let secret = sub.client_state.clone().unwrap();
     assert!(!kept.contains(&secret) && kept.len() == 64, "{kept}");
 

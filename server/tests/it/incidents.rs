@@ -595,6 +595,13 @@ async fn notification_templates_are_previewed_and_saved_in_settings_a_broken_one
     assert_eq!(p["voice"], "Switchboard calling about Core router down.");
     assert_eq!(call_form(&app, &admin, "templates", &[]).await.1[0], defaults, "a preview stores nothing");
 
+    // A template that loops without bound: refused at once, naming the limit.
+    let looping = "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}";
+    let (s, e) =
+        call_form(&app, &admin, "preview_templates", &[("webex", looping), ("sms", sms), ("voice", voice), ("save", "false")]).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e.to_string().contains("The Webex message template does not render") && e.to_string().contains("(the limit)"), "{e}");
+
     // A template that does not render: refused with the reason, the stored ones kept.
     let (s, e) = call_form(
         &app,

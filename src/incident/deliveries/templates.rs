@@ -3,7 +3,7 @@
 //! refused with the reason when it is saved, so a notification never fails on its text.
 
 use crate::model::incident::IncidentTemplates;
-use minijinja::{Environment, UndefinedBehavior};
+use crate::templating::{self, Output};
 use serde::Serialize;
 
 /// What a template may use.
@@ -52,11 +52,8 @@ pub struct Rendered {
 }
 
 pub fn render(t: &IncidentTemplates, vars: &TemplateVars) -> Result<Rendered, TemplateError> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
     let one = |which: &'static str, src: &str| -> Result<String, TemplateError> {
-        let err = |e: minijinja::Error| TemplateError { which, reason: e.to_string() };
-        let out = env.render_str(src, vars).map_err(err)?;
+        let out = templating::render(src, vars, Output::Text).map_err(|reason| TemplateError { which, reason })?;
         let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
         if out.trim().is_empty() {
             return Err(TemplateError { which, reason: "it renders to nothing".into() });
@@ -65,8 +62,7 @@ pub fn render(t: &IncidentTemplates, vars: &TemplateVars) -> Result<Rendered, Te
     };
     // The markdown keeps its line breaks; the others are one line.
     let webex = {
-        let err = |e: minijinja::Error| TemplateError { which: "Webex message", reason: e.to_string() };
-        let out = env.render_str(&t.webex, vars).map_err(err)?;
+        let out = templating::render(&t.webex, vars, Output::Text).map_err(|reason| TemplateError { which: "Webex message", reason })?;
         if out.trim().is_empty() {
             return Err(TemplateError { which: "Webex message", reason: "it renders to nothing".into() });
         }
