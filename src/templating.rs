@@ -34,7 +34,8 @@ pub fn render(src: &str, vars: &impl Serialize, output: Output) -> Result<String
     env.set_auto_escape_callback(move |_| escape);
     let tmpl = env.template_from_str(src).map_err(|e| e.to_string())?;
     let mut out = Capped { buf: Vec::new(), over: false };
-    match tmpl.render_to_write(vars, &mut out) {
+    let result = tmpl.render_captured_to(vars, &mut out).map(|_| ());
+    match result {
         Ok(_) => String::from_utf8(out.buf).map_err(|e| e.to_string()),
         Err(_) if out.over => Err(format!("it writes more than {} KB (the limit)", MAX_OUTPUT / 1024)),
         Err(e) if e.kind() == ErrorKind::OutOfFuel => Err(format!("it takes more than {FUEL} steps (the limit): a loop too long?")),
