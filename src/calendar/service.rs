@@ -151,6 +151,7 @@ impl CalendarService {
         t.0.insert(language.clone(), html.to_string());
         let preview = t.render(&language, &JoinVars::sample()).map_err(|e| CalendarError::Template(e.to_string()))?;
         self.store.save_templates(&t, by).await?;
+        self.audit.record(AuditRecord::new(by, AuditAction::CalendarTemplates, AuditResult::Ok).target(&language)).await;
         Ok(preview)
     }
 

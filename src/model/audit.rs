@@ -9,6 +9,7 @@ crate::stable_strings! {
         BrandingTenantCreate = "branding.tenant.create",
         BrandingUpload = "branding.upload",
         CalendarDryRun = "calendar.dry_run",
+        CalendarTemplates = "calendar.templates",
         DemoGuestJoins = "demo.guest_joins",
         IncidentDirectory = "incident.directory",
         IncidentExternalCreate = "incident.external.create",

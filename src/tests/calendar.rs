@@ -263,6 +263,20 @@ mod ews {
     }
 
     #[tokio::test]
+    async fn a_saved_join_details_template_is_audited_and_a_broken_one_is_refused_unsaved() {
+        let w = world().await;
+        let svc = service(&w, ("svc-switchboard", "svc-pass"));
+        let preview = svc.save_template("de", "<p>Konferenz {{ call_id }}</p>", "ann").await.unwrap();
+        assert!(preview.contains("100200300"), "{preview}");
+        assert!(svc.save_template("fr", "<p>{{ nope }}</p>", "ann").await.is_err());
+        let audit = switchboard::store::AuditLog::new(w.store.clone());
+        let page = audit.page(0, 10, Some(switchboard::model::AuditAction::CalendarTemplates)).await.unwrap();
+        assert_eq!(page.total, 1, "only the saved one: {:?}", page.entries);
+        assert_eq!((page.entries[0].actor.as_str(), page.entries[0].target.as_deref()), ("ann", Some("de")));
+        assert!(svc.templates().await.unwrap().0.contains_key("de") && !svc.templates().await.unwrap().0.contains_key("fr"));
+    }
+
+    #[tokio::test]
     async fn join_details_carry_cms_values_as_text_never_as_markup_over_ews() {
         let w = world().await;
         w._synced.give_space(3, super::HOSTILE_SPACE, "900003").await;
