@@ -113,6 +113,60 @@ fn find_envelope_end(s: &str) -> Option<usize> {
     None
 }
 
+/// The most a streaming connection may hold without a complete document: a notification
+/// document is a few KB; more means a broken or hostile peer, and the connection is dropped.
+pub const MAX_PENDING: usize = 4 * 1024 * 1024;
+
+/// What has arrived on a streaming connection and is not yet a whole document.
+#[derive(Debug, Default)]
+pub struct StreamBuffer {
+    text: String,
+    /// Bytes of a UTF-8 character a chunk ended inside.
+    partial: Vec<u8>,
+}
+
+impl StreamBuffer {
+    /// Adds a chunk and returns the documents it completes. Bytes that are not UTF-8 become
+    /// U+FFFD (the stream goes on; a split character waits for the next chunk); more than
+    /// [`MAX_PENDING`] without a document end is an error.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<String>, ProviderError> {
+        self.partial.extend_from_slice(chunk);
+        let mut rest: &[u8] = &self.partial;
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(s) => {
+                    self.text.push_str(s);
+                    rest = &[];
+                    break;
+                }
+                Err(e) => {
+                    let (good, after) = rest.split_at(e.valid_up_to());
+                    self.text.push_str(std::str::from_utf8(good).unwrap_or_default());
+                    match e.error_len() {
+                        Some(bad) => {
+                            self.text.push(char::REPLACEMENT_CHARACTER);
+                            rest = &after[bad..];
+                        }
+                        None => {
+                            rest = after;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        self.partial = rest.to_vec();
+        let docs = take_documents(&mut self.text);
+        if self.text.len() + self.partial.len() > MAX_PENDING {
+            return Err(ProviderError::Protocol(format!(
+                "the event stream sent more than {} MB without a complete document",
+                MAX_PENDING / (1024 * 1024)
+            )));
+        }
+        Ok(docs)
+    }
+}
+
 impl EwsClient {
     /// A streaming connection for up to 200 subscriptions (as the group's first mailbox): the
     /// documents as they arrive. The stream ends when Exchange closes the connection.
@@ -127,25 +181,19 @@ impl EwsClient {
         let timeout = Duration::from_secs(u64::from(timeout_minutes.clamp(1, 30)) * 60 + 60);
         let res = self.send_streaming(anchor, &envelope, cookie, timeout).await?;
         let bytes = res.bytes_stream();
-        let start = (bytes, String::new(), Vec::<u8>::new(), std::collections::VecDeque::<String>::new());
-        let docs = futures::stream::unfold(start, |(mut bytes, mut buf, mut partial, mut ready)| async move {
+        let start = (Some(bytes), StreamBuffer::default(), std::collections::VecDeque::<String>::new());
+        let docs = futures::stream::unfold(start, |(mut bytes, mut buf, mut ready)| async move {
             loop {
                 if let Some(doc) = ready.pop_front() {
-                    return Some((stream_doc(&doc), (bytes, buf, partial, ready)));
+                    return Some((stream_doc(&doc), (bytes, buf, ready)));
                 }
-                match bytes.next().await {
-                    Some(Ok(chunk)) => {
-                        // A chunk may end inside a UTF-8 character: keep those bytes for the next one.
-                        partial.extend_from_slice(&chunk);
-                        let valid = match std::str::from_utf8(&partial) {
-                            Ok(s) => s.len(),
-                            Err(e) => e.valid_up_to(),
-                        };
-                        buf.push_str(std::str::from_utf8(&partial[..valid]).unwrap_or_default());
-                        partial.drain(..valid);
-                        ready.extend(take_documents(&mut buf));
-                    }
-                    Some(Err(e)) => return Some((Err(net(e)), (bytes, buf, partial, ready))),
+                match bytes.as_mut()?.next().await {
+                    Some(Ok(chunk)) => match buf.push(&chunk) {
+                        Ok(docs) => ready.extend(docs),
+                        // Over the bound: this error, then the end of the stream.
+                        Err(e) => return Some((Err(e), (None, buf, ready))),
+                    },
+                    Some(Err(e)) => return Some((Err(net(e)), (bytes, buf, ready))),
                     None => return None,
                 }
             }
@@ -191,5 +239,39 @@ mod tests {
         assert!(
             matches!(stream_doc(&refusal("ErrorExceededConnectionCount")), Err(ProviderError::Refused { code, .. }) if code == "ErrorExceededConnectionCount")
         );
+    }
+
+    #[test]
+    fn a_character_split_across_chunks_waits_and_invalid_bytes_do_not_stall_the_stream() {
+        let doc = STREAM.replace("SUB1", "SUB-é");
+        let bytes = doc.as_bytes();
+        let at = doc.find('é').unwrap() + 1; // inside the two bytes of é
+        let mut b = StreamBuffer::default();
+        assert!(b.push(&bytes[..at]).unwrap().is_empty());
+        let docs = b.push(&bytes[at..]).unwrap();
+        assert_eq!(docs.len(), 1);
+        assert_eq!(stream_doc(&docs[0]).unwrap().notifications[0].subscription_id, "SUB-é");
+        // A byte that is never UTF-8: replaced, and the documents after it still arrive.
+        let mut b = StreamBuffer::default();
+        let mut bad = b"\xff\xfe".to_vec();
+        bad.extend_from_slice(STREAM.as_bytes());
+        let docs = b.push(&bad).unwrap();
+        assert_eq!(docs.len(), 1, "not stalled");
+        assert_eq!(b.push(STREAM.as_bytes()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_stream_that_never_ends_a_document_is_cut_off_at_the_bound() {
+        let mut b = StreamBuffer::default();
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut result = Ok(vec![]);
+        for _ in 0..(MAX_PENDING / chunk.len() + 1) {
+            result = b.push(&chunk);
+            if result.is_err() {
+                break;
+            }
+        }
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("more than 4 MB without a complete document"), "{err}");
     }
 }
