@@ -334,6 +334,7 @@ async fn branding_import(store: &Store, dir: &std::path::Path, tenant: &str) -> 
 
 async fn serve(cfg: Config, mode: Mode) -> anyhow::Result<()> {
     cfg.cdr.check_guarded()?;
+    cfg.check_secure_urls()?;
     if cfg.cdr.unguarded() {
         tracing::warn!("cdr.open = true: ANYONE who can reach this server may post CDRs; set cdr.token or cdr.allowed_sources");
     }

@@ -32,6 +32,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// `text` for people, `json` for log collectors.
     pub log_format: LogFormat,
+    /// Let `serve` reach Exchange, Graph, Webex or Webex Connect over plain `http://` (test
+    /// set-ups only: tokens and passwords would cross the network in clear).
+    pub allow_insecure_http: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -54,6 +57,7 @@ impl Default for ServerConfig {
             shutdown_grace_seconds: 20,
             max_body_bytes: 2 * 1024 * 1024,
             log_format: LogFormat::Text,
+            allow_insecure_http: false,
         }
     }
 }

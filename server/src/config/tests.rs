@@ -80,3 +80,18 @@ fn the_annotated_example_parses() {
         Ok(())
     });
 }
+
+#[test]
+fn services_with_secrets_over_plain_http_are_refused_unless_allowed_and_https_passes() {
+    let mut c = Config::default();
+    assert!(c.check_secure_urls().is_ok(), "nothing enabled, nothing to check");
+    c.webex.enabled = true;
+    c.webex.api_url = "http://webex.example.com/v1".into();
+    let err = c.check_secure_urls().unwrap_err().to_string();
+    assert!(err.contains("webex.api_url") && err.contains("server.allow_insecure_http = true"), "{err}");
+    c.webex.api_url = "HTTPS://webexapis.com/v1".into();
+    c.webex.token_url = Some("http://idbroker.example.com/token".into());
+    assert!(c.check_secure_urls().unwrap_err().to_string().contains("webex.token_url"));
+    c.server.allow_insecure_http = true;
+    assert!(c.check_secure_urls().is_ok(), "a test set-up may");
+}

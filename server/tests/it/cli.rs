@@ -73,6 +73,22 @@ fn migrate_creates_the_database_and_a_bad_config_names_the_key() {
 }
 
 #[test]
+fn serve_refuses_exchange_over_plain_http_naming_the_key_and_the_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("http.toml");
+    let base = format!(
+        "[server]\naddr = \"127.0.0.1:1\"\ndata_dir = \"{}\"\n[cdr]\ntoken = \"0123456789abcdef0123\"\n[[cms.nodes]]\nname = \"cb1\"\nurl = \"https://cb1.example.com:445\"\nusername = \"api\"\npassword = \"pw\"\n[calendar]\nenabled = true\news_url = \"http://exchange.example.com/EWS/Exchange.asmx\"\news_user = \"svc\"\news_password = \"pw\"\n",
+        dir.path().join("d").display()
+    );
+    std::fs::write(&cfg, &base).unwrap();
+    let out = run(&["serve", "--config", cfg.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("calendar.ews_url") && err.contains("server.allow_insecure_http"), "{err}");
+    assert!(!dir.path().join("d").exists(), "refused before anything was created");
+}
+
+#[test]
 fn serve_refuses_a_cdr_receiver_anyone_could_post_to_unless_told_it_is_on_purpose() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("open.toml");
