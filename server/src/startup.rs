@@ -211,7 +211,8 @@ fn build_router(
     let pages = generate_route_list(App).into_iter().filter(|r| r.path() != "/login").collect();
     let mut protected: Router<AppState> = Router::new()
         .merge(crate::branding::manage_routes())
-        .route("/incidents/connect", get(crate::webex::grant_start))
+        // A POST (behind the same-origin check): starting the grant writes the pending login.
+        .route("/incidents/connect", post(crate::webex::grant_start))
         .leptos_routes_with_context(&state, pages, move || provide_context(services.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

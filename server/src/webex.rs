@@ -1,5 +1,5 @@
 //! The Webex edge: "Sign in with Webex" (`/auth/webex`), the org admin grant
-//! (`/incidents/connect`), their shared callback (`/auth/webex/callback`) and a Webex user's
+//! (`POST /incidents/connect`), their shared callback (`/auth/webex/callback`) and a Webex user's
 //! session (token sealed in the server-side session, refreshed while in use).
 
 use crate::page::problem;
@@ -70,7 +70,7 @@ pub async fn sign_in_start(State(state): State<AppState>, session: Session, Quer
     redirect_with(session, pending, &url).await
 }
 
-/// `GET /incidents/connect` (admins): starts the org admin grant.
+/// `POST /incidents/connect` (admins, same-origin): starts the org admin grant.
 pub async fn grant_start(State(state): State<AppState>, Extension(user): Extension<UserInfo>, session: Session) -> Response {
     if !user.role.allows(Role::Admin) {
         return problem(StatusCode::FORBIDDEN, "Not allowed", "Only a Switchboard admin can connect the Webex org.");

@@ -76,7 +76,7 @@ pub async fn connect_org(app: &TestApp, email: &str) -> reqwest::Response {
     app.add_user("boss", "boss-password-1", Role::Admin).await;
     let c = client();
     login(app, &c, "boss", "boss-password-1").await;
-    let res = c.get(app.url("/incidents/connect")).send().await.unwrap();
+    let res = c.post(app.url("/incidents/connect")).send().await.unwrap();
     assert_eq!(res.status(), 303);
     let back = consent(&c, &location(&res), email, true).await;
     c.get(back).send().await.unwrap()
@@ -148,6 +148,23 @@ fn deliveries(page: &Value) -> Vec<Value> {
 fn all_done(page: &Value) -> bool {
     let d = deliveries(page);
     !d.is_empty() && d.iter().all(|d| d["status"] == "sent" || d["status"] == "failed")
+}
+
+#[tokio::test]
+async fn the_org_grant_starts_only_with_a_same_site_post() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world().await;
+    let app = app(dir.path(), &w).await;
+    app.add_user("boss", "boss-password-1", Role::Admin).await;
+    let c = client();
+    login(&app, &c, "boss", "boss-password-1").await;
+    let res = c.get(app.url("/incidents/connect")).send().await.unwrap();
+    assert_eq!(res.status(), 405, "a link or an image cannot start it");
+    let res = c.post(app.url("/incidents/connect")).header("sec-fetch-site", "cross-site").send().await.unwrap();
+    assert_eq!(res.status(), 403, "another site cannot start it");
+    let res = c.post(app.url("/incidents/connect")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(location(&res).contains("/authorize?"), "{}", location(&res));
 }
 
 #[tokio::test]

@@ -68,7 +68,7 @@ fn Home(h: IncidentsHome, refresh: Action<(), Result<usize, AppError>>) -> impl 
                     </p>
                     <p class="muted">{format!("Granted by {} on {}.", g.granted_by, when(&g.granted_at))}</p>
                     {g.last_error.clone().map(|e| view! { <p class="alert error">{format!("Last refresh failed: {e}")}</p> })}
-                    <p><a class="button secondary" href="/incidents/connect" rel="external">"Connect again"</a></p>
+                    <form method="post" action="/incidents/connect"><button type="submit" class="secondary">"Connect again"</button></form>
                 }.into_any()
             } else {
                 view! {
@@ -77,7 +77,9 @@ fn Home(h: IncidentsHome, refresh: Action<(), Result<usize, AppError>>) -> impl 
                         {g.last_error.clone().map(|e| format!(" {e}"))}
                     </p>
                     <p class="muted">"An org administrator must connect the Webex org once: Switchboard then reads the directory and manages the response spaces' members."</p>
-                    <p><a class="button primary" href="/incidents/connect" rel="external" data-testid="connect-org">"Connect Webex org"</a></p>
+                    <form method="post" action="/incidents/connect">
+                        <button type="submit" class="primary" data-testid="connect-org">"Connect Webex org"</button>
+                    </form>
                 }.into_any()
             }}
             {h.configured.then(|| view! {
