@@ -98,6 +98,18 @@ pub(super) fn name_the_key(fig: &Figment, err: figment::Error) -> figment::Error
 }
 
 impl CalendarSection {
+    /// The URLs this section sends passwords or tokens to, by key (when the calendar is on).
+    pub(super) fn secret_bearing_urls(&self) -> Vec<(&'static str, &str)> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        vec![
+            ("calendar.ews_url", &self.ews_url),
+            ("calendar.graph_login_url", &self.graph_login_url),
+            ("calendar.graph_api_url", &self.graph_api_url),
+        ]
+    }
+
     /// The calendar part of the services, or `None` when off. `cms`: the CMS section, whose
     /// nodes the users and spaces are read from and whose concurrency the sync keeps to.
     pub fn settings(&self, cms: &super::CmsConfig) -> Result<Option<CalendarSettings>, ConfigError> {

@@ -35,6 +35,11 @@ impl Default for ConnectConfig {
 }
 
 impl ConnectConfig {
+    /// The URL the service key goes to, by key (when a key is set).
+    pub(super) fn secret_bearing_urls(&self) -> Vec<(&'static str, &str)> {
+        self.service_key.as_ref().map(|_| ("connect.url", self.url.as_str())).into_iter().collect()
+    }
+
     /// The client's base URL and service key; `None` (no key): no SMS or voice.
     pub fn client(&self) -> Option<(String, String)> {
         self.service_key.as_ref().filter(|k| !k.0.is_empty()).map(|k| (self.url.clone(), k.0.clone()))

@@ -99,21 +99,10 @@ impl Config {
         if self.server.allow_insecure_http {
             return Ok(());
         }
-        let mut urls: Vec<(&str, &str)> = Vec::new();
-        if self.calendar.enabled {
-            urls.push(("calendar.ews_url", &self.calendar.ews_url));
-            urls.push(("calendar.graph_login_url", &self.calendar.graph_login_url));
-            urls.push(("calendar.graph_api_url", &self.calendar.graph_api_url));
-        }
-        if self.webex.enabled {
-            urls.push(("webex.api_url", &self.webex.api_url));
-            urls.extend(self.webex.authorize_url.as_deref().map(|u| ("webex.authorize_url", u)));
-            urls.extend(self.webex.token_url.as_deref().map(|u| ("webex.token_url", u)));
-            if self.connect.service_key.is_some() {
-                urls.push(("connect.url", &self.connect.url));
-            }
-        }
-        match urls.into_iter().find(|(_, u)| u.trim_start().to_ascii_lowercase().starts_with("http://")) {
+        // Each section names its own URLs; Webex Connect is used only with Webex on.
+        let connect = if self.webex.enabled { self.connect.secret_bearing_urls() } else { Vec::new() };
+        let urls = [self.calendar.secret_bearing_urls(), self.webex.secret_bearing_urls(), connect];
+        match urls.into_iter().flatten().find(|(_, u)| u.trim_start().to_ascii_lowercase().starts_with("http://")) {
             Some((key, url)) => Err(ConfigError::Invalid(format!(
                 "{key} is plain http:// ({url}): passwords and tokens would cross the network in clear; use https://, \
                  or set server.allow_insecure_http = true (test set-ups only)"

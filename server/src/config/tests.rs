@@ -92,6 +92,11 @@ fn services_with_secrets_over_plain_http_are_refused_unless_allowed_and_https_pa
     c.webex.api_url = "HTTPS://webexapis.com/v1".into();
     c.webex.token_url = Some("http://idbroker.example.com/token".into());
     assert!(c.check_secure_urls().unwrap_err().to_string().contains("webex.token_url"));
+    c.webex.token_url = None;
+    c.connect.url = "http://connect.example.com".into();
+    assert!(c.check_secure_urls().is_ok(), "without a service key Connect gets no secret");
+    c.connect.service_key = Some(Secret("key".into()));
+    assert!(c.check_secure_urls().unwrap_err().to_string().contains("connect.url"));
     c.server.allow_insecure_http = true;
     assert!(c.check_secure_urls().is_ok(), "a test set-up may");
 }

@@ -84,6 +84,17 @@ impl Default for WebexConfig {
 }
 
 impl WebexConfig {
+    /// The URLs this section sends tokens or the client secret to, by key (when Webex is on).
+    pub(super) fn secret_bearing_urls(&self) -> Vec<(&'static str, &str)> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        let mut urls = vec![("webex.api_url", self.api_url.as_str())];
+        urls.extend(self.authorize_url.as_deref().map(|u| ("webex.authorize_url", u)));
+        urls.extend(self.token_url.as_deref().map(|u| ("webex.token_url", u)));
+        urls
+    }
+
     /// The Webex part of the services, or `None` when Webex is off. A missing or bad secrets
     /// key is an error here, at start-up. `public_base`: how browsers and phones reach
     /// Switchboard (the OAuth callback and acknowledgement links are under it).
