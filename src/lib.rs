@@ -20,6 +20,8 @@ pub mod lobby;
 #[cfg(feature = "server")]
 pub mod retention;
 #[cfg(feature = "server")]
+pub mod secret;
+#[cfg(feature = "server")]
 pub mod services;
 #[cfg(feature = "sim")]
 pub mod sim;

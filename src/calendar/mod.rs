@@ -47,6 +47,8 @@ pub struct CalendarSettings {
     pub schedule: schedule::Daily,
     pub ews: Option<EwsSettings>,
     pub graph: Option<GraphSettings>,
+    /// Seals the users' passcodes and space secrets at rest.
+    pub secrets: crate::secret::SecretBox,
 }
 
 /// Exchange on premises.
@@ -77,7 +79,7 @@ pub struct GraphSettings {
 
 impl Calendar {
     pub fn build(store: Store, cms: Arc<CmsCluster>, s: CalendarSettings, http: reqwest::Client) -> Result<Self, String> {
-        let users = Arc::new(users::UserSync::new(store.clone(), s.sync));
+        let users = Arc::new(users::UserSync::new(store.clone(), s.sync, s.secrets));
         let ews = s.ews.as_ref().map(|e| match e.ntlm {
             true => exchange::ews::EwsClient::ntlm(&e.url, &e.user, &e.password, 4),
             false => exchange::ews::EwsClient::new(http.clone(), &e.url, &e.user, &e.password),

@@ -149,7 +149,8 @@ impl CalendarService {
         }
         let mut t = self.templates().await?;
         t.0.insert(language.clone(), html.to_string());
-        let preview = t.render(&language, &JoinVars::sample()).map_err(|e| CalendarError::Template(e.to_string()))?;
+        let preview =
+            t.clone().render_off_runtime(language.clone(), JoinVars::sample()).await.map_err(|e| CalendarError::Template(e.to_string()))?;
         self.store.save_templates(&t, by).await?;
         self.audit.record(AuditRecord::new(by, AuditAction::CalendarTemplates, AuditResult::Ok).target(&language)).await;
         Ok(preview)
@@ -189,7 +190,8 @@ impl CalendarService {
     async fn rendered_for(&self, user: Option<&super::model::CalendarUser>) -> Result<Option<String>, CalendarError> {
         let Some(vars) = user.and_then(|u| JoinVars::of(u, &self.cfg.sip_domain, &self.cfg.dial_in)) else { return Ok(None) };
         let templates = self.templates().await?;
-        Ok(Some(templates.render(&self.cfg.language, &vars).map_err(|e| CalendarError::Template(e.to_string()))?))
+        let html = templates.render_off_runtime(self.cfg.language.clone(), vars).await;
+        Ok(Some(html.map_err(|e| CalendarError::Template(e.to_string()))?))
     }
 
     async fn process_inner(&self, mailbox: &str, item_id: &str, event_at: Option<OffsetDateTime>) -> Result<Processed, CalendarError> {

@@ -46,7 +46,7 @@ async fn user_sync_pages_finds_personal_spaces_robustly_and_reports_the_diff() {
         web_app_url: "https://join.example.com".into(),
         concurrency: 4,
     };
-    let sync = UserSync::new(store.clone(), cfg);
+    let sync = UserSync::new(store.clone(), cfg, test_key());
     let r = sync.run(&node, "test").await.unwrap();
     assert_eq!((r.users, r.added, r.changed, r.gone, r.no_space), (23, 23, 0, 0, 1), "{r:?}");
     let users = sync.users().await.unwrap();
@@ -124,6 +124,7 @@ pub async fn synced(domain: &str, n: usize, call_prefix: &str, with_space: impl 
             web_app_url: "https://join.example.com".into(),
             concurrency: 4,
         },
+        test_key(),
     ));
     users.run(&node, "test").await.unwrap();
     Synced { cms, store, users, _dir: dir }
@@ -903,4 +904,9 @@ mod graph {
         assert!(p.health().last_error.as_deref().is_some_and(|e| e.contains("busy")), "{:?}", p.health().last_error);
         workers.shutdown().await;
     }
+}
+
+/// A fresh vault key for a test's store.
+fn test_key() -> switchboard::secret::SecretBox {
+    switchboard::secret::SecretBox::from_base64(&switchboard::secret::SecretBox::generate_key()).unwrap()
 }

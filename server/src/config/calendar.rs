@@ -47,6 +47,10 @@ pub struct CalendarSection {
     /// `https://login.microsoftonline.com` and `https://graph.microsoft.com/v1.0` (other clouds, the simulator).
     pub graph_login_url: String,
     pub graph_api_url: String,
+    /// The key that seals the synced users' passcodes and space secrets at rest (32 bytes,
+    /// base64; best from the environment: `SWITCHBOARD_CALENDAR__SECRETS_KEY`). Unset:
+    /// `webex.secrets_key` when Webex is configured.
+    pub secrets_key: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +81,7 @@ impl Default for CalendarSection {
             graph_domains: vec![],
             graph_poll_seconds: 60,
             graph_notification_url: String::new(),
+            secrets_key: None,
             graph_login_url: "https://login.microsoftonline.com".into(),
             graph_api_url: "https://graph.microsoft.com/v1.0".into(),
         }
@@ -112,7 +117,8 @@ impl CalendarSection {
 
     /// The calendar part of the services, or `None` when off. `cms`: the CMS section, whose
     /// nodes the users and spaces are read from and whose concurrency the sync keeps to.
-    pub fn settings(&self, cms: &super::CmsConfig) -> Result<Option<CalendarSettings>, ConfigError> {
+    /// `webex_key`: `webex.secrets_key`, used when the calendar has no key of its own.
+    pub fn settings(&self, cms: &super::CmsConfig, webex_key: Option<&Secret>) -> Result<Option<CalendarSettings>, ConfigError> {
         if !self.enabled {
             return Ok(None);
         }
@@ -126,6 +132,7 @@ impl CalendarSection {
                 "calendar.enabled needs Exchange: calendar.ews_url and calendar.ews_user (on premises) and/or calendar.graph_tenant and calendar.graph_client_id (Exchange Online)".into(),
             ));
         }
+        let secrets = Self::secrets(self.secrets_key.as_ref().or(webex_key))?;
         let schedule = switchboard::calendar::schedule::Daily::parse(&self.sync_at, &self.sync_time_zone)
             .map_err(|e| ConfigError::Invalid(format!("calendar.sync_at / sync_time_zone: {e}")))?;
         Ok(Some(CalendarSettings {
@@ -139,7 +146,20 @@ impl CalendarSection {
             schedule,
             ews,
             graph,
+            secrets,
         }))
+    }
+
+    /// The vault key: required (passcodes are not kept in clear), and 32 bytes.
+    fn secrets(key: Option<&Secret>) -> Result<switchboard::secret::SecretBox, ConfigError> {
+        let key = key.filter(|k| !k.0.trim().is_empty()).ok_or_else(|| {
+            ConfigError::Invalid(
+                "calendar.enabled needs calendar.secrets_key (or webex.secrets_key) to seal CMS passcodes at rest: set \
+                 SWITCHBOARD_CALENDAR__SECRETS_KEY to the output of `openssl rand -base64 32`"
+                    .into(),
+            )
+        })?;
+        switchboard::secret::SecretBox::from_base64(&key.0).map_err(|e| ConfigError::Invalid(format!("calendar.secrets_key: {e}")))
     }
 
     /// Exchange on premises, when `ews_url` is set.

@@ -128,7 +128,7 @@ impl Config {
 
     /// The calendar part of the services, or `None` when off.
     pub fn calendar_settings(&self) -> Result<Option<switchboard::calendar::CalendarSettings>, ConfigError> {
-        self.calendar.settings(&self.cms)
+        self.calendar.settings(&self.cms, self.webex.secrets_key.as_ref())
     }
 
     /// The retention policy in force (the live-state rebuild window comes from `[cdr]`).
