@@ -173,7 +173,8 @@ impl WebexServices {
         // No redirects (a token endpoint that redirects opens the door to SSRF: oauth2's advice).
         let client = |l: &HttpLimits| l.client().map_err(|e| StoreError::Config(e.to_string()));
         let http = client(&w.http)?;
-        let oauth = WebexOAuth::new(&w.oauth, BoundedOAuthHttp::new(http.clone(), w.http)).map_err(|e| StoreError::Config(e.to_string()))?;
+        let oauth =
+            WebexOAuth::new(&w.oauth, BoundedOAuthHttp::new(http.clone(), w.http)).map_err(|e| StoreError::Config(e.to_string()))?;
         let api = WebexApi::new(http, &w.api_base).with_limits(w.http);
         let grant = Arc::new(OrgGrant::new(store.clone(), w.secrets.clone(), oauth.clone(), api.clone(), audit.clone()));
         let connect = match w.connect {

@@ -33,7 +33,11 @@ pub const DEFAULT_MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for HttpLimits {
     fn default() -> Self {
-        Self { connect_timeout: Duration::from_secs(5), request_timeout: Duration::from_secs(30), max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES }
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+        }
     }
 }
 

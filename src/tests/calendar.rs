@@ -665,8 +665,7 @@ mod ews {
         let spec = WorkerSpec::new("calendar-ews").restart_when_stale(Duration::from_secs(1));
         workers.spawn(spec, move |ctx| watcher.clone().run(vec!["user1@example.com".to_string()], ctx));
         until("the first stream", || count(&w, "GetStreamingEvents") >= 1).await;
-        until("a restart: subscribed again and a new stream", || count(&w, "Subscribe") >= 2 && count(&w, "GetStreamingEvents") >= 2)
-            .await;
+        until("a restart: subscribed again and a new stream", || count(&w, "Subscribe") >= 2 && count(&w, "GetStreamingEvents") >= 2).await;
         let rep = workers.report().into_iter().find(|r| r.name == "calendar-ews").unwrap();
         assert!(rep.restarts >= 1, "{rep:?}");
         assert!(rep.last_panic.as_deref().is_some_and(|p| p.contains("stale heartbeat")), "{rep:?}");

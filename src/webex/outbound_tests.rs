@@ -57,12 +57,9 @@ async fn a_webex_link_to_another_host_is_refused_and_never_gets_the_token() {
 
 #[tokio::test]
 async fn a_webex_link_on_the_api_host_is_followed() {
-    let webex = Canned::new(&Canned::json(
-        200,
-        "link: <http://{self}/v1/people?cursor=2&max=100>; rel=\"next\"\r\n",
-        r#"{"items":[{"id":"P1"}]}"#,
-    ))
-    .on("/v1/people?cursor=2", &Canned::json(200, "", r#"{"items":[{"id":"P2"}]}"#));
+    let webex =
+        Canned::new(&Canned::json(200, "link: <http://{self}/v1/people?cursor=2&max=100>; rel=\"next\"\r\n", r#"{"items":[{"id":"P1"}]}"#))
+            .on("/v1/people?cursor=2", &Canned::json(200, "", r#"{"items":[{"id":"P2"}]}"#));
     let (addr, _w) = webex.start().await;
     let people = api(addr, limits(Duration::from_secs(10))).people("tok", &Retry::none()).await.unwrap();
     assert_eq!(people.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["P1", "P2"]);

@@ -59,7 +59,8 @@ fn split_account(account: &str) -> (String, String) {
 impl NtlmAuth {
     pub fn new(account: &str, password: &str, lanes: usize, limits: HttpLimits) -> Result<Self, HttpError> {
         let (username, domain) = split_account(account);
-        let lanes = (0..lanes.max(1)).map(|_| lane_client(&limits).map(|c| Arc::new(tokio::sync::Mutex::new(c)))).collect::<Result<_, _>>()?;
+        let lanes =
+            (0..lanes.max(1)).map(|_| lane_client(&limits).map(|c| Arc::new(tokio::sync::Mutex::new(c)))).collect::<Result<_, _>>()?;
         Ok(Self {
             creds: ntlmclient::Credentials { username, password: password.to_string(), domain },
             workstation: "SWITCHBOARD".into(),

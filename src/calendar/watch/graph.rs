@@ -150,15 +150,15 @@ impl GraphPoller {
         while !ctx.is_cancelled() {
             pulse.beat();
             let started = OffsetDateTime::now_utc();
-            let (me, pulse) = (&self, &pulse);
+            let (me, beat) = (&self, &pulse);
             let results: Vec<(String, Result<usize, WatchError>, Option<WatchError>)> = futures::stream::iter(mailboxes.iter().cloned())
                 .map(|m| async move {
                     let sub = match &me.subscriptions {
                         Some(subs) => subs.ensure(&m).await.err(),
                         None => None,
                     };
-                    pulse.beat();
-                    let r = me.poll_beating(&m, pulse).await;
+                    beat.beat();
+                    let r = me.poll_beating(&m, beat).await;
                     (m, r, sub)
                 })
                 .buffer_unordered(self.concurrency.max(1))

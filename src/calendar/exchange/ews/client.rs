@@ -186,10 +186,7 @@ mod tests {
     }
 
     fn clients(url: &str, l: HttpLimits) -> [EwsClient; 2] {
-        [
-            EwsClient::new(l.client().unwrap(), url, "svc", "pw").with_limits(l),
-            EwsClient::ntlm(url, "EXAMPLE\\svc", "pw", 1, l).unwrap(),
-        ]
+        [EwsClient::new(l.client().unwrap(), url, "svc", "pw").with_limits(l), EwsClient::ntlm(url, "EXAMPLE\\svc", "pw", 1, l).unwrap()]
     }
 
     #[tokio::test]

@@ -43,7 +43,9 @@ impl std::fmt::Debug for GraphClient {
 
 /// What Entra ID said when it refused the client credentials (its error and description, never
 /// the secret); a timeout or an oversized answer as such.
-fn token_error(e: oauth2::RequestTokenError<HttpError, oauth2::StandardErrorResponse<oauth2::basic::BasicErrorResponseType>>) -> ProviderError {
+fn token_error(
+    e: oauth2::RequestTokenError<HttpError, oauth2::StandardErrorResponse<oauth2::basic::BasicErrorResponseType>>,
+) -> ProviderError {
     match e {
         oauth2::RequestTokenError::ServerResponse(r) => ProviderError::SignIn(format!(
             "the app's sign-in was refused: {} {}",
