@@ -92,13 +92,6 @@ impl WorkerCtx {
         p
     }
 
-    /// A context for running a worker's code outside the supervisor (tests, one-off tools).
-    pub fn detached() -> Self {
-        let own = Pulse::new();
-        let state = WorkerState::new(WorkerSpec::new("detached"), Instant::now(), &own);
-        Self { cancel: CancellationToken::new(), state: Arc::new(Mutex::new(state)), own }
-    }
-
     pub async fn cancelled(&self) {
         self.cancel.cancelled().await
     }
