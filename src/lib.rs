@@ -18,6 +18,8 @@ pub mod cms;
 pub mod incident;
 pub mod lobby;
 #[cfg(feature = "server")]
+pub mod outbound;
+#[cfg(feature = "server")]
 pub mod retention;
 #[cfg(feature = "server")]
 pub mod secret;

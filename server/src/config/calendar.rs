@@ -2,7 +2,7 @@
 //! (`CalendarConfig`, flattened in), the daily CMS user sync, and Exchange (EWS on premises,
 //! Graph online); builds the calendar's settings, from which the domain makes both clients.
 
-use super::{ConfigError, Secret};
+use super::{ConfigError, HttpLimitsConfig, Secret};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use switchboard::calendar::service::CalendarConfig;
@@ -51,6 +51,13 @@ pub struct CalendarSection {
     /// base64; best from the environment: `SWITCHBOARD_CALENDAR__SECRETS_KEY`). Unset:
     /// `webex.secrets_key` when Webex is configured.
     pub secrets_key: Option<Secret>,
+    /// `[calendar.http]`: timeouts and answer cap of every request to Exchange (EWS, NTLM, Graph
+    /// and its token endpoint).
+    pub http: HttpLimitsConfig,
+    /// A watcher (an EWS stream group, the Graph poller) that shows no sign of life this long —
+    /// no document on its stream (Exchange sends keep-alives), no answer, no round — is
+    /// restarted by the supervisor (resubscribe and catch up). More than `http.timeout_seconds`.
+    pub worker_stale_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +91,8 @@ impl Default for CalendarSection {
             secrets_key: None,
             graph_login_url: "https://login.microsoftonline.com".into(),
             graph_api_url: "https://graph.microsoft.com/v1.0".into(),
+            http: HttpLimitsConfig::default(),
+            worker_stale_seconds: 300,
         }
     }
 }
@@ -135,6 +144,13 @@ impl CalendarSection {
         let secrets = Self::secrets(self.secrets_key.as_ref().or(webex_key))?;
         let schedule = switchboard::calendar::schedule::Daily::parse(&self.sync_at, &self.sync_time_zone)
             .map_err(|e| ConfigError::Invalid(format!("calendar.sync_at / sync_time_zone: {e}")))?;
+        let http = self.http.limits("calendar.http")?;
+        if self.worker_stale_seconds <= self.http.timeout_seconds {
+            return Err(ConfigError::Invalid(format!(
+                "calendar.worker_stale_seconds ({}) must be more than calendar.http.timeout_seconds ({}): a watcher waiting on one slow answer is not stalled",
+                self.worker_stale_seconds, self.http.timeout_seconds
+            )));
+        }
         Ok(Some(CalendarSettings {
             calendar: self.join.clone(),
             sync: switchboard::calendar::users::SyncConfig {
@@ -147,6 +163,8 @@ impl CalendarSection {
             ews,
             graph,
             secrets,
+            http,
+            stale_after: std::time::Duration::from_secs(self.worker_stale_seconds),
         }))
     }
 

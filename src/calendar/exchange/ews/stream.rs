@@ -3,7 +3,7 @@
 //! a [`StreamBatch`] — the notifications, whether the subscriptions are gone, whether Exchange
 //! closed the connection — or the [`ProviderError`] it reports.
 
-use super::client::{net, EwsClient};
+use super::client::EwsClient;
 use super::read::outcome;
 use super::soap;
 use super::xml::{attr, last, local, under, walk, Ev};
@@ -178,11 +178,13 @@ impl EwsClient {
         cookie: Option<&str>,
     ) -> Result<impl Stream<Item = Result<StreamBatch, ProviderError>>, ProviderError> {
         let envelope = soap::envelope(Some(anchor), &soap::get_streaming_events(subscription_ids, timeout_minutes));
+        // Its overall timeout is the connection's own lifetime and a margin, not the short one.
         let timeout = Duration::from_secs(u64::from(timeout_minutes.clamp(1, 30)) * 60 + 60);
         let res = self.send_streaming(anchor, &envelope, cookie, timeout).await?;
+        let limits = *self.limits();
         let bytes = res.bytes_stream();
         let start = (Some(bytes), StreamBuffer::default(), std::collections::VecDeque::<String>::new());
-        let docs = futures::stream::unfold(start, |(mut bytes, mut buf, mut ready)| async move {
+        let docs = futures::stream::unfold(start, move |(mut bytes, mut buf, mut ready)| async move {
             loop {
                 if let Some(doc) = ready.pop_front() {
                     return Some((stream_doc(&doc), (bytes, buf, ready)));
@@ -193,7 +195,7 @@ impl EwsClient {
                         // Over the bound: this error, then the end of the stream.
                         Err(e) => return Some((Err(e), (None, buf, ready))),
                     },
-                    Some(Err(e)) => return Some((Err(net(e)), (bytes, buf, ready))),
+                    Some(Err(e)) => return Some((Err(limits.error_within(e, timeout).into()), (bytes, buf, ready))),
                     None => return None,
                 }
             }
