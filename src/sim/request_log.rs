@@ -19,7 +19,8 @@ const KEPT: usize = 10_000;
 /// Bodies are read (and kept) up to this size; a larger one is answered 413 before any handler.
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Form fields whose values never appear in the log.
-const SECRET_FIELDS: &[&str] = &["client_secret", "password", "refresh_token", "code", "code_verifier", "client_assertion", "passcode", "secret"];
+const SECRET_FIELDS: &[&str] =
+    &["client_secret", "password", "refresh_token", "code", "code_verifier", "client_assertion", "passcode", "secret"];
 
 /// One request as the simulator saw it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -140,7 +141,14 @@ mod tests {
     fn the_log_keeps_the_newest_entries() {
         let log = RequestLog::default();
         for i in 0..KEPT + 3 {
-            log.record(LoggedRequest { method: "GET".into(), path: format!("/{i}"), query: String::new(), body: String::new(), status: 200, at_us: 0 });
+            log.record(LoggedRequest {
+                method: "GET".into(),
+                path: format!("/{i}"),
+                query: String::new(),
+                body: String::new(),
+                status: 200,
+                at_us: 0,
+            });
         }
         let r = log.requests();
         assert_eq!(r.len(), KEPT);

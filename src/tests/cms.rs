@@ -522,7 +522,8 @@ async fn object_paths_with_a_trailing_slash_answer_as_without_it() {
     let res = get("/api/v1/coSpaces/".into()).await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains(&format!("<coSpace id=\"{id}\">")));
-    let res = http.put(url(&format!("/api/v1/coSpaces/{id}/"))).basic_auth(USER, Some(PASS)).form(&[("name", "Board 2")]).send().await.unwrap();
+    let res =
+        http.put(url(&format!("/api/v1/coSpaces/{id}/"))).basic_auth(USER, Some(PASS)).form(&[("name", "Board 2")]).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(get(format!("/api/v1/coSpaces/{id}")).await.unwrap().text().await.unwrap().contains("<name>Board 2</name>"));
     assert_eq!(get("/api/v1/coSpaces/unknown/".into()).await.unwrap().status(), 404);

@@ -3,8 +3,8 @@
 
 use super::db::NodeDb;
 use super::{cdr, lock};
-use crate::sim::request_log::RequestLog;
 pub use crate::sim::request_log::LoggedRequest;
+use crate::sim::request_log::RequestLog;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -145,7 +145,9 @@ pub fn router(cluster: Arc<Cluster>, node: usize) -> axum::routing::IntoMakeServ
     // CMS paths are matched without regard to case (the old scripts used `calllegs`) and with or
     // without a trailing slash (scripts written against CMS send `/coSpaces/<id>/`).
     let normalise: Normalise = normalise_path;
-    axum::ServiceExt::<axum::http::Request<hyper::body::Incoming>>::into_make_service(tower::util::MapRequestLayer::new(normalise).layer(app))
+    axum::ServiceExt::<axum::http::Request<hyper::body::Incoming>>::into_make_service(
+        tower::util::MapRequestLayer::new(normalise).layer(app),
+    )
 }
 
 /// The path as the routes spell it: lower case, no trailing slash.
