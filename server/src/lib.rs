@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod ops;
 pub mod page;
 pub mod sim;
+pub mod sim_lists;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -16,7 +16,7 @@
 //! attendees' copies in their calendars, which the organiser's updates sent to all reach.
 //!
 //! This module holds the server, its state and the router; the operations live beside it, one
-//! file per group. Nothing here comes from the EWS client: the simulator has its own reader,
+//! file per group; `/sim/requests` shows every HTTP request received. Nothing here comes from the EWS client: the simulator has its own reader,
 //! writer and constants (`xml.rs`).
 
 mod auth;
@@ -38,6 +38,7 @@ pub use model::{SimItem, SimMeeting};
 pub use organiser::EwsHandle;
 pub use recurrence::{SimRange, SimRecurrence};
 
+use crate::sim::request_log::RequestLog;
 use crate::sync::lock;
 use auth::NtlmConn;
 use axum::extract::State;
@@ -125,6 +126,8 @@ struct Shared {
 pub struct SimEws {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    /// Every HTTP request received, as `/sim/requests` shows it.
+    log: RequestLog,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -154,7 +157,12 @@ impl SimEws {
             ntlm: Mutex::new(HashMap::new()),
             instance: uuid::Uuid::new_v4().simple().to_string()[..8].to_string(),
         });
-        let app = Router::new().route("/EWS/Exchange.asmx", post(soap)).with_state(shared.clone());
+        let log = RequestLog::default();
+        let app = Router::new()
+            .route("/EWS/Exchange.asmx", post(soap))
+            .merge(log.routes())
+            .layer(axum::middleware::from_fn_with_state(log.clone(), crate::sim::request_log::record))
+            .with_state(shared.clone());
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
@@ -162,11 +170,21 @@ impl SimEws {
                 tracing::error!(error = %e, "EWS simulator stopped");
             }
         });
-        Ok(Self { addr, shared, task })
+        Ok(Self { addr, shared, log, task })
     }
 
     pub fn url(&self) -> String {
         format!("http://{}/EWS/Exchange.asmx", self.addr)
+    }
+
+    /// `http://<addr>`: where `/sim/requests` is.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every HTTP request received (method, path, query, body, status), as `/sim/requests` shows it.
+    pub fn request_log(&self) -> &RequestLog {
+        &self.log
     }
 
     pub fn faults(&self) -> &EwsFaults {
