@@ -6,8 +6,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
+/// Open streaming connections an account may hold unless told otherwise: Exchange on
+/// premises' `HangingConnectionLimit` (../shared/reference/exchange.md §2.3).
+pub const DEFAULT_STREAMS_PER_ACCOUNT: u64 = 3;
+
 /// Faults to inject.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EwsFaults {
     /// Every n-th request answers ErrorServerBusy (0 = never).
     busy_every: AtomicU64,
@@ -16,7 +20,8 @@ pub struct EwsFaults {
     pub(super) drop_streams: AtomicBool,
     /// The organiser edits the item just before the next UpdateItem lands (a ChangeKey race).
     pub(super) edit_before_update: AtomicBool,
-    /// At most this many open streaming connections (0 = no limit), as Exchange's throttling policy.
+    /// At most this many open streaming connections per account (0 = no limit), as Exchange's
+    /// throttling policy ([`DEFAULT_STREAMS_PER_ACCOUNT`] unless set).
     pub(super) stream_limit: AtomicU64,
     /// Basic is switched off: only NTLM (per connection) is accepted, as on many Exchange servers.
     pub(super) ntlm_only: AtomicBool,
@@ -24,6 +29,21 @@ pub struct EwsFaults {
     pub(super) ntlm_handshakes: AtomicU64,
     /// Operation → how many of its next requests answer ErrorServerBusy.
     busy_ops: Mutex<HashMap<String, u64>>,
+}
+
+impl Default for EwsFaults {
+    fn default() -> Self {
+        Self {
+            busy_every: AtomicU64::new(0),
+            seen: AtomicU64::new(0),
+            drop_streams: AtomicBool::new(false),
+            edit_before_update: AtomicBool::new(false),
+            stream_limit: AtomicU64::new(DEFAULT_STREAMS_PER_ACCOUNT),
+            ntlm_only: AtomicBool::new(false),
+            ntlm_handshakes: AtomicU64::new(0),
+            busy_ops: Mutex::default(),
+        }
+    }
 }
 
 impl EwsFaults {
@@ -60,7 +80,8 @@ impl EwsFaults {
     pub fn ntlm_handshakes(&self) -> u64 {
         self.ntlm_handshakes.load(Ordering::Relaxed)
     }
-    /// More than `n` open streams at once answer `ErrorExceededConnectionCount` (0 = no limit).
+    /// More than `n` open streams of one account at once answer `ErrorExceededConnectionCount`
+    /// (0 = no limit; [`DEFAULT_STREAMS_PER_ACCOUNT`] until set).
     pub fn set_stream_limit(&self, n: u64) {
         self.stream_limit.store(n, Ordering::Relaxed);
     }

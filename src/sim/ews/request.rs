@@ -26,9 +26,44 @@ pub(super) struct Req {
     pub(super) folders: Vec<String>,
     /// The folder's `<t:Mailbox><t:EmailAddress>` (delegate access, no impersonation).
     pub(super) folder_mailbox: Option<String>,
-    /// CreateItem: `t:RequiredAttendees`/`t:OptionalAttendees`, and a series' `t:Recurrence`.
+    /// CreateItem/UpdateItem: `t:RequiredAttendees` and `t:OptionalAttendees`, and a series'
+    /// `t:Recurrence`.
     pub(super) attendees: Vec<String>,
+    pub(super) optional: Vec<String>,
     pub(super) recurrence: Option<SimRecurrence>,
+    /// GetItem/FindItem: the `m:ItemShape` asked for.
+    pub(super) shape: Shape,
+    /// UpdateItem: the fields a `t:SetItemField` writes and a `t:DeleteItemField` clears.
+    pub(super) set_fields: Vec<String>,
+    pub(super) deleted_fields: Vec<String>,
+    /// ConvertId: `DestinationFormat` and each `t:AlternateId` (Format, Id, Mailbox).
+    pub(super) destination_format: String,
+    pub(super) alternate_ids: Vec<(String, String, String)>,
+    /// DeleteItem: `DeleteType` and `SendMeetingCancellations`.
+    pub(super) delete_type: String,
+    pub(super) cancellations: String,
+}
+
+/// An `m:ItemShape`: `IdOnly`, `Default` or `AllProperties`, the `t:FieldURI`s added, and
+/// whether the marker's `t:ExtendedFieldURI` is asked for.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Shape {
+    pub(super) base: String,
+    pub(super) fields: Vec<String>,
+    pub(super) marker: bool,
+}
+
+impl Shape {
+    /// Whether `field` (`item:Subject`, `calendar:Start`, …) is in the answer: in the base
+    /// shape's set (`default` and `all` say which fields those hold), or asked for.
+    pub(super) fn has(&self, field: &str, default: bool, all: bool) -> bool {
+        let by_base = match self.base.as_str() {
+            "IdOnly" => false,
+            "AllProperties" => all,
+            _ => default,
+        };
+        by_base || self.fields.iter().any(|f| f.eq_ignore_ascii_case(field))
+    }
 }
 
 /// FindItem's view.
@@ -47,6 +82,9 @@ pub(super) fn read(xml: &str) -> Result<Req, String> {
             let n = last(path);
             if path.len() == 3 && path[1] == "Body" && r.op.is_empty() {
                 r.op = n.to_string();
+                r.destination_format = attr(e, b"DestinationFormat").unwrap_or_default();
+                r.delete_type = attr(e, b"DeleteType").unwrap_or_default();
+                r.cancellations = attr(e, b"SendMeetingCancellations").unwrap_or_default();
                 r.conflict = attr(e, b"ConflictResolution").unwrap_or_else(|| "AutoResolve".into());
                 r.send =
                     attr(e, b"SendMeetingInvitationsOrCancellations").or_else(|| attr(e, b"SendMeetingInvitations")).unwrap_or_default();
@@ -54,7 +92,24 @@ pub(super) fn read(xml: &str) -> Result<Req, String> {
             match n {
                 "ItemId" => r.items.push((attr(e, b"Id").unwrap_or_default(), attr(e, b"ChangeKey"))),
                 "Body" if path.len() > 3 => body_html = attr(e, b"BodyType").is_none_or(|t| t.eq_ignore_ascii_case("HTML")),
-                "ExtendedFieldURI" => in_marker_prop = attr(e, b"PropertyName").as_deref() == Some(MARKER_PROPERTY),
+                "ExtendedFieldURI" => {
+                    in_marker_prop = attr(e, b"PropertyName").as_deref() == Some(MARKER_PROPERTY);
+                    r.shape.marker |= in_marker_prop && path.iter().any(|p| p == "AdditionalProperties");
+                }
+                "FieldURI" => {
+                    let field = attr(e, b"FieldURI").unwrap_or_default();
+                    match path.get(path.len().wrapping_sub(2)).map(String::as_str) {
+                        Some("AdditionalProperties") => r.shape.fields.push(field),
+                        Some("SetItemField") => r.set_fields.push(field),
+                        Some("DeleteItemField") => r.deleted_fields.push(field),
+                        _ => {}
+                    }
+                }
+                "AlternateId" => r.alternate_ids.push((
+                    attr(e, b"Format").unwrap_or_default(),
+                    attr(e, b"Id").unwrap_or_default(),
+                    attr(e, b"Mailbox").unwrap_or_default(),
+                )),
                 "CalendarView" => {
                     r.view = Some(View::Calendar {
                         start: attr(e, b"StartDate"),
@@ -98,9 +153,9 @@ pub(super) fn read(xml: &str) -> Result<Req, String> {
                 r.impersonate = Some(t.trim().to_ascii_lowercase())
             }
             "EmailAddress" if path.iter().any(|p| p == "DistinguishedFolderId") => r.folder_mailbox = Some(t.trim().to_ascii_lowercase()),
-            "EmailAddress" if path.iter().any(|p| p == "RequiredAttendees" || p == "OptionalAttendees") => {
-                r.attendees.push(t.trim().to_ascii_lowercase())
-            }
+            "EmailAddress" if path.iter().any(|p| p == "RequiredAttendees") => r.attendees.push(t.trim().to_ascii_lowercase()),
+            "EmailAddress" if path.iter().any(|p| p == "OptionalAttendees") => r.optional.push(t.trim().to_ascii_lowercase()),
+            "BaseShape" => r.shape.base = t.trim().to_string(),
             "SubscriptionId" => r.sub_ids.push(t.trim().to_string()),
             "ConnectionTimeout" => r.timeout_minutes = t.trim().parse().unwrap_or(30),
             "SyncState" => r.sync_state = Some(t.trim().to_string()),

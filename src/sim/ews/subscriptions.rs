@@ -2,6 +2,7 @@
 //! takes them (what happens between Subscribe and GetStreamingEvents, or between two
 //! connections, is delivered on the next connection).
 
+use super::model::SimItem;
 use super::reply::{message, xml_response};
 use super::{new_id, Shared};
 use crate::sync::lock;
@@ -17,13 +18,24 @@ pub(super) struct Sub {
 /// Events a subscription keeps for a client that does not connect (then the oldest go).
 const SUB_QUEUE_MAX: usize = 10_000;
 
-/// A change to report: `CreatedEvent` or `ModifiedEvent` of an item in a mailbox.
+/// A change to report: `CreatedEvent`, `ModifiedEvent`, `DeletedEvent` or `MovedEvent` of an
+/// item in a mailbox.
 #[derive(Debug, Clone)]
 pub(super) struct Event {
     pub(super) mailbox: String,
     pub(super) kind: &'static str,
     pub(super) item_id: String,
     pub(super) change_key: String,
+    /// The folder the item is in now (a distinguished folder's name).
+    pub(super) folder: &'static str,
+    /// A move's old id and old folder.
+    pub(super) old: Option<(String, &'static str)>,
+}
+
+impl Event {
+    pub(super) fn of(i: &SimItem, kind: &'static str) -> Self {
+        Event { mailbox: i.mailbox.clone(), kind, item_id: i.id.clone(), change_key: i.change_key.clone(), folder: i.folder, old: None }
+    }
 }
 
 /// Subscribe: a new subscription to the mailbox's calendar, and the back-end cookie Exchange
