@@ -58,7 +58,14 @@ enum StreamEnd {
 
 impl EwsWatcher {
     pub fn new(ews: EwsClient, service: Arc<CalendarService>, store: Store) -> Self {
-        Self { ews, service, store: CalendarStore::new(store), connection_minutes: 30, health: Mutex::new(Vec::new()), calendar_folders: Mutex::default() }
+        Self {
+            ews,
+            service,
+            store: CalendarStore::new(store),
+            connection_minutes: 30,
+            health: Mutex::new(Vec::new()),
+            calendar_folders: Mutex::default(),
+        }
     }
 
     pub fn health(&self) -> Vec<GroupHealth> {

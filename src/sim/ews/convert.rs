@@ -24,7 +24,9 @@ fn entry_bytes(format: &str, id: &str) -> Option<Vec<u8>> {
             [&[0u8; 4][..], rest.as_bytes()].concat()
         }
         "EntryId" | "StoreId" | "OwaId" => b64.decode(id).ok()?,
-        "HexEntryId" => (0..id.len()).step_by(2).map(|i| id.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect::<Option<_>>()?,
+        "HexEntryId" => {
+            (0..id.len()).step_by(2).map(|i| id.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect::<Option<_>>()?
+        }
         _ => return None,
     };
     (entry.len() > 4 && entry[..4] == [0; 4] && std::str::from_utf8(&entry[4..]).is_ok()).then_some(entry)

@@ -29,6 +29,10 @@ pub struct EwsFaults {
     pub(super) ntlm_handshakes: AtomicU64,
     /// Operation → how many of its next requests answer ErrorServerBusy.
     busy_ops: Mutex<HashMap<String, u64>>,
+    /// ErrorServerBusy without `BackOffMilliseconds` (as Exchange may send it).
+    pub(super) busy_without_back_off: AtomicBool,
+    /// Operation → how many of its next requests a front end answers with a 503 HTML page.
+    unavailable_ops: Mutex<HashMap<String, u64>>,
 }
 
 impl Default for EwsFaults {
@@ -42,6 +46,8 @@ impl Default for EwsFaults {
             ntlm_only: AtomicBool::new(false),
             ntlm_handshakes: AtomicU64::new(0),
             busy_ops: Mutex::default(),
+            busy_without_back_off: AtomicBool::new(false),
+            unavailable_ops: Mutex::default(),
         }
     }
 }
@@ -62,15 +68,20 @@ impl EwsFaults {
         let every = self.busy_every.load(Ordering::Relaxed);
         (every > 0 && n.is_multiple_of(every)) || self.busy_now(op)
     }
+    /// ErrorServerBusy is sent without `BackOffMilliseconds`.
+    pub fn set_busy_without_back_off(&self, on: bool) {
+        self.busy_without_back_off.store(on, Ordering::Relaxed);
+    }
+    /// The next `times` requests of operation `op` meet a front end (IIS, a load balancer) that
+    /// answers `503 Service Unavailable` with an HTML page.
+    pub fn set_unavailable_for(&self, op: &str, times: u64) {
+        lock(&self.unavailable_ops).insert(op.to_string(), times);
+    }
+    pub(super) fn unavailable(&self, op: &str) -> bool {
+        take_one(&self.unavailable_ops, op)
+    }
     fn busy_now(&self, op: &str) -> bool {
-        let mut ops = lock(&self.busy_ops);
-        match ops.get_mut(op) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                true
-            }
-            _ => false,
-        }
+        take_one(&self.busy_ops, op)
     }
     /// Basic authentication off, NTLM only (`WWW-Authenticate: Negotiate` / `NTLM`).
     pub fn set_ntlm_only(&self, on: bool) {
@@ -88,5 +99,16 @@ impl EwsFaults {
     /// The next UpdateItem meets an organiser's edit made a moment before (its ChangeKey is stale).
     pub fn edit_before_next_update(&self) {
         self.edit_before_update.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Counts one of the next faulty requests of `op` down; whether this one is faulty.
+fn take_one(ops: &Mutex<HashMap<String, u64>>, op: &str) -> bool {
+    match lock(ops).get_mut(op) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            true
+        }
+        _ => false,
     }
 }

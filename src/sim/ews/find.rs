@@ -21,16 +21,19 @@ pub(super) fn find_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
     if let Some(f) = req.shape.fields.iter().find(|f| NOT_IN_FIND.iter().any(|n| n.eq_ignore_ascii_case(f))) {
         return xml_response(
             StatusCode::OK,
-            message("FindItem", "Error", "ErrorInvalidPropertyRequest", &format!("The property {f} can't be used in FindItem requests."), ""),
+            message(
+                "FindItem",
+                "Error",
+                "ErrorInvalidPropertyRequest",
+                &format!("The property {f} can't be used in FindItem requests."),
+                "",
+            ),
         );
     }
     let items = lock(&s.items);
     // Without a CalendarView a series is its master; exceptions live inside it.
-    let mut all: Vec<SimItem> = items
-        .iter()
-        .filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox) && i.master.is_none() && i.folder == "calendar")
-        .cloned()
-        .collect();
+    let mut all: Vec<SimItem> =
+        items.iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox) && i.master.is_none() && i.folder == "calendar").cloned().collect();
     all.sort_by_key(|i| (i.start, i.seq));
     let found = match &req.view {
         Some(View::Calendar { start, end, max }) => match calendar_view(&items, all, mailbox, start, end, *max) {

@@ -4,8 +4,8 @@
 
 use super::model::{lookup, SimItem, SimMeeting};
 use super::reply::{fault, message, messages_of, no_mailbox, response_message, xml_response};
-use super::shape::item_xml;
 use super::request::Req;
+use super::shape::item_xml;
 use super::subscriptions::{publish, Event};
 use super::{new_id, Shared};
 use crate::sync::lock;
@@ -25,8 +25,12 @@ pub(super) fn get_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
         .items
         .iter()
         .map(|(id, _)| match lookup(&items, id, mailbox) {
-            Some(i) => response_message("GetItem", "Success", "NoError", "", &format!("<m:Items>{}</m:Items>", item_xml(&i, &req.shape, false))),
-            None => response_message("GetItem", "Error", "ErrorItemNotFound", "The specified object was not found in the store.", "<m:Items/>"),
+            Some(i) => {
+                response_message("GetItem", "Success", "NoError", "", &format!("<m:Items>{}</m:Items>", item_xml(&i, &req.shape, false)))
+            }
+            None => {
+                response_message("GetItem", "Error", "ErrorItemNotFound", "The specified object was not found in the store.", "<m:Items/>")
+            }
         })
         .collect();
     xml_response(StatusCode::OK, messages_of("GetItem", &messages.concat()))
@@ -162,10 +166,7 @@ pub(super) fn create(s: &Shared, m: &SimMeeting, html: bool) -> (String, String)
         i.body_html = html;
     }
     let first = (made[0].id.clone(), made[0].change_key.clone());
-    let events: Vec<Event> = made
-        .iter()
-        .map(|i| Event::of(i, "CreatedEvent"))
-        .collect();
+    let events: Vec<Event> = made.iter().map(|i| Event::of(i, "CreatedEvent")).collect();
     lock(&s.items).extend(made);
     for ev in events {
         publish(s, ev);

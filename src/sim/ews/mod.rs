@@ -47,7 +47,7 @@ use crate::sync::lock;
 use auth::NtlmConn;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use base64::Engine;
@@ -287,8 +287,8 @@ async fn soap(
     };
     let mailbox = req.impersonate.clone().or_else(|| req.folder_mailbox.clone()).unwrap_or_default();
     lock(&s.requests).push((req.op.clone(), mailbox.clone()));
-    if s.faults.busy(&req.op) {
-        return fault("ErrorServerBusy", "The server cannot service this request right now. Try again later.", Some(300));
+    if let Some(refused) = faulty(&s, &req.op) {
+        return refused;
     }
     if let Err(refused) = check_mailbox(&s, &account, &mailbox) {
         return *refused;
@@ -296,6 +296,23 @@ async fn soap(
     // Impersonating a mailbox uses that mailbox's budget; otherwise the account's own.
     let budget = if mailbox.is_empty() { account.user.to_ascii_lowercase() } else { mailbox.clone() };
     dispatch(&s, &mailbox, &budget, req)
+}
+
+/// A fault this request meets: a front end's 503 page, or ErrorServerBusy (with or without
+/// its back-off).
+fn faulty(s: &Shared, op: &str) -> Option<Response> {
+    if s.faults.unavailable(op) {
+        let page =
+            "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>";
+        return Some(
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, [(axum::http::header::CONTENT_TYPE, "text/html")], page).into_response(),
+        );
+    }
+    if s.faults.busy(op) {
+        let back_off = (!s.faults.busy_without_back_off.load(Ordering::Relaxed)).then_some(300);
+        return Some(fault("ErrorServerBusy", "The server cannot service this request right now. Try again later.", back_off));
+    }
+    None
 }
 
 /// The mailbox (when one is named) exists and the account may impersonate it.

@@ -73,7 +73,9 @@ pub(super) fn delete_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
                     publish(s, ev);
                     response_message("DeleteItem", "Success", "NoError", "", "")
                 }
-                None => response_message("DeleteItem", "Error", "ErrorItemNotFound", "The specified object was not found in the store.", ""),
+                None => {
+                    response_message("DeleteItem", "Error", "ErrorItemNotFound", "The specified object was not found in the store.", "")
+                }
             }
         };
         messages.push_str(&m);

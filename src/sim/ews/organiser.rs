@@ -47,8 +47,7 @@ impl EwsHandle {
         ex.item_type = "Exception";
         ex.change_key = new_id("DwAA");
         ex.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut events =
-            vec![Event::of(&ex, "ModifiedEvent")];
+        let mut events = vec![Event::of(&ex, "ModifiedEvent")];
         items.retain(|i| i.id != id);
         items.push(ex);
         if let Some(m) = items.iter_mut().find(|i| i.id == master_id) {

@@ -74,7 +74,10 @@ pub(super) fn item_xml(i: &SimItem, shape: &Shape, find: bool) -> String {
             x.push_str(&xml);
         }
     };
-    put(has("item:ParentFolderId", false, true), format!("<t:ParentFolderId Id=\"{}\" ChangeKey=\"AQAAAA==\"/>", folder_id(&i.mailbox, i.folder)));
+    put(
+        has("item:ParentFolderId", false, true),
+        format!("<t:ParentFolderId Id=\"{}\" ChangeKey=\"AQAAAA==\"/>", folder_id(&i.mailbox, i.folder)),
+    );
     put(has("item:Subject", true, true), format!("<t:Subject>{}</t:Subject>", esc(&i.subject)));
     put(
         has("item:Body", false, !find),

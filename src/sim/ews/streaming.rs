@@ -2,9 +2,9 @@
 //! happen, keep-alives, `Closed` at the `ConnectionTimeout` — or an error document when a
 //! subscription is unknown, too many streams are open, or the subscriptions expire mid-way.
 
+use super::model::folder_id;
 use super::reply::{message, xml_response};
 use super::request::Req;
-use super::model::folder_id;
 use super::subscriptions::Event;
 use super::xml::t3339;
 use super::Shared;
@@ -174,11 +174,7 @@ fn take_due(s: &Shared, wanted: &[String]) -> Vec<(String, Event)> {
 /// names its old id and old folder).
 fn notification(sub: &str, ev: &Event) -> String {
     let folder = |name: &str| format!("Id=\"{}\" ChangeKey=\"AQ==\"", folder_id(&ev.mailbox, name));
-    let old = ev
-        .old
-        .as_ref()
-        .map(|(id, f)| format!("<t:OldItemId Id=\"{id}\"/><t:OldParentFolderId {}/>", folder(f)))
-        .unwrap_or_default();
+    let old = ev.old.as_ref().map(|(id, f)| format!("<t:OldItemId Id=\"{id}\"/><t:OldParentFolderId {}/>", folder(f))).unwrap_or_default();
     format!(
         "<m:Notifications><m:Notification><t:SubscriptionId>{sub}</t:SubscriptionId><t:PreviousWatermark>AQ==</t:PreviousWatermark><t:MoreEvents>false</t:MoreEvents>\
          <t:{k}><t:Watermark>AQ==</t:Watermark><t:TimeStamp>{ts}</t:TimeStamp><t:ItemId Id=\"{id}\" ChangeKey=\"{ck}\"/><t:ParentFolderId {parent}/>{old}</t:{k}>\

@@ -280,7 +280,9 @@ mod tests {
         };
         // A crafted element with the item body's local name, in another namespace (as an
         // extension or a hostile front end could add): not the body.
-        let crafted = item(r#"<x:Body xmlns:x="urn:evil" BodyType="Text">wiped</x:Body><t:ExtendedProperty><t:ExtendedFieldURI PropertyName="Other"/><x:Location xmlns:x="urn:evil">elsewhere</x:Location><t:Value>v</t:Value></t:ExtendedProperty>"#);
+        let crafted = item(
+            r#"<x:Body xmlns:x="urn:evil" BodyType="Text">wiped</x:Body><t:ExtendedProperty><t:ExtendedFieldURI PropertyName="Other"/><x:Location xmlns:x="urn:evil">elsewhere</x:Location><t:Value>v</t:Value></t:ExtendedProperty>"#,
+        );
         let m = meeting(&crafted).unwrap().unwrap();
         assert_eq!((m.body.content.as_str(), m.body.kind, m.location.as_str()), ("<p>Agenda</p>", BodyKind::Html, "@cms"));
         assert_eq!(m.marker, None, "another property's value is not the marker");
@@ -294,11 +296,16 @@ mod tests {
     fn a_front_ends_503_page_is_busy_and_other_gateway_errors_are_unavailable() {
         let page = "<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>";
         assert_eq!(http_refusal(503, None, page), Some(ProviderError::Busy));
-        assert_eq!(http_refusal(503, Some(Duration::from_secs(5)), page), Some(ProviderError::Throttled { retry_after: Duration::from_secs(5) }));
+        assert_eq!(
+            http_refusal(503, Some(Duration::from_secs(5)), page),
+            Some(ProviderError::Throttled { retry_after: Duration::from_secs(5) })
+        );
         assert!(matches!(http_refusal(502, None, "Bad gateway"), Some(ProviderError::Unavailable(_))));
         assert!(http_refusal(503, None, page).is_some_and(|e| e.is_transient()));
         // A SOAP answer (even with a 503) is read as EWS, and a 500 fault too.
-        let fault = format!(r#"<s:Envelope xmlns:s="{NS_SOAP}"><s:Body><s:Fault><faultcode>a:ErrorServerBusy</faultcode><faultstring>busy</faultstring><detail><e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorServerBusy</e:ResponseCode></detail></s:Fault></s:Body></s:Envelope>"#);
+        let fault = format!(
+            r#"<s:Envelope xmlns:s="{NS_SOAP}"><s:Body><s:Fault><faultcode>a:ErrorServerBusy</faultcode><faultstring>busy</faultstring><detail><e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorServerBusy</e:ResponseCode></detail></s:Fault></s:Body></s:Envelope>"#
+        );
         assert_eq!(http_refusal(503, None, &fault), None);
         assert_eq!(outcome(&fault).unwrap().error("a@x"), ProviderError::Busy, "ErrorServerBusy without BackOffMilliseconds");
     }

@@ -239,7 +239,12 @@ mod tests {
         assert_eq!(
             d.notifications,
             vec![
-                Notification { subscription_id: "SUB1".into(), kind: EventKind::Created, item_id: "ITEM1".into(), parent_folder_id: Some("F".into()) },
+                Notification {
+                    subscription_id: "SUB1".into(),
+                    kind: EventKind::Created,
+                    item_id: "ITEM1".into(),
+                    parent_folder_id: Some("F".into())
+                },
                 Notification { subscription_id: "SUB1".into(), kind: EventKind::Modified, item_id: "ITEM2".into(), parent_folder_id: None },
             ]
         );
