@@ -342,7 +342,7 @@ fn check_mailbox(s: &Shared, account: &SimAccount, mailbox: &str) -> Result<(), 
 /// (HTTP 500) `ErrorInvalidRequest`.
 fn dispatch(s: &Arc<Shared>, mailbox: &str, budget: &str, req: Req) -> Response {
     match req.op.as_str() {
-        "Subscribe" => subscriptions::subscribe(s, mailbox),
+        "Subscribe" => subscriptions::subscribe(s, mailbox, &req.event_types),
         "GetStreamingEvents" => streaming::stream(s.clone(), req, budget.to_string()),
         "ConvertId" => convert::convert_id(&req),
         "DeleteItem" => moves::delete_item(s, mailbox, &req),

@@ -10,6 +10,8 @@ pub(super) struct Req {
     pub(super) op: String,
     pub(super) impersonate: Option<String>,
     pub(super) sub_ids: Vec<String>,
+    /// Subscribe: the `t:EventType`s asked for.
+    pub(super) event_types: Vec<String>,
     pub(super) timeout_minutes: u64,
     pub(super) sync_state: Option<String>,
     pub(super) items: Vec<(String, Option<String>)>,
@@ -173,6 +175,7 @@ impl Reading {
             "EmailAddress" if path.iter().any(|p| p == "OptionalAttendees") => self.r.optional.push(t.trim().to_ascii_lowercase()),
             "BaseShape" => self.r.shape.base = t.trim().to_string(),
             "SubscriptionId" => self.r.sub_ids.push(t.trim().to_string()),
+            "EventType" => self.r.event_types.push(t.trim().to_string()),
             "ConnectionTimeout" => self.r.timeout_minutes = t.trim().parse().unwrap_or(30),
             "SyncState" => self.r.sync_state = Some(t.trim().to_string()),
             "Body" if path.len() > 3 => self.r.body = Some((t.to_string(), self.body_html)),
