@@ -115,6 +115,10 @@ pub enum ProviderError {
     NoAccess(String),
     #[error("Exchange is busy; back off {retry_after:?}")]
     Throttled { retry_after: Duration },
+    /// Busy without saying for how long (`ErrorServerBusy` without `BackOffMilliseconds`, an
+    /// HTTP 503 from a front end): try again after a growing pause.
+    #[error("Exchange is busy (it gave no back-off)")]
+    Busy,
     /// The item changed since it was read (stale ChangeKey or etag).
     #[error("the item changed meanwhile (ChangeKey conflict)")]
     Conflict,
@@ -172,7 +176,7 @@ impl ProviderError {
 
     /// Worth trying again later (the same request may well succeed): busy or unreachable.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ProviderError::Throttled { .. } | ProviderError::Unavailable(_) | ProviderError::TimedOut(_))
+        matches!(self, ProviderError::Throttled { .. } | ProviderError::Busy | ProviderError::Unavailable(_) | ProviderError::TimedOut(_))
     }
 }
 

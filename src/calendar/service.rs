@@ -77,9 +77,12 @@ pub struct CalendarService {
 
 /// Waits asked for by a busy Exchange (`ErrorServerBusy`'s BackOffMilliseconds, Graph's
 /// Retry-After) are honoured this many times for one request, each at most [`MAX_BACK_OFF`];
-/// after that the meeting fails as "busy" (and the catch-up comes back to it).
+/// a busy answer that names no wait (`ErrorServerBusy` alone, a front end's 503) is waited out
+/// from [`FIRST_PAUSE`], doubling. After that the meeting fails as "busy" (and the catch-up
+/// comes back to it).
 const BUSY_RETRIES: u32 = 3;
 const MAX_BACK_OFF: std::time::Duration = std::time::Duration::from_secs(30);
+const FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// `call`, again after the back-off Exchange asks for while it answers busy (bounded).
 async fn patiently<T, F, Fut>(mut call: F) -> Result<T, ProviderError>
@@ -89,14 +92,14 @@ where
 {
     let mut tries = 0;
     loop {
-        match call().await {
-            Err(ProviderError::Throttled { retry_after }) if tries < BUSY_RETRIES && retry_after <= MAX_BACK_OFF => {
-                tries += 1;
-                tracing::debug!(wait_ms = retry_after.as_millis() as u64, "Exchange is busy; backing off as asked");
-                tokio::time::sleep(retry_after).await;
-            }
+        let wait = match call().await {
+            Err(ProviderError::Throttled { retry_after }) if tries < BUSY_RETRIES && retry_after <= MAX_BACK_OFF => retry_after,
+            Err(ProviderError::Busy) if tries < BUSY_RETRIES => FIRST_PAUSE * 2u32.pow(tries),
             other => return other,
-        }
+        };
+        tries += 1;
+        tracing::debug!(wait_ms = wait.as_millis() as u64, "Exchange is busy; backing off");
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -206,6 +209,7 @@ impl CalendarService {
                 end: over_at(&meeting),
                 is_occurrence: meeting.kind.in_series(),
                 attendee_copy: !organizer,
+                marker: meeting.marker.clone(),
             };
             let user = self.users.by_mailbox(mailbox).await?;
             let rendered = self.rendered_for(user.as_ref()).await?;

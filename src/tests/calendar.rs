@@ -150,6 +150,9 @@ pub fn assert_space_name_escaped(body: &str) {
     assert!(!body.contains("<img"), "no markup from CMS data: {body}");
 }
 
+#[path = "calendar/ews_wire.rs"]
+mod ews_wire;
+
 mod ews {
     use futures::StreamExt;
     use std::sync::Arc;
@@ -500,7 +503,7 @@ mod ews {
         // CalendarView over the week, cut at 4: the first four by start, and not the last.
         let (_, xml) = soap(
             &w,
-            &format!("<mes:FindItem Traversal=\"Shallow\"><mes:ItemShape><typ:BaseShape>IdOnly</typ:BaseShape></mes:ItemShape>\
+            &format!("<mes:FindItem Traversal=\"Shallow\"><mes:ItemShape><typ:BaseShape>Default</typ:BaseShape></mes:ItemShape>\
                       <mes:CalendarView MaxEntriesReturned=\"4\" StartDate=\"2030-01-07T00:00:00Z\" EndDate=\"2030-01-14T00:00:00Z\"/>{CAL}</mes:FindItem>"),
         )
         .await;

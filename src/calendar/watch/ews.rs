@@ -8,7 +8,7 @@
 //! saving a SyncState past it, and a stream starts over with a catch-up.
 
 use super::WatchError;
-use crate::calendar::exchange::ews::{EwsClient, ItemChange, StreamBatch};
+use crate::calendar::exchange::ews::{EventKind, EwsClient, ItemChange, Notification, StreamBatch};
 use crate::calendar::model::ProviderError;
 use crate::calendar::service::{CalendarError, CalendarService};
 use crate::calendar::store::CalendarStore;
@@ -31,6 +31,8 @@ pub struct EwsWatcher {
     /// Minutes a streaming connection is asked to stay open (1–30).
     pub connection_minutes: u32,
     health: Mutex<Vec<GroupHealth>>,
+    /// Each mailbox's calendar folder id, asked for the first time a move is reported.
+    calendar_folders: Mutex<HashMap<String, String>>,
 }
 
 /// Mailboxes in groups of at most [`GROUP_SIZE`], sorted so a group keeps its first mailbox.
@@ -56,7 +58,14 @@ enum StreamEnd {
 
 impl EwsWatcher {
     pub fn new(ews: EwsClient, service: Arc<CalendarService>, store: Store) -> Self {
-        Self { ews, service, store: CalendarStore::new(store), connection_minutes: 30, health: Mutex::new(Vec::new()) }
+        Self {
+            ews,
+            service,
+            store: CalendarStore::new(store),
+            connection_minutes: 30,
+            health: Mutex::new(Vec::new()),
+            calendar_folders: Mutex::default(),
+        }
     }
 
     pub fn health(&self) -> Vec<GroupHealth> {
@@ -244,6 +253,9 @@ impl EwsWatcher {
                 let Some(mailbox) = subs.get(&n.subscription_id) else { continue };
                 pulse.beat();
                 self.update(g, |h| h.last_event = Some(OffsetDateTime::now_utc()));
+                if !self.worth_reading(mailbox, n).await? {
+                    continue;
+                }
                 match self.service.process(mailbox, &n.item_id, Some(OffsetDateTime::now_utc())).await {
                     // Busy or unreachable beyond the retries: start over after the back-off.
                     // The catch-up from the SyncState saved before this stream began includes
@@ -257,6 +269,36 @@ impl EwsWatcher {
                 return Ok(StreamEnd::Closed);
             }
         }
+    }
+}
+
+impl EwsWatcher {
+    /// Whether the notified item is one to read: a deleted item is gone (reading it would only
+    /// fail), and a moved one is read only when it moved into the calendar (a restore) — a
+    /// meeting moved out (Outlook's delete moves it to Deleted Items) is not ours to write.
+    async fn worth_reading(&self, mailbox: &str, n: &Notification) -> Result<bool, ProviderError> {
+        match n.kind {
+            EventKind::Deleted => {
+                tracing::debug!(%mailbox, "a meeting was deleted; nothing to do");
+                Ok(false)
+            }
+            EventKind::Moved => {
+                let Some(now_in) = n.parent_folder_id.as_deref() else { return Ok(false) };
+                let into_calendar = self.calendar_folder(mailbox).await? == now_in;
+                tracing::debug!(%mailbox, into_calendar, "a meeting was moved");
+                Ok(into_calendar)
+            }
+            EventKind::Created | EventKind::Modified | EventKind::Other => Ok(true),
+        }
+    }
+
+    async fn calendar_folder(&self, mailbox: &str) -> Result<String, ProviderError> {
+        if let Some(id) = lock(&self.calendar_folders).get(mailbox) {
+            return Ok(id.clone());
+        }
+        let id = self.ews.calendar_folder_id(mailbox).await?;
+        lock(&self.calendar_folders).insert(mailbox.to_string(), id.clone());
+        Ok(id)
     }
 }
 

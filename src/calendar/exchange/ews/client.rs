@@ -7,7 +7,7 @@ use super::soap;
 use crate::calendar::exchange::ntlm::{self, NtlmAuth, NtlmError};
 use crate::calendar::model::{ChangeMarker, Meeting, ProviderError};
 use crate::outbound::{read_body, HttpError, HttpLimits};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE};
 use std::time::Duration;
 
 impl From<NtlmError> for ProviderError {
@@ -99,9 +99,14 @@ impl EwsClient {
             return Err(ProviderError::Unauthorized);
         }
         let affinity = backend_cookie(res.headers());
+        let (status, wait) = (res.status().as_u16(), retry_after(res.headers()));
         let body = read_body(res, &self.limits).await?;
         drop(lane);
-        Ok((String::from_utf8_lossy(&body).into_owned(), affinity))
+        let text = String::from_utf8_lossy(&body).into_owned();
+        if let Some(refused) = read::http_refusal(status, wait, &text) {
+            return Err(refused);
+        }
+        Ok((text, affinity))
     }
 
     /// The streaming request (a connection of its own under NTLM), authenticated.
@@ -119,6 +124,9 @@ impl EwsClient {
         };
         if res.status().as_u16() == 401 {
             return Err(ProviderError::Unauthorized);
+        }
+        if res.status().as_u16() == 503 {
+            return Err(retry_after(res.headers()).map(ProviderError::throttled).unwrap_or(ProviderError::Busy));
         }
         Ok(res)
     }
@@ -161,11 +169,23 @@ impl EwsClient {
         Ok(ChangeMarker(ck.unwrap_or_default()))
     }
 
+    /// The id of the mailbox's calendar folder (to tell a move into it from a move out of it).
+    pub async fn calendar_folder_id(&self, mailbox: &str) -> Result<String, ProviderError> {
+        let (xml, _) = self.call(mailbox, &soap::get_calendar_folder(), None).await?;
+        let id = read::folder_id(&xml).map_err(ProviderError::Protocol)?;
+        id.ok_or_else(|| ProviderError::Protocol("GetFolder answered without a FolderId".into()))
+    }
+
     /// One page of changes since `state` (None: from the beginning).
     pub async fn sync(&self, mailbox: &str, state: Option<&str>) -> Result<SyncPage, ProviderError> {
         let (xml, _) = self.call(mailbox, &soap::sync_folder_items(state, 200), None).await?;
         read::sync_page(&xml).map_err(ProviderError::Protocol)
     }
+}
+
+/// A `Retry-After` in seconds.
+fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    h.get(RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// Exchange's affinity cookie (`X-BackEndOverrideCookie=…`) from a response, as a Cookie value.
