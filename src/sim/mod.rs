@@ -5,6 +5,7 @@ pub mod cms;
 pub mod connect;
 pub mod ews;
 pub mod faults;
+pub mod lost;
 pub mod graph;
 pub mod webex;
 

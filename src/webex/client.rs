@@ -121,11 +121,11 @@ impl WebexApi {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let res = req.send().await.map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+        let res = req.send().await.map_err(ApiError::from_send)?;
         let status = res.status();
         let headers = res.headers().clone();
         if status.is_success() {
-            let bytes = res.bytes().await.map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+            let bytes = res.bytes().await.map_err(ApiError::from_send)?;
             let bytes = if bytes.is_empty() { &b"null"[..] } else { &bytes[..] };
             let v = serde_json::from_slice(bytes).map_err(|e| ApiError::Protocol(format!("unexpected answer from Webex: {e}")))?;
             return Ok((v, headers));

@@ -30,14 +30,33 @@ pub enum ApiError {
     Refused { status: u16, message: String },
     #[error("cannot reach the service: {0}")]
     Network(String),
+    /// The request went out but no answer came back: it may have taken effect.
+    #[error("the request was sent but its answer was lost ({0}); it may have taken effect")]
+    Unanswered(String),
     #[error("{0}")]
     Protocol(String),
 }
 
 impl ApiError {
-    /// Worth another attempt: throttling, a server error, or the network.
+    /// A request that failed on its way: [`ApiError::Network`] when no connection was made (so
+    /// nothing reached the service), [`ApiError::Unanswered`] when it may have been sent.
+    pub fn from_send(e: reqwest::Error) -> Self {
+        if e.is_connect() {
+            ApiError::Network(e.without_url().to_string())
+        } else {
+            ApiError::Unanswered(e.without_url().to_string())
+        }
+    }
+
+    /// Worth another attempt: throttling, a server error, or the network. Repeating an
+    /// [`ApiError::Unanswered`] request is safe only where the service recognises the repeat.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ApiError::Throttled { .. } | ApiError::Server { .. } | ApiError::Network(_))
+        matches!(self, ApiError::Throttled { .. } | ApiError::Server { .. } | ApiError::Network(_) | ApiError::Unanswered(_))
+    }
+
+    /// The request may have taken effect although it failed (its answer was lost).
+    pub fn may_have_taken_effect(&self) -> bool {
+        matches!(self, ApiError::Unanswered(_))
     }
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
