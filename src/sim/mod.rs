@@ -5,8 +5,8 @@ pub mod cms;
 pub mod connect;
 pub mod ews;
 pub mod faults;
-pub mod lost;
 pub mod graph;
+pub mod lost;
 pub mod webex;
 
 #[cfg(test)]

@@ -230,7 +230,10 @@ async fn the_token_endpoint_takes_the_client_as_form_fields_and_refuses_http_bas
     let mut wrong = form.to_vec();
     wrong.extend([("client_id", ID), ("client_secret", "not-the-secret")]);
     let r = client().post(format!("{}/v1/access_token", s.url())).form(&wrong).send().await.unwrap();
-    assert_eq!((r.status().as_u16(), r.json::<Value>().await.unwrap()["error"].as_str().map(String::from)), (401, Some("invalid_client".into())));
+    assert_eq!(
+        (r.status().as_u16(), r.json::<Value>().await.unwrap()["error"].as_str().map(String::from)),
+        (401, Some("invalid_client".into()))
+    );
     let mut right = form.to_vec();
     right.extend([("client_id", ID), ("client_secret", SECRET)]);
     let r = client().post(format!("{}/v1/access_token", s.url())).form(&right).send().await.unwrap();
@@ -315,7 +318,13 @@ async fn memberships_are_created_once_updated_and_deleted_by_room_members_only()
     assert_eq!(r.status(), 404, "the caller must be in the room");
     // Nobody moderates the space yet: the admin may make themself its moderator.
     let own = listed["items"][0]["id"].as_str().unwrap();
-    let r = client().put(format!("{}/v1/memberships/{own}", s.url())).bearer_auth(&admin).json(&json!({"isModerator": true})).send().await.unwrap();
+    let r = client()
+        .put(format!("{}/v1/memberships/{own}", s.url()))
+        .bearer_auth(&admin)
+        .json(&json!({"isModerator": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let r = post(&admin, json!({"roomId": room, "personId": moderator.id, "isModerator": true})).await.unwrap();
     assert_eq!(r.status(), 200);

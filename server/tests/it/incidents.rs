@@ -946,7 +946,10 @@ async fn an_sms_and_a_call_whose_answers_are_lost_are_retried_under_their_key_an
         assert_eq!(accepted.len(), 1, "exactly one {channel} at Connect: {seen:?}");
         assert_eq!(accepted[0]["answer_lost"], true);
         let tries: Vec<&Value> = seen.iter().filter(|m| m["channel"] == channel && m["to"] == to).collect();
-        assert!(tries.len() >= 2 && tries.iter().all(|m| m["idempotency_key"] == accepted[0]["idempotency_key"]), "retried under one key: {tries:?}");
+        assert!(
+            tries.len() >= 2 && tries.iter().all(|m| m["idempotency_key"] == accepted[0]["idempotency_key"]),
+            "retried under one key: {tries:?}"
+        );
     }
 }
 
@@ -980,9 +983,10 @@ async fn a_webex_message_whose_answer_is_lost_is_not_sent_again_its_outcome_is_u
     wait_for(&app, &c, &room, "the resend", |p| deliveries(p).iter().any(|d| d["id"] == one["id"] && d["status"] == "sent")).await;
     assert_eq!(w.webex.messages().len(), webex.len() + 1, "resent once, on request");
     let store = switchboard::store::Store::open_in_dir(&app.data_dir).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'incident.delivery.resend' AND actor = 'moderator@example.com'")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'incident.delivery.resend' AND actor = 'moderator@example.com'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
     assert_eq!(n, 1, "the resend is audited");
 }

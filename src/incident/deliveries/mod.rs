@@ -222,7 +222,11 @@ impl IncidentService {
                 let note = sent.earlier.then_some("Webex Connect had accepted an earlier attempt whose answer was lost");
                 self.finish_delivery(&d, DeliveryStatus::Sent, note, sent.id.as_deref(), &event).await
             }
-            Err(e) if e.is_transient() && d.attempts < self.deliveries.max_attempts && (!e.may_have_taken_effect() || repeats_safely(d.channel)) => {
+            Err(e)
+                if e.is_transient()
+                    && d.attempts < self.deliveries.max_attempts
+                    && (!e.may_have_taken_effect() || repeats_safely(d.channel)) =>
+            {
                 let wait = e.retry_after().unwrap_or_else(|| backoff(d.attempts)).min(Duration::from_secs(60));
                 let due = OffsetDateTime::now_utc() + wait;
                 self.deliveries.db.requeue(d.id, due, &format!("{e}; retrying"), e.may_have_taken_effect()).await

@@ -140,10 +140,8 @@ impl DeliveryStore {
     /// neither. A failed one gets a new key (nothing of it was accepted); an unknown one keeps
     /// its key, so Connect still recognises it if an earlier attempt did arrive.
     pub async fn resend(&self, tx: &mut Tx, id: i64) -> Result<Option<DeliveryStatus>, StoreError> {
-        let was: Option<DeliveryStatus> = sqlx::query_scalar("SELECT status FROM incident_deliveries WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let was: Option<DeliveryStatus> =
+            sqlx::query_scalar("SELECT status FROM incident_deliveries WHERE id = ?").bind(id).fetch_optional(&mut **tx).await?;
         let Some(was) = was.filter(|w| matches!(w, DeliveryStatus::Failed | DeliveryStatus::Unknown)) else {
             return Ok(None);
         };

@@ -156,7 +156,11 @@ impl IncidentService {
     /// an explicit action of the commander, on the timeline and in the audit log.
     pub async fn retry_delivery(&self, c: &Commander, delivery_id: i64) -> Result<(), IncidentError> {
         self.spaces.check_responder(&c.person_id).await?;
-        let refused = || IncidentError::Conflict("Only a failed delivery, or one whose outcome is unknown, of a running incident can be sent again.".into());
+        let refused = || {
+            IncidentError::Conflict(
+                "Only a failed delivery, or one whose outcome is unknown, of a running incident can be sent again.".into(),
+            )
+        };
         let mut tx = self.begin().await?;
         let incident = self.deliveries.incident_of(&mut tx, delivery_id).await?.ok_or_else(refused)?;
         if !self.lifecycle.is_running(&mut tx, incident).await? {
@@ -167,7 +171,9 @@ impl IncidentService {
         self.lifecycle.event(&mut tx, incident, TimelineKind::Retry, &format!("{} {what}", c.name)).await?;
         tx.commit().await?;
         let target = format!("incident {incident}, delivery {delivery_id}");
-        self.audit.record(AuditRecord::new(&c.email, AuditAction::IncidentDeliveryResend, AuditResult::Ok).target(&target).detail(what)).await;
+        self.audit
+            .record(AuditRecord::new(&c.email, AuditAction::IncidentDeliveryResend, AuditResult::Ok).target(&target).detail(what))
+            .await;
         self.deliveries.wake_for(incident, &c.token);
         self.lifecycle.changed(incident);
         Ok(())

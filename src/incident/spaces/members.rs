@@ -52,11 +52,13 @@ impl IncidentService {
     async fn moderate(&self, c: &Commander, room_id: &str) -> Result<Vec<Membership>, IncidentError> {
         let (api, token) = (self.spaces.api(), self.grant().access_token().await?);
         let mut members = api.memberships(&token, room_id, &crate::webex::Retry::default()).await?;
-        let moderated_refusal = |e: ApiError| match e {
+        let moderated_refusal = |e: ApiError| {
+            match e {
             ApiError::Refused { status: 403, message } => IncidentError::Conflict(format!(
                 "This space is moderated and the Webex org admin is not one of its moderators: a moderator must make them one first ({message})."
             )),
             e => e.into(),
+        }
         };
         let admin = self.grant().person_id().await?.unwrap_or_default();
         if let Some(m) = members.iter_mut().find(|m| m.person_id == admin && !m.is_moderator) {

@@ -97,7 +97,16 @@ async fn content_types_are_compared_in_any_letter_case() {
 async fn a_voice_call_without_a_mandatory_field_is_refused_naming_it() {
     let s = sim().await;
     let full = json!({"callerId": "+14155550199", "dialedNumber": "+4520304050", "audio": audio()});
-    for (path, field) in [("", "callerId"), ("", "dialedNumber"), ("", "audio"), ("audio", "language"), ("audio", "voice"), ("audio", "gender"), ("audio", "engine"), ("audio", "text")] {
+    for (path, field) in [
+        ("", "callerId"),
+        ("", "dialedNumber"),
+        ("", "audio"),
+        ("audio", "language"),
+        ("audio", "voice"),
+        ("audio", "gender"),
+        ("audio", "engine"),
+        ("audio", "text"),
+    ] {
         let mut body = full.clone();
         match path {
             "" => body.as_object_mut().unwrap().remove(field),

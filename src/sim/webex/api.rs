@@ -91,7 +91,10 @@ pub(super) async fn people(
     }
     if email.is_none() && name.is_none() && wanted.is_none() {
         if !c.is_admin() {
-            return error(StatusCode::FORBIDDEN, "Admin privileges are required to list people without an email, displayName or id filter.");
+            return error(
+                StatusCode::FORBIDDEN,
+                "Admin privileges are required to list people without an email, displayName or id filter.",
+            );
         }
         if !c.may("spark-admin:people_read") {
             return missing_scope("spark-admin:people_read");
@@ -231,8 +234,9 @@ pub(super) struct NewMembership {
 fn moderation(w: &World, room_id: &str, c: &Caller) -> Option<Response> {
     let moderated = w.memberships.iter().any(|m| m.room_id == room_id && m.is_moderator);
     let is_moderator = w.memberships.iter().any(|m| m.room_id == room_id && m.person_id == c.person.id && m.is_moderator);
-    (moderated && !is_moderator)
-        .then(|| error(StatusCode::FORBIDDEN, "This space is moderated: only its moderators can add or remove people or change moderators."))
+    (moderated && !is_moderator).then(|| {
+        error(StatusCode::FORBIDDEN, "This space is moderated: only its moderators can add or remove people or change moderators.")
+    })
 }
 
 fn bad_json(e: &JsonRejection) -> Response {

@@ -28,8 +28,8 @@ pub use world::{SimMembership, SimMessage, SimRequest};
 
 use crate::sim::faults::Fault;
 use crate::sim::lost::Cut;
-use axum::extract::ConnectInfo;
 use crate::sync::lock;
+use axum::extract::ConnectInfo;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;

@@ -266,7 +266,10 @@ fn check_token_client(s: &Shared, headers: &HeaderMap, f: &HashMap<String, Strin
         (Some(id), Some(secret)) if *id == s.cfg.client_id && *secret == s.cfg.client_secret => Ok(()),
         (Some(_), Some(_)) => Err(Box::new(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed."))),
         _ => {
-            let basic = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(|v| v.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("basic ")));
+            let basic = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("basic ")));
             let why = if basic {
                 "client_id and client_secret are required form parameters; HTTP Basic client authentication is not accepted."
             } else {
