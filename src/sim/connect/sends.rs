@@ -25,6 +25,15 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(serde_json::json!({ "code": code, "message": message }))).into_response()
 }
 
+/// A refusal before it becomes a response.
+struct Refusal(StatusCode, &'static str, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        error(self.0, self.1, &self.2)
+    }
+}
+
 /// E.164: `+`, a non-zero digit, 7 to 15 digits in all.
 pub fn is_e164(n: &str) -> bool {
     n.strip_prefix('+').is_some_and(|d| (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
@@ -50,17 +59,17 @@ async fn gate(s: &Shared, headers: &HeaderMap) -> Result<(), Response> {
 }
 
 /// The body as JSON: `application/json` in any letter case, parameters (charset) ignored.
-fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Refusal> {
     let essence = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
     if essence.as_deref() != Some("application/json") {
-        return Err(error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "7000", "Invalid JSON: send Content-Type: application/json."));
+        return Err(Refusal(StatusCode::UNSUPPORTED_MEDIA_TYPE, "7000", "Invalid JSON: send Content-Type: application/json.".into()));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(v) if v.is_object() => Ok(v),
-        _ => Err(error(StatusCode::BAD_REQUEST, "7000", "Invalid JSON")),
+        _ => Err(Refusal(StatusCode::BAD_REQUEST, "7000", "Invalid JSON".into())),
     }
 }
 
@@ -69,18 +78,20 @@ fn text<'a>(v: &'a Value, field: &str) -> Option<&'a str> {
 }
 
 /// A mandatory string field, present and not empty.
-fn required<'a>(v: &'a Value, field: &str) -> Result<&'a str, Response> {
-    text(v, field)
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| error(StatusCode::BAD_REQUEST, "7003", &format!("param '{field}' is mandatory")))
+fn required<'a>(v: &'a Value, field: &str) -> Result<&'a str, Refusal> {
+    text(v, field).filter(|t| !t.trim().is_empty()).ok_or_else(|| mandatory(field))
 }
 
-fn invalid(code: &str, why: &str) -> Response {
-    error(StatusCode::BAD_REQUEST, code, why)
+fn mandatory(field: &str) -> Refusal {
+    Refusal(StatusCode::BAD_REQUEST, "7003", format!("param '{field}' is mandatory"))
+}
+
+fn invalid(code: &'static str, why: &str) -> Refusal {
+    Refusal(StatusCode::BAD_REQUEST, code, why.into())
 }
 
 /// The `Idempotency-Key`, if one was sent; too long or empty is refused.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Response> {
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Refusal> {
     let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
     match v.to_str().map(str::trim) {
         Ok(k) if !k.is_empty() && k.len() <= MAX_KEY => Ok(Some(k.to_string())),
@@ -140,8 +151,8 @@ fn accept(s: &Shared, mut m: ConnectMessage, cut: &Cut) -> Response {
 /// Everything before the fields: key and faults, body, `Idempotency-Key`.
 async fn prelude(s: &Shared, headers: &HeaderMap, body: &Bytes, m: &mut ConnectMessage) -> Result<Value, Response> {
     gate(s, headers).await?;
-    let v = json_body(headers, body)?;
-    m.idempotency_key = idempotency_key(headers)?;
+    let v = json_body(headers, body).map_err(IntoResponse::into_response)?;
+    m.idempotency_key = idempotency_key(headers).map_err(IntoResponse::into_response)?;
     Ok(v)
 }
 
@@ -153,14 +164,14 @@ pub(super) async fn sms(State(s): State<Arc<Shared>>, ConnectInfo(cut): ConnectI
         Err(r) => return log(&s, m, r),
     };
     if let Err(r) = check_sms(&v) {
-        return log(&s, m, r);
+        return log(&s, m, r.into_response());
     }
     accept(&s, m, &cut)
 }
 
 /// `from`, `to` (E.164), `content` (at most 1024 characters), `contentType` TEXT or TEMPLATE in
 /// any letter case (the reference's sample writes `TEXT`, the API page `text`; TEXT by default).
-fn check_sms(v: &Value) -> Result<(), Response> {
+fn check_sms(v: &Value) -> Result<(), Refusal> {
     required(v, "from")?;
     let to = required(v, "to")?;
     let content = required(v, "content")?;
@@ -186,7 +197,7 @@ pub(super) async fn voice(State(s): State<Arc<Shared>>, ConnectInfo(cut): Connec
         Err(r) => return log(&s, m, r),
     };
     if let Err(r) = check_voice(&v) {
-        return log(&s, m, r);
+        return log(&s, m, r.into_response());
     }
     accept(&s, m, &cut)
 }
@@ -194,15 +205,15 @@ pub(super) async fn voice(State(s): State<Arc<Shared>>, ConnectInfo(cut): Connec
 /// A text-to-speech call needs `callerId`, `dialedNumber` (E.164) and `audio` with `type` TTS,
 /// `text`, `language`, `voice`, `gender` and `engine` (all mandatory on the API page; `style`
 /// defaults to NEURAL, `textFormat` to TEXT; values compared in any letter case).
-fn check_voice(v: &Value) -> Result<(), Response> {
+fn check_voice(v: &Value) -> Result<(), Refusal> {
     required(v, "callerId")?;
     let to = required(v, "dialedNumber")?;
     let Some(audio) = v.get("audio").filter(|a| a.is_object()) else {
-        return Err(error(StatusCode::BAD_REQUEST, "7003", "param 'audio' is mandatory"));
+        return Err(mandatory("audio"));
     };
     let kind = required(audio, "type")?;
     for field in ["text", "language", "voice", "gender", "engine"] {
-        required(audio, field).map_err(|_| error(StatusCode::BAD_REQUEST, "7003", &format!("param 'audio.{field}' is mandatory")))?;
+        required(audio, field).map_err(|_| mandatory(&format!("audio.{field}")))?;
     }
     if !is_e164(to) {
         return Err(invalid("INVALID_DESTINATION", &format!("'{to}' is not an E.164 number")));
