@@ -247,7 +247,7 @@ async fn webex_status(grant: &crate::webex::OrgGrant) -> ComponentStatus {
         Ok(g) if g.needs_grant => ComponentStatus {
             name,
             state: ComponentState::Down,
-            detail: "admin grant needed: an admin connects the org again on Incidents".into(),
+            detail: "admin grant needed: an admin signs in with Webex again on Incidents".into(),
         },
         Ok(_) => ComponentStatus { name, state: ComponentState::Down, detail: "not connected: an admin connects it on Incidents".into() },
         Err(e) => ComponentStatus { name, state: ComponentState::Unknown, detail: format!("cannot read the grant: {e}") },

@@ -140,6 +140,10 @@ pub struct HttpFaultArgs {
     /// Every n-th request answers 503 (0 = never).
     #[arg(long, default_value_t = 0)]
     pub fail_every: u64,
+    /// Every n-th request carried out (a send accepted, a change made) loses its answer: the
+    /// connection is dropped before a byte of it is written (0 = never).
+    #[arg(long, default_value_t = 0)]
+    pub drop_after_accept_every: u64,
 }
 
 impl HttpFaultArgs {
@@ -148,6 +152,7 @@ impl HttpFaultArgs {
         faults.set_throttle_every(self.throttle_every);
         faults.set_retry_after_secs(self.retry_after);
         faults.set_fail_every(self.fail_every);
+        faults.set_lose_answer_every(self.drop_after_accept_every);
     }
 }
 
@@ -217,10 +222,10 @@ pub async fn run_sim_webex(a: SimWebexArgs) -> anyhow::Result<()> {
     println!("Webex simulator running at {url} (API under {url}/v1):");
     println!("  Tokens: access {access} s, refresh {refresh} s");
     let f = &a.faults;
-    if f.latency_ms > 0 || f.throttle_every > 0 || f.fail_every > 0 {
+    if f.latency_ms > 0 || f.throttle_every > 0 || f.fail_every > 0 || f.drop_after_accept_every > 0 {
         println!(
-            "  Faults on /v1: {} ms latency; 429 (Retry-After {} s) every {}; 503 every {} (0 = never)",
-            f.latency_ms, f.retry_after, f.throttle_every, f.fail_every
+            "  Faults on /v1: {} ms latency; 429 (Retry-After {} s) every {}; 503 every {}; answer dropped after every {} changes (0 = never)",
+            f.latency_ms, f.retry_after, f.throttle_every, f.fail_every, f.drop_after_accept_every
         );
     }
     println!("  OAuth: {url}/v1/authorize and {url}/v1/access_token");

@@ -150,7 +150,7 @@ async fn start_and_wait(w: &World, c: &Commander, room: &str, expected: usize) -
     assert_eq!(v.deliveries.len(), expected, "200 messages (plus the space's own members), 150 SMS, 100 calls");
     loop {
         let v = w.incidents.incident(v.summary.id).await.unwrap();
-        if v.deliveries.iter().all(|d| matches!(d.status, DeliveryStatus::Sent | DeliveryStatus::Failed)) {
+        if v.deliveries.iter().all(|d| d.status.is_finished()) {
             let failed = v.deliveries.iter().filter(|d| d.status == DeliveryStatus::Failed).count();
             assert_eq!(failed, 0, "every delivery accepted");
             return t.elapsed().as_secs_f64();

@@ -11,6 +11,7 @@ crate::stable_strings! {
         CalendarDryRun = "calendar.dry_run",
         CalendarTemplates = "calendar.templates",
         DemoGuestJoins = "demo.guest_joins",
+        IncidentDeliveryResend = "incident.delivery.resend",
         IncidentDirectory = "incident.directory",
         IncidentExternalCreate = "incident.external.create",
         IncidentExternalUpdate = "incident.external.update",

@@ -43,12 +43,28 @@ impl Channel {
 }
 
 crate::stable_strings! {
-    /// Where one delivery stands: queued → sending → sent | failed.
+    /// Where one delivery stands: queued → sending → sent | failed | unknown (sent, but its
+    /// answer was lost: it may have arrived, so only a person sends it again).
     pub enum DeliveryStatus("delivery status") {
         Queued = "queued",
         Sending = "sending",
         Sent = "sent",
         Failed = "failed",
+        Unknown = "unknown",
+    }
+}
+
+impl DeliveryStatus {
+    /// Nothing more happens to it by itself.
+    pub fn is_finished(self) -> bool {
+        matches!(self, DeliveryStatus::Sent | DeliveryStatus::Failed | DeliveryStatus::Unknown)
+    }
+    /// What the incident page calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            DeliveryStatus::Unknown => "outcome unknown",
+            other => other.as_str(),
+        }
     }
 }
 
@@ -218,9 +234,9 @@ pub struct IncidentView {
 }
 
 impl IncidentView {
-    /// (finished, total) deliveries: sent or failed count as finished.
+    /// (finished, total) deliveries: sent, failed or of unknown outcome count as finished.
     pub fn progress(&self) -> (usize, usize) {
-        let done = self.deliveries.iter().filter(|d| matches!(d.status, DeliveryStatus::Sent | DeliveryStatus::Failed)).count();
+        let done = self.deliveries.iter().filter(|d| d.status.is_finished()).count();
         (done, self.deliveries.len())
     }
 }

@@ -1,5 +1,7 @@
 //! Fault injection shared by the HTTP simulators: latency before answering, every n-th request
-//! throttled (429 with `Retry-After`) or failed (503). Changeable while running.
+//! throttled (429 with `Retry-After`) or failed (503), and every n-th request carried out whose
+//! answer is lost (the connection cut before a byte of it is written, see [`super::lost`]).
+//! Changeable while running.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -12,7 +14,10 @@ pub struct HttpFaults {
     /// Every n-th request answers 503 (0 = never).
     fail_every: AtomicU64,
     retry_after_secs: AtomicU64,
+    /// Every n-th request carried out loses its answer (0 = never).
+    lose_answer_every: AtomicU64,
     seen: AtomicU64,
+    carried_out: AtomicU64,
 }
 
 /// What a request meets.
@@ -31,7 +36,9 @@ impl Default for HttpFaults {
             throttle_every: AtomicU64::new(0),
             fail_every: AtomicU64::new(0),
             retry_after_secs: AtomicU64::new(1),
+            lose_answer_every: AtomicU64::new(0),
             seen: AtomicU64::new(0),
+            carried_out: AtomicU64::new(0),
         }
     }
 }
@@ -49,6 +56,19 @@ impl HttpFaults {
     /// The `Retry-After` sent with a 429 (default 1 second).
     pub fn set_retry_after_secs(&self, n: u64) {
         self.retry_after_secs.store(n, Ordering::Relaxed);
+    }
+
+    /// Every n-th request that is carried out (a send accepted, a change made) loses its answer:
+    /// the work is done, the connection is cut before the answer goes out (0 = never).
+    pub fn set_lose_answer_every(&self, n: u64) {
+        self.lose_answer_every.store(n, Ordering::Relaxed);
+    }
+
+    /// Counts a request that was carried out and says whether its answer is to be lost.
+    pub fn lose_answer(&self) -> bool {
+        let every = self.lose_answer_every.load(Ordering::Relaxed);
+        let n = self.carried_out.fetch_add(1, Ordering::Relaxed) + 1;
+        every > 0 && n.is_multiple_of(every)
     }
 
     /// Waits the configured latency.
@@ -87,5 +107,14 @@ mod tests {
         let got: Vec<_> = (0..4).map(|_| f.next()).collect();
         // requests 5..8: 6 is both (throttle wins), 8 throttled
         assert_eq!(got, vec![None, Some(Fault::Throttle(7)), None, Some(Fault::Throttle(7))]);
+    }
+
+    #[test]
+    fn every_nth_request_carried_out_loses_its_answer() {
+        let f = HttpFaults::default();
+        assert!(!(0..3).any(|_| f.lose_answer()), "off by default");
+        let f = HttpFaults::default();
+        f.set_lose_answer_every(2);
+        assert_eq!((0..4).map(|_| f.lose_answer()).collect::<Vec<_>>(), vec![false, true, false, true]);
     }
 }

@@ -7,6 +7,7 @@ pub mod ews;
 pub mod faults;
 pub mod graph;
 pub mod request_log;
+pub mod lost;
 pub mod webex;
 
 #[cfg(test)]

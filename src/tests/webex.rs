@@ -58,7 +58,8 @@ async fn exchange(s: &SimWebex, code: &str, verifier: Option<&str>) -> reqwest::
     if let Some(v) = verifier {
         form.push(("code_verifier", v));
     }
-    client().post(format!("{}/v1/access_token", s.url())).basic_auth(ID, Some(SECRET)).form(&form).send().await.unwrap()
+    form.extend([("client_id", ID), ("client_secret", SECRET)]);
+    client().post(format!("{}/v1/access_token", s.url())).form(&form).send().await.unwrap()
 }
 
 async fn refresh(s: &SimWebex, token: &str) -> reqwest::Response {
@@ -153,8 +154,13 @@ async fn unknown_clients_and_unregistered_redirects_get_a_page_not_a_redirect() 
     let q = consent(&s, "admin@example.com", "accept", None).await;
     let wrong_secret = client()
         .post(format!("{}/v1/access_token", s.url()))
-        .basic_auth(ID, Some("nope"))
-        .form(&[("grant_type", "authorization_code"), ("code", q["code"].as_str()), ("redirect_uri", REDIRECT)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", q["code"].as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", ID),
+            ("client_secret", "nope"),
+        ])
         .send()
         .await
         .unwrap();
@@ -177,7 +183,7 @@ async fn unknown_clients_and_unregistered_redirects_get_a_page_not_a_redirect() 
 }
 
 #[tokio::test]
-async fn access_tokens_expire_refresh_gives_new_ones_and_revoked_refresh_tokens_are_invalid_grant() {
+async fn access_tokens_expire_refresh_gives_new_ones_and_a_revoked_refresh_token_is_refused_as_webex_does() {
     let s = sim().await;
     s.set_lifetimes(Duration::from_secs(1), Duration::from_secs(60));
     let t = login(&s, "admin@example.com").await;
@@ -204,8 +210,34 @@ async fn access_tokens_expire_refresh_gives_new_ones_and_revoked_refresh_tokens_
     s.revoke_refresh_tokens();
     let dead = refresh(&s, rt).await;
     assert_eq!(dead.status(), 400);
-    assert_eq!(dead.json::<Value>().await.unwrap()["error"], "invalid_grant");
-    assert_eq!(refresh(&s, "never-issued").await.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    let body: Value = dead.json().await.unwrap();
+    let text = "The refresh token provided is expired, revoked, malformed, or invalid.";
+    assert_eq!((body["error"].as_str(), body["error_description"].as_str()), (Some("invalid_request"), Some(text)), "{body}");
+    assert_eq!((body["errors"][0]["description"].as_str(), body["message"].as_str()), (Some(text), Some(text)), "Webex's own fields too");
+    assert_eq!(refresh(&s, "never-issued").await.json::<Value>().await.unwrap()["error_description"], text);
+}
+
+#[tokio::test]
+async fn the_token_endpoint_takes_the_client_as_form_fields_and_refuses_http_basic() {
+    let s = sim().await;
+    let q = consent(&s, "admin@example.com", "accept", None).await;
+    let form = [("grant_type", "authorization_code"), ("code", q["code"].as_str()), ("redirect_uri", REDIRECT)];
+    let basic = client().post(format!("{}/v1/access_token", s.url())).basic_auth(ID, Some(SECRET)).form(&form).send().await.unwrap();
+    assert_eq!(basic.status(), 400, "HTTP Basic alone is not how Webex takes the client");
+    let body: Value = basic.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    assert!(body["error_description"].as_str().unwrap().contains("client_id and client_secret"), "{body}");
+    let mut wrong = form.to_vec();
+    wrong.extend([("client_id", ID), ("client_secret", "not-the-secret")]);
+    let r = client().post(format!("{}/v1/access_token", s.url())).form(&wrong).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.json::<Value>().await.unwrap()["error"].as_str().map(String::from)),
+        (401, Some("invalid_client".into()))
+    );
+    let mut right = form.to_vec();
+    right.extend([("client_id", ID), ("client_secret", SECRET)]);
+    let r = client().post(format!("{}/v1/access_token", s.url())).form(&right).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the form fields are accepted (the code was not used up by the refused tries)");
 }
 
 #[tokio::test]
@@ -284,6 +316,16 @@ async fn memberships_are_created_once_updated_and_deleted_by_room_members_only()
     let post = |token: &str, body: Value| client().post(format!("{}/v1/memberships", s.url())).bearer_auth(token).json(&body).send();
     let r = post(&user, json!({"roomId": room, "personId": moderator.id})).await.unwrap();
     assert_eq!(r.status(), 404, "the caller must be in the room");
+    // Nobody moderates the space yet: the admin may make themself its moderator.
+    let own = listed["items"][0]["id"].as_str().unwrap();
+    let r = client()
+        .put(format!("{}/v1/memberships/{own}", s.url()))
+        .bearer_auth(&admin)
+        .json(&json!({"isModerator": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let r = post(&admin, json!({"roomId": room, "personId": moderator.id, "isModerator": true})).await.unwrap();
     assert_eq!(r.status(), 200);
     let m: Value = r.json().await.unwrap();
@@ -410,4 +452,120 @@ fn the_demo_org_is_deterministic_and_shaped_as_promised() {
     for t in ["Response - Network outage", "Response - Security", "Response - Datacenter", "Lunch club"] {
         assert!(org.room_by_title(t).unwrap().members.iter().any(|(p, _)| *p == org.people[0].id), "{t}");
     }
+}
+
+#[tokio::test]
+async fn in_a_moderated_space_only_its_moderators_add_remove_or_change_moderators() {
+    let s = sim().await;
+    let org = SimOrg::demo(50);
+    let room = org.room_by_title("Incident_Responders_Members").unwrap().id.clone();
+    let (admin, user) = (s.mint_token("admin@example.com").unwrap(), s.mint_token("moderator@example.com").unwrap());
+    let admin_id = org.person_by_email("admin@example.com").unwrap().id.clone();
+    let (p2, p20) = (org.people[2].id.clone(), org.people[20].id.clone());
+    s.add_membership(&room, &admin_id, true);
+    let membership_of = |pid: &str| s.memberships(&room).into_iter().find(|m| m.person_id == pid).unwrap().id;
+    let forbidden = |r: reqwest::Response| async move {
+        assert_eq!(r.status(), 403);
+        let body: Value = r.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("moderated") && body["errors"][0]["description"].is_string(), "{body}");
+        assert!(body["trackingId"].is_string());
+    };
+    let add = |token: &str, pid: &str| {
+        client().post(format!("{}/v1/memberships", s.url())).bearer_auth(token).json(&json!({"roomId": room, "personId": pid})).send()
+    };
+    forbidden(add(&user, &p20).await.unwrap()).await;
+    let flag = |token: &str, mid: &str, on: bool| {
+        client().put(format!("{}/v1/memberships/{mid}", s.url())).bearer_auth(token).json(&json!({"isModerator": on})).send()
+    };
+    forbidden(flag(&user, &membership_of(&p2), true).await.unwrap()).await;
+    let user_id = org.person_by_email("moderator@example.com").unwrap().id.clone();
+    forbidden(flag(&user, &membership_of(&user_id), true).await.unwrap()).await;
+    let remove = |token: &str, mid: &str| client().delete(format!("{}/v1/memberships/{mid}", s.url())).bearer_auth(token).send();
+    forbidden(remove(&user, &membership_of(&p2)).await.unwrap()).await;
+    assert_eq!(s.memberships(&room).len(), 7, "nothing changed");
+
+    // The moderator may; and anyone may leave.
+    assert_eq!(add(&admin, &p20).await.unwrap().status(), 200);
+    assert_eq!(flag(&admin, &membership_of(&user_id), true).await.unwrap().status(), 200);
+    assert_eq!(remove(&user, &membership_of(&p20)).await.unwrap().status(), 204, "a new moderator removes people");
+    let p3 = org.people[3].id.clone();
+    let leaver = s.mint_token(&org.people[3].email).unwrap();
+    assert_eq!(remove(&leaver, &membership_of(&p3)).await.unwrap().status(), 204, "leaving is always allowed");
+}
+
+#[tokio::test]
+async fn scopes_are_enforced_per_endpoint() {
+    let s = sim().await;
+    let no_admin_scope = s.mint_token_with_scope("admin@example.com", "spark:all").unwrap();
+    let r = get(&s, &no_admin_scope, "/v1/people").await;
+    assert_eq!(r.status(), 403, "the admin people list needs spark-admin:people_read");
+    assert!(r.json::<Value>().await.unwrap()["message"].as_str().unwrap().contains("spark-admin:people_read"));
+    assert_eq!(get(&s, &no_admin_scope, "/v1/people?email=admin@example.com").await.status(), 200, "spark:all reads people");
+    let with_it = s.mint_token_with_scope("admin@example.com", "spark:all spark-admin:people_read").unwrap();
+    assert_eq!(get(&s, &with_it, "/v1/people").await.status(), 200);
+    let people_only = s.mint_token_with_scope("admin@example.com", "spark:people_read").unwrap();
+    assert_eq!(get(&s, &people_only, "/v1/people/me").await.status(), 200);
+    let r = get(&s, &people_only, "/v1/rooms").await;
+    assert_eq!(r.status(), 403);
+    assert!(r.json::<Value>().await.unwrap()["message"].as_str().unwrap().contains("spark:rooms_read"));
+    let send = client()
+        .post(format!("{}/v1/messages", s.url()))
+        .bearer_auth(&people_only)
+        .json(&json!({"toPersonEmail": "moderator@example.com", "text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(send.status(), 403);
+    assert!(s.messages().is_empty());
+    let granted = login(&s, "moderator@example.com").await;
+    assert_eq!(get(&s, granted["access_token"].as_str().unwrap(), "/v1/rooms").await.status(), 200, "what was consented to counts");
+}
+
+#[tokio::test]
+async fn a_change_carried_out_can_lose_its_answer() {
+    let s = sim().await;
+    let token = s.mint_token("admin@example.com").unwrap();
+    s.faults().set_lose_answer_every(1);
+    assert_eq!(get(&s, &token, "/v1/people/me").await.status(), 200, "reads always answer");
+    let send = || {
+        client()
+            .post(format!("{}/v1/messages", s.url()))
+            .bearer_auth(&token)
+            .json(&json!({"toPersonEmail": "moderator@example.com", "text": "hi"}))
+            .send()
+    };
+    let lost = send().await;
+    assert!(lost.is_err(), "no answer arrives: {lost:?}");
+    assert_eq!(s.messages().len(), 1, "but the message was sent");
+    s.faults().set_lose_answer_every(0);
+    assert_eq!(send().await.unwrap().status(), 200);
+    assert_eq!(s.messages().len(), 2, "a repeat is another message: Webex has no key to recognise it by");
+}
+
+#[tokio::test]
+async fn our_oauth_client_sends_the_client_as_form_fields_and_knows_a_dead_refresh_token() {
+    use switchboard::webex::oauth::OAuthConfig;
+    use switchboard::webex::{LoginKind, OAuthError, WebexOAuth};
+    let s = sim().await;
+    let cfg = OAuthConfig {
+        client_id: ID.into(),
+        client_secret: SECRET.into(),
+        authorize_url: format!("{}/v1/authorize", s.url()),
+        token_url: format!("{}/v1/access_token", s.url()),
+        redirect_url: REDIRECT.into(),
+        org_scopes: OAuthConfig::default_org_scopes(),
+        user_scopes: OAuthConfig::default_user_scopes(),
+    };
+    let limits = switchboard::outbound::HttpLimits::default();
+    let oauth = WebexOAuth::new(&cfg, switchboard::outbound::BoundedOAuthHttp::new(limits.client().unwrap(), limits)).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let (url, pending) = oauth.begin(LoginKind::OrgGrant, "/", now);
+    let back = query_of(&s.consent(&url, "admin@example.com").await.unwrap());
+    let tokens = oauth.finish(&pending, &back["state"], &back["code"], now).await.expect("the code is traded with form fields");
+    let rt = tokens.refresh_token.clone().unwrap();
+    assert!(oauth.refresh(&rt, now).await.is_ok());
+    s.revoke_refresh_tokens();
+    let e = oauth.refresh(&rt, now).await.unwrap_err();
+    assert_eq!(e, OAuthError::RefreshDead, "Webex's 400 is recognised: {e}");
+    assert!(e.to_string().contains("sign in with Webex again"));
 }

@@ -133,7 +133,7 @@ impl WebexApi {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let res = req.send().await.map_err(|e| ApiError::from(self.limits.error(e)))?;
+        let res = req.send().await.map_err(|e| ApiError::from_send(&self.limits, e))?;
         let status = res.status();
         let headers = res.headers().clone();
         if status.is_success() {

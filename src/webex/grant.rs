@@ -18,7 +18,9 @@ const PURPOSE: &str = "webex-org-grant";
 pub enum GrantError {
     #[error("No Webex org is connected: an admin must connect it on the Incidents page.")]
     Missing,
-    #[error("The Webex org grant has expired or was revoked: an admin must connect the Webex org again.")]
+    #[error(
+        "The Webex org grant has expired or was revoked: an admin must sign in with Webex again (Connect Webex org on the Incidents page)."
+    )]
     Dead,
     #[error("The Webex account that connected is not an org administrator; connect with an admin account.")]
     NotAdmin,

@@ -40,6 +40,9 @@ pub enum ApiError {
     /// A `Link` to another origin than the configured API: not followed with the token.
     #[error("Webex sent {0}")]
     ForeignLink(#[from] crate::outbound::ForeignLink),
+    /// The request went out but no answer came back: it may have taken effect.
+    #[error("the request was sent but its answer was lost ({0}); it may have taken effect")]
+    Unanswered(String),
     #[error("{0}")]
     Protocol(String),
 }
@@ -48,7 +51,9 @@ impl From<crate::outbound::HttpError> for ApiError {
     fn from(e: crate::outbound::HttpError) -> Self {
         use crate::outbound::HttpError;
         match e {
-            HttpError::ConnectTimedOut(_) | HttpError::TimedOut(_) => ApiError::TimedOut(e.to_string()),
+            // No connection: nothing reached the service.
+            HttpError::ConnectTimedOut(_) => ApiError::Network(e.to_string()),
+            HttpError::TimedOut(_) => ApiError::TimedOut(e.to_string()),
             HttpError::TooLarge { limit } => ApiError::TooLarge { limit },
             HttpError::Network(m) => ApiError::Network(m),
         }
@@ -56,9 +61,30 @@ impl From<crate::outbound::HttpError> for ApiError {
 }
 
 impl ApiError {
-    /// Worth another attempt: throttling, a server error, or the network.
+    /// A request that failed on its way under `limits`: [`ApiError::Network`] when no
+    /// connection was made (so nothing reached the service), [`ApiError::Unanswered`] or
+    /// [`ApiError::TimedOut`] when it may have been sent.
+    pub fn from_send(limits: &crate::outbound::HttpLimits, e: reqwest::Error) -> Self {
+        let connected = !e.is_connect();
+        match limits.error(e) {
+            crate::outbound::HttpError::Network(m) if connected => ApiError::Unanswered(m),
+            other => ApiError::from(other),
+        }
+    }
+
+    /// Worth another attempt: throttling, a server error, or the network. Repeating an
+    /// [`ApiError::Unanswered`] request is safe only where the service recognises the repeat.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ApiError::Throttled { .. } | ApiError::Server { .. } | ApiError::Network(_) | ApiError::TimedOut(_))
+        matches!(
+            self,
+            ApiError::Throttled { .. } | ApiError::Server { .. } | ApiError::Network(_) | ApiError::TimedOut(_) | ApiError::Unanswered(_)
+        )
+    }
+
+    /// The request may have taken effect although it failed (sent, but its answer was lost or
+    /// did not come in time).
+    pub fn may_have_taken_effect(&self) -> bool {
+        matches!(self, ApiError::Unanswered(_) | ApiError::TimedOut(_))
     }
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

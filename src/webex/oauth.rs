@@ -1,12 +1,15 @@
 //! The Webex integration's OAuth (authorization code with `state` and PKCE S256), through the
 //! `oauth2` crate. Two kinds of login share it: the org admin grant (kept, sealed, refreshed in
 //! the background) and "Sign in with Webex" (a Switchboard session). Base URLs come from the
-//! configuration so the simulator can stand in for `webexapis.com`.
+//! configuration so the simulator can stand in for `webexapis.com`. The token endpoint gets the
+//! client as Webex documents it (`client_id`/`client_secret` form fields, not HTTP Basic, which
+//! the crate sends by default), and a refresh token Webex no longer honours is recognised in
+//! either shape: `invalid_grant`, or Webex's 400 "The refresh token provided is expired, …".
 
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -99,7 +102,7 @@ pub enum OAuthError {
     Stale,
     #[error("Webex refused the sign-in code ({0}). Nothing was stored; start again.")]
     Exchange(String),
-    #[error("the refresh token was refused: an admin must connect the Webex org again")]
+    #[error("Webex no longer honours the refresh token (expired or revoked): sign in with Webex again")]
     RefreshDead,
     #[error("cannot reach Webex: {0}")]
     Network(String),
@@ -121,6 +124,7 @@ impl WebexOAuth {
         let bad = |what: &str, e: oauth2::url::ParseError| OAuthError::Config(format!("webex: the {what} is not a URL ({e})"));
         let client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
             .set_client_secret(ClientSecret::new(cfg.client_secret.clone()))
+            .set_auth_type(AuthType::RequestBody)
             .set_auth_uri(AuthUrl::new(cfg.authorize_url.clone()).map_err(|e| bad("authorize URL", e))?)
             .set_token_uri(TokenUrl::new(cfg.token_url.clone()).map_err(|e| bad("token URL", e))?)
             .set_redirect_uri(RedirectUrl::new(cfg.redirect_url.clone()).map_err(|e| bad("redirect URL", e))?);
@@ -178,7 +182,7 @@ impl WebexOAuth {
         let res =
             self.client.exchange_refresh_token(&RefreshToken::new(refresh_token.to_string())).request_async(&self.http).await.map_err(
                 |e| match e {
-                    RequestTokenError::ServerResponse(r) if matches!(r.error(), BasicErrorResponseType::InvalidGrant) => {
+                    RequestTokenError::ServerResponse(r) if refresh_is_dead(r.error(), r.error_description().map(String::as_str)) => {
                         OAuthError::RefreshDead
                     }
                     RequestTokenError::ServerResponse(r) => OAuthError::Exchange(r.error().to_string()),
@@ -188,6 +192,14 @@ impl WebexOAuth {
             )?;
         Ok(token_set(&res, Some(refresh_token), now))
     }
+}
+
+/// Webex refuses a dead refresh token with 400 and "The refresh token provided is expired,
+/// revoked, malformed, or invalid." (the text Cisco's own clients test for); RFC 6749 says
+/// `invalid_grant`. Either means: sign in with Webex again.
+fn refresh_is_dead(code: &BasicErrorResponseType, description: Option<&str>) -> bool {
+    let says_so = description.is_some_and(|d| d.to_ascii_lowercase().contains("refresh token provided is"));
+    matches!(code, BasicErrorResponseType::InvalidGrant) || says_so
 }
 
 fn token_set(res: &oauth2::basic::BasicTokenResponse, old_refresh: Option<&str>, now: OffsetDateTime) -> TokenSet {

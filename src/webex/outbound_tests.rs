@@ -25,8 +25,9 @@ async fn webex_and_connect_give_up_on_a_server_that_never_answers_with_a_timeout
     let l = limits(Duration::from_millis(300));
     let err = api(addr, l).me("tok").await.unwrap_err();
     assert!(matches!(&err, ApiError::TimedOut(m) if m.contains("0.3 s")), "{err:?}");
-    let err = connect(addr, l).sms("+14155550100", "+14155550101", "hi").await.unwrap_err();
+    let err = connect(addr, l).sms("+14155550100", "+14155550101", "hi", "delivery-1").await.unwrap_err();
     assert!(matches!(&err, ApiError::TimedOut(m) if m.contains("0.3 s")), "{err:?}");
+    assert!(err.may_have_taken_effect(), "sent, then no answer in time: the outcome is unknown");
 }
 
 #[tokio::test]
@@ -35,7 +36,8 @@ async fn a_webex_answer_that_streams_forever_is_refused_at_the_cap_and_connect_r
     let l = limits(Duration::from_secs(30));
     assert_eq!(api(addr, l).me("tok").await.unwrap_err(), ApiError::TooLarge { limit: 64 * 1024 });
     // Connect accepted the send (200): that stands, without its unreadable id.
-    assert_eq!(connect(addr, l).sms("+14155550100", "+14155550101", "hi").await, Ok(String::new()));
+    let accepted = connect(addr, l).sms("+14155550100", "+14155550101", "hi", "delivery-1").await.unwrap();
+    assert_eq!((accepted.id, accepted.earlier), (None, false));
 }
 
 #[tokio::test]

@@ -1,11 +1,12 @@
 //! The three ways a notification goes out: a 1:1 Webex message (from the commander when their
 //! token is at hand, else from the org grant), an SMS and a text-to-speech call through Webex
-//! Connect. Each returns the provider's id of what it accepted.
+//! Connect. Each returns the provider's id of what it accepted. Connect sends carry the
+//! delivery's own key, so Connect recognises a repeat; the Webex messages API has no such key.
 
 use super::templates::Rendered;
 use crate::incident::IncidentConfig;
 use crate::model::incident::Channel;
-use crate::webex::connect::Voice;
+use crate::webex::connect::{Accepted, Voice};
 use crate::webex::{ApiError, ConnectApi, OrgGrant, WebexApi};
 use std::sync::Arc;
 
@@ -35,18 +36,33 @@ impl Channels {
         self.connect.as_ref().ok_or_else(|| ApiError::Protocol("Webex Connect is not configured".into()))
     }
 
-    /// Sends the channel's text to the address; `user_token` is the commander's Webex token.
-    pub async fn send(&self, channel: Channel, address: &str, text: &Rendered, user_token: Option<String>) -> Result<String, ApiError> {
+    /// Sends the channel's text to the address; `user_token` is the commander's Webex token,
+    /// `send_key` the delivery's key (the same for every attempt of it).
+    pub async fn send(
+        &self,
+        channel: Channel,
+        address: &str,
+        text: &Rendered,
+        user_token: Option<String>,
+        send_key: &str,
+    ) -> Result<Accepted, ApiError> {
         match channel {
             Channel::Webex => {
                 let token = match user_token {
                     Some(t) => t,
                     None => self.grant.access_token().await.map_err(|e| ApiError::Protocol(e.to_string()))?,
                 };
-                self.api.message_person(&token, address, &text.webex).await
+                let id = self.api.message_person(&token, address, &text.webex).await?;
+                Ok(Accepted { id: Some(id), earlier: false })
             }
-            Channel::Sms => self.connect()?.sms(&self.sms_from, address, &text.sms).await,
-            Channel::Voice => self.connect()?.voice(&self.voice_from, address, &text.voice, &self.voice).await,
+            Channel::Sms => self.connect()?.sms(&self.sms_from, address, &text.sms, send_key).await,
+            Channel::Voice => self.connect()?.voice(&self.voice_from, address, &text.voice, &self.voice, send_key).await,
         }
     }
+}
+
+/// Whether an attempt whose answer was lost may be repeated: Connect recognises the repeat by
+/// its key; a Webex message sent twice arrives twice.
+pub fn repeats_safely(channel: Channel) -> bool {
+    matches!(channel, Channel::Sms | Channel::Voice)
 }

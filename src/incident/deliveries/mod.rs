@@ -1,8 +1,10 @@
-//! The notification job: deliveries are rows (queued → sending → sent | failed) so nothing is
-//! lost on a restart; the worker claims what is due, sends with bounded concurrency on its
-//! [`channels`], and decides per failure: a 429 or 5xx is queued again after `Retry-After` (or a
-//! backoff), a refusal fails with its reason at once. A delivery Webex or Connect accepted is
-//! never sent again; one caught mid-send by a restart is marked failed ("may have arrived").
+//! The notification job: deliveries are rows (queued → sending → sent | failed | unknown) so
+//! nothing is lost on a restart; the worker claims what is due, sends with bounded concurrency on
+//! its [`channels`], and decides per failure: a 429 or 5xx is queued again after `Retry-After`
+//! (or a backoff), a refusal fails with its reason at once. A delivery Webex or Connect accepted
+//! is never sent again. A send whose answer was lost is repeated only where the service
+//! recognises the repeat (Connect, by the delivery's key); otherwise — a Webex message, or one
+//! caught mid-send by a restart — its outcome is "unknown" and only a person resends it.
 
 mod channels;
 mod outbox;
@@ -14,9 +16,10 @@ use super::{IncidentConfig, IncidentError, IncidentService, Tx};
 use crate::model::incident::{Channel, DeliveryStatus, DeliveryView, IncidentTemplates, TimelineKind};
 use crate::model::AuditAction;
 use crate::store::{AuditRecord, AuditResult, Store, StoreError};
+use crate::webex::connect::Accepted;
 use crate::webex::{ApiError, ConnectApi, OrgGrant, WebexApi};
 use crate::workers::WorkerCtx;
-use channels::Channels;
+use channels::{repeats_safely, Channels};
 use outbox::Outbox;
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,8 +116,9 @@ impl Deliveries {
         self.db.incident_of(tx, delivery_id).await
     }
 
-    pub async fn retry_failed(&self, tx: &mut Tx, delivery_id: i64) -> Result<bool, StoreError> {
-        self.db.retry_failed(tx, delivery_id).await
+    /// A failed or unknown delivery queued again by a person; what it was, if either.
+    pub async fn resend(&self, tx: &mut Tx, delivery_id: i64) -> Result<Option<DeliveryStatus>, StoreError> {
+        self.db.resend(tx, delivery_id).await
     }
 
     pub async fn cancel_queued(&self, tx: &mut Tx, incident_id: i64) -> Result<(), StoreError> {
@@ -214,14 +218,24 @@ impl IncidentService {
     async fn deliver(&self, d: DueDelivery) {
         let label = d.channel.label();
         let store = match self.send_one(&d).await {
-            Ok(id) => {
+            Ok(sent) => {
                 let event = format!("{label} to {} accepted", d.responder_name);
-                self.finish_delivery(&d, DeliveryStatus::Sent, None, Some(&id), &event).await
+                let note = sent.earlier.then_some("Webex Connect had accepted an earlier attempt whose answer was lost");
+                self.finish_delivery(&d, DeliveryStatus::Sent, note, sent.id.as_deref(), &event).await
             }
-            Err(e) if e.is_transient() && d.attempts < self.deliveries.max_attempts => {
+            Err(e)
+                if e.is_transient()
+                    && d.attempts < self.deliveries.max_attempts
+                    && (!e.may_have_taken_effect() || repeats_safely(d.channel)) =>
+            {
                 let wait = e.retry_after().unwrap_or_else(|| backoff(d.attempts)).min(Duration::from_secs(60));
                 let due = OffsetDateTime::now_utc() + wait;
-                self.deliveries.db.requeue(d.id, due, &format!("{e}; retrying")).await
+                self.deliveries.db.requeue(d.id, due, &format!("{e}; retrying"), e.may_have_taken_effect()).await
+            }
+            Err(e) if e.may_have_taken_effect() || d.maybe_arrived => {
+                let why = format!("{}; it may have arrived - resend it if needed", reason(&e));
+                let event = format!("{label} to {}: outcome unknown ({why})", d.responder_name);
+                self.finish_delivery(&d, DeliveryStatus::Unknown, Some(&why), None, &event).await
             }
             Err(e) => {
                 let why = reason(&e);
@@ -252,7 +266,7 @@ impl IncidentService {
         Ok(())
     }
 
-    async fn send_one(&self, d: &DueDelivery) -> Result<String, ApiError> {
+    async fn send_one(&self, d: &DueDelivery) -> Result<Accepted, ApiError> {
         let i = self
             .lifecycle
             .incident(d.incident_id)
@@ -274,13 +288,14 @@ impl IncidentService {
             Ok(text) => text,
             Err(_) => templates::render_off_runtime(Default::default(), vars).await.map_err(|e| ApiError::Protocol(e.to_string()))?,
         };
-        self.deliveries.channels.send(d.channel, &d.address, &text, self.deliveries.outbox.user_token(i.id)).await
+        self.deliveries.channels.send(d.channel, &d.address, &text, self.deliveries.outbox.user_token(i.id), &d.send_key).await
     }
 }
 
 fn reason(e: &ApiError) -> String {
     match e {
         ApiError::Throttled { .. } | ApiError::Server { .. } | ApiError::Network(_) => format!("{e}; gave up after repeated attempts"),
+        ApiError::Unanswered(_) => e.to_string(),
         _ => e.to_string(),
     }
 }

@@ -1,5 +1,6 @@
 //! The deliveries' SQL (`incident_deliveries`): the durable job, one row per responder ×
-//! channel × round, queued → sending → sent | failed.
+//! channel × round, queued → sending → sent | failed | unknown. Each row keeps the key its
+//! Connect sends carry (the same for every attempt) and whether an attempt may have arrived.
 
 use super::NewDelivery;
 use crate::incident::Tx;
@@ -22,6 +23,10 @@ pub struct DueDelivery {
     pub channel: Channel,
     pub address: String,
     pub attempts: i64,
+    /// The key Connect recognises a repeat of this delivery by.
+    pub send_key: String,
+    /// An earlier attempt's answer was lost: it may have arrived.
+    pub maybe_arrived: bool,
 }
 
 impl DeliveryStore {
@@ -74,7 +79,7 @@ impl DeliveryStore {
         let rows: Vec<DueDelivery> = sqlx::query_as(
             "UPDATE incident_deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?1
              WHERE id IN (SELECT id FROM incident_deliveries WHERE status = 'queued' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2)
-             RETURNING id, incident_id, responder_id, responder_name, channel, address, attempts",
+             RETURNING id, incident_id, responder_id, responder_name, channel, address, attempts, send_key, maybe_arrived",
         )
         .bind(&now)
         .bind(limit)
@@ -111,12 +116,15 @@ impl DeliveryStore {
         Ok(())
     }
 
-    pub async fn requeue(&self, id: i64, due: OffsetDateTime, reason: &str) -> Result<(), StoreError> {
+    /// Queued again after a transient failure; `maybe_arrived` when this attempt's answer was lost.
+    pub async fn requeue(&self, id: i64, due: OffsetDateTime, reason: &str, maybe_arrived: bool) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE incident_deliveries SET status = 'queued', due_at = ?, reason = ?, updated_at = ? WHERE id = ? AND status = 'sending'",
+            "UPDATE incident_deliveries SET status = 'queued', due_at = ?, reason = ?, maybe_arrived = (maybe_arrived OR ?), updated_at = ?
+             WHERE id = ? AND status = 'sending'",
         )
         .bind(time_text(due))
         .bind(reason)
+        .bind(maybe_arrived)
         .bind(now_text())
         .bind(id)
         .execute(self.pool())
@@ -128,17 +136,27 @@ impl DeliveryStore {
         Ok(sqlx::query_scalar("SELECT incident_id FROM incident_deliveries WHERE id = ?").bind(id).fetch_optional(&mut **tx).await?)
     }
 
-    /// A failed delivery queued again by hand; false if it had not failed.
-    pub async fn retry_failed(&self, tx: &mut Tx, id: i64) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "UPDATE incident_deliveries SET status = 'queued', due_at = ?1, attempts = 0, reason = NULL, updated_at = ?1
-             WHERE id = ?2 AND status = 'failed'",
+    /// A failed or unknown delivery queued again by a person; what it was, or `None` if it was
+    /// neither. A failed one gets a new key (nothing of it was accepted); an unknown one keeps
+    /// its key, so Connect still recognises it if an earlier attempt did arrive.
+    pub async fn resend(&self, tx: &mut Tx, id: i64) -> Result<Option<DeliveryStatus>, StoreError> {
+        let was: Option<DeliveryStatus> =
+            sqlx::query_scalar("SELECT status FROM incident_deliveries WHERE id = ?").bind(id).fetch_optional(&mut **tx).await?;
+        let Some(was) = was.filter(|w| matches!(w, DeliveryStatus::Failed | DeliveryStatus::Unknown)) else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE incident_deliveries SET status = 'queued', due_at = ?1, attempts = 0, reason = NULL, updated_at = ?1,
+               send_key = CASE status WHEN 'failed' THEN lower(hex(randomblob(16))) ELSE send_key END,
+               maybe_arrived = CASE status WHEN 'failed' THEN 0 ELSE maybe_arrived END
+             WHERE id = ?2 AND status = ?3",
         )
         .bind(now_text())
         .bind(id)
+        .bind(was)
         .execute(&mut **tx)
         .await?;
-        Ok(r.rows_affected() == 1)
+        Ok(Some(was))
     }
 
     /// The incident stopped: what has not gone out yet never will.
@@ -152,10 +170,10 @@ impl DeliveryStore {
     }
 
     /// Deliveries caught mid-send by a restart: it is unknown whether they arrived, so they are
-    /// not sent again by themselves (a person may retry them).
+    /// not sent again by themselves (a person may resend them).
     pub async fn fail_interrupted(&self) -> Result<u64, StoreError> {
         let r = sqlx::query(
-            "UPDATE incident_deliveries SET status = 'failed', reason = 'interrupted by a restart while sending; it may have arrived - retry if needed', updated_at = ? WHERE status = 'sending'",
+            "UPDATE incident_deliveries SET status = 'unknown', maybe_arrived = 1, reason = 'interrupted by a restart while sending; it may have arrived - resend if needed', updated_at = ? WHERE status = 'sending'",
         )
         .bind(now_text())
         .execute(self.pool())

@@ -6,7 +6,7 @@ mod store;
 
 use super::spaces::LinkRow;
 use super::{quick, Commander, IncidentError, IncidentService, Tx};
-use crate::model::incident::{Channel, IncidentSummary, IncidentView, TimelineKind};
+use crate::model::incident::{Channel, DeliveryStatus, IncidentSummary, IncidentView, TimelineKind};
 use crate::model::AuditAction;
 use crate::store::{AuditRecord, AuditResult, Store, StoreError};
 use crate::webex::{ApiError, MeetingInfo};
@@ -152,17 +152,28 @@ impl IncidentService {
         Ok(items.len())
     }
 
-    /// A failed delivery of a running incident goes out again.
+    /// A failed delivery, or one whose outcome is unknown, of a running incident goes out again:
+    /// an explicit action of the commander, on the timeline and in the audit log.
     pub async fn retry_delivery(&self, c: &Commander, delivery_id: i64) -> Result<(), IncidentError> {
         self.spaces.check_responder(&c.person_id).await?;
-        let refused = || IncidentError::Conflict("Only a failed delivery of a running incident can be retried.".into());
+        let refused = || {
+            IncidentError::Conflict(
+                "Only a failed delivery, or one whose outcome is unknown, of a running incident can be sent again.".into(),
+            )
+        };
         let mut tx = self.begin().await?;
         let incident = self.deliveries.incident_of(&mut tx, delivery_id).await?.ok_or_else(refused)?;
-        if !self.lifecycle.is_running(&mut tx, incident).await? || !self.deliveries.retry_failed(&mut tx, delivery_id).await? {
+        if !self.lifecycle.is_running(&mut tx, incident).await? {
             return Err(refused());
         }
-        self.lifecycle.event(&mut tx, incident, TimelineKind::Retry, &format!("{} retried a failed delivery", c.name)).await?;
+        let was = self.deliveries.resend(&mut tx, delivery_id).await?.ok_or_else(refused)?;
+        let what = if was == DeliveryStatus::Unknown { "resent a delivery whose outcome was unknown" } else { "retried a failed delivery" };
+        self.lifecycle.event(&mut tx, incident, TimelineKind::Retry, &format!("{} {what}", c.name)).await?;
         tx.commit().await?;
+        let target = format!("incident {incident}, delivery {delivery_id}");
+        self.audit
+            .record(AuditRecord::new(&c.email, AuditAction::IncidentDeliveryResend, AuditResult::Ok).target(&target).detail(what))
+            .await;
         self.deliveries.wake_for(incident, &c.token);
         self.lifecycle.changed(incident);
         Ok(())

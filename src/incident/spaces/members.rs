@@ -46,17 +46,32 @@ impl IncidentService {
         self.page(room_id, Some(&c.person_id)).await
     }
 
-    /// The space's memberships, with the commander in them as a moderator.
+    /// The space's memberships, with the commander in them as a moderator. The org grant's admin
+    /// becomes a moderator first: in a moderated space only moderators add or remove people or
+    /// change moderators, and the grant does that for the incident.
     async fn moderate(&self, c: &Commander, room_id: &str) -> Result<Vec<Membership>, IncidentError> {
         let (api, token) = (self.spaces.api(), self.grant().access_token().await?);
         let mut members = api.memberships(&token, room_id, &crate::webex::Retry::default()).await?;
+        let moderated_refusal = |e: ApiError| {
+            match e {
+            ApiError::Refused { status: 403, message } => IncidentError::Conflict(format!(
+                "This space is moderated and the Webex org admin is not one of its moderators: a moderator must make them one first ({message})."
+            )),
+            e => e.into(),
+        }
+        };
+        let admin = self.grant().person_id().await?.unwrap_or_default();
+        if let Some(m) = members.iter_mut().find(|m| m.person_id == admin && !m.is_moderator) {
+            let id = m.id.clone();
+            *m = quick().run(|| api.set_moderator(&token, &id, true)).await.map_err(moderated_refusal)?;
+        }
         match members.iter().find(|m| m.person_id == c.person_id) {
             Some(m) if !m.is_moderator => {
-                quick().run(|| api.set_moderator(&token, &m.id, true)).await?;
+                quick().run(|| api.set_moderator(&token, &m.id, true)).await.map_err(moderated_refusal)?;
             }
             Some(_) => {}
             None => {
-                let m = quick().run(|| api.add_member(&token, room_id, &c.person_id, true)).await?;
+                let m = quick().run(|| api.add_member(&token, room_id, &c.person_id, true)).await.map_err(moderated_refusal)?;
                 members.push(m);
             }
         }

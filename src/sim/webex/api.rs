@@ -1,7 +1,7 @@
 //! The REST calls the incident-rooms sample makes (../shared/reference/webex.md §3), behind the
 //! bearer gate in `mod.rs`. Field names are Webex's (Person, Room, Membership, Message, meetingInfo).
 
-use super::{error, ids, now_rfc3339, org, paged, Caller, Membership, Shared, SimMessage, SimPerson, World};
+use super::{error, ids, missing_scope, now_rfc3339, org, paged, Caller, Membership, Shared, SimMessage, SimPerson, World};
 use crate::sync::lock;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -89,8 +89,16 @@ pub(super) async fn people(
     if wanted.as_ref().is_some_and(|w| w.len() > 85) {
         return error(StatusCode::BAD_REQUEST, "At most 85 ids may be given in the id parameter.");
     }
-    if email.is_none() && name.is_none() && wanted.is_none() && !c.is_admin() {
-        return error(StatusCode::FORBIDDEN, "Admin privileges are required to list people without an email, displayName or id filter.");
+    if email.is_none() && name.is_none() && wanted.is_none() {
+        if !c.is_admin() {
+            return error(
+                StatusCode::FORBIDDEN,
+                "Admin privileges are required to list people without an email, displayName or id filter.",
+            );
+        }
+        if !c.may("spark-admin:people_read") {
+            return missing_scope("spark-admin:people_read");
+        }
     }
     let items: Vec<Value> = {
         let w = lock(&s.world);
@@ -221,11 +229,22 @@ pub(super) struct NewMembership {
     is_moderator: bool,
 }
 
+/// In a moderated space (one with a moderator) only its moderators add or remove people or
+/// change moderators; others get 403 [I: the message].
+fn moderation(w: &World, room_id: &str, c: &Caller) -> Option<Response> {
+    let moderated = w.memberships.iter().any(|m| m.room_id == room_id && m.is_moderator);
+    let is_moderator = w.memberships.iter().any(|m| m.room_id == room_id && m.person_id == c.person.id && m.is_moderator);
+    (moderated && !is_moderator).then(|| {
+        error(StatusCode::FORBIDDEN, "This space is moderated: only its moderators can add or remove people or change moderators.")
+    })
+}
+
 fn bad_json(e: &JsonRejection) -> Response {
     error(StatusCode::BAD_REQUEST, &format!("Unable to parse the JSON body: {}", e.body_text()))
 }
 
-/// `POST /memberships`: the caller must be a member of the room (404 otherwise [I]); the person
+/// `POST /memberships`: the caller must be a member of the room (404 otherwise [I]) and, in a
+/// moderated space, one of its moderators (403); the person
 /// must exist in the org (404 [I]: real Webex may invite unknown emails); 409 if already a member.
 pub(super) async fn create_membership(
     State(s): State<Arc<Shared>>,
@@ -242,6 +261,9 @@ pub(super) async fn create_membership(
     let mut w = lock(&s.world);
     if w.room(&room_id).is_none() || !w.is_member(&room_id, &c.person.id) {
         return error(StatusCode::NOT_FOUND, NOT_FOUND);
+    }
+    if let Some(refused) = moderation(&w, &room_id, &c) {
+        return refused;
     }
     let person = match (&b.person_id, &b.person_email) {
         (Some(id), _) => w.person(id),
@@ -277,7 +299,7 @@ pub(super) struct MembershipUpdate {
 }
 
 /// `PUT /memberships/{id}` `{"isModerator": …}`: the caller must be a member of the room (404
-/// otherwise [I]). Moderation rules of locked rooms are not enforced [I].
+/// otherwise [I]); in a moderated space, a moderator.
 pub(super) async fn update_membership(
     State(s): State<Arc<Shared>>,
     Extension(c): Extension<Caller>,
@@ -295,13 +317,19 @@ pub(super) async fn update_membership(
     if !w.is_member(&w.memberships[i].room_id, &c.person.id) {
         return error(StatusCode::NOT_FOUND, NOT_FOUND);
     }
+    if b.is_moderator.is_some() {
+        if let Some(refused) = moderation(&w, &w.memberships[i].room_id, &c) {
+            return refused;
+        }
+    }
     if let Some(moderator) = b.is_moderator {
         w.memberships[i].is_moderator = moderator;
     }
     Json(membership_json(&w, &w.memberships[i], &s.cfg.org.org_id)).into_response()
 }
 
-/// `DELETE /memberships/{id}`: 204; 404 if unknown or the caller is not in the room [I].
+/// `DELETE /memberships/{id}`: 204; 404 if unknown or the caller is not in the room [I]; in a
+/// moderated space only a moderator removes others (anyone may leave [I]).
 pub(super) async fn delete_membership(State(s): State<Arc<Shared>>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
     let mut w = lock(&s.world);
     let Some(i) = w.memberships.iter().position(|m| m.id == id) else {
@@ -309,6 +337,11 @@ pub(super) async fn delete_membership(State(s): State<Arc<Shared>>, Extension(c)
     };
     if !w.is_member(&w.memberships[i].room_id, &c.person.id) {
         return error(StatusCode::NOT_FOUND, NOT_FOUND);
+    }
+    if w.memberships[i].person_id != c.person.id {
+        if let Some(refused) = moderation(&w, &w.memberships[i].room_id, &c) {
+            return refused;
+        }
     }
     w.memberships.remove(i);
     StatusCode::NO_CONTENT.into_response()

@@ -14,6 +14,8 @@ use std::sync::Arc;
 #[derive(Deserialize)]
 pub(super) struct EmailQuery {
     email: Option<String>,
+    /// The scopes to grant (space-separated); a personal token's by default.
+    scope: Option<String>,
 }
 
 pub(super) async fn sim_token(State(s): State<Arc<Shared>>, Query(q): Query<EmailQuery>) -> Response {
@@ -21,7 +23,8 @@ pub(super) async fn sim_token(State(s): State<Arc<Shared>>, Query(q): Query<Emai
     let Some(p) = q.email.as_deref().and_then(|e| w.person_by_email(e)).cloned() else {
         return error(StatusCode::NOT_FOUND, "No such person in the simulated org (pass ?email=).");
     };
-    let (token, expires_in) = w.issue_access(&p.id, None);
+    let scope = q.scope.clone().unwrap_or_else(|| w.personal_scope(&p.id));
+    let (token, expires_in) = w.issue_access(&p.id, None, &scope);
     let person = api::person_json(&p, &s.cfg.org.org_id);
     Json(serde_json::json!({ "access_token": token, "expires_in": expires_in, "person": person })).into_response()
 }

@@ -6,7 +6,11 @@
 //! delete) and `messages`.
 //! Ids are Webex-shaped (base64 of `ciscospark://us/<KIND>/<uuid>`); every response carries a
 //! `trackingid` header and errors use Webex's body (`message`, `errors[].description`,
-//! `trackingId`). Faults on request for the API routes: latency, 429 with `Retry-After`, 503.
+//! `trackingId`). Scopes are enforced per endpoint (`spark:all` covers every `spark:` scope, not
+//! `spark-admin:` ones; the whole-org people list needs `spark-admin:people_read`), and moderated
+//! spaces (any moderator) let only their moderators add or remove people or change moderators.
+//! Faults on request for the API routes: latency, 429 with `Retry-After`, 503, and a change
+//! carried out whose answer is lost (the connection cut, [`crate::sim::lost`]).
 //! `/sim/…` (no auth, no faults) mints tokens and shows what was sent, so tests and people can see
 //! what a responder would have received.
 //! Rules the reference does not state are marked [I] where they are implemented.
@@ -23,7 +27,9 @@ pub use org::{SimOrg, SimPerson, SimRoom};
 pub use world::{SimMembership, SimMessage, SimRequest};
 
 use crate::sim::faults::Fault;
+use crate::sim::lost::Cut;
 use crate::sync::lock;
+use axum::extract::ConnectInfo;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -101,12 +107,37 @@ impl Drop for SimWebex {
 #[derive(Clone)]
 struct Caller {
     person: SimPerson,
+    scope: String,
 }
 
 impl Caller {
     fn is_admin(&self) -> bool {
         !self.person.roles.is_empty()
     }
+    /// The token carries `scope` (`spark:all` stands for every `spark:` scope).
+    fn may(&self, scope: &str) -> bool {
+        let granted: Vec<&str> = self.scope.split_whitespace().collect();
+        granted.contains(&scope) || (scope.starts_with("spark:") && granted.contains(&"spark:all"))
+    }
+}
+
+/// The scope an API route needs (Webex's API reference names one per endpoint).
+fn needed_scope(method: &axum::http::Method, path: &str) -> &'static str {
+    let reads = method == axum::http::Method::GET;
+    match path.split('/').nth(2).unwrap_or("") {
+        "people" => "spark:people_read",
+        "rooms" => "spark:rooms_read",
+        "memberships" if reads => "spark:memberships_read",
+        "memberships" => "spark:memberships_write",
+        "messages" if reads => "spark:messages_read",
+        "messages" => "spark:messages_write",
+        _ => "spark:all",
+    }
+}
+
+/// A 403 for a token without the scope a request needs [I: the message].
+fn missing_scope(scope: &str) -> Response {
+    error(StatusCode::FORBIDDEN, &format!("The access token does not carry the scope this request needs: {scope}."))
 }
 
 /// Put on a response so the request log can name the caller.
@@ -186,7 +217,7 @@ impl SimWebex {
             .layer(axum::middleware::from_fn_with_state(shared.clone(), track))
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = crate::sim::lost::serve(listener, app).await {
                 tracing::error!(error = %e, "Webex simulator stopped");
             }
         });
@@ -214,11 +245,20 @@ impl SimWebex {
     }
 
     /// An access token for that person (like a personal token from the developer portal):
-    /// the current access lifetime, no refresh token. Scopes are not enforced [I].
+    /// the current access lifetime, no refresh token, `spark:all` (and the admin read scopes for
+    /// an org admin).
     pub fn mint_token(&self, email: &str) -> Option<String> {
         let mut w = lock(&self.shared.world);
         let id = w.person_by_email(email)?.id.clone();
-        Some(w.issue_access(&id, None).0)
+        let scope = w.personal_scope(&id);
+        Some(w.issue_access(&id, None, &scope).0)
+    }
+
+    /// [`SimWebex::mint_token`] with exactly these scopes (space-separated).
+    pub fn mint_token_with_scope(&self, email: &str, scope: &str) -> Option<String> {
+        let mut w = lock(&self.shared.world);
+        let id = w.person_by_email(email)?.id.clone();
+        Some(w.issue_access(&id, None, scope).0)
     }
 
     /// Every refresh token issued so far becomes invalid (`invalid_grant`); access tokens
@@ -297,14 +337,22 @@ async fn track(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respon
     resp
 }
 
-/// The API routes: latency, then the bearer token, then throttling and failures (counted per
-/// authenticated request [I]).
-async fn gate(State(s): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
+/// The API routes: latency, then the bearer token and its scope, then throttling and failures
+/// (counted per authenticated request [I]); a change carried out may then lose its answer.
+async fn gate(State(s): State<Arc<Shared>>, ConnectInfo(cut): ConnectInfo<Cut>, mut req: Request, next: Next) -> Response {
     s.faults.delay().await;
-    let Some(person) = bearer_person(&s, req.headers()) else {
+    let Some((person, scope)) = bearer_person(&s, req.headers()) else {
         return error(StatusCode::UNAUTHORIZED, "The request requires a valid access token set in the Authorization request header.");
     };
     let email = CallerEmail(person.email.clone());
+    let caller = Caller { person, scope };
+    let method = req.method().clone();
+    let needed = needed_scope(&method, req.uri().path());
+    if !caller.may(needed) {
+        let mut r = missing_scope(needed);
+        r.extensions_mut().insert(email);
+        return r;
+    }
     let mut resp = match s.faults.next() {
         Some(Fault::Throttle(secs)) => {
             let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests. Please retry after the time in the Retry-After header.");
@@ -313,15 +361,19 @@ async fn gate(State(s): State<Arc<Shared>>, mut req: Request, next: Next) -> Res
         }
         Some(Fault::Fail) => error(StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Please try again later."),
         None => {
-            req.extensions_mut().insert(Caller { person });
-            next.run(req).await
+            req.extensions_mut().insert(caller);
+            let resp = next.run(req).await;
+            if resp.status().is_success() && method != axum::http::Method::GET && s.faults.lose_answer() {
+                cut.pull();
+            }
+            resp
         }
     };
     resp.extensions_mut().insert(email);
     resp
 }
 
-fn bearer_person(s: &Shared, headers: &HeaderMap) -> Option<SimPerson> {
+fn bearer_person(s: &Shared, headers: &HeaderMap) -> Option<(SimPerson, String)> {
     let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = auth.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
@@ -332,5 +384,5 @@ fn bearer_person(s: &Shared, headers: &HeaderMap) -> Option<SimPerson> {
     if Instant::now() >= t.expires {
         return None;
     }
-    w.person(&t.person_id).cloned()
+    w.person(&t.person_id).cloned().map(|p| (p, t.scope.clone()))
 }

@@ -1,9 +1,15 @@
 //! The integration's OAuth 2.0 authorisation code flow (../shared/reference/webex.md §2):
 //! `GET /v1/authorize` shows a consent page where the simulated user picks who they are,
 //! `POST /v1/authorize` sends the browser back with a code (or `error=access_denied`), and
-//! `POST /v1/access_token` trades a code or a refresh token for tokens. PKCE (RFC 7636, S256 and plain), the client as form fields
-//! or HTTP Basic (RFC 6749 §2.3.1), single-use codes valid 5 minutes, and a replayed code revoking
-//! what it issued (RFC 6749 §4.1.2) are RFC behaviour; whether Webex does each is [I].
+//! `POST /v1/access_token` trades a code or a refresh token for tokens. The client authenticates
+//! as Webex documents it: `client_id` and `client_secret` form fields. HTTP Basic alone is refused
+//! (Webex documents only the form fields, and the sample pins requests-oauthlib 1.0.0 because the
+//! versions that send Basic by default failed against Webex). A refresh token that is expired or
+//! revoked is answered as Webex answers it: 400 with `error`, `error_description` ("The refresh
+//! token provided is expired, revoked, malformed, or invalid.", the text Cisco's own clients look
+//! for), `errors` and `message`; the `error` code (`invalid_request`) is [I]. PKCE (RFC 7636, S256
+//! and plain), single-use codes valid 5 minutes, and a replayed code revoking what it issued
+//! (RFC 6749 §4.1.2) are RFC behaviour; whether Webex does each is [I].
 
 use super::world::{random_code, token_string, Code, Refresh, World};
 use super::{tracking_id, Shared};
@@ -13,7 +19,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Form, Json};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
@@ -193,29 +199,17 @@ pub(super) async fn authorize_decision(
     }
 }
 
-/// OAuth errors from the token endpoint: `{"error", "error_description", "trackingId"}`.
+/// OAuth errors from the token endpoint, in Webex's shape: the OAuth fields (`error`,
+/// `error_description`) beside Webex's own (`message`, `errors[].description`, `trackingId`).
 fn oauth_error(status: StatusCode, code: &str, why: &str) -> Response {
-    let mut r = (status, Json(serde_json::json!({ "error": code, "error_description": why, "trackingId": tracking_id() }))).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"webex\""));
-    }
-    r
+    let body = serde_json::json!({
+        "error": code, "error_description": why, "message": why, "errors": [{ "description": why }], "trackingId": tracking_id(),
+    });
+    (status, Json(body)).into_response()
 }
 
-/// The client from HTTP Basic (each part form-urlencoded first, RFC 6749 §2.3.1) or form fields.
-fn client_auth(headers: &HeaderMap, f: &HashMap<String, String>) -> Option<(String, String)> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
-        .and_then(|b| STANDARD.decode(b.trim()).ok())
-        .and_then(|b| String::from_utf8(b).ok());
-    let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-    match basic.as_deref().and_then(|b| b.split_once(':')) {
-        Some((id, secret)) => Some((decode(id), decode(secret))),
-        None => Some((f.get("client_id")?.clone(), f.get("client_secret")?.clone())),
-    }
-}
+/// What Webex answers for a refresh token it no longer honours.
+pub(super) const DEAD_REFRESH: &str = "The refresh token provided is expired, revoked, malformed, or invalid.";
 
 /// What a grant gives: whose tokens, their scope, the refresh token with its remaining
 /// lifetime in seconds, and the authorisation code they trace back to.
@@ -253,7 +247,7 @@ pub(super) async fn access_token(
         Ok(g) => g,
         Err(refused) => return *refused,
     };
-    let (access, expires_in) = w.issue_access(&g.person_id, g.code.as_deref());
+    let (access, expires_in) = w.issue_access(&g.person_id, g.code.as_deref(), &g.scope);
     let body = serde_json::json!({
         "access_token": access,
         "expires_in": expires_in,
@@ -265,20 +259,24 @@ pub(super) async fn access_token(
     ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(body)).into_response()
 }
 
-/// The integration authenticated itself, and a `client_id` in the form names the same client.
+/// The integration authenticated itself with its `client_id` and `client_secret` form fields; an
+/// `Authorization: Basic` header does not stand in for them [I: the status and code].
 fn check_token_client(s: &Shared, headers: &HeaderMap, f: &HashMap<String, String>) -> Result<(), Box<Response>> {
-    match client_auth(headers, f) {
-        Some((id, secret)) if id == s.cfg.client_id && secret == s.cfg.client_secret => {
-            if f.get("client_id").is_some_and(|c| *c != id) {
-                return Err(Box::new(oauth_error(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
-                    "client_id does not match the client authenticated.",
-                )));
-            }
-            Ok(())
+    match (f.get("client_id"), f.get("client_secret")) {
+        (Some(id), Some(secret)) if *id == s.cfg.client_id && *secret == s.cfg.client_secret => Ok(()),
+        (Some(_), Some(_)) => Err(Box::new(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed."))),
+        _ => {
+            let basic = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("basic ")));
+            let why = if basic {
+                "client_id and client_secret are required form parameters; HTTP Basic client authentication is not accepted."
+            } else {
+                "client_id and client_secret are required form parameters."
+            };
+            Err(Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", why)))
         }
-        _ => Err(Box::new(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed."))),
     }
 }
 
@@ -348,12 +346,13 @@ fn refresh_grant(w: &World, f: &HashMap<String, String>) -> Result<Grant, Box<Re
     let Some(token) = f.get("refresh_token") else {
         return Err(Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required.")));
     };
+    let dead = || Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", DEAD_REFRESH));
     let Some(r) = w.refresh.get(token) else {
-        return Err(invalid_grant("The refresh token is invalid."));
+        return Err(dead());
     };
     let now = Instant::now();
     if r.revoked || now >= r.expires {
-        return Err(invalid_grant("The refresh token is expired or revoked."));
+        return Err(dead());
     }
     let left = r.expires.saturating_duration_since(now).as_secs();
     Ok(Grant { person_id: r.person_id.clone(), scope: r.scope.clone(), refresh: (token.clone(), left), code: r.code.clone() })

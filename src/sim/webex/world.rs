@@ -47,6 +47,8 @@ pub struct SimRequest {
 pub(super) struct Token {
     pub(super) person_id: String,
     pub(super) expires: Instant,
+    /// The scopes granted, space-separated as OAuth writes them.
+    pub(super) scope: String,
     /// The authorisation code it came from, so a replayed code can revoke it.
     pub(super) code: Option<String>,
 }
@@ -121,12 +123,23 @@ impl World {
             is_moderator: m.is_moderator,
         }
     }
-    pub(super) fn issue_access(&mut self, person_id: &str, code: Option<&str>) -> (String, u64) {
+    pub(super) fn issue_access(&mut self, person_id: &str, code: Option<&str>, scope: &str) -> (String, u64) {
         let token = token_string();
         let life = self.access_lifetime;
-        self.access
-            .insert(token.clone(), Token { person_id: person_id.into(), expires: Instant::now() + life, code: code.map(Into::into) });
+        let t = Token { person_id: person_id.into(), expires: Instant::now() + life, scope: scope.into(), code: code.map(Into::into) };
+        self.access.insert(token.clone(), t);
         (token, life.as_secs())
+    }
+
+    /// What a personal access token from the developer portal carries: `spark:all`, and for an
+    /// org admin the admin read scopes as well [I].
+    pub(super) fn personal_scope(&self, person_id: &str) -> String {
+        let admin = self.person(person_id).is_some_and(|p| !p.roles.is_empty());
+        if admin {
+            "spark:all spark-admin:people_read spark-admin:organizations_read spark-admin:roles_read".into()
+        } else {
+            "spark:all".into()
+        }
     }
 }
 

@@ -73,12 +73,12 @@ fn Home(h: IncidentsHome, refresh: Action<(), Result<usize, AppError>>) -> impl 
             } else {
                 view! {
                     <p data-testid="grant-state">
-                        <span class="pill pill-down">{if g.needs_grant { "Admin grant needed" } else { "Not connected" }}</span>
+                        <span class="pill pill-down">{if g.needs_grant { "Admin grant needed: sign in with Webex again" } else { "Not connected" }}</span>
                         {g.last_error.clone().map(|e| format!(" {e}"))}
                     </p>
                     <p class="muted">"An org administrator must connect the Webex org once: Switchboard then reads the directory and manages the response spaces' members."</p>
                     <form method="post" action="/incidents/connect">
-                        <button type="submit" class="primary" data-testid="connect-org">"Connect Webex org"</button>
+                        <button type="submit" class="primary" data-testid="connect-org">{if g.needs_grant { "Sign in with Webex again" } else { "Connect Webex org" }}</button>
                     </form>
                 }.into_any()
             }}

@@ -1,5 +1,5 @@
 //! One incident's panel: the meeting, progress of the deliveries, acknowledgements, each
-//! delivery (a failed one may be retried) and the timeline.
+//! delivery (a failed one may be retried, one whose outcome is unknown resent) and the timeline.
 
 use crate::components::LocalTime;
 use crate::error::AppError;
@@ -22,6 +22,7 @@ pub(super) fn IncidentPanel(v: IncidentView, room_id: String, can_act: bool, on_
     let (done, total) = v.progress();
     let sent = v.deliveries.iter().filter(|d| d.status == DeliveryStatus::Sent).count();
     let failed = v.deliveries.iter().filter(|d| d.status == DeliveryStatus::Failed).count();
+    let unknown = v.deliveries.iter().filter(|d| d.status == DeliveryStatus::Unknown).count();
     let retry = Action::new(move |id: &i64| {
         let id = *id;
         async move {
@@ -42,7 +43,7 @@ pub(super) fn IncidentPanel(v: IncidentView, room_id: String, can_act: bool, on_
             })}
             <div class="progress" data-testid="progress" data-done=done.to_string() data-total=total.to_string()>
                 <progress max=total.max(1).to_string() value=done.to_string()></progress>
-                <span>{format!(" {done} of {total} done · {sent} sent · {failed} failed")}</span>
+                <span>{format!(" {done} of {total} done · {sent} sent · {failed} failed")}{(unknown > 0).then(|| format!(" · {unknown} outcome unknown"))}</span>
             </div>
             <h3>"Acknowledgements"</h3>
             <ul class="acks" data-testid="acks">
@@ -68,11 +69,17 @@ pub(super) fn IncidentPanel(v: IncidentView, room_id: String, can_act: bool, on_
                                 <td>{d.channel.label()}</td>
                                 <td>{d.address.chars().take(40).collect::<String>()}</td>
                                 <td>{if d.round == 0 { "start".to_string() } else { format!("reminder {}", d.round) }}</td>
-                                <td class=class>{d.status.as_str()}{(d.attempts > 1).then(|| format!(" ({} attempts)", d.attempts))}</td>
+                                <td class=class>{d.status.label()}{(d.attempts > 1).then(|| format!(" ({} attempts)", d.attempts))}</td>
                                 <td>{d.reason.clone().unwrap_or_default()}</td>
-                                <td>{(can_act && d.status == DeliveryStatus::Failed && v.summary.stopped_at.is_none()).then(|| view! {
-                                    <button class="secondary" data-testid="retry" on:click=move |_| { retry.dispatch(id); }>"Retry"</button>
-                                })}</td>
+                                <td>{(can_act && v.summary.stopped_at.is_none()).then(|| match d.status {
+                                    DeliveryStatus::Failed => Some(view! {
+                                        <button class="secondary" data-testid="retry" on:click=move |_| { retry.dispatch(id); }>"Retry"</button>
+                                    }.into_any()),
+                                    DeliveryStatus::Unknown => Some(view! {
+                                        <button class="secondary" data-testid="resend" title="It may have arrived: send it again anyway" on:click=move |_| { retry.dispatch(id); }>"Resend"</button>
+                                    }.into_any()),
+                                    _ => None,
+                                }).flatten()}</td>
                             </tr>
                         }
                     }).collect_view()}
