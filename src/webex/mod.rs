@@ -1,17 +1,19 @@
 //! Adapters to Webex: the REST API ([`client`]), its OAuth integration ([`oauth`]), Webex
-//! Connect's messaging API ([`connect`]), the org grant kept sealed at rest ([`grant`]) and the
+//! Connect's messaging API ([`connect`]), the logins under way ([`pending`]), the org grant kept sealed at rest ([`grant`]) and the
 //! sealing itself ([`secret`]). Nothing here knows about incidents.
 
 pub mod client;
 pub mod connect;
 pub mod grant;
 pub mod oauth;
+pub mod pending;
 pub mod secret;
 
 pub use client::{MeetingInfo, Membership, Person, Room, WebexApi};
 pub use connect::ConnectApi;
 pub use grant::OrgGrant;
 pub use oauth::{LoginKind, OAuthError, PendingLogin, TokenSet, WebexOAuth};
+pub use pending::PendingLogins;
 pub use secret::{SecretBox, SecretError};
 
 use backon::{ExponentialBuilder, Retryable};
