@@ -11,3 +11,4 @@ mod headers;
 mod incidents;
 mod lobby;
 mod login;
+mod unauth;
