@@ -15,6 +15,9 @@ use switchboard::sim::graph::{GraphSimConfig, SimGraph};
 
 const DAVE: &str = "dave@cloud.example.com";
 
+/// Builds the request of one hit, given its number.
+type MakeHit<'a> = dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + 'a;
+
 async fn db_bytes(dir: &Path) -> u64 {
     ["switchboard.db", "switchboard.db-wal"].iter().filter_map(|f| std::fs::metadata(dir.join(f)).ok()).map(|m| m.len()).sum()
 }
@@ -93,7 +96,7 @@ async fn ten_thousand_anonymous_hits_on_each_unauthenticated_route_leave_the_dat
     let (bytes, sessions, audit) = (db_bytes(dir.path()).await, count(&app, "tower_sessions").await, count(&app, "audit_log").await);
     let n = 10_000;
     let evil = format!("<script>alert(1)</script>\n{}", "x".repeat(5000));
-    let routes: Vec<(&str, Box<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder>)> = vec![
+    let routes: Vec<(&str, Box<MakeHit>)> = vec![
         ("/auth/webex", Box::new(|h, _| h.get(app.url("/auth/webex?next=/incidents")))),
         (
             "the callback with an error",
