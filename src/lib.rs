@@ -18,7 +18,11 @@ pub mod cms;
 pub mod incident;
 pub mod lobby;
 #[cfg(feature = "server")]
+pub mod outbound;
+#[cfg(feature = "server")]
 pub mod retention;
+#[cfg(feature = "server")]
+pub mod secret;
 #[cfg(feature = "server")]
 pub mod services;
 #[cfg(feature = "sim")]

@@ -9,6 +9,7 @@ use crate::cdr::CdrService;
 use crate::cms::CmsCluster;
 use crate::incident::{IncidentConfig, IncidentService, WebexAccess};
 use crate::lobby::LobbyService;
+use crate::outbound::{BoundedOAuthHttp, HttpLimits};
 use crate::retention::{Retention, RetentionPolicy};
 use crate::status::{Area, StatusService};
 use crate::store::{AuditLog, Store, StoreError};
@@ -77,6 +78,10 @@ pub struct WebexSettings {
     pub connect: Option<(String, String)>,
     pub incident: IncidentConfig,
     pub directory_refresh: std::time::Duration,
+    /// Timeouts and answer cap of the Webex API and its token endpoint.
+    pub http: HttpLimits,
+    /// The same for Webex Connect.
+    pub connect_http: HttpLimits,
 }
 
 /// How to build the services.
@@ -112,11 +117,7 @@ impl Services {
         let retention = Arc::new(Retention::new(store.clone(), cfg.retention));
         let calendar = match (cfg.calendar, &cms) {
             (Some(c), Some(cluster)) => {
-                let http = reqwest::Client::builder()
-                    .connect_timeout(std::time::Duration::from_secs(5))
-                    .build()
-                    .map_err(|e| StoreError::Config(format!("cannot build the HTTP client: {e}")))?;
-                Some(Arc::new(crate::calendar::Calendar::build(store.clone(), cluster.clone(), c, http).map_err(StoreError::Config)?))
+                Some(Arc::new(crate::calendar::Calendar::build(store.clone(), cluster.clone(), c).map_err(StoreError::Config)?))
             }
             (Some(_), None) => return Err(StoreError::Config("calendar: join details need CMS nodes ([[cms.nodes]])".into())),
             (None, _) => None,
@@ -177,17 +178,17 @@ fn areas(calendar: bool, incidents: bool) -> Vec<Area> {
 
 impl WebexServices {
     fn build(store: Store, audit: AuditLog, w: WebexSettings) -> Result<Self, StoreError> {
-        let http = reqwest::Client::builder()
-            // Following redirects from a token endpoint opens the door to SSRF (oauth2's advice).
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|e| StoreError::Config(format!("cannot build the HTTP client: {e}")))?;
-        let oauth = WebexOAuth::new(&w.oauth, http.clone()).map_err(|e| StoreError::Config(e.to_string()))?;
-        let api = WebexApi::new(http.clone(), &w.api_base);
+        // No redirects (a token endpoint that redirects opens the door to SSRF: oauth2's advice).
+        let client = |l: &HttpLimits| l.client().map_err(|e| StoreError::Config(e.to_string()));
+        let http = client(&w.http)?;
+        let oauth =
+            WebexOAuth::new(&w.oauth, BoundedOAuthHttp::new(http.clone(), w.http)).map_err(|e| StoreError::Config(e.to_string()))?;
+        let api = WebexApi::new(http, &w.api_base).with_limits(w.http);
         let grant = Arc::new(OrgGrant::new(store.clone(), w.secrets.clone(), oauth.clone(), api.clone(), audit.clone()));
-        let connect = w.connect.map(|(url, key)| ConnectApi::new(http.clone(), &url, &key));
+        let connect = match w.connect {
+            Some((url, key)) => Some(ConnectApi::new(client(&w.connect_http)?, &url, &key).with_limits(w.connect_http)),
+            None => None,
+        };
         let ack_key = w.secrets.derive("incident-ack");
         let incidents = Arc::new(IncidentService::new(store, audit, grant, api.clone(), connect, w.incident, ack_key));
         let pending = PendingLogins::new(PENDING_LOGINS_MAX, crate::webex::oauth::PENDING_LIFETIME);

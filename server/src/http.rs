@@ -27,6 +27,9 @@ pub struct ServeLimits {
 /// Serves `router` until `shutdown` completes, then lets connections finish within the grace.
 pub async fn serve(listener: TcpListener, router: Router, limits: ServeLimits, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    // Cancelled when the grace is over: every connection still open is then dropped, with the
+    // request it serves (and whatever that holds: a database connection, a stream).
+    let cut_off = tokio_util::sync::CancellationToken::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -49,9 +52,13 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ServeLimits, s
         let mut builder = Builder::new();
         builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let cut_off = cut_off.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            tokio::select! {
+                ended = conn => if let Err(e) = ended {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                },
+                _ = cut_off.cancelled() => tracing::debug!(%peer, "connection cut off at the end of the shutdown grace"),
             }
         });
     }
@@ -59,5 +66,6 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ServeLimits, s
     if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
         tracing::warn!(grace = ?limits.shutdown_grace, "requests still running after the shutdown grace period were cut off");
     }
+    cut_off.cancel();
     Ok(())
 }

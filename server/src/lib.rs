@@ -20,6 +20,7 @@ pub mod ops;
 pub mod page;
 pub mod rate_limit;
 pub mod sim;
+pub mod sim_lists;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

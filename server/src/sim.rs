@@ -39,6 +39,12 @@ pub struct SimCmsArgs {
     /// Largest page the API returns.
     #[arg(long, default_value_t = 10)]
     pub max_page: usize,
+    /// Pages in the middle of a list come back shorter than `limit` while `total` says more
+    /// remain: all of them, or this share (0..1).
+    #[arg(long, value_name = "RATE", num_args = 0..=1, default_missing_value = "1", default_value_t = 0.0)]
+    pub short_pages: f64,
+    #[command(flatten)]
+    pub users: crate::sim_lists::CmsUserArgs,
     /// A CDR receiver to register on every node at start (e.g. http://127.0.0.1:3000/cdr).
     #[arg(long)]
     pub cdr_receiver: Option<String>,
@@ -49,6 +55,7 @@ pub struct SimCmsArgs {
 }
 
 pub async fn run_sim_cms(a: SimCmsArgs) -> anyhow::Result<()> {
+    let users = a.users.resolve()?;
     let cfg = SimConfig {
         nodes: a.nodes.max(1),
         username: a.user.clone(),
@@ -67,6 +74,7 @@ pub async fn run_sim_cms(a: SimCmsArgs) -> anyhow::Result<()> {
         f.set_latency(Duration::from_millis(a.latency_ms));
         f.set_error_rate(a.error_rate);
         f.set_drop_rate(a.drop_rate);
+        f.set_short_page_rate(a.short_pages);
         if let Some(url) = &a.cdr_receiver {
             sim.cluster.add_cdr_receiver(i, url).map_err(|e| anyhow::anyhow!("{e}"))?;
         }
@@ -78,13 +86,43 @@ pub async fn run_sim_cms(a: SimCmsArgs) -> anyhow::Result<()> {
         }
         ScenarioArg::Quiet => None,
     };
+    let listed: Vec<(String, String)> = users.iter().map(|u| (u.jid.clone(), u.name.clone())).collect();
+    let imported = sim.cluster.import_users(&listed, &a.users.space_suffix, LISTED_CALL_IDS);
     println!("CMS simulator running ({} node(s)), API user '{}':", a.nodes.max(1), a.user);
     for i in 0..a.nodes.max(1) {
         println!("  {}  {}/api/v1   (inspect: {}/sim/requests, /sim/state, /sim/cdr)", sim.node(i).name, sim.url(i), sim.url(i));
     }
+    if !users.is_empty() {
+        let example = users.first().map(|u| space_of(&u.jid, &a.users.space_suffix)).unwrap_or_default();
+        println!("  Users from the list: {imported} added (of {}), each with a personal space such as '{example}'", users.len());
+    }
+    println!("  Faults: POST /sim/faults (latency_ms, error_rate, drop_rate, lost_ack_rate, short_page_rate, down);");
+    println!("          POST /sim/restart-callbridge (calls end, CDRs under a new session from recordIndex 1)");
     println!("Stop with Ctrl-C.");
     crate::telemetry::shutdown_signal().await;
     Ok(())
+}
+
+/// Call ids of the listed users' personal spaces start here (clear of the demo scenario's).
+const LISTED_CALL_IDS: u64 = 5_000_001;
+
+fn space_of(jid: &str, suffix: &str) -> String {
+    let local = jid.split('@').next().unwrap_or(jid);
+    if suffix.is_empty() {
+        local.to_string()
+    } else {
+        format!("{local}.{suffix}")
+    }
+}
+
+/// A few of a list of mailboxes, for the banner.
+fn some_of(mailboxes: &[String]) -> String {
+    match mailboxes {
+        [] => "none".into(),
+        [one] => one.clone(),
+        [a, b] => format!("{a}, {b}"),
+        [a, .., z] => format!("{a} … {z} ({} in all)", mailboxes.len()),
+    }
 }
 
 /// The fault flags of the HTTP simulators that share `sim::faults::HttpFaults` (Connect, Webex).
@@ -202,9 +240,9 @@ pub async fn run_sim_webex(a: SimWebexArgs) -> anyhow::Result<()> {
 pub struct SimEwsArgs {
     #[arg(long, default_value = "127.0.0.1:8092")]
     pub addr: SocketAddr,
-    /// Mailboxes user1@example.com … userN@example.com.
-    #[arg(long, default_value_t = 10)]
-    pub mailboxes: usize,
+    // Generated ones are user1@example.com … userN@example.com.
+    #[command(flatten)]
+    pub mailboxes: crate::sim_lists::MailboxArgs,
     /// The account that may impersonate every mailbox.
     #[arg(long, default_value = "svc-switchboard")]
     pub user: String,
@@ -219,9 +257,9 @@ pub struct SimEwsArgs {
 pub struct SimGraphArgs {
     #[arg(long, default_value = "127.0.0.1:8093")]
     pub addr: SocketAddr,
-    /// Mailboxes user1@cloud.example.com … userN@cloud.example.com.
-    #[arg(long, default_value_t = 10)]
-    pub mailboxes: usize,
+    // Generated ones are user1@cloud.example.com … userN@cloud.example.com.
+    #[command(flatten)]
+    pub mailboxes: crate::sim_lists::MailboxArgs,
     /// At most this many events a delta page.
     #[arg(long, default_value_t = 10)]
     pub page_max: usize,
@@ -229,7 +267,8 @@ pub struct SimGraphArgs {
 
 pub async fn run_sim_graph(a: SimGraphArgs) -> anyhow::Result<()> {
     use switchboard::sim::graph::{GraphSimConfig, SimGraph};
-    let cfg = GraphSimConfig { page_max: a.page_max.max(1), ..GraphSimConfig::demo(a.mailboxes) };
+    let mailboxes = a.mailboxes.resolve("cloud.example.com")?;
+    let cfg = GraphSimConfig { page_max: a.page_max.max(1), mailboxes: mailboxes.clone(), ..GraphSimConfig::demo(1) };
     let (tenant, id, secret) = (cfg.tenant.clone(), cfg.client_id.clone(), cfg.client_secret.clone());
     let sim = SimGraph::start(a.addr, cfg).await?;
     println!("Microsoft Graph simulator (Exchange Online calendars) at {}", sim.api_url());
@@ -237,9 +276,10 @@ pub async fn run_sim_graph(a: SimGraphArgs) -> anyhow::Result<()> {
         "  Token endpoint: {} (tenant {tenant}; client credentials {id} / {secret}; scope https://graph.microsoft.com/.default)",
         sim.token_url()
     );
-    println!("  Mailboxes: user1@cloud.example.com … user{}@cloud.example.com", a.mailboxes.max(1));
+    println!("  Mailboxes: {}", some_of(&mailboxes));
     println!("  Served: users/{{id}}/calendarView/delta, users/{{id}}/events (POST), users/{{id}}/events/{{id}} (GET, PATCH with If-Match, DELETE),");
     println!("          subscriptions (POST with URL validation, PATCH, DELETE; notifications posted on every change).");
+    println!("  What it received: {}/sim/requests", sim.login_url());
     println!("Stop with Ctrl-C.");
     crate::telemetry::shutdown_signal().await;
     Ok(())
@@ -247,9 +287,19 @@ pub async fn run_sim_graph(a: SimGraphArgs) -> anyhow::Result<()> {
 
 pub async fn run_sim_ews(a: SimEwsArgs) -> anyhow::Result<()> {
     use switchboard::sim::ews::{EwsSimConfig, SimAccount, SimEws};
-    let mut cfg = EwsSimConfig::demo(a.mailboxes);
-    cfg.accounts[0] = SimAccount { user: a.user.clone(), password: a.password.clone(), can_impersonate: vec![], impersonate_all: true };
+    let mut cfg = EwsSimConfig::demo(1);
+    cfg.mailboxes = a.mailboxes.resolve("example.com")?;
     let first = cfg.mailboxes.first().cloned().unwrap_or_default();
+    cfg.accounts = vec![
+        SimAccount { user: a.user.clone(), password: a.password.clone(), can_impersonate: vec![], impersonate_all: true },
+        SimAccount {
+            user: "limited".into(),
+            password: "limited-pass".into(),
+            can_impersonate: vec![first.clone()],
+            impersonate_all: false,
+        },
+    ];
+    let mailboxes = cfg.mailboxes.clone();
     let sim = SimEws::start(a.addr, cfg).await?;
     sim.faults().set_ntlm_only(a.ntlm_only);
     println!("EWS simulator (Exchange 2016, SOAP 1.1) at {}", sim.url());
@@ -257,8 +307,9 @@ pub async fn run_sim_ews(a: SimEwsArgs) -> anyhow::Result<()> {
         println!("  NTLM only (Basic switched off); any domain, e.g. EXAMPLE\\{}", a.user);
     }
     println!("  Basic auth: {} / {} may impersonate every mailbox; limited / limited-pass only {first}", a.user, a.password);
-    println!("  Mailboxes: user1@example.com … user{}@example.com", a.mailboxes.max(1));
+    println!("  Mailboxes: {}", some_of(&mailboxes));
     println!("  Served: Subscribe (streaming), GetStreamingEvents, SyncFolderItems, GetItem, UpdateItem, CreateItem, FindItem, GetFolder.");
+    println!("  What it received: {}/sim/requests", sim.base_url());
     println!("Stop with Ctrl-C.");
     crate::telemetry::shutdown_signal().await;
     Ok(())

@@ -109,9 +109,16 @@ impl Application {
             closing.cancel();
         };
         let res = crate::http::serve(self.listener, self.router, self.limits, shutdown).await;
-        self.services.workers.shutdown().await;
-        self.services.lobby.wait_jobs().await;
-        self.store.close().await;
+        // The rest is bounded too: a worker or a job that does not stop in time is left behind
+        // (the process ends anyway), so the whole shutdown ends within its configured grace.
+        let wind_down = async {
+            self.services.workers.shutdown().await;
+            self.services.lobby.wait_jobs().await;
+            self.store.close().await;
+        };
+        if tokio::time::timeout(self.limits.shutdown_grace, wind_down).await.is_err() {
+            tracing::warn!(grace = ?self.limits.shutdown_grace, "workers or jobs still running after the shutdown grace were left behind");
+        }
         res
     }
 }

@@ -82,17 +82,18 @@ fn start_incidents(w: &Workers, webex: &WebexServices) {
     });
 }
 
-/// The calendar: the daily user sync, and the EWS watcher and Graph poller when configured.
+/// The calendar: the daily user sync, and the EWS watcher and Graph poller when configured —
+/// these two restarted when silent for `calendar.worker_stale_seconds` (a stalled stream).
 fn start_calendar(w: &Workers, calendar: &Arc<Calendar>) {
     let c = calendar.clone();
     w.spawn(WorkerSpec::new("calendar-user-sync"), move |ctx| c.clone().run_user_sync(ctx));
     if calendar.watcher.is_some() {
         let c = calendar.clone();
-        w.spawn(WorkerSpec::new("calendar-ews"), move |ctx| c.clone().run_ews(ctx));
+        w.spawn(WorkerSpec::new("calendar-ews").restart_when_stale(calendar.stale_after), move |ctx| c.clone().run_ews(ctx));
     }
     if calendar.graph.is_some() {
         let c = calendar.clone();
-        w.spawn(WorkerSpec::new("calendar-graph"), move |ctx| c.clone().run_graph(ctx));
+        w.spawn(WorkerSpec::new("calendar-graph").restart_when_stale(calendar.stale_after), move |ctx| c.clone().run_graph(ctx));
     }
 }
 

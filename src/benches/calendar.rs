@@ -76,6 +76,7 @@ async fn service(w: &World, dir: &std::path::Path) -> Arc<CalendarService> {
             web_app_url: "https://join.example.com".into(),
             concurrency: 16,
         },
+        switchboard::secret::SecretBox::from_base64(&switchboard::secret::SecretBox::generate_key()).unwrap(),
     ));
     let r = users.run(&node, "bench").await.unwrap();
     assert_eq!((r.users, r.no_space), (w.mailboxes.len(), 0), "every user synced with a space before measuring");

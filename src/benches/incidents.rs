@@ -70,6 +70,8 @@ fn settings(sim_cfg: &WebexSimConfig, webex: &SimWebex, connect: &SimConnect, co
             ..IncidentConfig::default()
         },
         directory_refresh: Duration::from_secs(86_400),
+        http: Default::default(),
+        connect_http: Default::default(),
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Calendar {
     /// Graph delta polling, when Graph is configured.
     pub graph: Option<Arc<watch::graph::GraphPoller>>,
     pub schedule: schedule::Daily,
+    /// A watcher (EWS stream group, Graph poller) silent this long is restarted by the supervisor.
+    pub stale_after: std::time::Duration,
     cms: Arc<CmsCluster>,
     users_changed: tokio::sync::Notify,
     graph_users_changed: tokio::sync::Notify,
@@ -47,6 +49,12 @@ pub struct CalendarSettings {
     pub schedule: schedule::Daily,
     pub ews: Option<EwsSettings>,
     pub graph: Option<GraphSettings>,
+    /// Seals the users' passcodes and space secrets at rest.
+    pub secrets: crate::secret::SecretBox,
+    /// Timeouts and answer cap of every request to Exchange (EWS, NTLM, Graph and its token).
+    pub http: crate::outbound::HttpLimits,
+    /// A watcher silent this long is stale and restarted (more than `http.request_timeout`).
+    pub stale_after: std::time::Duration,
 }
 
 /// Exchange on premises.
@@ -76,16 +84,19 @@ pub struct GraphSettings {
 }
 
 impl Calendar {
-    pub fn build(store: Store, cms: Arc<CmsCluster>, s: CalendarSettings, http: reqwest::Client) -> Result<Self, String> {
-        let users = Arc::new(users::UserSync::new(store.clone(), s.sync));
-        let ews = s.ews.as_ref().map(|e| match e.ntlm {
-            true => exchange::ews::EwsClient::ntlm(&e.url, &e.user, &e.password, 4),
-            false => exchange::ews::EwsClient::new(http.clone(), &e.url, &e.user, &e.password),
-        });
+    pub fn build(store: Store, cms: Arc<CmsCluster>, s: CalendarSettings) -> Result<Self, String> {
+        let users = Arc::new(users::UserSync::new(store.clone(), s.sync, s.secrets));
+        let http = s.http.client().map_err(|e| e.to_string())?;
+        let ews = match &s.ews {
+            Some(e) if e.ntlm => Some(exchange::ews::EwsClient::ntlm(&e.url, &e.user, &e.password, 4, s.http).map_err(|e| e.to_string())?),
+            Some(e) => Some(exchange::ews::EwsClient::new(http.clone(), &e.url, &e.user, &e.password).with_limits(s.http)),
+            None => None,
+        };
         let graph = match &s.graph {
             Some(g) => Some(
                 exchange::graph::GraphClient::new(http.clone(), &g.token_url, &g.api_url, &g.client_id, &g.client_secret)
-                    .map_err(|e| format!("calendar Graph URLs: {e}"))?,
+                    .map_err(|e| format!("calendar Graph URLs: {e}"))?
+                    .with_limits(s.http),
             ),
             None => None,
         };
@@ -113,6 +124,7 @@ impl Calendar {
             watcher,
             graph,
             schedule: s.schedule,
+            stale_after: s.stale_after,
             cms,
             users_changed: tokio::sync::Notify::new(),
             graph_users_changed: tokio::sync::Notify::new(),
@@ -208,6 +220,8 @@ impl Calendar {
     {
         loop {
             let mailboxes = self.mailboxes(api).await;
+            // Waiting for the users to change; the watch's own pulses say whether it is alive.
+            ctx.idle();
             tokio::select! {
                 _ = ctx.cancelled() => return,
                 _ = changed.notified() => continue,

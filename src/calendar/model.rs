@@ -115,6 +115,10 @@ pub enum ProviderError {
     NoAccess(String),
     #[error("Exchange is busy; back off {retry_after:?}")]
     Throttled { retry_after: Duration },
+    /// Busy without saying for how long (`ErrorServerBusy` without `BackOffMilliseconds`, an
+    /// HTTP 503 from a front end): try again after a growing pause.
+    #[error("Exchange is busy (it gave no back-off)")]
+    Busy,
     /// The item changed since it was read (stale ChangeKey or etag).
     #[error("the item changed meanwhile (ChangeKey conflict)")]
     Conflict,
@@ -135,8 +139,29 @@ pub enum ProviderError {
     Refused { code: String, message: String },
     #[error("cannot reach Exchange: {0}")]
     Unavailable(String),
+    /// No connection, or no whole answer, within the configured timeouts (`calendar.http`).
+    #[error("Exchange did not answer in time: {0} (calendar.http)")]
+    TimedOut(String),
+    /// The answer passed `calendar.http.max_answer_bytes`; it was not read further.
+    #[error("Exchange's answer is larger than {limit} bytes (calendar.http.max_answer_bytes)")]
+    TooLarge { limit: usize },
+    /// Graph handed back a link to another origin than `calendar.graph_api_url`: not followed,
+    /// so the app's token never goes there.
+    #[error("Graph sent {0}")]
+    ForeignLink(#[from] crate::outbound::ForeignLink),
     #[error("unexpected answer from Exchange: {0}")]
     Protocol(String),
+}
+
+impl From<crate::outbound::HttpError> for ProviderError {
+    fn from(e: crate::outbound::HttpError) -> Self {
+        use crate::outbound::HttpError;
+        match e {
+            HttpError::ConnectTimedOut(_) | HttpError::TimedOut(_) => ProviderError::TimedOut(e.to_string()),
+            HttpError::TooLarge { limit } => ProviderError::TooLarge { limit },
+            HttpError::Network(m) => ProviderError::Unavailable(m),
+        }
+    }
 }
 
 /// The longest back-off a provider may ask for: a `Retry-After` or `BackOffMilliseconds`
@@ -151,7 +176,7 @@ impl ProviderError {
 
     /// Worth trying again later (the same request may well succeed): busy or unreachable.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ProviderError::Throttled { .. } | ProviderError::Unavailable(_))
+        matches!(self, ProviderError::Throttled { .. } | ProviderError::Busy | ProviderError::Unavailable(_) | ProviderError::TimedOut(_))
     }
 }
 

@@ -1,10 +1,13 @@
 //! What Switchboard does to one meeting, decided without any I/O: the keyword in the Location
 //! (case-insensitive), an organiser who is a synced CMS user with a personal space, a meeting
-//! not in the past, a series handled once on its master. The join-details block sits between
-//! two HTML comments whose first carries a hash of its content, so it is inserted once, kept
-//! when the organiser edits the meeting, replaced when the space's details change, and removed
-//! when the keyword goes (if configured). A plain-text body becomes HTML first (escaped), so the
-//! markers never show as text.
+//! not in the past, a series handled once on its master. Whether a meeting already has the
+//! current details is decided by the marker property written with them (a hash of their
+//! content), never by the body: Exchange's HTML sanitiser may strip comments, and a decision
+//! taken from the body would then write the details again on every change, for ever. In the
+//! body the block is a `<div class="switchboard-cms-join">` between two HTML comments; either
+//! one finds it again, so it is kept when the organiser edits the meeting, replaced when the
+//! space's details change, and removed when the keyword goes (if configured). A plain-text body
+//! becomes HTML first (escaped), so the markup never shows as text.
 
 pub use super::model::{Body, BodyKind};
 use sha2::{Digest, Sha256};
@@ -15,6 +18,8 @@ pub const UP_TO_DATE: &str = "join details already there";
 
 pub const BLOCK_START: &str = "<!-- switchboard:cms-join";
 pub const BLOCK_END: &str = "<!-- /switchboard:cms-join -->";
+/// The class of the `<div>` around the block: found again when the comments were stripped.
+pub const BLOCK_CLASS: &str = "switchboard-cms-join";
 
 /// What the rules need to know of a meeting.
 #[derive(Debug, Clone)]
@@ -28,6 +33,9 @@ pub struct MeetingFacts {
     pub is_occurrence: bool,
     /// The mailbox is an attendee's copy, not the organiser's.
     pub attendee_copy: bool,
+    /// The marker property as read back from Exchange (`h=<hash>` of the details written,
+    /// `removed` after they were taken out), if the item has one.
+    pub marker: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,10 +58,10 @@ pub fn has_keyword(location: &str, keyword: &str) -> bool {
     !keyword.is_empty() && location.to_lowercase().contains(&keyword.to_lowercase())
 }
 
-/// The block as it is written: markers around the rendered template, the start marker with a
-/// hash of the content.
+/// The block as it is written: the rendered template in its `<div>`, between the comments (the
+/// start one with a hash of the content).
 pub fn block(rendered_html: &str) -> String {
-    format!("{BLOCK_START} h={} -->{rendered_html}{BLOCK_END}", content_hash(rendered_html))
+    format!("{BLOCK_START} h={} --><div class=\"{BLOCK_CLASS}\">{rendered_html}</div>{BLOCK_END}", content_hash(rendered_html))
 }
 
 /// The value of the item's marker property for a block: its content hash.
@@ -65,13 +73,48 @@ fn content_hash(s: &str) -> String {
     Sha256::digest(s.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// The block already in a body: (start, end) byte range and its recorded hash.
-fn find_block(html: &str) -> Option<(usize, usize, &str)> {
-    let start = html.find(BLOCK_START)?;
-    let end = html[start..].find(BLOCK_END).map(|e| start + e + BLOCK_END.len())?;
-    let head_end = html[start..].find("-->").map(|e| start + e)?;
-    let hash = html[start + BLOCK_START.len()..head_end].trim().strip_prefix("h=").unwrap_or("").trim();
-    Some((start, end, hash))
+/// The block already in a body, as a byte range: between its comments, or (when Exchange
+/// stripped them) its `<div>`.
+fn find_block(html: &str) -> Option<(usize, usize)> {
+    let by_comments = html.find(BLOCK_START).and_then(|start| html[start..].find(BLOCK_END).map(|e| (start, start + e + BLOCK_END.len())));
+    by_comments.or_else(|| find_wrapper(html))
+}
+
+/// The `<div>` whose class is [`BLOCK_CLASS`], to its matching `</div>`.
+fn find_wrapper(html: &str) -> Option<(usize, usize)> {
+    let lower = html.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(BLOCK_CLASS).map(|i| from + i) {
+        if let Some(tag) = lower[..i].rfind('<').filter(|t| lower[*t..].starts_with("<div") && !lower[*t..i].contains('>')) {
+            return matching_div_end(&lower, tag).map(|end| (tag, end));
+        }
+        from = i + BLOCK_CLASS.len();
+    }
+    None
+}
+
+/// Where the `<div>` opening at `start` ends (after its `</div>`), counting nested ones.
+fn matching_div_end(lower: &str, start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut pos = start;
+    loop {
+        let open = lower[pos..].find("<div").map(|i| pos + i);
+        let close = lower[pos..].find("</div").map(|i| pos + i)?;
+        match open {
+            Some(o) if o < close => {
+                depth += 1;
+                pos = o + 4;
+            }
+            _ => {
+                let end = close + lower[close..].find('>')? + 1;
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(end);
+                }
+                pos = end;
+            }
+        }
+    }
 }
 
 /// Plain text as HTML: escaped, line breaks kept.
@@ -89,7 +132,7 @@ fn as_html(b: &Body) -> String {
 
 /// Puts `block` into `html`: replacing the block there, else before `</body>`, else at the end.
 pub fn with_block(html: &str, block: &str) -> String {
-    if let Some((s, e, _)) = find_block(html) {
+    if let Some((s, e)) = find_block(html) {
         return format!("{}{block}{}", &html[..s], &html[e..]);
     }
     match html.to_ascii_lowercase().rfind("</body>") {
@@ -101,7 +144,7 @@ pub fn with_block(html: &str, block: &str) -> String {
 /// `html` without the block (and the `<br>` put before it).
 pub fn without_block(html: &str) -> String {
     match find_block(html) {
-        Some((s, e, _)) => {
+        Some((s, e)) => {
             let before = html[..s].strip_suffix("<br>").unwrap_or(&html[..s]);
             format!("{before}{}", &html[e..])
         }
@@ -132,8 +175,11 @@ pub fn decide(m: &MeetingFacts, keyword: &str, rendered: Option<&str>, remove_wh
     let Some(rendered) = rendered else {
         return Action::Leave("the organiser has no CMS personal space");
     };
+    // Decided by the property Exchange keeps as written, whatever became of the body's markup.
+    if m.marker.as_deref() == Some(marker(rendered).as_str()) {
+        return Action::Leave(UP_TO_DATE);
+    }
     match existing {
-        Some((_, _, hash)) if hash == content_hash(rendered) => Action::Leave(UP_TO_DATE),
         Some(_) => Action::Write { body: with_block(&html, &block(rendered)), what: Change::Replaced },
         None => Action::Write { body: with_block(&html, &block(rendered)), what: Change::Inserted },
     }
@@ -150,7 +196,22 @@ mod tests {
             end: Some(OffsetDateTime::now_utc() + time::Duration::hours(1)),
             is_occurrence: false,
             attendee_copy: false,
+            marker: None,
         }
+    }
+
+    /// As Exchange answers after our write: the body and the marker property written with it.
+    fn written(location: &str, body: &str, rendered: &str) -> MeetingFacts {
+        MeetingFacts { marker: Some(marker(rendered)), ..meeting(location, body, true) }
+    }
+
+    fn strip_comments(html: &str) -> String {
+        let mut out = html.to_string();
+        while let Some(s) = out.find("<!--") {
+            let Some(e) = out[s..].find("-->") else { break };
+            out.replace_range(s..s + e + 3, "");
+        }
+        out
     }
 
     fn write(a: Action) -> (String, Change) {
@@ -169,7 +230,7 @@ mod tests {
         assert!(b1.contains("<p>Agenda</p>") && b1.contains("ann.space@example.com"));
         assert!(b1.find("ann.space").unwrap() < b1.find("</body>").unwrap(), "inside the body");
         // The organiser edits the agenda: the block is kept as it is.
-        let edited = meeting("Room 4 @cms", &b1.replace("Agenda", "New agenda"), true);
+        let edited = written("Room 4 @cms", &b1.replace("Agenda", "New agenda"), "<p>Join: sip:ann.space@example.com</p>");
         assert_eq!(decide(&edited, "@cms", Some("<p>Join: sip:ann.space@example.com</p>"), true, now), Action::Leave(UP_TO_DATE));
         // The space's details changed: replaced, not added a second time.
         let (b2, what) = write(decide(&edited, "@cms", Some("<p>Join: sip:ann.new@example.com</p>"), true, now));
@@ -177,11 +238,34 @@ mod tests {
         assert_eq!(b2.matches(BLOCK_START).count(), 1);
         assert!(b2.contains("ann.new") && !b2.contains("ann.space") && b2.contains("New agenda"));
         // The keyword goes: the block goes, the organiser's text stays.
-        let gone = meeting("Room 4", &b2, true);
+        let gone = written("Room 4", &b2, "<p>Join: sip:ann.new@example.com</p>");
         let (b3, what) = write(decide(&gone, "@cms", Some("x"), true, now));
         assert_eq!(what, Change::Removed);
         assert_eq!(b3, "<html><body><p>New agenda</p></body></html>");
         assert_eq!(decide(&gone, "@cms", Some("x"), false, now), Action::Leave("no keyword in the location"), "removal is configurable");
+    }
+
+    #[test]
+    fn already_processed_is_decided_by_the_marker_property_even_when_exchange_strips_the_comments() {
+        let now = OffsetDateTime::now_utc();
+        let (join, new_join) = ("<div><p>Join: sip:ann.space@example.com</p></div>", "<p>Join: sip:ann.new@example.com</p>");
+        let (b1, _) = write(decide(&meeting("@cms", "<html><body><p>Agenda</p></body></html>", true), "@cms", Some(join), true, now));
+        // Exchange's sanitiser drops the comments: the property still says it is done (no
+        // second write, no update loop).
+        let stripped = strip_comments(&b1);
+        assert!(!stripped.contains("<!--") && stripped.contains(BLOCK_CLASS));
+        assert_eq!(decide(&written("@cms", &stripped, join), "@cms", Some(join), true, now), Action::Leave(UP_TO_DATE));
+        // The same body without the property (a copy, or never ours): written, replacing the block.
+        let (again, what) = write(decide(&meeting("@cms", &stripped, true), "@cms", Some(join), true, now));
+        assert_eq!((what, again.matches(BLOCK_CLASS).count()), (Change::Replaced, 1));
+        // New details: the old block is found by its div (nested divs and all) and replaced once.
+        let (b2, what) = write(decide(&written("@cms", &stripped, join), "@cms", Some(new_join), true, now));
+        assert_eq!(what, Change::Replaced);
+        assert!(b2.contains("ann.new") && !b2.contains("ann.space") && b2.contains("<p>Agenda</p>"), "{b2}");
+        assert_eq!(b2.matches(BLOCK_CLASS).count(), 1);
+        // The keyword goes: the block goes, found by its div alone.
+        let (b3, what) = write(decide(&written("Room", &strip_comments(&b2), new_join), "@cms", None, true, now));
+        assert_eq!((what, b3.as_str()), (Change::Removed, "<html><body><p>Agenda</p></body></html>"));
     }
 
     #[test]

@@ -77,9 +77,12 @@ pub struct CalendarService {
 
 /// Waits asked for by a busy Exchange (`ErrorServerBusy`'s BackOffMilliseconds, Graph's
 /// Retry-After) are honoured this many times for one request, each at most [`MAX_BACK_OFF`];
-/// after that the meeting fails as "busy" (and the catch-up comes back to it).
+/// a busy answer that names no wait (`ErrorServerBusy` alone, a front end's 503) is waited out
+/// from [`FIRST_PAUSE`], doubling. After that the meeting fails as "busy" (and the catch-up
+/// comes back to it).
 const BUSY_RETRIES: u32 = 3;
 const MAX_BACK_OFF: std::time::Duration = std::time::Duration::from_secs(30);
+const FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// `call`, again after the back-off Exchange asks for while it answers busy (bounded).
 async fn patiently<T, F, Fut>(mut call: F) -> Result<T, ProviderError>
@@ -89,14 +92,14 @@ where
 {
     let mut tries = 0;
     loop {
-        match call().await {
-            Err(ProviderError::Throttled { retry_after }) if tries < BUSY_RETRIES && retry_after <= MAX_BACK_OFF => {
-                tries += 1;
-                tracing::debug!(wait_ms = retry_after.as_millis() as u64, "Exchange is busy; backing off as asked");
-                tokio::time::sleep(retry_after).await;
-            }
+        let wait = match call().await {
+            Err(ProviderError::Throttled { retry_after }) if tries < BUSY_RETRIES && retry_after <= MAX_BACK_OFF => retry_after,
+            Err(ProviderError::Busy) if tries < BUSY_RETRIES => FIRST_PAUSE * 2u32.pow(tries),
             other => return other,
-        }
+        };
+        tries += 1;
+        tracing::debug!(wait_ms = wait.as_millis() as u64, "Exchange is busy; backing off");
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -149,7 +152,8 @@ impl CalendarService {
         }
         let mut t = self.templates().await?;
         t.0.insert(language.clone(), html.to_string());
-        let preview = t.render(&language, &JoinVars::sample()).map_err(|e| CalendarError::Template(e.to_string()))?;
+        let preview =
+            t.clone().render_off_runtime(language.clone(), JoinVars::sample()).await.map_err(|e| CalendarError::Template(e.to_string()))?;
         self.store.save_templates(&t, by).await?;
         self.audit.record(AuditRecord::new(by, AuditAction::CalendarTemplates, AuditResult::Ok).target(&language)).await;
         Ok(preview)
@@ -189,7 +193,8 @@ impl CalendarService {
     async fn rendered_for(&self, user: Option<&super::model::CalendarUser>) -> Result<Option<String>, CalendarError> {
         let Some(vars) = user.and_then(|u| JoinVars::of(u, &self.cfg.sip_domain, &self.cfg.dial_in)) else { return Ok(None) };
         let templates = self.templates().await?;
-        Ok(Some(templates.render(&self.cfg.language, &vars).map_err(|e| CalendarError::Template(e.to_string()))?))
+        let html = templates.render_off_runtime(self.cfg.language.clone(), vars).await;
+        Ok(Some(html.map_err(|e| CalendarError::Template(e.to_string()))?))
     }
 
     async fn process_inner(&self, mailbox: &str, item_id: &str, event_at: Option<OffsetDateTime>) -> Result<Processed, CalendarError> {
@@ -204,6 +209,7 @@ impl CalendarService {
                 end: over_at(&meeting),
                 is_occurrence: meeting.kind.in_series(),
                 attendee_copy: !organizer,
+                marker: meeting.marker.clone(),
             };
             let user = self.users.by_mailbox(mailbox).await?;
             let rendered = self.rendered_for(user.as_ref()).await?;

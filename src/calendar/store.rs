@@ -1,10 +1,13 @@
 //! All of the calendar's SQL, behind typed methods: the log of what was done to meetings, the
 //! synced CMS users and the sync runs, the EWS SyncStates, the Graph delta links and the Graph
 //! change-notification subscriptions (only a clientState's SHA-256 is kept, never the secret).
+//! A user's passcode, space secret and web link (which carries the secret) are sealed with the
+//! vault key ([`SecretBox`]) per user: the database file alone does not give anyone a way in.
 
 use super::model::{CalendarUser, SyncReport};
 use super::templates::JoinTemplates;
 use crate::model::calendar::{CalendarLogEntry, DiffLine, LogAction, SyncRunView, SyncStatus};
+use crate::secret::SecretBox;
 use crate::store::{now_text, time_text, Store, StoreError};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -14,6 +17,35 @@ use time::OffsetDateTime;
 pub const TEMPLATES_KEY: &str = "calendar.templates";
 
 const USER_COLUMNS: &str = "jid, cms_id, name, mailbox, space_id, space_name, uri, secondary_uri, call_id, passcode, secret, web_link";
+
+/// What a sealed column is bound to: the column and the user (a value cannot be moved to
+/// another column or another user's row and still open).
+fn purpose(column: &str, jid: &str) -> String {
+    format!("calendar_users.{column}:{}", jid.to_ascii_lowercase())
+}
+
+fn seal(secrets: &SecretBox, column: &str, jid: &str, v: &Option<String>) -> Option<String> {
+    v.as_ref().map(|v| secrets.seal(&purpose(column, jid), v))
+}
+
+/// Opens a sealed column. A value written before sealing (no `v1.` prefix) is read as it is;
+/// the next sync writes it sealed.
+fn open(secrets: &SecretBox, column: &str, jid: &str, v: Option<String>) -> Result<Option<String>, StoreError> {
+    match v {
+        Some(s) if s.starts_with("v1.") => secrets
+            .open(&purpose(column, jid), &s)
+            .map(Some)
+            .map_err(|e| StoreError::Config(format!("calendar_users.{column} of {jid}: {e}"))),
+        other => Ok(other),
+    }
+}
+
+fn opened(secrets: &SecretBox, mut u: CalendarUser) -> Result<CalendarUser, StoreError> {
+    u.passcode = open(secrets, "passcode", &u.jid, u.passcode.take())?;
+    u.secret = open(secrets, "secret", &u.jid, u.secret.take())?;
+    u.web_link = open(secrets, "web_link", &u.jid, u.web_link.take())?;
+    Ok(u)
+}
 
 /// One line of the calendar log, as written.
 pub struct LogLine<'a> {
@@ -147,20 +179,23 @@ impl CalendarStore {
         Ok((runs, diff.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default()))
     }
 
-    pub async fn users(&self) -> Result<Vec<CalendarUser>, StoreError> {
-        Ok(sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM calendar_users ORDER BY jid")).fetch_all(self.store.pool()).await?)
+    pub async fn users(&self, secrets: &SecretBox) -> Result<Vec<CalendarUser>, StoreError> {
+        let rows: Vec<CalendarUser> =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM calendar_users ORDER BY jid")).fetch_all(self.store.pool()).await?;
+        rows.into_iter().map(|u| opened(secrets, u)).collect()
     }
 
     /// The user whose mailbox this is (the organiser of a meeting).
-    pub async fn user_by_mailbox(&self, mailbox: &str) -> Result<Option<CalendarUser>, StoreError> {
-        Ok(sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM calendar_users WHERE mailbox = ?"))
+    pub async fn user_by_mailbox(&self, mailbox: &str, secrets: &SecretBox) -> Result<Option<CalendarUser>, StoreError> {
+        let row: Option<CalendarUser> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM calendar_users WHERE mailbox = ?"))
             .bind(mailbox)
             .fetch_optional(self.store.pool())
-            .await?)
+            .await?;
+        row.map(|u| opened(secrets, u)).transpose()
     }
 
-    /// In one transaction: `fresh` stored (added or updated), `gone` (JIDs) deleted.
-    pub async fn replace_users(&self, fresh: &[CalendarUser], gone: &[String]) -> Result<(), StoreError> {
+    /// In one transaction: `fresh` stored (added or updated, secrets sealed), `gone` (JIDs) deleted.
+    pub async fn replace_users(&self, fresh: &[CalendarUser], gone: &[String], secrets: &SecretBox) -> Result<(), StoreError> {
         let now = now_text();
         let mut tx = self.store.write_tx().await?;
         for u in fresh {
@@ -180,9 +215,9 @@ impl CalendarStore {
             .bind(&u.uri)
             .bind(&u.secondary_uri)
             .bind(&u.call_id)
-            .bind(&u.passcode)
-            .bind(&u.secret)
-            .bind(&u.web_link)
+            .bind(seal(secrets, "passcode", &u.jid, &u.passcode))
+            .bind(seal(secrets, "secret", &u.jid, &u.secret))
+            .bind(seal(secrets, "web_link", &u.jid, &u.web_link))
             .bind(&now)
             .execute(&mut *tx)
             .await?;
@@ -374,5 +409,71 @@ mod tests {
         let status: String =
             sqlx::query_scalar("SELECT status FROM calendar_sync_runs WHERE id = ?").bind(running).fetch_one(store.pool()).await.unwrap();
         assert_eq!(status, "running");
+    }
+}
+
+#[cfg(test)]
+mod sealing_tests {
+    use super::*;
+    use crate::store::test_store;
+
+    fn ann() -> CalendarUser {
+        CalendarUser {
+            jid: "Ann@cms.example.com".into(),
+            cms_id: "u1".into(),
+            name: "Ann".into(),
+            mailbox: "ann@example.com".into(),
+            space_id: Some("s1".into()),
+            space_name: Some("Ann's space".into()),
+            uri: Some("ann.space".into()),
+            secondary_uri: None,
+            call_id: Some("100200300".into()),
+            passcode: Some("4321".into()),
+            secret: Some("s3cr3tGuestAccess".into()),
+            web_link: Some("https://join.example.com/meeting/100200300?secret=s3cr3tGuestAccess".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn passcodes_and_space_secrets_are_sealed_in_the_database_and_read_back_in_clear() {
+        let (store, _dir) = test_store().await;
+        let cal = CalendarStore::new(store.clone());
+        let key = SecretBox::from_base64(&SecretBox::generate_key()).unwrap();
+        cal.replace_users(&[ann()], &[], &key).await.unwrap();
+        let (passcode, secret, link): (String, String, String) =
+            sqlx::query_as("SELECT passcode, secret, web_link FROM calendar_users").fetch_one(store.pool()).await.unwrap();
+        for raw in [&passcode, &secret, &link] {
+            assert!(raw.starts_with("v1.") && !raw.contains("4321") && !raw.contains("s3cr3t"), "sealed: {raw}");
+        }
+        assert_eq!(cal.users(&key).await.unwrap(), vec![ann()]);
+        assert_eq!(cal.user_by_mailbox("ann@example.com", &key).await.unwrap(), Some(ann()));
+
+        // Another key cannot open them: a clear error, not garbage join details.
+        let other = SecretBox::from_base64(&SecretBox::generate_key()).unwrap();
+        let err = cal.users(&other).await.unwrap_err().to_string();
+        assert!(err.contains("calendar_users.passcode") && err.contains("cannot be opened"), "{err}");
+
+        // A value moved to another column does not open there.
+        sqlx::query("UPDATE calendar_users SET secret = passcode").execute(store.pool()).await.unwrap();
+        assert!(cal.users(&key).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn values_stored_in_clear_before_sealing_still_read_and_the_next_sync_seals_them() {
+        let (store, _dir) = test_store().await;
+        let cal = CalendarStore::new(store.clone());
+        let key = SecretBox::from_base64(&SecretBox::generate_key()).unwrap();
+        sqlx::query(
+            "INSERT INTO calendar_users (jid, cms_id, name, mailbox, space_id, space_name, uri, call_id, passcode, secret, web_link, synced_at)
+             VALUES ('Ann@cms.example.com', 'u1', 'Ann', 'ann@example.com', 's1', 'Ann''s space', 'ann.space', '100200300', '4321',
+                     's3cr3tGuestAccess', 'https://join.example.com/meeting/100200300?secret=s3cr3tGuestAccess', '2026-01-01T00:00:00Z')",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(cal.users(&key).await.unwrap(), vec![ann()]);
+        cal.replace_users(&cal.users(&key).await.unwrap(), &[], &key).await.unwrap();
+        let raw: String = sqlx::query_scalar("SELECT passcode FROM calendar_users").fetch_one(store.pool()).await.unwrap();
+        assert!(raw.starts_with("v1."), "{raw}");
     }
 }

@@ -94,6 +94,14 @@ impl JoinTemplates {
         Ok(out)
     }
 
+    /// [`Self::render`] on the blocking pool (see [`templating::render_off_runtime`]).
+    pub async fn render_off_runtime(self, language: String, vars: JoinVars) -> Result<String, TemplateError> {
+        let lang = language.clone();
+        templating::render_off_runtime(move || self.render(&language, &vars))
+            .await
+            .unwrap_or_else(|reason| Err(TemplateError { language: lang, reason }))
+    }
+
     /// Every template must render with the sample values.
     pub fn validate(&self) -> Result<BTreeMap<String, String>, TemplateError> {
         self.0.keys().map(|l| Ok((l.clone(), self.render(l, &JoinVars::sample())?))).collect()

@@ -10,6 +10,7 @@ use super::store::CalendarStore;
 use crate::cms::{model, CmsError, CmsNode};
 pub use crate::model::calendar::DiffLine;
 use crate::model::calendar::{DiffKind, SyncRunView};
+use crate::secret::SecretBox;
 use crate::store::{Store, StoreError};
 use futures::stream::{self, StreamExt};
 use std::collections::HashMap;
@@ -56,6 +57,7 @@ impl Progress {
 pub struct UserSync {
     store: CalendarStore,
     cfg: SyncConfig,
+    secrets: SecretBox,
     pub progress: Arc<Progress>,
     one: tokio::sync::Mutex<()>,
 }
@@ -81,8 +83,8 @@ pub fn web_link(base: &str, call_id: &str, secret: Option<&str>) -> Option<Strin
 }
 
 impl UserSync {
-    pub fn new(store: Store, cfg: SyncConfig) -> Self {
-        Self { store: CalendarStore::new(store), cfg, progress: Arc::new(Progress::default()), one: tokio::sync::Mutex::new(()) }
+    pub fn new(store: Store, cfg: SyncConfig, secrets: SecretBox) -> Self {
+        Self { store: CalendarStore::new(store), cfg, secrets, progress: Arc::new(Progress::default()), one: tokio::sync::Mutex::new(()) }
     }
 
     /// The personal space of a user, or `None`.
@@ -199,7 +201,7 @@ impl UserSync {
                 DiffKind::NoSpace => report.no_space += 1,
             }
         }
-        self.store.replace_users(&fresh, &gone).await?;
+        self.store.replace_users(&fresh, &gone, &self.secrets).await?;
         Ok(report)
     }
 
@@ -209,12 +211,12 @@ impl UserSync {
     }
 
     pub async fn users(&self) -> Result<Vec<CalendarUser>, StoreError> {
-        self.store.users().await
+        self.store.users(&self.secrets).await
     }
 
     /// The user whose mailbox this is (the organiser of a meeting).
     pub async fn by_mailbox(&self, mailbox: &str) -> Result<Option<CalendarUser>, StoreError> {
-        self.store.user_by_mailbox(mailbox).await
+        self.store.user_by_mailbox(mailbox, &self.secrets).await
     }
 }
 

@@ -6,6 +6,7 @@ pub mod connect;
 pub mod ews;
 pub mod faults;
 pub mod graph;
+pub mod request_log;
 pub mod webex;
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ async fn user_sync_pages_finds_personal_spaces_robustly_and_reports_the_diff() {
         web_app_url: "https://join.example.com".into(),
         concurrency: 4,
     };
-    let sync = UserSync::new(store.clone(), cfg);
+    let sync = UserSync::new(store.clone(), cfg, test_key());
     let r = sync.run(&node, "test").await.unwrap();
     assert_eq!((r.users, r.added, r.changed, r.gone, r.no_space), (23, 23, 0, 0, 1), "{r:?}");
     let users = sync.users().await.unwrap();
@@ -124,6 +124,7 @@ pub async fn synced(domain: &str, n: usize, call_prefix: &str, with_space: impl 
             web_app_url: "https://join.example.com".into(),
             concurrency: 4,
         },
+        test_key(),
     ));
     users.run(&node, "test").await.unwrap();
     Synced { cms, store, users, _dir: dir }
@@ -148,6 +149,9 @@ pub fn assert_space_name_escaped(body: &str) {
     assert!(body.contains("&lt;img src=x onerror=alert(1)&gt;"), "the name arrives as text: {body}");
     assert!(!body.contains("<img"), "no markup from CMS data: {body}");
 }
+
+#[path = "calendar/ews_wire.rs"]
+mod ews_wire;
 
 mod ews {
     use futures::StreamExt;
@@ -499,7 +503,7 @@ mod ews {
         // CalendarView over the week, cut at 4: the first four by start, and not the last.
         let (_, xml) = soap(
             &w,
-            &format!("<mes:FindItem Traversal=\"Shallow\"><mes:ItemShape><typ:BaseShape>IdOnly</typ:BaseShape></mes:ItemShape>\
+            &format!("<mes:FindItem Traversal=\"Shallow\"><mes:ItemShape><typ:BaseShape>Default</typ:BaseShape></mes:ItemShape>\
                       <mes:CalendarView MaxEntriesReturned=\"4\" StartDate=\"2030-01-07T00:00:00Z\" EndDate=\"2030-01-14T00:00:00Z\"/>{CAL}</mes:FindItem>"),
         )
         .await;
@@ -540,11 +544,11 @@ mod ews {
         w.ews.faults().set_ntlm_only(true);
         let basic = EwsClient::new(reqwest::Client::new(), &w.ews.url(), "svc-switchboard", "svc-pass");
         assert_eq!(basic.subscribe("user1@example.com", None).await.unwrap_err(), ProviderError::Unauthorized);
-        let wrong = EwsClient::ntlm(&w.ews.url(), "EXAMPLE\\svc-switchboard", "not-the-password", 2);
+        let wrong = EwsClient::ntlm(&w.ews.url(), "EXAMPLE\\svc-switchboard", "not-the-password", 2, Default::default()).unwrap();
         assert_eq!(wrong.subscribe("user1@example.com", None).await.unwrap_err(), ProviderError::Unauthorized);
 
         // The whole path over NTLM: stream, read, write.
-        let ntlm = EwsClient::ntlm(&w.ews.url(), "EXAMPLE\\svc-switchboard", "svc-pass", 2);
+        let ntlm = EwsClient::ntlm(&w.ews.url(), "EXAMPLE\\svc-switchboard", "svc-pass", 2, Default::default()).unwrap();
         let cfg = CalendarConfig { sip_domain: "example.com".into(), ..CalendarConfig::default() };
         let svc = Arc::new(CalendarService::new(w.store.clone(), w.users.clone(), ntlm.clone(), cfg));
         let watcher = Arc::new(EwsWatcher::new(ntlm, svc, w.store.clone()));
@@ -647,6 +651,32 @@ mod ews {
         until("the stream", || w.ews.item(&later).is_some_and(|i| i.updates == 1)).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(w.ews.item(&id).unwrap().updates, 1, "not twice");
+        workers.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_goes_silent_makes_the_watcher_stale_and_the_supervisor_starts_it_again() {
+        // Keep-alives an hour apart: after its first document the stream says nothing, as a
+        // connection stalled somewhere on the network would.
+        let synced = super::synced("example.com", 3, "90000", |i| i != 3).await;
+        let cfg = EwsSimConfig { keepalive_seconds: 3600, ..EwsSimConfig::demo(3) };
+        let ews = SimEws::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap();
+        let w = World { ews, store: synced.store.clone(), users: synced.users.clone(), _synced: synced };
+        let svc = service(&w, ("svc-switchboard", "svc-pass"));
+        let client = EwsClient::new(reqwest::Client::new(), &w.ews.url(), "svc-switchboard", "svc-pass");
+        let watcher = Arc::new(EwsWatcher::new(client, svc, w.store.clone()));
+        let workers = Workers::new();
+        let spec = WorkerSpec::new("calendar-ews").restart_when_stale(Duration::from_secs(1));
+        workers.spawn(spec, move |ctx| watcher.clone().run(vec!["user1@example.com".to_string()], ctx));
+        until("the first stream", || count(&w, "GetStreamingEvents") >= 1).await;
+        until("a restart: subscribed again and a new stream", || count(&w, "Subscribe") >= 2 && count(&w, "GetStreamingEvents") >= 2).await;
+        let rep = workers.report().into_iter().find(|r| r.name == "calendar-ews").unwrap();
+        assert!(rep.restarts >= 1, "{rep:?}");
+        assert!(rep.last_panic.as_deref().is_some_and(|p| p.contains("stale heartbeat")), "{rep:?}");
+        // Started again, it works: a meeting made now is handled.
+        let (s, e) = soon();
+        let id = w.ews.create_meeting("user1@example.com", "After the stall", "@cms", "<p>x</p>", s, e);
+        until("the meeting", || w.ews.item(&id).is_some_and(|i| i.updates == 1)).await;
         workers.shutdown().await;
     }
 }
@@ -903,4 +933,9 @@ mod graph {
         assert!(p.health().last_error.as_deref().is_some_and(|e| e.contains("busy")), "{:?}", p.health().last_error);
         workers.shutdown().await;
     }
+}
+
+/// A fresh vault key for a test's store.
+fn test_key() -> switchboard::secret::SecretBox {
+    switchboard::secret::SecretBox::from_base64(&switchboard::secret::SecretBox::generate_key()).unwrap()
 }

@@ -447,3 +447,109 @@ async fn a_claimed_total_beyond_the_limit_is_not_planned_for() {
     let seq = n.list_all_sequential::<switchboard::cms::model::CallSummary>("/calls", &[]).await.unwrap();
     assert_eq!(seq.len(), 100);
 }
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn a_short_page_in_the_middle_of_a_list_neither_skips_nor_repeats_rows() {
+    let sim = sim(1).await;
+    Scenario::populate(&sim.cluster, 0, 37, 1);
+    // The fault switched on over HTTP, as a tester would.
+    let res = reqwest::Client::new().post(format!("{}/sim/faults", sim.url(0))).form(&[("short_page_rate", "1")]).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let n = node(&sim, 0);
+
+    let listed = n.calls().await.unwrap();
+    let want = sorted(sim.cluster.calls(0).into_iter().map(|(id, _)| id).collect());
+    let got = sorted(listed.iter().map(|c| c.id.clone()).collect());
+    assert_eq!(got.len(), listed.len(), "no row twice");
+    assert_eq!(got, want, "every row once");
+    let spaces = n.co_spaces(None).await.unwrap();
+    assert_eq!(sorted(spaces.iter().map(|s| s.id.clone()).collect()).len(), 37);
+    let seq = n.list_all_sequential::<switchboard::cms::model::CallSummary>("/calls", &[]).await.unwrap();
+    assert_eq!(sorted(seq.into_iter().map(|c| c.id).collect()), want);
+
+    // The pages really were short: one asked from offset 10 held fewer than 10 rows, so the
+    // next one starts inside what a full page would have covered.
+    let offsets: Vec<usize> = sim
+        .node(0)
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/calls")
+        .filter_map(|r| r.query.split('&').find_map(|kv| kv.strip_prefix("offset=")).and_then(|o| o.parse().ok()))
+        .collect();
+    assert!(offsets.iter().any(|o| o % 10 != 0), "a page began where a short one ended: {offsets:?}");
+}
+
+#[tokio::test]
+async fn filters_match_a_substring_in_any_case_on_name_and_uri_as_cms_does() {
+    use switchboard::cms::model::User;
+    let sim = sim(1).await;
+    sim.cluster.add_co_space("Sales Weekly", "weekly", "1001", None, None);
+    sim.cluster.add_co_space("Board", "presales.board", "1002", None, None);
+    sim.cluster.add_co_space("Support", "support", "1003", None, None);
+    sim.cluster.add_user("ann.lee@example.com", "Ann Lee", "ann@mail.example.com");
+    sim.cluster.add_user("bob@example.com", "Bob Annan", "bob@example.com");
+    sim.cluster.add_user("cy@example.com", "Cy", "cy@example.com");
+    let n = node(&sim, 0);
+
+    let names = |v: Vec<switchboard::cms::model::CoSpace>| sorted(v.into_iter().map(|s| s.name).collect());
+    assert_eq!(names(n.co_spaces(Some("SALES")).await.unwrap()), vec!["Board", "Sales Weekly"], "name or URI, any case");
+    assert_eq!(names(n.co_spaces(Some("port")).await.unwrap()), vec!["Support"], "inside a word");
+    assert!(n.co_spaces(Some("1003")).await.unwrap().is_empty(), "not on the call id");
+    let users = n.list_all::<User>("/users", &[("filter", "ANN".into())]).await.unwrap();
+    assert_eq!(sorted(users.into_iter().map(|u| u.user_jid).collect()), vec!["ann.lee@example.com", "bob@example.com"], "JID or name");
+    let by_mail = n.list_all::<User>("/users", &[("emailFilter", "ANN@mail.example.com".into())]).await.unwrap();
+    assert_eq!(by_mail.len(), 1, "emailFilter is the whole address");
+    assert!(n.list_all::<User>("/users", &[("emailFilter", "ann".into())]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn object_paths_with_a_trailing_slash_answer_as_without_it() {
+    let sim = sim(1).await;
+    let id = sim.cluster.add_co_space("Board", "board", "1001", None, None);
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", sim.url(0));
+    let get = |p: String| http.get(url(&p)).basic_auth(USER, Some(PASS)).send();
+
+    let plain = get(format!("/api/v1/coSpaces/{id}")).await.unwrap().text().await.unwrap();
+    let res = get(format!("/api/v1/coSpaces/{id}/")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), plain);
+    let res = get("/api/v1/coSpaces/".into()).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains(&format!("<coSpace id=\"{id}\">")));
+    let res =
+        http.put(url(&format!("/api/v1/coSpaces/{id}/"))).basic_auth(USER, Some(PASS)).form(&[("name", "Board 2")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(get(format!("/api/v1/coSpaces/{id}")).await.unwrap().text().await.unwrap().contains("<name>Board 2</name>"));
+    assert_eq!(get("/api/v1/coSpaces/unknown/".into()).await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn a_call_bridge_restart_sends_cdrs_under_a_new_session_from_record_index_one() {
+    let (url, bodies) = receiver(vec![]).await;
+    let sim = sim(1).await;
+    sim.cluster.add_cdr_receiver(0, &url).unwrap();
+    let before = sim.cluster.start_call(0, None, Some("Before")).unwrap();
+    sim.cluster.join(0, &before, Joiner::sip("Host", "host@example.com", true)).unwrap();
+    assert!(sim.flush_cdrs(Duration::from_secs(10)).await);
+
+    let res = reqwest::Client::new().post(format!("{}/sim/restart-callbridge", sim.url(0))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let session = res.json::<serde_json::Value>().await.unwrap()["session"].as_str().unwrap().to_string();
+    assert!(sim.cluster.calls(0).is_empty(), "the restart ended its calls");
+    let after = sim.cluster.start_call(0, None, Some("After")).unwrap();
+    assert!(sim.flush_cdrs(Duration::from_secs(10)).await);
+
+    let bodies = bodies.lock().unwrap().clone();
+    let first = &bodies[0];
+    let last = bodies.last().unwrap();
+    assert!(!first.contains(&session) && first.contains("recordIndex=\"1\""), "{first}");
+    assert!(last.contains(&format!("<records session=\"{session}\">")), "{last}");
+    assert!(last.contains("recordIndex=\"1\" correlatorIndex=\"0\"") && last.contains(&after), "{last}");
+    assert_eq!(sim.node(0).cdr_receivers(), vec![url], "the receivers stay configured");
+}

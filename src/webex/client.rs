@@ -4,6 +4,7 @@
 //! caller that must not deliver twice decides itself what is safe to repeat.
 
 use super::{ApiError, Retry};
+use crate::outbound::{read_body, ApiOrigin, HttpLimits};
 use reqwest::header::{HeaderMap, AUTHORIZATION, LINK, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -99,11 +100,22 @@ struct WebexErrorBody {
 pub struct WebexApi {
     http: reqwest::Client,
     base: String,
+    /// `Link`s are followed only here (`None`: the base is not a URL, so none is).
+    origin: Option<ApiOrigin>,
+    limits: HttpLimits,
 }
 
 impl WebexApi {
+    /// `http` should be built from the limits given to [`Self::with_limits`].
     pub fn new(http: reqwest::Client, base: &str) -> Self {
-        Self { http, base: base.trim_end_matches('/').to_string() }
+        let base = base.trim_end_matches('/').to_string();
+        Self { http, origin: ApiOrigin::of(&base).ok(), base, limits: HttpLimits::default() }
+    }
+
+    /// The answer cap and the timeouts errors name (the client's own are set where it is built).
+    pub fn with_limits(mut self, limits: HttpLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub fn base(&self) -> &str {
@@ -121,17 +133,18 @@ impl WebexApi {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let res = req.send().await.map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+        let res = req.send().await.map_err(|e| ApiError::from(self.limits.error(e)))?;
         let status = res.status();
         let headers = res.headers().clone();
         if status.is_success() {
-            let bytes = res.bytes().await.map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+            let bytes = read_body(res, &self.limits).await?;
             let bytes = if bytes.is_empty() { &b"null"[..] } else { &bytes[..] };
             let v = serde_json::from_slice(bytes).map_err(|e| ApiError::Protocol(format!("unexpected answer from Webex: {e}")))?;
             return Ok((v, headers));
         }
-        let text = res.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<WebexErrorBody>(&text).map(|b| b.message).unwrap_or_default();
+        // A refusal is a refusal even when its text cannot be read.
+        let text = read_body(res, &self.limits).await.unwrap_or_default();
+        let message = serde_json::from_slice::<WebexErrorBody>(&text).map(|b| b.message).unwrap_or_default();
         Err(ApiError::from_status(status, retry_after(&headers), message))
     }
 
@@ -147,9 +160,17 @@ impl WebexApi {
             let (page, headers): (Items<T>, HeaderMap) = retry.run(|| self.send(token, Method::GET, &url, None)).await?;
             out.extend(page.items);
             match next_link(&headers) {
-                Some(next) => url = next,
+                Some(next) => url = self.own_link(next)?,
                 None => return Ok(out),
             }
+        }
+    }
+
+    /// A `Link` target, when it is on the configured API's origin (the token goes with it).
+    fn own_link(&self, link: String) -> Result<String, ApiError> {
+        match &self.origin {
+            Some(o) => o.check(&link).map(|_| link).map_err(ApiError::from),
+            None => Err(ApiError::Protocol(format!("webex.api_url {} is not a URL; no link is followed", self.base))),
         }
     }
 

@@ -4,6 +4,7 @@
 
 use super::client::retry_after;
 use super::ApiError;
+use crate::outbound::{read_body, HttpLimits};
 use reqwest::header::AUTHORIZATION;
 use serde::Deserialize;
 
@@ -15,6 +16,7 @@ pub struct ConnectApi {
     http: reqwest::Client,
     base: String,
     key: String,
+    limits: HttpLimits,
 }
 
 impl std::fmt::Debug for ConnectApi {
@@ -40,7 +42,13 @@ impl Default for Voice {
 
 impl ConnectApi {
     pub fn new(http: reqwest::Client, base: &str, service_key: &str) -> Self {
-        Self { http, base: base.trim_end_matches('/').to_string(), key: service_key.to_string() }
+        Self { http, base: base.trim_end_matches('/').to_string(), key: service_key.to_string(), limits: HttpLimits::default() }
+    }
+
+    /// The answer cap and the timeouts errors name (the client's own are set where it is built).
+    pub fn with_limits(mut self, limits: HttpLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub async fn sms(&self, from: &str, to: &str, text: &str) -> Result<ConnectId, ApiError> {
@@ -65,10 +73,11 @@ impl ConnectApi {
             .json(body)
             .send()
             .await
-            .map_err(|e| ApiError::Network(e.without_url().to_string()))?;
+            .map_err(|e| ApiError::from(self.limits.error(e)))?;
         let status = res.status();
         let ra = retry_after(res.headers());
-        let text = res.text().await.unwrap_or_default();
+        // Read within the cap; an accepted send whose answer cannot be read is still accepted.
+        let text = read_body(res, &self.limits).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
         if status.is_success() {
             #[derive(Deserialize)]
             #[serde(rename_all = "camelCase")]

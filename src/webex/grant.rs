@@ -4,10 +4,10 @@
 //! token is dead the grant says "admin grant needed" instead of failing somewhere later.
 
 use super::oauth::{OAuthError, TokenSet, WebexOAuth};
-use super::secret::SecretBox;
 use super::{ApiError, WebexApi};
 use crate::model::incident::GrantStatus;
 use crate::model::AuditAction;
+use crate::secret::SecretBox;
 use crate::store::{time_text, AuditLog, AuditRecord, AuditResult, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::Mutex;

@@ -1,20 +1,22 @@
 //! Adapters to Webex: the REST API ([`client`]), its OAuth integration ([`oauth`]), Webex
-//! Connect's messaging API ([`connect`]), the logins under way ([`pending`]), the org grant kept sealed at rest ([`grant`]) and the
-//! sealing itself ([`secret`]). Nothing here knows about incidents.
+//! Connect's messaging API ([`connect`]), the logins under way ([`pending`]), the org grant
+//! kept sealed at rest ([`grant`]) and the sealing itself ([`crate::secret`]). Nothing here
+//! knows about incidents.
 
 pub mod client;
 pub mod connect;
 pub mod grant;
 pub mod oauth;
+#[cfg(test)]
+mod outbound_tests;
 pub mod pending;
-pub mod secret;
 
+pub use crate::secret::{SecretBox, SecretError};
 pub use client::{MeetingInfo, Membership, Person, Room, WebexApi};
 pub use connect::ConnectApi;
 pub use grant::OrgGrant;
 pub use oauth::{LoginKind, OAuthError, PendingLogin, TokenSet, WebexOAuth};
 pub use pending::PendingLogins;
-pub use secret::{SecretBox, SecretError};
 
 use backon::{ExponentialBuilder, Retryable};
 use std::time::Duration;
@@ -32,14 +34,34 @@ pub enum ApiError {
     Refused { status: u16, message: String },
     #[error("cannot reach the service: {0}")]
     Network(String),
+    /// No connection, or no whole answer, within the configured timeouts (`webex.http`, `connect.http`).
+    #[error("the service did not answer in time: {0}")]
+    TimedOut(String),
+    /// The answer passed the configured `max_answer_bytes`; it was not read further.
+    #[error("the service's answer is larger than {limit} bytes (max_answer_bytes)")]
+    TooLarge { limit: usize },
+    /// A `Link` to another origin than the configured API: not followed with the token.
+    #[error("Webex sent {0}")]
+    ForeignLink(#[from] crate::outbound::ForeignLink),
     #[error("{0}")]
     Protocol(String),
+}
+
+impl From<crate::outbound::HttpError> for ApiError {
+    fn from(e: crate::outbound::HttpError) -> Self {
+        use crate::outbound::HttpError;
+        match e {
+            HttpError::ConnectTimedOut(_) | HttpError::TimedOut(_) => ApiError::TimedOut(e.to_string()),
+            HttpError::TooLarge { limit } => ApiError::TooLarge { limit },
+            HttpError::Network(m) => ApiError::Network(m),
+        }
+    }
 }
 
 impl ApiError {
     /// Worth another attempt: throttling, a server error, or the network.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ApiError::Throttled { .. } | ApiError::Server { .. } | ApiError::Network(_))
+        matches!(self, ApiError::Throttled { .. } | ApiError::Server { .. } | ApiError::Network(_) | ApiError::TimedOut(_))
     }
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

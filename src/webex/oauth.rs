@@ -110,13 +110,14 @@ pub enum OAuthError {
 #[derive(Clone)]
 pub struct WebexOAuth {
     client: Client,
-    http: reqwest::Client,
+    /// The token endpoint's client, with the outbound limits (timeouts, answer cap).
+    http: crate::outbound::BoundedOAuthHttp,
     org_scopes: Vec<String>,
     user_scopes: Vec<String>,
 }
 
 impl WebexOAuth {
-    pub fn new(cfg: &OAuthConfig, http: reqwest::Client) -> Result<Self, OAuthError> {
+    pub fn new(cfg: &OAuthConfig, http: crate::outbound::BoundedOAuthHttp) -> Result<Self, OAuthError> {
         let bad = |what: &str, e: oauth2::url::ParseError| OAuthError::Config(format!("webex: the {what} is not a URL ({e})"));
         let client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
             .set_client_secret(ClientSecret::new(cfg.client_secret.clone()))

@@ -2,7 +2,7 @@
 //! (`CalendarConfig`, flattened in), the daily CMS user sync, and Exchange (EWS on premises,
 //! Graph online); builds the calendar's settings, from which the domain makes both clients.
 
-use super::{ConfigError, Secret};
+use super::{ConfigError, HttpLimitsConfig, Secret};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use switchboard::calendar::service::CalendarConfig;
@@ -47,6 +47,17 @@ pub struct CalendarSection {
     /// `https://login.microsoftonline.com` and `https://graph.microsoft.com/v1.0` (other clouds, the simulator).
     pub graph_login_url: String,
     pub graph_api_url: String,
+    /// The key that seals the synced users' passcodes and space secrets at rest (32 bytes,
+    /// base64; best from the environment: `SWITCHBOARD_CALENDAR__SECRETS_KEY`). Unset:
+    /// `webex.secrets_key` when Webex is configured.
+    pub secrets_key: Option<Secret>,
+    /// `[calendar.http]`: timeouts and answer cap of every request to Exchange (EWS, NTLM, Graph
+    /// and its token endpoint).
+    pub http: HttpLimitsConfig,
+    /// A watcher (an EWS stream group, the Graph poller) that shows no sign of life this long —
+    /// no document on its stream (Exchange sends keep-alives), no answer, no round — is
+    /// restarted by the supervisor (resubscribe and catch up). More than `http.timeout_seconds`.
+    pub worker_stale_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,8 +88,11 @@ impl Default for CalendarSection {
             graph_domains: vec![],
             graph_poll_seconds: 60,
             graph_notification_url: String::new(),
+            secrets_key: None,
             graph_login_url: "https://login.microsoftonline.com".into(),
             graph_api_url: "https://graph.microsoft.com/v1.0".into(),
+            http: HttpLimitsConfig::default(),
+            worker_stale_seconds: 300,
         }
     }
 }
@@ -112,7 +126,8 @@ impl CalendarSection {
 
     /// The calendar part of the services, or `None` when off. `cms`: the CMS section, whose
     /// nodes the users and spaces are read from and whose concurrency the sync keeps to.
-    pub fn settings(&self, cms: &super::CmsConfig) -> Result<Option<CalendarSettings>, ConfigError> {
+    /// `webex_key`: `webex.secrets_key`, used when the calendar has no key of its own.
+    pub fn settings(&self, cms: &super::CmsConfig, webex_key: Option<&Secret>) -> Result<Option<CalendarSettings>, ConfigError> {
         if !self.enabled {
             return Ok(None);
         }
@@ -126,8 +141,16 @@ impl CalendarSection {
                 "calendar.enabled needs Exchange: calendar.ews_url and calendar.ews_user (on premises) and/or calendar.graph_tenant and calendar.graph_client_id (Exchange Online)".into(),
             ));
         }
+        let secrets = Self::secrets(self.secrets_key.as_ref().or(webex_key))?;
         let schedule = switchboard::calendar::schedule::Daily::parse(&self.sync_at, &self.sync_time_zone)
             .map_err(|e| ConfigError::Invalid(format!("calendar.sync_at / sync_time_zone: {e}")))?;
+        let http = self.http.limits("calendar.http")?;
+        if self.worker_stale_seconds <= self.http.timeout_seconds {
+            return Err(ConfigError::Invalid(format!(
+                "calendar.worker_stale_seconds ({}) must be more than calendar.http.timeout_seconds ({}): a watcher waiting on one slow answer is not stalled",
+                self.worker_stale_seconds, self.http.timeout_seconds
+            )));
+        }
         Ok(Some(CalendarSettings {
             calendar: self.join.clone(),
             sync: switchboard::calendar::users::SyncConfig {
@@ -139,7 +162,22 @@ impl CalendarSection {
             schedule,
             ews,
             graph,
+            secrets,
+            http,
+            stale_after: std::time::Duration::from_secs(self.worker_stale_seconds),
         }))
+    }
+
+    /// The vault key: required (passcodes are not kept in clear), and 32 bytes.
+    fn secrets(key: Option<&Secret>) -> Result<switchboard::secret::SecretBox, ConfigError> {
+        let key = key.filter(|k| !k.0.trim().is_empty()).ok_or_else(|| {
+            ConfigError::Invalid(
+                "calendar.enabled needs calendar.secrets_key (or webex.secrets_key) to seal CMS passcodes at rest: set \
+                 SWITCHBOARD_CALENDAR__SECRETS_KEY to the output of `openssl rand -base64 32`"
+                    .into(),
+            )
+        })?;
+        switchboard::secret::SecretBox::from_base64(&key.0).map_err(|e| ConfigError::Invalid(format!("calendar.secrets_key: {e}")))
     }
 
     /// Exchange on premises, when `ews_url` is set.

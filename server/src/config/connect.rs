@@ -1,7 +1,7 @@
 //! `[connect]`: Webex Connect, the SMS and voice channel of incidents — its URL and service
 //! key (which make the client), the sender numbers and the voice.
 
-use super::Secret;
+use super::{ConfigError, HttpLimitsConfig, Secret};
 use serde::{Deserialize, Serialize};
 
 /// Webex Connect (SMS and voice for incidents).
@@ -18,6 +18,8 @@ pub struct ConnectConfig {
     pub voice: String,
     pub voice_language: String,
     pub voice_gender: String,
+    /// `[connect.http]`: timeouts and answer cap of requests to Webex Connect.
+    pub http: HttpLimitsConfig,
 }
 
 impl Default for ConnectConfig {
@@ -30,6 +32,7 @@ impl Default for ConnectConfig {
             voice: "AriaNeural".into(),
             voice_language: "en-US".into(),
             voice_gender: "female".into(),
+            http: HttpLimitsConfig::default(),
         }
     }
 }
@@ -43,6 +46,10 @@ impl ConnectConfig {
     /// The client's base URL and service key; `None` (no key): no SMS or voice.
     pub fn client(&self) -> Option<(String, String)> {
         self.service_key.as_ref().filter(|k| !k.0.is_empty()).map(|k| (self.url.clone(), k.0.clone()))
+    }
+
+    pub fn limits(&self) -> Result<switchboard::outbound::HttpLimits, ConfigError> {
+        self.http.limits("connect.http")
     }
 
     /// The voice calls speak with.

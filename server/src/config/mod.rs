@@ -9,6 +9,7 @@ mod clients;
 mod cms;
 mod connect;
 mod database;
+mod http;
 mod retention;
 mod server;
 mod webex;
@@ -20,6 +21,7 @@ pub use clients::RateLimitConfig;
 pub use cms::{CmsConfig, CmsNodeConfig};
 pub use connect::ConnectConfig;
 pub use database::DatabaseConfig;
+pub use http::HttpLimitsConfig;
 pub use server::{LogFormat, ServerConfig};
 pub use switchboard::retention::RetentionPolicy;
 pub use webex::WebexConfig;
@@ -130,7 +132,7 @@ impl Config {
 
     /// The calendar part of the services, or `None` when off.
     pub fn calendar_settings(&self) -> Result<Option<switchboard::calendar::CalendarSettings>, ConfigError> {
-        self.calendar.settings(&self.cms)
+        self.calendar.settings(&self.cms, self.webex.secrets_key.as_ref())
     }
 
     /// The retention policy in force (the live-state rebuild window comes from `[cdr]`).

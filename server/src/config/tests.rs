@@ -100,3 +100,26 @@ fn services_with_secrets_over_plain_http_are_refused_unless_allowed_and_https_pa
     c.server.allow_insecure_http = true;
     assert!(c.check_secure_urls().is_ok(), "a test set-up may");
 }
+
+#[test]
+fn the_calendar_needs_a_key_to_seal_passcodes_and_falls_back_to_the_webex_one() {
+    let mut c = Config::default();
+    c.cms.nodes = vec![CmsNodeConfig {
+        name: "cb1".into(),
+        url: "https://cb1.example.com:445".into(),
+        username: None,
+        password: None,
+        ca_file: None,
+        insecure: false,
+    }];
+    c.calendar.enabled = true;
+    c.calendar.ews_url = "https://exchange.example.com/EWS/Exchange.asmx".into();
+    c.calendar.ews_user = "svc".into();
+    let err = c.calendar_settings().err().expect("refused without a key").to_string();
+    assert!(err.contains("calendar.secrets_key") && err.contains("SWITCHBOARD_CALENDAR__SECRETS_KEY"), "{err}");
+    c.calendar.secrets_key = Some(Secret("c2hvcnQ=".into()));
+    assert!(c.calendar_settings().err().expect("a short key is refused").to_string().contains("decodes to 5 bytes"));
+    c.calendar.secrets_key = None;
+    c.webex.secrets_key = Some(Secret(switchboard::secret::SecretBox::generate_key()));
+    assert!(c.calendar_settings().is_ok_and(|s| s.is_some()), "webex.secrets_key serves the calendar too");
+}

@@ -2,7 +2,7 @@
 //! in with which role, the key that seals tokens at rest, and the incident rooms; builds the
 //! Webex settings the domain makes its clients from (with `[connect]` for SMS and voice).
 
-use super::{ConfigError, ConnectConfig, Secret};
+use super::{ConfigError, ConnectConfig, HttpLimitsConfig, Secret};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use switchboard::incident::{IncidentConfig, WebexAccess, WebexRoleRule};
@@ -57,6 +57,8 @@ pub struct WebexConfig {
     /// fails with 5xx or cannot be reached, before it is marked failed with the reason (backoff
     /// 1 s, 2 s, 4 s … or the `Retry-After` between them).
     pub max_attempts: u32,
+    /// `[webex.http]`: timeouts and answer cap of requests to the Webex API and its token endpoint.
+    pub http: HttpLimitsConfig,
 }
 
 impl Default for WebexConfig {
@@ -82,6 +84,7 @@ impl Default for WebexConfig {
             directory_refresh_hours: 24,
             concurrency: 32,
             max_attempts: 8,
+            http: HttpLimitsConfig::default(),
             role_recheck_seconds: 600,
         }
     }
@@ -126,6 +129,8 @@ impl WebexConfig {
             connect: connect.client(),
             incident: self.incident(connect, public_base)?,
             directory_refresh: std::time::Duration::from_secs(self.directory_refresh_hours.max(1) * 3600),
+            http: self.http.limits("webex.http")?,
+            connect_http: connect.limits()?,
         }))
     }
 

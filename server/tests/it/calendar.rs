@@ -41,6 +41,7 @@ async fn graph_notifications_validate_wake_the_poller_at_once_and_forged_or_repe
     point_at_cms(&mut cfg, &cms);
     let c = &mut cfg.calendar;
     c.enabled = true;
+    c.secrets_key = Some(Secret(switchboard::secret::SecretBox::generate_key()));
     c.join.sip_domain = "example.com".into();
     c.mail_domain = "example.com".into();
     c.web_app_url = "https://join.example.com".into();

@@ -284,3 +284,33 @@ async fn calls_that_began_before_switchboard_listened_are_picked_up_from_the_api
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn after_a_call_bridge_restart_its_cdrs_are_a_new_session_not_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(1).await;
+    let app = app_with_cms(dir.path(), &sim).await;
+    let c = viewer(&app).await;
+    let before = sim.cluster.start_call(0, None, Some("Before the restart")).unwrap();
+    sim.cluster.join(0, &before, Joiner::sip("Host", "host@example.com", true)).unwrap();
+    assert!(sim.flush_cdrs(Duration::from_secs(10)).await);
+    let first = sim.node(0).cdr_stats()[0].delivered as i64;
+    assert_eq!(overview(&app, &c).await.records_received, first);
+
+    // Restarted over its admin endpoint: its CDRs start again at recordIndex 1, new session.
+    let res = reqwest::Client::new().post(format!("{}/sim/restart-callbridge", sim.url(0))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let after = sim.cluster.start_call(0, None, Some("After the restart")).unwrap();
+    sim.cluster.join(0, &after, Joiner::web_guest("Guest Ann")).unwrap();
+    assert!(sim.flush_cdrs(Duration::from_secs(10)).await);
+    let second = sim.node(0).cdr_stats()[0].delivered as i64 - first;
+    assert!(second >= 3, "callStart, callLegStart, callLegUpdate at least: {second}");
+
+    let o = overview(&app, &c).await;
+    assert_eq!(o.records_received, first + second, "every record of the new session stored, none taken for a resend");
+    let m = o.meetings.iter().find(|m| m.name == "After the restart").expect("the new call is live");
+    assert_eq!(m.externals, 1);
+    let metrics = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("switchboard_cdr_duplicate_records_total 0"), "{metrics}");
+    app.stop().await;
+}

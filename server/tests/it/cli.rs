@@ -99,3 +99,54 @@ fn serve_refuses_a_cdr_receiver_anyone_could_post_to_unless_told_it_is_on_purpos
     assert!(err.contains("cdr.token") && err.contains("cdr.open"), "{err}");
     assert!(!dir.path().join("d").exists(), "refused before anything was created");
 }
+
+/// SIGTERM while a request is still in flight (a client that sent the headers of a CDR batch
+/// and then nothing): the process ends by itself within its grace and the wind-down after it,
+/// instead of waiting for the request's own timeout (ten minutes here).
+#[tokio::test]
+async fn serve_ends_within_its_shutdown_grace_whatever_is_in_flight() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = dir.path().join("grace.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\naddr = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nshutdown_grace_seconds = 1\nrequest_timeout_seconds = 600\n[cdr]\ntoken = \"0123456789abcdef0123\"\n",
+            dir.path().join("d").display()
+        ),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..300 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "serve started");
+    let mut stalled = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stalled
+        .write_all(b"POST /cdr?token=0123456789abcdef0123 HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nContent-Length: 100000\r\n\r\n<records")
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let pid = child.id().unwrap().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // Grace (1 s) + wind-down (at most 1 s more) + the runtime's own exit wait: well inside 20 s;
+    // without the bound the process would wait for the stalled request (600 s).
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait()).await;
+    let status = status.expect("the process ended within its grace, not at the request timeout").unwrap();
+    assert!(status.success(), "a clean exit: {status:?}");
+    drop(stalled);
+}

@@ -11,4 +11,5 @@ mod headers;
 mod incidents;
 mod lobby;
 mod login;
+mod sim_world;
 mod unauth;

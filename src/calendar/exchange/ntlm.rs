@@ -6,17 +6,18 @@
 //! with the three-step handshake on that lane. A streaming request gets a lane of its own for
 //! as long as the stream lives.
 
+use crate::outbound::{HttpError, HttpLimits};
 use base64::Engine;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub struct NtlmAuth {
     creds: ntlmclient::Credentials,
     workstation: String,
     lanes: Vec<Arc<tokio::sync::Mutex<reqwest::Client>>>,
     next: AtomicUsize,
+    limits: HttpLimits,
 }
 
 /// A response read while its lane is held (the connection goes back to the lane after).
@@ -29,21 +30,22 @@ pub struct LaneResponse {
 /// Why a request could not be signed in or sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NtlmError {
-    #[error("cannot reach the server: {0}")]
-    Network(String),
+    #[error("{0}")]
+    Http(HttpError),
     #[error("the server gave no NTLM challenge")]
     NoChallenge,
     #[error("NTLM: {0}")]
     Protocol(String),
 }
 
-fn net(e: reqwest::Error) -> NtlmError {
-    NtlmError::Network(e.without_url().to_string())
-}
-
 /// A client that keeps at most one idle connection, HTTP/1.1 (NTLM is per connection).
-pub fn lane_client() -> reqwest::Client {
-    reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).pool_max_idle_per_host(1).http1_only().build().unwrap_or_default()
+pub fn lane_client(limits: &HttpLimits) -> Result<reqwest::Client, HttpError> {
+    limits
+        .client_builder()
+        .pool_max_idle_per_host(1)
+        .http1_only()
+        .build()
+        .map_err(|e| HttpError::Network(format!("cannot build the HTTP client: {e}")))
 }
 
 /// `DOMAIN\user` → (user, DOMAIN); `user@domain` (a UPN) and `user` are sent as they are.
@@ -55,14 +57,21 @@ fn split_account(account: &str) -> (String, String) {
 }
 
 impl NtlmAuth {
-    pub fn new(account: &str, password: &str, lanes: usize) -> Self {
+    pub fn new(account: &str, password: &str, lanes: usize, limits: HttpLimits) -> Result<Self, HttpError> {
         let (username, domain) = split_account(account);
-        Self {
+        let lanes =
+            (0..lanes.max(1)).map(|_| lane_client(&limits).map(|c| Arc::new(tokio::sync::Mutex::new(c)))).collect::<Result<_, _>>()?;
+        Ok(Self {
             creds: ntlmclient::Credentials { username, password: password.to_string(), domain },
             workstation: "SWITCHBOARD".into(),
-            lanes: (0..lanes.max(1)).map(|_| Arc::new(tokio::sync::Mutex::new(lane_client()))).collect(),
+            lanes,
             next: AtomicUsize::new(0),
-        }
+            limits,
+        })
+    }
+
+    fn net(&self, e: reqwest::Error) -> NtlmError {
+        NtlmError::Http(self.limits.error(e))
     }
 
     /// Sends `build(client)` on a free lane (or the next one), authenticating its connection
@@ -79,7 +88,7 @@ impl NtlmAuth {
 
     /// Sends on a new connection of its own (a stream), authenticated.
     pub async fn send_alone(&self, build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder) -> Result<reqwest::Response, NtlmError> {
-        self.handshake(&lane_client(), &build).await
+        self.handshake(&lane_client(&self.limits).map_err(NtlmError::Http)?, &build).await
     }
 
     async fn handshake(
@@ -87,7 +96,7 @@ impl NtlmAuth {
         client: &reqwest::Client,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, NtlmError> {
-        let res = build(client).send().await.map_err(net)?;
+        let res = build(client).send().await.map_err(|e| self.net(e))?;
         let offers = |r: &reqwest::Response| {
             r.headers().get_all(WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).any(|v| {
                 let v = v.trim_start();
@@ -98,7 +107,7 @@ impl NtlmAuth {
             return Ok(res);
         }
         // Read to the end so the connection is free for the next step.
-        let _ = res.bytes().await;
+        let _ = crate::outbound::read_body(res, &self.limits).await;
         let negotiate = ntlmclient::Message::Negotiate(ntlmclient::NegotiateMessage {
             flags: ntlmclient::Flags::NEGOTIATE_UNICODE
                 | ntlmclient::Flags::REQUEST_TARGET
@@ -113,14 +122,14 @@ impl NtlmAuth {
                 .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
                 .map_err(|e| NtlmError::Protocol(format!("NTLM message: {e}")))
         };
-        let res = build(client).header(AUTHORIZATION, format!("NTLM {}", b64(&negotiate)?)).send().await.map_err(net)?;
+        let res = build(client).header(AUTHORIZATION, format!("NTLM {}", b64(&negotiate)?)).send().await.map_err(|e| self.net(e))?;
         let challenge = res
             .headers()
             .get_all(WWW_AUTHENTICATE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .find_map(|v| v.strip_prefix("NTLM ").or_else(|| v.strip_prefix("Negotiate ")).map(|t| t.trim().to_string()));
-        let _ = res.bytes().await;
+        let _ = crate::outbound::read_body(res, &self.limits).await;
         let Some(challenge) = challenge else { return Err(NtlmError::NoChallenge) };
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(challenge)
@@ -132,7 +141,7 @@ impl NtlmAuth {
         let answer = ntlmclient::respond_challenge_ntlm_v2(c.challenge, &target_info, ntlmclient::get_ntlm_time(), &self.creds);
         let authenticate =
             answer.to_message(&self.creds, &self.workstation, ntlmclient::Flags::NEGOTIATE_UNICODE | ntlmclient::Flags::NEGOTIATE_NTLM);
-        let res = build(client).header(AUTHORIZATION, format!("NTLM {}", b64(&authenticate)?)).send().await.map_err(net)?;
+        let res = build(client).header(AUTHORIZATION, format!("NTLM {}", b64(&authenticate)?)).send().await.map_err(|e| self.net(e))?;
         Ok(res)
     }
 }

@@ -17,7 +17,7 @@ use crate::calendar::store::CalendarStore;
 use crate::model::calendar::GroupHealth;
 use crate::store::Store;
 use crate::sync::lock;
-use crate::workers::WorkerCtx;
+use crate::workers::{Pulse, WorkerCtx};
 use futures::StreamExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -91,7 +91,18 @@ impl GraphPoller {
     /// the next delta link; every changed meeting processed (a series once, on its master).
     /// Returns how many were.
     pub async fn poll(&self, mailbox: &str) -> Result<usize, WatchError> {
+        self.poll_beating(mailbox, &Pulse::detached()).await
+    }
+
+    /// [`Self::poll`], beating `pulse` for each page and meeting.
+    async fn poll_beating(&self, mailbox: &str, pulse: &Pulse) -> Result<usize, WatchError> {
         let mut link = self.calendar.delta_link(mailbox).await?;
+        if link.as_deref().is_some_and(|l| !self.graph.is_own_link(l)) {
+            // Stored under another `graph_api_url`: our token does not go there; start over here.
+            tracing::warn!(%mailbox, "the stored delta link is not on the configured Graph API; reading the calendar window again");
+            self.calendar.save_delta_link(mailbox, None).await?;
+            link = None;
+        }
         let mut n = 0;
         // A series' occurrences span many pages; its master is read and handled once a round.
         let mut done = std::collections::HashSet::new();
@@ -105,8 +116,10 @@ impl GraphPoller {
                 }
                 other => other?,
             };
+            pulse.beat();
             for id in page.changed.iter().filter(|id| done.insert(id.to_string())) {
                 n += 1;
+                pulse.beat();
                 if let Err(e) = self.service.process(mailbox, id, Some(OffsetDateTime::now_utc())).await {
                     tracing::warn!(%mailbox, error = %e, "a meeting could not be processed");
                 }
@@ -132,16 +145,20 @@ impl GraphPoller {
             ..Default::default()
         };
         let mut wake = self.wake_rx.lock().await;
+        let pulse = ctx.pulse();
+        ctx.idle();
         while !ctx.is_cancelled() {
+            pulse.beat();
             let started = OffsetDateTime::now_utc();
-            let me = &self;
+            let (me, beat) = (&self, &pulse);
             let results: Vec<(String, Result<usize, WatchError>, Option<WatchError>)> = futures::stream::iter(mailboxes.iter().cloned())
                 .map(|m| async move {
                     let sub = match &me.subscriptions {
                         Some(subs) => subs.ensure(&m).await.err(),
                         None => None,
                     };
-                    let r = me.poll(&m).await;
+                    beat.beat();
+                    let r = me.poll_beating(&m, beat).await;
                     (m, r, sub)
                 })
                 .buffer_unordered(self.concurrency.max(1))
@@ -151,12 +168,15 @@ impl GraphPoller {
             let now = tokio::time::Instant::now();
             let next = now.checked_add(wait).unwrap_or(now + MAX_RETRY_AFTER);
             loop {
+                // Quiet on purpose until the next round.
+                pulse.quiet_for(next.saturating_duration_since(tokio::time::Instant::now()));
                 let w = tokio::select! {
                     _ = ctx.cancelled() => return,
                     _ = tokio::time::sleep_until(next) => break,
                     w = wake.recv() => match w { Some(w) => w, None => break },
                 };
-                self.on_notification(w, &mailboxes).await;
+                pulse.beat();
+                self.on_notification(w, &mailboxes, &pulse).await;
             }
         }
     }
@@ -197,10 +217,10 @@ impl GraphPoller {
         wait
     }
 
-    async fn on_notification(&self, w: Wanted, mailboxes: &[String]) {
+    async fn on_notification(&self, w: Wanted, mailboxes: &[String], pulse: &Pulse) {
         let (mailbox, result) = match w {
             Wanted::Poll(m) if mailboxes.contains(&m) => {
-                let r = self.poll(&m).await.map(|_| ());
+                let r = self.poll_beating(&m, pulse).await.map(|_| ());
                 (m, r)
             }
             Wanted::Renew(m) if mailboxes.contains(&m) => {
@@ -216,7 +236,7 @@ impl GraphPoller {
                     None => Ok(()),
                 };
                 // Changes may have been missed while it was gone.
-                let r = r.and(self.poll(&m).await.map(|_| ()));
+                let r = r.and(self.poll_beating(&m, pulse).await.map(|_| ()));
                 (m, r)
             }
             _ => return,

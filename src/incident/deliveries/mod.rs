@@ -147,7 +147,8 @@ impl IncidentService {
     }
 
     pub async fn save_templates(&self, t: IncidentTemplates, by: &str) -> Result<templates::Rendered, IncidentError> {
-        let preview = templates::validate(&t).map_err(|e| IncidentError::Invalid(e.to_string()))?;
+        let checked = templates::render_off_runtime(t.clone(), TemplateVars::sample()).await;
+        let preview = checked.map_err(|e| IncidentError::Invalid(e.to_string()))?;
         self.deliveries.settings.put_setting(TEMPLATES_KEY, &t, by).await?;
         self.audit.record(AuditRecord::new(by, AuditAction::IncidentTemplates, AuditResult::Ok)).await;
         Ok(preview)
@@ -269,9 +270,10 @@ impl IncidentService {
             commander: i.commander.clone(),
             ack_link: self.acks.link(&i, d.responder_id),
         };
-        let text = templates::render(&t, &vars)
-            .or_else(|_| templates::render(&Default::default(), &vars))
-            .map_err(|e| ApiError::Protocol(e.to_string()))?;
+        let text = match templates::render_off_runtime(t, vars.clone()).await {
+            Ok(text) => text,
+            Err(_) => templates::render_off_runtime(Default::default(), vars).await.map_err(|e| ApiError::Protocol(e.to_string()))?,
+        };
         self.deliveries.channels.send(d.channel, &d.address, &text, self.deliveries.outbox.user_token(i.id)).await
     }
 }

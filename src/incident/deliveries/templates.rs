@@ -71,6 +71,13 @@ pub fn render(t: &IncidentTemplates, vars: &TemplateVars) -> Result<Rendered, Te
     Ok(Rendered { webex, sms: one("SMS", &t.sms)?, voice: one("voice", &t.voice)? })
 }
 
+/// [`render`] on the blocking pool (see [`templating::render_off_runtime`]).
+pub async fn render_off_runtime(t: IncidentTemplates, vars: TemplateVars) -> Result<Rendered, TemplateError> {
+    templating::render_off_runtime(move || render(&t, &vars))
+        .await
+        .unwrap_or_else(|reason| Err(TemplateError { which: "notification", reason }))
+}
+
 /// Refuses templates that fail with the sample values (unknown variables, syntax errors).
 pub fn validate(t: &IncidentTemplates) -> Result<Rendered, TemplateError> {
     render(t, &TemplateVars::sample())

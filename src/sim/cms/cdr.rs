@@ -65,6 +65,19 @@ impl Outbox {
         }
     }
 
+    /// The Call Bridge restarted: a new session, `recordIndex` from 1 again for every receiver,
+    /// and what was still waiting in memory is lost (counted as dropped).
+    pub fn restart(&mut self) -> String {
+        self.session = uuid::Uuid::new_v4().to_string();
+        self.correlator_index = 0;
+        for q in self.receivers.values_mut() {
+            q.dropped += q.queue.len() as u64;
+            q.queue.clear();
+            q.next_index = 1;
+        }
+        self.session.clone()
+    }
+
     /// Keeps the receiver set in step with the node's configured `/system/cdrReceivers`.
     pub fn sync_receivers(&mut self, urls: &[String]) {
         self.receivers.retain(|u, _| urls.contains(u));
@@ -126,8 +139,12 @@ impl Outbox {
         Some((last, body))
     }
 
-    /// The receiver answered 200: the batch up to `last` is delivered.
-    pub fn ack(&mut self, url: &str, last: u64) {
+    /// The receiver answered 200: the batch up to `last` of `session` is delivered. A batch sent
+    /// before a restart acknowledges nothing of the new session.
+    pub fn ack(&mut self, url: &str, session: &str, last: u64) {
+        if session != self.session {
+            return;
+        }
         if let Some(q) = self.receivers.get_mut(url) {
             while q.queue.front().is_some_and(|p| p.index <= last) {
                 q.queue.pop_front();
@@ -288,8 +305,30 @@ mod tests {
         // No 200: the same batch comes again.
         o.nack("http://a/cdr");
         assert_eq!(o.batch("http://a/cdr", 10).unwrap().1, body_a);
-        o.ack("http://a/cdr", last_a);
+        o.ack("http://a/cdr", &o.session.clone(), last_a);
         assert!(o.batch("http://a/cdr", 10).is_none());
+    }
+
+    #[test]
+    fn a_restart_starts_a_new_session_counting_from_one_and_loses_what_waited() {
+        let mut o = Outbox::new(None, 100);
+        o.sync_receivers(&["http://a/cdr".into()]);
+        o.emit("callStart", "<call id=\"c\"/>".into());
+        o.emit("callEnd", "<call id=\"c\"/>".into());
+        let (_, before) = o.batch("http://a/cdr", 1).unwrap();
+        let old = o.session.clone();
+        o.ack("http://a/cdr", &old, 1);
+        let new = o.restart();
+        assert_ne!(new, old);
+        assert!(o.batch("http://a/cdr", 10).is_none(), "the unsent callEnd went with the restart");
+        o.emit("callStart", "<call id=\"d\"/>".into());
+        let (last, after) = o.batch("http://a/cdr", 10).unwrap();
+        assert_eq!(last, 1);
+        o.ack("http://a/cdr", &old, 1);
+        assert!(o.batch("http://a/cdr", 10).is_some(), "a 200 to a batch sent before the restart acknowledges nothing after it");
+        assert!(before.contains(&format!("session=\"{old}\"")) && after.contains(&format!("session=\"{new}\"")), "{after}");
+        assert!(after.contains("recordIndex=\"1\" correlatorIndex=\"0\""), "{after}");
+        assert_eq!(o.stats()[0].dropped, 1);
     }
 
     #[test]

@@ -4,7 +4,6 @@
 use super::db::{self, CoSpace, Leg, NodeDb, Shared, User};
 use super::node::{Faults, Node};
 use super::{cdr, lock, SimConfig};
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -42,7 +41,7 @@ impl Cluster {
                     db: Mutex::new(NodeDb::default()),
                     cdr_wake: Notify::new(),
                     faults: Faults::default(),
-                    log: Mutex::new(VecDeque::new()),
+                    log: Default::default(),
                     started: Instant::now(),
                 }
             })
@@ -100,6 +99,28 @@ impl Cluster {
         id
     }
 
+    /// Users as an LDAP import leaves them, `(jid, display name)` each, their email their JID,
+    /// each owning a personal space `<local part>.<space_suffix>` (name and URI; call ids from
+    /// `first_call_id` on). A JID already held, or a space URI already taken, is skipped.
+    /// Returns how many users were added.
+    pub fn import_users(&self, users: &[(String, String)], space_suffix: &str, first_call_id: u64) -> usize {
+        let mut added = 0;
+        for (jid, name) in users {
+            if self.user_id(jid).is_some() {
+                continue;
+            }
+            self.add_user(jid, name, jid);
+            added += 1;
+            let local = jid.split('@').next().unwrap_or(jid);
+            let uri = if space_suffix.is_empty() { local.to_string() } else { format!("{local}.{space_suffix}") };
+            if lock(&self.shared).co_spaces.values().any(|s| s.uri.eq_ignore_ascii_case(&uri)) {
+                continue;
+            }
+            self.add_co_space(&uri, &uri, &(first_call_id + added as u64 - 1).to_string(), Some(jid), None);
+        }
+        added
+    }
+
     /// (call id, name) of every active call on a node.
     pub fn calls(&self, node: usize) -> Vec<(String, String)> {
         self.nodes.get(node).map(|n| lock(&n.db).calls.values().map(|c| (c.id.clone(), c.name.clone())).collect()).unwrap_or_default()
@@ -126,6 +147,21 @@ impl Cluster {
         Ok(id)
     }
 
+    /// The Call Bridge at `node` restarts: its calls, legs and participants are gone (without
+    /// CDRs, as when a node goes down), its CDR receivers stay configured, and its CDRs carry a
+    /// new session with `recordIndex` from 1. Returns the new session.
+    pub fn restart_node(&self, node: usize) -> Result<String, SimError> {
+        let n = self.node(node)?;
+        let mut db = lock(&n.db);
+        db.calls.clear();
+        db.legs.clear();
+        db.participants.clear();
+        let session = lock(&n.outbox).restart();
+        drop(db);
+        tracing::info!(node = %n.name, %session, "simulated Call Bridge restarted");
+        Ok(session)
+    }
+
     /// Sends pending CDRs of one node to every receiver until each has nothing left or fails.
     pub(super) async fn deliver(&self, n: &Node, backoff: &mut std::collections::HashMap<String, (Instant, Duration)>) {
         let urls = lock(&n.outbox).urls();
@@ -136,7 +172,12 @@ impl Cluster {
                 }
             }
             loop {
-                let Some((last, body)) = lock(&n.outbox).batch(&url, self.cfg.cdr_batch) else { break };
+                let next = {
+                    let mut out = lock(&n.outbox);
+                    let session = out.session.clone();
+                    out.batch(&url, self.cfg.cdr_batch).map(|(last, body)| (session, last, body))
+                };
+                let Some((session, last, body)) = next else { break };
                 let sent = self.http.post(&url).header("content-type", "text/xml").body(body).send().await;
                 let ok = matches!(&sent, Ok(r) if r.status() == reqwest::StatusCode::OK);
                 if let Ok(r) = sent {
@@ -144,7 +185,7 @@ impl Cluster {
                     let _ = r.bytes().await;
                 }
                 if ok && !n.faults.should_lose_ack() {
-                    lock(&n.outbox).ack(&url, last);
+                    lock(&n.outbox).ack(&url, &session, last);
                     backoff.remove(&url);
                 } else {
                     lock(&n.outbox).nack(&url);

@@ -3,7 +3,8 @@
 
 use super::db::NodeDb;
 use super::{cdr, lock};
-use std::collections::VecDeque;
+pub use crate::sim::request_log::LoggedRequest;
+use crate::sim::request_log::RequestLog;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -18,6 +19,9 @@ pub struct Faults {
     drop_ppm: AtomicU64,
     /// Chance that a CDR batch's 200 is "not seen", so CMS sends the batch again.
     lost_ack_ppm: AtomicU64,
+    /// Chance that a page with rows after it comes back shorter than its `limit` (never the
+    /// first page: a client must cope with a short page in the middle of a list).
+    short_page_ppm: AtomicU64,
     /// Every API request fails with 503 while set (the node is "down").
     down: AtomicU64,
     /// The next N API requests fail with 503 / lose their connection (deterministic faults).
@@ -37,6 +41,10 @@ impl Faults {
     }
     pub fn set_lost_ack_rate(&self, rate: f64) {
         self.lost_ack_ppm.store((rate.clamp(0.0, 1.0) * 1e6) as u64, Ordering::Relaxed);
+    }
+    /// 1.0: every page but the first and the last is short.
+    pub fn set_short_page_rate(&self, rate: f64) {
+        self.short_page_ppm.store((rate.clamp(0.0, 1.0) * 1e6) as u64, Ordering::Relaxed);
     }
     pub fn set_down(&self, down: bool) {
         self.down.store(down as u64, Ordering::Relaxed);
@@ -63,21 +71,12 @@ impl Faults {
     pub fn should_drop(&self) -> bool {
         Self::take(&self.drop_next) || Self::roll(&self.drop_ppm)
     }
+    pub fn should_short_page(&self) -> bool {
+        Self::roll(&self.short_page_ppm)
+    }
     pub fn should_lose_ack(&self) -> bool {
         Self::roll(&self.lost_ack_ppm)
     }
-}
-
-/// One request as the simulator saw it, for tests to inspect.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct LoggedRequest {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub body: String,
-    pub status: u16,
-    /// When the answer was sent, in microseconds since the node started.
-    pub at_us: u64,
 }
 
 pub struct Node {
@@ -89,27 +88,20 @@ pub struct Node {
     pub(super) outbox: Mutex<cdr::Outbox>,
     pub(super) cdr_wake: Notify,
     pub faults: Faults,
-    pub(super) log: Mutex<VecDeque<LoggedRequest>>,
+    pub(super) log: RequestLog,
     pub(super) started: Instant,
 }
 
 impl Node {
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        lock(&self.log).iter().cloned().collect()
+        self.log.requests()
     }
     pub fn clear_requests(&self) {
-        lock(&self.log).clear();
-    }
-    pub(super) fn record(&self, r: LoggedRequest) {
-        let mut log = lock(&self.log);
-        if log.len() >= 10_000 {
-            log.pop_front();
-        }
-        log.push_back(r);
+        self.log.clear();
     }
     /// Microseconds since this node started, the clock of `LoggedRequest::at_us`.
     pub fn clock_us(&self) -> u64 {
-        self.started.elapsed().as_micros() as u64
+        self.log.clock_us()
     }
     pub fn cdr_stats(&self) -> Vec<cdr::ReceiverStats> {
         lock(&self.outbox).stats()

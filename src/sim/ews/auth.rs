@@ -1,8 +1,8 @@
 //! Who is asking: Basic on every request (unless switched off), or NTLM bound to the connection
 //! (Negotiate → 401 with a Challenge → Authenticate checked as NTLMv2 → the connection is signed
-//! in for its later requests).
+//! in for its later requests), with the simulator's own NTLM reader and writer ([`ntlm`]).
 
-use super::{Shared, SimAccount};
+use super::{ntlm, Shared, SimAccount};
 use crate::sync::lock;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -50,62 +50,32 @@ pub(super) fn authenticate(s: &Shared, peer: SocketAddr, headers: &HeaderMap) ->
         return check_basic(s, headers).ok_or(None);
     };
     let bytes = base64::engine::general_purpose::STANDARD.decode(token.trim()).unwrap_or_default();
-    match ntlmclient::Message::try_from(bytes.as_slice()) {
-        Ok(ntlmclient::Message::Negotiate(_)) => {
+    match ntlm::read(&bytes) {
+        Some(ntlm::ClientMessage::Negotiate { flags }) => {
             s.faults.ntlm_handshakes.fetch_add(1, Ordering::Relaxed);
             let challenge: [u8; 8] = rand::random();
-            let msg = ntlmclient::Message::Challenge(ntlmclient::ChallengeMessage {
-                target_name: "EXAMPLE".into(),
-                flags: ntlmclient::Flags::NEGOTIATE_UNICODE | ntlmclient::Flags::NEGOTIATE_NTLM | ntlmclient::Flags::REQUEST_TARGET,
-                challenge,
-                context: (0, 0),
-                target_information: vec![
-                    ntlmclient::TargetInfoEntry::from_string(ntlmclient::TargetInfoType::NtDomain, "EXAMPLE"),
-                    ntlmclient::TargetInfoEntry::from_string(ntlmclient::TargetInfoType::NtServer, "EXCH01"),
-                    ntlmclient::TargetInfoEntry { entry_type: ntlmclient::TargetInfoType::Terminator, data: vec![] },
-                ],
-                os_version: Default::default(),
-            });
             lock(&s.ntlm).insert(peer, NtlmConn::Challenged(challenge));
-            let c = msg.to_bytes().map(|b| base64::engine::general_purpose::STANDARD.encode(b)).unwrap_or_default();
-            Err(Some(c))
+            Err(Some(base64::engine::general_purpose::STANDARD.encode(ntlm::challenge(challenge, flags))))
         }
-        Ok(ntlmclient::Message::Authenticate(a)) => {
+        Some(ntlm::ClientMessage::Authenticate(a)) => {
             let Some(NtlmConn::Challenged(challenge)) = lock(&s.ntlm).get(&peer).cloned() else {
                 // An Authenticate on a connection that was not challenged: start over.
                 return Err(None);
             };
-            let account = s.cfg.accounts.iter().find(|x| x.user.eq_ignore_ascii_case(&a.user_name)).cloned();
-            let ok = account.as_ref().is_some_and(|acc| ntlm_v2_valid(&a, challenge, &acc.password));
-            match (ok, account) {
-                (true, Some(acc)) => {
+            let account = s.cfg.accounts.iter().find(|x| x.user.eq_ignore_ascii_case(&a.user)).cloned();
+            match account.filter(|acc| ntlm::v2_valid(&a, challenge, &acc.password)) {
+                Some(acc) => {
                     lock(&s.ntlm).insert(peer, NtlmConn::Authenticated(acc.clone()));
                     Ok(acc)
                 }
-                _ => {
+                None => {
                     lock(&s.ntlm).remove(&peer);
                     Err(None)
                 }
             }
         }
-        _ => Err(None),
+        None => Err(None),
     }
-}
-
-/// The NTLMv2 response: HMAC-MD5 under NTOWFv2(password, user, domain) of the server challenge
-/// and the client's blob must equal the NTProofStr in front of that blob.
-fn ntlm_v2_valid(a: &ntlmclient::AuthenticateMessage, challenge: [u8; 8], password: &str) -> bool {
-    use hmac::Mac;
-    if a.ntlm_response.len() <= 16 {
-        return false;
-    }
-    let creds = ntlmclient::Credentials { username: a.user_name.clone(), password: password.to_string(), domain: a.domain_name.clone() };
-    let key = ntlmclient::ntlm_v2_password_func(&creds);
-    let (proof, blob) = a.ntlm_response.split_at(16);
-    let Ok(mut mac) = <hmac::Hmac<md5::Md5> as Mac>::new_from_slice(&key) else { return false };
-    mac.update(&challenge);
-    mac.update(blob);
-    mac.verify_slice(proof).is_ok()
 }
 
 /// The account Basic authentication names, when its password is right.

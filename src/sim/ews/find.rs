@@ -1,15 +1,14 @@
-//! FindItem (a CalendarView expanding series, or IndexedPageItemView paging) and GetFolder of
-//! distinguished folders, for clients other than Switchboard's.
+//! FindItem (a CalendarView expanding series, or IndexedPageItemView paging; items in the
+//! requested shape, never with bodies or attendee lists) and GetFolder of distinguished folders.
 
-use super::model::{lookup, occurrence_id, SimItem};
+use super::model::{folder_id, lookup, occurrence_id, SimItem};
 use super::reply::{fault, message, no_mailbox, xml_response};
 use super::request::{Req, View};
-use super::xml::{esc, t3339};
+use super::shape::{item_xml, NOT_IN_FIND};
 use super::Shared;
 use crate::sync::lock;
 use axum::http::StatusCode;
 use axum::response::Response;
-use base64::Engine;
 use time::OffsetDateTime;
 
 /// FindItem in a mailbox's calendar: a CalendarView (items overlapping the range, at most
@@ -19,9 +18,22 @@ pub(super) fn find_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
     if mailbox.is_empty() {
         return no_mailbox("FindItem");
     }
+    if let Some(f) = req.shape.fields.iter().find(|f| NOT_IN_FIND.iter().any(|n| n.eq_ignore_ascii_case(f))) {
+        return xml_response(
+            StatusCode::OK,
+            message(
+                "FindItem",
+                "Error",
+                "ErrorInvalidPropertyRequest",
+                &format!("The property {f} can't be used in FindItem requests."),
+                "",
+            ),
+        );
+    }
     let items = lock(&s.items);
     // Without a CalendarView a series is its master; exceptions live inside it.
-    let mut all: Vec<SimItem> = items.iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox) && i.master.is_none()).cloned().collect();
+    let mut all: Vec<SimItem> =
+        items.iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox) && i.master.is_none() && i.folder == "calendar").cloned().collect();
     all.sort_by_key(|i| (i.start, i.seq));
     let found = match &req.view {
         Some(View::Calendar { start, end, max }) => match calendar_view(&items, all, mailbox, start, end, *max) {
@@ -34,7 +46,7 @@ pub(super) fn find_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
             Found { page: all.into_iter().take(1000).collect(), total: n, includes_last: n <= 1000, offset: None }
         }
     };
-    let rows: String = found.page.iter().map(summary_xml).collect();
+    let rows: String = found.page.iter().map(|i| item_xml(i, &req.shape, true)).collect();
     let paging = found.offset.map(|o| format!(" IndexedPagingOffset=\"{o}\"")).unwrap_or_default();
     xml_response(
         StatusCode::OK,
@@ -114,36 +126,19 @@ fn indexed_page(all: Vec<SimItem>, offset: usize, max: Option<usize>) -> Found {
     Found { page, total: n, includes_last: next >= n, offset: Some(next) }
 }
 
-/// An item's summary in FindItem (no body).
-fn summary_xml(i: &SimItem) -> String {
-    format!(
-        "<t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/><t:Subject>{}</t:Subject><t:Start>{}</t:Start><t:End>{}</t:End>\
-         <t:Location>{}</t:Location><t:CalendarItemType>{}</t:CalendarItemType><t:Organizer><t:Mailbox><t:Name>{}</t:Name>\
-         <t:EmailAddress>{}</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType></t:Mailbox></t:Organizer></t:CalendarItem>",
-        i.id,
-        i.change_key,
-        esc(&i.subject),
-        t3339(i.start),
-        t3339(i.end),
-        esc(&i.location),
-        i.item_type,
-        esc(&i.organizer),
-        esc(&i.organizer)
-    )
-}
-
 /// GetFolder of distinguished folders (calendar, inbox, root, msgfolderroot).
 pub(super) fn get_folder(s: &Shared, mailbox: &str, req: &Req) -> Response {
     if mailbox.is_empty() {
         return no_mailbox("GetFolder");
     }
-    let count = lock(&s.items).iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox)).count();
-    let id = |name: &str| base64::engine::general_purpose::STANDARD.encode(format!("{mailbox}/{name}"));
+    let count = lock(&s.items).iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox) && i.folder == "calendar").count();
+    let id = |name: &str| folder_id(mailbox, name);
     let mut folders = String::new();
     for f in &req.folders {
         let (element, name, total) = match f.as_str() {
             "calendar" => ("CalendarFolder", "Calendar", count),
             "inbox" => ("Folder", "Inbox", 0),
+            "deleteditems" => ("Folder", "Deleted Items", 0),
             "root" | "msgfolderroot" => ("Folder", "Top of Information Store", 0),
             other => {
                 return xml_response(

@@ -2,11 +2,11 @@
 //! (ChangeKey conflicts, an occurrence written becoming an exception, the organiser's update
 //! reaching attendees' copies) and CreateItem.
 
-use super::model::{lookup, occurrence_id, SimItem, SimMeeting};
-use super::reply::{fault, message, no_mailbox, xml_response};
+use super::model::{lookup, SimItem, SimMeeting};
+use super::reply::{fault, message, messages_of, no_mailbox, response_message, xml_response};
 use super::request::Req;
+use super::shape::item_xml;
 use super::subscriptions::{publish, Event};
-use super::xml::{esc, t3339, MARKER_PROPERTY};
 use super::{new_id, Shared};
 use crate::sync::lock;
 use axum::http::StatusCode;
@@ -14,77 +14,41 @@ use axum::response::Response;
 use std::sync::atomic::Ordering;
 use time::OffsetDateTime;
 
-fn item_xml(i: &SimItem) -> String {
-    let marker = i
-        .marker
-        .as_ref()
-        .map(|m| {
-            format!(
-                "<t:ExtendedProperty><t:ExtendedFieldURI DistinguishedPropertySetId=\"PublicStrings\" PropertyName=\"{MARKER_PROPERTY}\" PropertyType=\"String\"/><t:Value>{}</t:Value></t:ExtendedProperty>",
-                esc(m)
-            )
+/// GetItem: one response message per requested id, in order — the item as the shape asks, or
+/// ErrorItemNotFound for that id alone.
+pub(super) fn get_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
+    if req.items.is_empty() {
+        return fault("ErrorInvalidRequest", "No ItemId.", None);
+    }
+    let items = lock(&s.items);
+    let messages: Vec<String> = req
+        .items
+        .iter()
+        .map(|(id, _)| match lookup(&items, id, mailbox) {
+            Some(i) => {
+                response_message("GetItem", "Success", "NoError", "", &format!("<m:Items>{}</m:Items>", item_xml(&i, &req.shape, false)))
+            }
+            None => {
+                response_message("GetItem", "Error", "ErrorItemNotFound", "The specified object was not found in the store.", "<m:Items/>")
+            }
         })
-        .unwrap_or_default();
-    // A master: its pattern and range, and its first and last occurrences (none last without an end).
-    let series = i
-        .recurrence
-        .as_ref()
-        .map(|r| {
-            let occ = |name: &str, o: Option<(u32, OffsetDateTime, OffsetDateTime)>| {
-                o.map(|(n, s, e)| {
-                    format!(
-                        "<t:{name}><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/><t:Start>{}</t:Start><t:End>{}</t:End><t:OriginalStart>{}</t:OriginalStart></t:{name}>",
-                        occurrence_id(&i.id, n),
-                        i.change_key,
-                        t3339(s),
-                        t3339(e),
-                        t3339(s)
-                    )
-                })
-                .unwrap_or_default()
-            };
-            format!(
-                "{}{}{}",
-                r.xml(i.start),
-                occ("FirstOccurrence", r.expand(i.start, i.end, None, 1).pop()),
-                occ("LastOccurrence", r.last(i.start, i.end))
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        "<t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/><t:Subject>{}</t:Subject><t:Body BodyType=\"{}\">{}</t:Body>{marker}\
-         <t:UID>{}</t:UID><t:Start>{}</t:Start><t:End>{}</t:End><t:Location>{}</t:Location><t:IsRecurring>{}</t:IsRecurring>\
-         <t:CalendarItemType>{}</t:CalendarItemType><t:Organizer><t:Mailbox><t:Name>{}</t:Name><t:EmailAddress>{}</t:EmailAddress>\
-         <t:RoutingType>SMTP</t:RoutingType></t:Mailbox></t:Organizer>{series}<t:IsOrganizer>{}</t:IsOrganizer></t:CalendarItem>",
-        i.id,
-        i.change_key,
-        esc(&i.subject),
-        if i.body_html { "HTML" } else { "Text" },
-        esc(&i.body),
-        i.uid,
-        t3339(i.start),
-        t3339(i.end),
-        esc(&i.location),
-        i.item_type != "Single",
-        i.item_type,
-        esc(&i.organizer),
-        esc(&i.organizer),
-        !i.is_attendee_copy(),
-    )
+        .collect();
+    xml_response(StatusCode::OK, messages_of("GetItem", &messages.concat()))
 }
 
-pub(super) fn get_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
-    let items = lock(&s.items);
-    let Some((id, _)) = req.items.first() else { return fault("ErrorInvalidRequest", "No ItemId.", None) };
-    match lookup(&items, id, mailbox) {
-        Some(i) => {
-            xml_response(StatusCode::OK, message("GetItem", "Success", "NoError", "", &format!("<m:Items>{}</m:Items>", item_xml(&i))))
+/// What Exchange's HTML sanitiser can do to a body written through EWS: comments go.
+pub(super) fn sanitise(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<!--") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("-->") {
+            Some(end) => rest = &rest[start + end + 3..],
+            None => rest = "",
         }
-        None => xml_response(
-            StatusCode::OK,
-            message("GetItem", "Error", "ErrorItemNotFound", "The specified object was not found in the store.", "<m:Items/>"),
-        ),
     }
+    out.push_str(rest);
+    out
 }
 
 /// UpdateItem: the body and the marker written, with ChangeKey conflicts as Exchange has them.
@@ -147,8 +111,20 @@ fn late_edit(s: &Shared, it: &mut SimItem) {
 /// Writes what the request sets; a new ChangeKey, and whether it went to the attendees.
 fn apply_update(s: &Shared, it: &mut SimItem, req: &Req) {
     if let Some((b, html)) = &req.body {
-        it.body = b.clone();
+        it.body = if *html { sanitise(b) } else { b.clone() };
         it.body_html = *html;
+    }
+    // A client that saves an item back sets (or clears) its attendee lists.
+    let named = |fields: &[String], name: &str| fields.iter().any(|f| f.eq_ignore_ascii_case(name));
+    for (name, list, given) in [
+        ("calendar:RequiredAttendees", &mut it.required_attendees, &req.attendees),
+        ("calendar:OptionalAttendees", &mut it.optional_attendees, &req.optional),
+    ] {
+        if named(&req.set_fields, name) {
+            list.clone_from(given);
+        } else if named(&req.deleted_fields, name) {
+            list.clear();
+        }
     }
     if let Some(m) = &req.marker {
         it.marker = Some(m.clone());
@@ -174,7 +150,7 @@ fn reach_attendees(s: &Shared, items: &mut [SimItem], uid: &str, body: &str, htm
 }
 
 fn modified(i: &SimItem) -> Event {
-    Event { mailbox: i.mailbox.clone(), kind: "ModifiedEvent", item_id: i.id.clone(), change_key: i.change_key.clone() }
+    Event::of(i, "ModifiedEvent")
 }
 
 /// Creates the organiser's item and the attendees' copies; returns the organiser's id and ChangeKey.
@@ -190,10 +166,7 @@ pub(super) fn create(s: &Shared, m: &SimMeeting, html: bool) -> (String, String)
         i.body_html = html;
     }
     let first = (made[0].id.clone(), made[0].change_key.clone());
-    let events: Vec<Event> = made
-        .iter()
-        .map(|i| Event { mailbox: i.mailbox.clone(), kind: "CreatedEvent", item_id: i.id.clone(), change_key: i.change_key.clone() })
-        .collect();
+    let events: Vec<Event> = made.iter().map(|i| Event::of(i, "CreatedEvent")).collect();
     lock(&s.items).extend(made);
     for ev in events {
         publish(s, ev);
@@ -210,6 +183,7 @@ pub(super) fn create_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
     let start = parse(&req.start).unwrap_or_else(OffsetDateTime::now_utc);
     let end = parse(&req.end).unwrap_or(start + time::Duration::hours(1));
     let (body, html) = req.body.clone().unwrap_or_default();
+    let body = if html { sanitise(&body) } else { body };
     let m = SimMeeting {
         organizer: mailbox.to_string(),
         attendees: req.attendees.clone(),
@@ -221,6 +195,11 @@ pub(super) fn create_item(s: &Shared, mailbox: &str, req: &Req) -> Response {
         recurrence: req.recurrence.clone(),
     };
     let (id, ck) = create(s, &m, html);
+    if !req.optional.is_empty() {
+        if let Some(it) = lock(&s.items).iter_mut().find(|i| i.id == id) {
+            it.optional_attendees.clone_from(&req.optional);
+        }
+    }
     let inner = format!("<m:Items><t:CalendarItem><t:ItemId Id=\"{id}\" ChangeKey=\"{ck}\"/></t:CalendarItem></m:Items>");
     xml_response(StatusCode::OK, message("CreateItem", "Success", "NoError", "", &inner))
 }

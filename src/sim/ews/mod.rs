@@ -4,6 +4,7 @@
 //! streaming subscriptions with `GetStreamingEvents` as a chunked stream of SOAP documents
 //! (keep-alives, `Closed` at the `ConnectionTimeout`), SyncFolderItems from a SyncState,
 //! GetItem (with the marker extended property), UpdateItem with ChangeKey conflicts, CreateItem.
+//! ConvertId and DeleteItem (Moved/Deleted events); GetItem and FindItem in the requested shape.
 //! Requests are read by local name, so any prefix style works. Awkward parts on request:
 //! `ErrorServerBusy` with `BackOffMilliseconds`, streams dropped mid-way, subscriptions expired,
 //! a limit of concurrent streaming connections (`ErrorExceededConnectionCount`). For other
@@ -16,18 +17,22 @@
 //! attendees' copies in their calendars, which the organiser's updates sent to all reach.
 //!
 //! This module holds the server, its state and the router; the operations live beside it, one
-//! file per group. Nothing here comes from the EWS client: the simulator has its own reader,
+//! file per group; `/sim/requests` shows every HTTP request received. Nothing here comes from the EWS client: the simulator has its own reader,
 //! writer and constants (`xml.rs`).
 
 mod auth;
+mod convert;
 mod faults;
 mod find;
 mod items;
 mod model;
+mod moves;
+mod ntlm;
 mod organiser;
 mod recurrence;
 mod reply;
 mod request;
+mod shape;
 mod streaming;
 mod subscriptions;
 mod sync;
@@ -38,15 +43,16 @@ pub use model::{SimItem, SimMeeting};
 pub use organiser::EwsHandle;
 pub use recurrence::{SimRange, SimRecurrence};
 
+use crate::sim::request_log::RequestLog;
 use crate::sync::lock;
 use auth::NtlmConn;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use base64::Engine;
-use reply::{fault, message, xml_response};
+use reply::fault;
 use request::{read, Req};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -115,6 +121,8 @@ struct Shared {
     epoch: AtomicU64,
     requests: Mutex<Vec<(String, String)>>,
     open_streams: AtomicU64,
+    /// Open streams by the account whose budget they use (impersonated mailbox or service account).
+    streams_by_account: Mutex<HashMap<String, u64>>,
     /// NTLM state per TCP connection (peer address): a challenge sent, or the account signed in.
     ntlm: Mutex<HashMap<SocketAddr, NtlmConn>>,
     /// SyncStates carry this, so one from another simulator run is refused as Exchange would.
@@ -125,6 +133,8 @@ struct Shared {
 pub struct SimEws {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    /// Every HTTP request received, as `/sim/requests` shows it.
+    log: RequestLog,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -151,10 +161,16 @@ impl SimEws {
             epoch: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
             open_streams: AtomicU64::new(0),
+            streams_by_account: Mutex::new(HashMap::new()),
             ntlm: Mutex::new(HashMap::new()),
             instance: uuid::Uuid::new_v4().simple().to_string()[..8].to_string(),
         });
-        let app = Router::new().route("/EWS/Exchange.asmx", post(soap)).with_state(shared.clone());
+        let log = RequestLog::default();
+        let app = Router::new()
+            .route("/EWS/Exchange.asmx", post(soap))
+            .merge(log.routes())
+            .layer(axum::middleware::from_fn_with_state(log.clone(), crate::sim::request_log::record))
+            .with_state(shared.clone());
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
@@ -162,11 +178,21 @@ impl SimEws {
                 tracing::error!(error = %e, "EWS simulator stopped");
             }
         });
-        Ok(Self { addr, shared, task })
+        Ok(Self { addr, shared, log, task })
     }
 
     pub fn url(&self) -> String {
         format!("http://{}/EWS/Exchange.asmx", self.addr)
+    }
+
+    /// `http://<addr>`: where `/sim/requests` is.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every HTTP request received (method, path, query, body, status), as `/sim/requests` shows it.
+    pub fn request_log(&self) -> &RequestLog {
+        &self.log
     }
 
     pub fn faults(&self) -> &EwsFaults {
@@ -238,6 +264,22 @@ impl SimEws {
         lock(&self.shared.items).iter().filter(|i| i.mailbox.eq_ignore_ascii_case(mailbox)).cloned().collect()
     }
 
+    /// The organiser deletes the meeting in Outlook: moved to Deleted Items under a new id (a
+    /// `MovedEvent`), or with `hard` gone for good (a `DeletedEvent`). Returns its new id (or
+    /// the old one when gone).
+    pub fn delete_meeting(&self, id: &str, hard: bool) -> Option<String> {
+        let mailbox = self.item(id)?.mailbox;
+        let ev = moves::delete(&self.shared, &mailbox, id, hard)?;
+        let new_id = ev.item_id.clone();
+        subscriptions::publish(&self.shared, ev);
+        Some(new_id)
+    }
+
+    /// A deleted meeting restored from Deleted Items to the calendar (a `MovedEvent`); its new id.
+    pub fn restore_meeting(&self, id: &str) -> Option<String> {
+        moves::restore(&self.shared, id)
+    }
+
     /// The id of a master's `index`-th occurrence (from 1), as a calendar view shows it.
     pub fn occurrence_id(&self, master_id: &str, index: u32) -> String {
         model::occurrence_id(master_id, index)
@@ -263,13 +305,32 @@ async fn soap(
     };
     let mailbox = req.impersonate.clone().or_else(|| req.folder_mailbox.clone()).unwrap_or_default();
     lock(&s.requests).push((req.op.clone(), mailbox.clone()));
-    if s.faults.busy(&req.op) {
-        return fault("ErrorServerBusy", "The server cannot service this request right now. Try again later.", Some(300));
+    if let Some(refused) = faulty(&s, &req.op) {
+        return refused;
     }
     if let Err(refused) = check_mailbox(&s, &account, &mailbox) {
         return *refused;
     }
-    dispatch(&s, &mailbox, req)
+    // Impersonating a mailbox uses that mailbox's budget; otherwise the account's own.
+    let budget = if mailbox.is_empty() { account.user.to_ascii_lowercase() } else { mailbox.clone() };
+    dispatch(&s, &mailbox, &budget, req)
+}
+
+/// A fault this request meets: a front end's 503 page, or ErrorServerBusy (with or without
+/// its back-off).
+fn faulty(s: &Shared, op: &str) -> Option<Response> {
+    if s.faults.unavailable(op) {
+        let page =
+            "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>";
+        return Some(
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, [(axum::http::header::CONTENT_TYPE, "text/html")], page).into_response(),
+        );
+    }
+    if s.faults.busy(op) {
+        let back_off = (!s.faults.busy_without_back_off.load(Ordering::Relaxed)).then_some(300);
+        return Some(fault("ErrorServerBusy", "The server cannot service this request right now. Try again later.", back_off));
+    }
+    None
 }
 
 /// The mailbox (when one is named) exists and the account may impersonate it.
@@ -294,20 +355,21 @@ fn check_mailbox(s: &Shared, account: &SimAccount, mailbox: &str) -> Result<(), 
     Ok(())
 }
 
-/// The operation, by the local name of the body's first element.
-fn dispatch(s: &Arc<Shared>, mailbox: &str, req: Req) -> Response {
+/// The operation, by the local name of the body's first element. One the simulator does not
+/// serve is answered as Exchange answers a body element it has no operation for: a SOAP fault
+/// (HTTP 500) `ErrorInvalidRequest`.
+fn dispatch(s: &Arc<Shared>, mailbox: &str, budget: &str, req: Req) -> Response {
     match req.op.as_str() {
-        "Subscribe" => subscriptions::subscribe(s, mailbox),
-        "GetStreamingEvents" => streaming::stream(s.clone(), req),
+        "Subscribe" => subscriptions::subscribe(s, mailbox, &req.event_types),
+        "GetStreamingEvents" => streaming::stream(s.clone(), req, budget.to_string()),
+        "ConvertId" => convert::convert_id(&req),
+        "DeleteItem" => moves::delete_item(s, mailbox, &req),
         "SyncFolderItems" => sync::sync_folder_items(s, mailbox, &req),
         "GetItem" => items::get_item(s, mailbox, &req),
         "UpdateItem" => items::update_item(s, mailbox, &req),
         "CreateItem" => items::create_item(s, mailbox, &req),
         "FindItem" => find::find_item(s, mailbox, &req),
         "GetFolder" => find::get_folder(s, mailbox, &req),
-        other => xml_response(
-            axum::http::StatusCode::OK,
-            message(other, "Error", "ErrorInvalidOperationType", &format!("{other} is not served by this simulator"), ""),
-        ),
+        _ => fault("ErrorInvalidRequest", "The request is invalid.", None),
     }
 }

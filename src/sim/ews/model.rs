@@ -34,6 +34,15 @@ pub struct SimItem {
     pub master: Option<(String, u32)>,
     /// The meeting's UID, shared by the organiser's item and the attendees' copies.
     pub uid: String,
+    /// `t:RequiredAttendees` and `t:OptionalAttendees` (addresses, lower case).
+    pub required_attendees: Vec<String>,
+    pub optional_attendees: Vec<String>,
+    /// `t:DateTimeCreated`.
+    pub created: OffsetDateTime,
+    /// The distinguished folder it is in: `calendar`, or `deleteditems` once deleted in Outlook.
+    pub folder: &'static str,
+    /// Its id in the calendar before it was moved out.
+    pub moved_from: Option<String>,
     /// The change sequence number (for SyncFolderItems).
     pub(super) seq: u64,
 }
@@ -63,6 +72,11 @@ impl SimItem {
             recurrence: m.recurrence.clone(),
             master: None,
             uid: uid.to_string(),
+            required_attendees: m.attendees.iter().map(|a| a.to_ascii_lowercase()).collect(),
+            optional_attendees: vec![],
+            created: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc()),
+            folder: "calendar",
+            moved_from: None,
             seq: s.seq.fetch_add(1, Ordering::Relaxed) + 1,
         }
     }
@@ -103,6 +117,11 @@ impl SimMeeting {
             recurrence: None,
         }
     }
+}
+
+/// A distinguished folder's id in a mailbox, as GetFolder and notifications name it.
+pub(super) fn folder_id(mailbox: &str, folder: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{}/{folder}", mailbox.to_ascii_lowercase()))
 }
 
 /// An occurrence's id: opaque to clients, as Exchange's, but naming its master and instance.

@@ -47,14 +47,13 @@ impl EwsHandle {
         ex.item_type = "Exception";
         ex.change_key = new_id("DwAA");
         ex.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut events =
-            vec![Event { mailbox: mailbox.clone(), kind: "ModifiedEvent", item_id: id.clone(), change_key: ex.change_key.clone() }];
+        let mut events = vec![Event::of(&ex, "ModifiedEvent")];
         items.retain(|i| i.id != id);
         items.push(ex);
         if let Some(m) = items.iter_mut().find(|i| i.id == master_id) {
             m.change_key = new_id("DwAA");
             m.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
-            events.push(Event { mailbox, kind: "ModifiedEvent", item_id: m.id.clone(), change_key: m.change_key.clone() });
+            events.push(Event::of(m, "ModifiedEvent"));
         }
         drop(items);
         for ev in events {
@@ -77,7 +76,7 @@ impl EwsHandle {
         }
         it.change_key = new_id("DwAA");
         it.seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let ev = Event { mailbox: it.mailbox.clone(), kind: "ModifiedEvent", item_id: it.id.clone(), change_key: it.change_key.clone() };
+        let ev = Event::of(it, "ModifiedEvent");
         let ck = it.change_key.clone();
         drop(items);
         publish(s, ev);

@@ -14,11 +14,21 @@ fn envelope(body: &str) -> String {
     )
 }
 
+/// A whole answer with one response message.
 pub(super) fn message(op: &str, class: &str, code: &str, text: &str, inner: &str) -> String {
+    messages_of(op, &response_message(op, class, code, text, inner))
+}
+
+/// One response message (of several, for a request naming several ids).
+pub(super) fn response_message(op: &str, class: &str, code: &str, text: &str, inner: &str) -> String {
     let mt = if code == "NoError" { String::new() } else { format!("<m:MessageText>{}</m:MessageText>", esc(text)) };
+    format!("<m:{op}ResponseMessage ResponseClass=\"{class}\">{mt}<m:ResponseCode>{code}</m:ResponseCode>{inner}</m:{op}ResponseMessage>")
+}
+
+/// A whole answer holding these response messages.
+pub(super) fn messages_of(op: &str, messages: &str) -> String {
     envelope(&format!(
-        "<m:{op}Response xmlns:m=\"{NS_M}\" xmlns:t=\"{NS_T}\"><m:ResponseMessages><m:{op}ResponseMessage ResponseClass=\"{class}\">{mt}\
-         <m:ResponseCode>{code}</m:ResponseCode>{inner}</m:{op}ResponseMessage></m:ResponseMessages></m:{op}Response>"
+        "<m:{op}Response xmlns:m=\"{NS_M}\" xmlns:t=\"{NS_T}\"><m:ResponseMessages>{messages}</m:ResponseMessages></m:{op}Response>"
     ))
 }
 

@@ -2,6 +2,7 @@
 //! happen, keep-alives, `Closed` at the `ConnectionTimeout` — or an error document when a
 //! subscription is unknown, too many streams are open, or the subscriptions expire mid-way.
 
+use super::model::folder_id;
 use super::reply::{message, xml_response};
 use super::request::Req;
 use super::subscriptions::Event;
@@ -33,8 +34,8 @@ struct Stream {
 
 /// A streaming response: an OK document, notifications as they happen, keep-alives, `Closed`
 /// at the timeout (or an error document when a subscription is unknown).
-pub(super) fn stream(s: Arc<Shared>, req: Req) -> Response {
-    if let Some(refused) = refusal(&s, &req) {
+pub(super) fn stream(s: Arc<Shared>, req: Req, account: String) -> Response {
+    if let Some(refused) = refusal(&s, &req, &account) {
         return xml_response(StatusCode::OK, refused);
     }
     let open = Stream {
@@ -45,10 +46,15 @@ pub(super) fn stream(s: Arc<Shared>, req: Req) -> Response {
         keepalive: Duration::from_secs(s.cfg.keepalive_seconds.max(1)),
     };
     let (tx, body_rx) = tokio::sync::mpsc::channel::<Chunk>(64);
+    // Counted from now: a second request racing this one sees it.
+    s.open_streams.fetch_add(1, Ordering::Relaxed);
+    *lock(&s.streams_by_account).entry(account.clone()).or_default() += 1;
     tokio::spawn(async move {
-        s.open_streams.fetch_add(1, Ordering::Relaxed);
         serve(&s, open, &tx).await;
         s.open_streams.fetch_sub(1, Ordering::Relaxed);
+        if let Some(n) = lock(&s.streams_by_account).get_mut(&account) {
+            *n = n.saturating_sub(1);
+        }
     });
     let body = Body::from_stream(tokio_stream_from(body_rx));
     Response::builder()
@@ -59,8 +65,10 @@ pub(super) fn stream(s: Arc<Shared>, req: Req) -> Response {
 }
 
 /// Why no stream opens, as the error document Exchange answers: an unknown subscription, too
-/// many open streams, or too many subscriptions on one connection.
-fn refusal(s: &Shared, req: &Req) -> Option<String> {
+/// many open streams for the account whose budget pays (the impersonated mailbox, else the
+/// service account; 3 by default, as Exchange 2013–2019 on premises), or too many
+/// subscriptions on one connection.
+fn refusal(s: &Shared, req: &Req, account: &str) -> Option<String> {
     let unknown: Vec<String> = {
         let subs = lock(&s.subs);
         req.sub_ids.iter().filter(|id| !subs.contains_key(*id)).cloned().collect()
@@ -69,7 +77,7 @@ fn refusal(s: &Shared, req: &Req) -> Option<String> {
         return Some(not_found(&unknown));
     }
     let limit = s.faults.stream_limit.load(Ordering::Relaxed);
-    if limit > 0 && s.open_streams.load(Ordering::Relaxed) >= limit {
+    if limit > 0 && lock(&s.streams_by_account).get(account).copied().unwrap_or(0) >= limit {
         return Some(message(
             "GetStreamingEvents",
             "Error",
@@ -112,6 +120,10 @@ async fn serve(s: &Shared, mut open: Stream, tx: &tokio::sync::mpsc::Sender<Chun
     let _ = tx.send(Ok(ok("", "OK"))).await;
     let mut last_sent = tokio::time::Instant::now();
     loop {
+        if tx.is_closed() {
+            // The client went away: the connection no longer counts against its budget.
+            return;
+        }
         if last_sent.elapsed() >= open.keepalive {
             // A keep-alive: a document without notifications.
             if tx.send(Ok(ok("", "OK"))).await.is_err() {
@@ -158,16 +170,20 @@ fn take_due(s: &Shared, wanted: &[String]) -> Vec<(String, Event)> {
     due
 }
 
-/// One notification of one subscription.
+/// One notification of one subscription: the event with the item's id and folder (a move also
+/// names its old id and old folder).
 fn notification(sub: &str, ev: &Event) -> String {
+    let folder = |name: &str| format!("Id=\"{}\" ChangeKey=\"AQ==\"", folder_id(&ev.mailbox, name));
+    let old = ev.old.as_ref().map(|(id, f)| format!("<t:OldItemId Id=\"{id}\"/><t:OldParentFolderId {}/>", folder(f))).unwrap_or_default();
     format!(
         "<m:Notifications><m:Notification><t:SubscriptionId>{sub}</t:SubscriptionId><t:PreviousWatermark>AQ==</t:PreviousWatermark><t:MoreEvents>false</t:MoreEvents>\
-         <t:{k}><t:Watermark>AQ==</t:Watermark><t:TimeStamp>{ts}</t:TimeStamp><t:ItemId Id=\"{id}\" ChangeKey=\"{ck}\"/><t:ParentFolderId Id=\"calendar\" ChangeKey=\"AQ==\"/></t:{k}>\
+         <t:{k}><t:Watermark>AQ==</t:Watermark><t:TimeStamp>{ts}</t:TimeStamp><t:ItemId Id=\"{id}\" ChangeKey=\"{ck}\"/><t:ParentFolderId {parent}/>{old}</t:{k}>\
          </m:Notification></m:Notifications>",
         k = ev.kind,
         ts = t3339(OffsetDateTime::now_utc()),
         id = ev.item_id,
-        ck = ev.change_key
+        ck = ev.change_key,
+        parent = folder(ev.folder),
     )
 }
 

@@ -39,6 +39,10 @@ fn sync(s: &Shared, mailbox: &str, since: u64) -> Response {
     let changes: String = page
         .iter()
         .map(|i| {
+            // Moved out (deleted in Outlook): gone from the calendar, as a Delete of its old id.
+            if let Some(old) = i.folder.ne("calendar").then_some(i.moved_from.as_deref()).flatten() {
+                return format!("<t:Delete><t:ItemId Id=\"{old}\"/></t:Delete>");
+            }
             let kind = if i.seq > since && since == 0 { "Create" } else { "Update" };
             format!("<t:{kind}><t:CalendarItem><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/></t:CalendarItem></t:{kind}>", i.id, i.change_key)
         })

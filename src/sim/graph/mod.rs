@@ -20,7 +20,8 @@
 //! its `recurrence` (`pattern`, `range`); attendees' copies, which the organiser's PATCH reaches.
 //!
 //! This module holds the server, its state and the router; token, gate, delta, events,
-//! subscriptions and notifications live beside it, one file each.
+//! subscriptions and notifications live beside it, one file each; `/sim/requests` shows every
+//! HTTP request received.
 
 mod delta;
 mod events;
@@ -36,6 +37,7 @@ pub use notifications::Delivery;
 
 use crate::sim::ews::SimMeeting;
 use crate::sim::faults::HttpFaults;
+use crate::sim::request_log::RequestLog;
 use crate::sync::lock;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -109,6 +111,8 @@ struct Shared {
 pub struct SimGraph {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    /// Every HTTP request received, as `/sim/requests` shows it.
+    log: RequestLog,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -152,6 +156,7 @@ impl SimGraph {
             duplicate_notifications: Default::default(),
             http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default(),
         });
+        let log = RequestLog::default();
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token::token))
             .route("/v1.0/users/{user}/calendarView/delta", get(delta::delta))
@@ -162,13 +167,21 @@ impl SimGraph {
                 "/v1.0/subscriptions/{id}",
                 get(subscriptions::get_subscription).patch(subscriptions::renew_subscription).delete(subscriptions::delete_subscription),
             )
+            .merge(log.routes())
+            .layer(axum::middleware::from_fn_with_state(log.clone(), crate::sim::request_log::record))
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "Graph simulator stopped");
             }
         });
-        Ok(Self { addr, shared, task })
+        Ok(Self { addr, shared, log, task })
+    }
+
+    /// Every HTTP request received (method, path, query, body with secrets masked, status), as
+    /// `/sim/requests` shows it.
+    pub fn request_log(&self) -> &RequestLog {
+        &self.log
     }
 
     /// `https://login.microsoftonline.com` stand-in.

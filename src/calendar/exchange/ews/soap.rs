@@ -26,7 +26,8 @@ pub fn envelope(mailbox: Option<&str>, body: &str) -> String {
 
 pub fn subscribe_calendar() -> String {
     "<m:Subscribe><m:StreamingSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id=\"calendar\"/></t:FolderIds>\
-     <t:EventTypes><t:EventType>CreatedEvent</t:EventType><t:EventType>ModifiedEvent</t:EventType></t:EventTypes>\
+     <t:EventTypes><t:EventType>CreatedEvent</t:EventType><t:EventType>ModifiedEvent</t:EventType>\
+     <t:EventType>DeletedEvent</t:EventType><t:EventType>MovedEvent</t:EventType></t:EventTypes>\
      </m:StreamingSubscriptionRequest></m:Subscribe>"
         .into()
 }
@@ -42,6 +43,13 @@ pub fn sync_folder_items(sync_state: Option<&str>, max: u32) -> String {
         "<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>\
          <m:SyncFolderId><t:DistinguishedFolderId Id=\"calendar\"/></m:SyncFolderId>{state}<m:MaxChangesReturned>{max}</m:MaxChangesReturned></m:SyncFolderItems>"
     )
+}
+
+/// The calendar folder's id (nothing else).
+pub fn get_calendar_folder() -> String {
+    "<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape>\
+     <m:FolderIds><t:DistinguishedFolderId Id=\"calendar\"/></m:FolderIds></m:GetFolder>"
+        .into()
 }
 
 fn marker_uri() -> String {

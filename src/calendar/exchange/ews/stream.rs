@@ -3,10 +3,10 @@
 //! a [`StreamBatch`] — the notifications, whether the subscriptions are gone, whether Exchange
 //! closed the connection — or the [`ProviderError`] it reports.
 
-use super::client::{net, EwsClient};
+use super::client::EwsClient;
 use super::read::outcome;
 use super::soap;
-use super::xml::{attr, last, local, under, walk, Ev};
+use super::xml::{attr, last, local, under, walk, Ev, Ns};
 use crate::calendar::model::ProviderError;
 use futures::{Stream, StreamExt};
 use std::time::Duration;
@@ -15,7 +15,12 @@ use std::time::Duration;
 pub enum EventKind {
     Created,
     Modified,
-    /// Moved, copied, deleted … (not subscribed to, but read as they come).
+    /// The item is gone from the calendar for good (its id is no longer valid).
+    Deleted,
+    /// The item moved between the calendar and another folder (Outlook's delete moves it to
+    /// Deleted Items; a restore moves it back): `item_id` is its id in its new folder.
+    Moved,
+    /// Copied, new mail, … (not subscribed to, but read as they come).
     Other,
 }
 
@@ -25,6 +30,8 @@ pub struct Notification {
     pub subscription_id: String,
     pub kind: EventKind,
     pub item_id: String,
+    /// The folder the item is in now (`t:ParentFolderId`), when Exchange says.
+    pub parent_folder_id: Option<String>,
 }
 
 /// What one SOAP document of a streaming response says.
@@ -47,11 +54,12 @@ pub fn stream_doc(xml: &str) -> Result<StreamBatch, ProviderError> {
             "ErrorSubscriptionNotFound" | "ErrorInvalidSubscription" | "ErrorMissedNotificationEvents" => {
                 Ok(StreamBatch { subscriptions_lost: true, ..d })
             }
-            "ErrorServerBusy" => Err(ProviderError::throttled(o.back_off())),
+            "ErrorServerBusy" => Err(o.busy()),
             _ => Err(ProviderError::Refused { code: o.code, message: o.message }),
         };
     }
-    // In a notification the subscription id comes first (its text ends before the events start).
+    // In a notification the subscription id comes first (its text ends before the events start);
+    // in an event its ItemId comes before its ParentFolderId.
     let mut current_sub = String::new();
     let mut kind = None;
     walk(xml, |ev| match ev {
@@ -60,23 +68,35 @@ pub fn stream_doc(xml: &str) -> Result<StreamBatch, ProviderError> {
             if n == "Notification" {
                 current_sub.clear();
             }
-            if n.ends_with("Event") && under(path, "Notification") {
+            let in_note = under(path, Ns::M, "Notification");
+            if n.ends_with("Event") && in_note {
                 kind = Some(match n {
                     "CreatedEvent" => EventKind::Created,
                     "ModifiedEvent" => EventKind::Modified,
+                    "DeletedEvent" => EventKind::Deleted,
+                    "MovedEvent" => EventKind::Moved,
                     _ => EventKind::Other,
                 });
             }
-            if let (true, Some(kind)) = (n == "ItemId" && under(path, "Notification"), kind) {
-                if let Some(id) = attr(e, b"Id") {
-                    d.notifications.push(Notification { subscription_id: current_sub.clone(), kind, item_id: id });
+            match (n, kind) {
+                ("ItemId", Some(kind)) if in_note => {
+                    if let Some(id) = attr(e, b"Id") {
+                        let subscription_id = current_sub.clone();
+                        d.notifications.push(Notification { subscription_id, kind, item_id: id, parent_folder_id: None });
+                    }
                 }
+                ("ParentFolderId", Some(_)) if in_note => {
+                    if let Some(last) = d.notifications.last_mut() {
+                        last.parent_folder_id = attr(e, b"Id");
+                    }
+                }
+                _ => {}
             }
         }
         Ev::Text(path, t) => match last(path) {
             "ConnectionStatus" => d.closed = t.trim().eq_ignore_ascii_case("Closed"),
-            "SubscriptionId" if under(path, "Notification") => current_sub = t.trim().to_string(),
-            "SubscriptionId" if under(path, "ErrorSubscriptionIds") => d.subscriptions_lost = true,
+            "SubscriptionId" if under(path, Ns::M, "Notification") => current_sub = t.trim().to_string(),
+            "SubscriptionId" if under(path, Ns::M, "ErrorSubscriptionIds") => d.subscriptions_lost = true,
             _ => {}
         },
     })
@@ -178,11 +198,13 @@ impl EwsClient {
         cookie: Option<&str>,
     ) -> Result<impl Stream<Item = Result<StreamBatch, ProviderError>>, ProviderError> {
         let envelope = soap::envelope(Some(anchor), &soap::get_streaming_events(subscription_ids, timeout_minutes));
+        // Its overall timeout is the connection's own lifetime and a margin, not the short one.
         let timeout = Duration::from_secs(u64::from(timeout_minutes.clamp(1, 30)) * 60 + 60);
         let res = self.send_streaming(anchor, &envelope, cookie, timeout).await?;
+        let limits = *self.limits();
         let bytes = res.bytes_stream();
         let start = (Some(bytes), StreamBuffer::default(), std::collections::VecDeque::<String>::new());
-        let docs = futures::stream::unfold(start, |(mut bytes, mut buf, mut ready)| async move {
+        let docs = futures::stream::unfold(start, move |(mut bytes, mut buf, mut ready)| async move {
             loop {
                 if let Some(doc) = ready.pop_front() {
                     return Some((stream_doc(&doc), (bytes, buf, ready)));
@@ -193,7 +215,7 @@ impl EwsClient {
                         // Over the bound: this error, then the end of the stream.
                         Err(e) => return Some((Err(e), (None, buf, ready))),
                     },
-                    Some(Err(e)) => return Some((Err(net(e)), (bytes, buf, ready))),
+                    Some(Err(e)) => return Some((Err(limits.error_within(e, timeout).into()), (bytes, buf, ready))),
                     None => return None,
                 }
             }
@@ -219,8 +241,13 @@ mod tests {
         assert_eq!(
             d.notifications,
             vec![
-                Notification { subscription_id: "SUB1".into(), kind: EventKind::Created, item_id: "ITEM1".into() },
-                Notification { subscription_id: "SUB1".into(), kind: EventKind::Modified, item_id: "ITEM2".into() },
+                Notification {
+                    subscription_id: "SUB1".into(),
+                    kind: EventKind::Created,
+                    item_id: "ITEM1".into(),
+                    parent_folder_id: Some("F".into())
+                },
+                Notification { subscription_id: "SUB1".into(), kind: EventKind::Modified, item_id: "ITEM2".into(), parent_folder_id: None },
             ]
         );
         assert_eq!(stream_doc(&docs[1]).unwrap().notifications[0].item_id, "ITEM3");
@@ -235,7 +262,7 @@ mod tests {
         };
         assert!(stream_doc(&refusal("ErrorSubscriptionNotFound")).unwrap().subscriptions_lost);
         assert!(stream_doc(&refusal("ErrorMissedNotificationEvents")).unwrap().subscriptions_lost);
-        assert_eq!(stream_doc(&refusal("ErrorServerBusy")), Err(ProviderError::Throttled { retry_after: Duration::from_secs(1) }));
+        assert_eq!(stream_doc(&refusal("ErrorServerBusy")), Err(ProviderError::Busy), "busy, without a back-off");
         assert!(
             matches!(stream_doc(&refusal("ErrorExceededConnectionCount")), Err(ProviderError::Refused { code, .. }) if code == "ErrorExceededConnectionCount")
         );

@@ -83,7 +83,7 @@ impl GraphClient {
         let url =
             format!("{}?$expand=singleValueExtendedProperties($filter=id eq '{}')", self.event_url(mailbox, id), marker_property_id());
         let res = self.send(self.http.get(url)).await?;
-        let v: serde_json::Value = res.json().await.map_err(|e| ProviderError::Protocol(e.to_string()))?;
+        let v: serde_json::Value = self.json(res).await?;
         Ok(meeting_of(&v))
     }
 
@@ -105,7 +105,8 @@ impl GraphClient {
             req = req.header(IF_MATCH, etag.as_str());
         }
         let res = self.send(req).await?;
-        let v: serde_json::Value = res.json().await.unwrap_or_default();
+        // Written: an answer we cannot read still leaves the write done (the etag is then unknown).
+        let v: serde_json::Value = self.json(res).await.unwrap_or_default();
         Ok(ChangeMarker(v.get("@odata.etag").and_then(|e| e.as_str()).unwrap_or_default().to_string()))
     }
 }

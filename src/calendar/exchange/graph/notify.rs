@@ -63,8 +63,7 @@ pub fn notices(body: &[u8]) -> Result<Vec<Notice>, String> {
         .collect())
 }
 
-async fn subscription_of(res: reqwest::Response) -> Result<(String, OffsetDateTime), ProviderError> {
-    let v: serde_json::Value = res.json().await.map_err(|e| ProviderError::Protocol(e.to_string()))?;
+fn subscription_of(v: serde_json::Value) -> Result<(String, OffsetDateTime), ProviderError> {
     let id = v.get("id").and_then(|i| i.as_str()).ok_or_else(|| ProviderError::Protocol("a subscription without an id".into()))?;
     let expires = v
         .get("expirationDateTime")
@@ -94,13 +93,13 @@ impl GraphClient {
             "clientState": client_state,
         });
         let res = self.send(self.http.post(format!("{}/subscriptions", self.api)).json(&body)).await?;
-        subscription_of(res).await
+        subscription_of(self.json(res).await?)
     }
 
     /// Moves a subscription's expiry (renewal, or after `reauthorizationRequired`).
     pub async fn renew(&self, id: &str, expires: OffsetDateTime) -> Result<(String, OffsetDateTime), ProviderError> {
         let url = format!("{}/subscriptions/{}", self.api, segment(id));
         let res = self.send(self.http.patch(url).json(&serde_json::json!({ "expirationDateTime": rfc3339(expires) }))).await?;
-        subscription_of(res).await
+        subscription_of(self.json(res).await?)
     }
 }

@@ -14,7 +14,7 @@ pub(super) async fn list_calls(State(ctx): State<Ctx>, Query(q): Q) -> Response 
     let db = lock(&n.db);
     let filter = q.get("cospacefilter").or(q.get("coSpaceFilter"));
     let calls: Vec<_> = db.calls.values().filter(|c| filter.is_none_or(|f| c.co_space.as_deref() == Some(f.as_str()))).collect();
-    let (a, b) = match page(&q, calls.len(), ctx.cluster.cfg.max_page) {
+    let (a, b) = match page(&q, calls.len(), &ctx) {
         Ok(r) => r,
         Err(e) => return e,
     };
@@ -101,7 +101,7 @@ pub(super) async fn list_call_legs_of(State(ctx): State<Ctx>, Path(id): Path<Str
         return not_found("call");
     }
     let legs: Vec<_> = db.legs_of(&id).collect();
-    let (a, b) = match page(&q, legs.len(), ctx.cluster.cfg.max_page) {
+    let (a, b) = match page(&q, legs.len(), &ctx) {
         Ok(r) => r,
         Err(e) => return e,
     };
@@ -112,7 +112,7 @@ pub(super) async fn list_call_legs(State(ctx): State<Ctx>, Query(q): Q) -> Respo
     let db = lock(&ctx.cluster.nodes[ctx.node].db);
     let filter = q.get("filter");
     let legs: Vec<_> = db.legs.values().filter(|l| filter.is_none_or(|f| contains_ci(&l.name, f) || contains_ci(&l.remote, f))).collect();
-    let (a, b) = match page(&q, legs.len(), ctx.cluster.cfg.max_page) {
+    let (a, b) = match page(&q, legs.len(), &ctx) {
         Ok(r) => r,
         Err(e) => return e,
     };
@@ -134,7 +134,7 @@ pub(super) async fn list_participants_of(State(ctx): State<Ctx>, Path(id): Path<
         return not_found("call");
     }
     let ps: Vec<_> = db.participants_of(&id).collect();
-    let (a, b) = match page(&q, ps.len(), ctx.cluster.cfg.max_page) {
+    let (a, b) = match page(&q, ps.len(), &ctx) {
         Ok(r) => r,
         Err(e) => return e,
     };
@@ -146,7 +146,7 @@ pub(super) async fn list_participants(State(ctx): State<Ctx>, Query(q): Q) -> Re
     let db = lock(&n.db);
     let filter = q.get("filter");
     let ps: Vec<_> = db.participants.values().filter(|p| filter.is_none_or(|f| contains_ci(&p.name, f))).collect();
-    let (a, b) = match page(&q, ps.len(), ctx.cluster.cfg.max_page) {
+    let (a, b) = match page(&q, ps.len(), &ctx) {
         Ok(r) => r,
         Err(e) => return e,
     };
@@ -168,7 +168,7 @@ pub(super) async fn list_participant_legs(State(ctx): State<Ctx>, Path(id): Path
         return not_found("participant");
     }
     let legs: Vec<_> = db.legs.values().filter(|l| l.participant == id).collect();
-    let (a, b) = match page(&q, legs.len(), ctx.cluster.cfg.max_page) {
+    let (a, b) = match page(&q, legs.len(), &ctx) {
         Ok(r) => r,
         Err(e) => return e,
     };

@@ -7,15 +7,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Form, Json};
 
-pub(super) async fn sim_requests(State(ctx): State<Ctx>) -> Json<Vec<crate::sim::cms::LoggedRequest>> {
-    Json(ctx.cluster.nodes[ctx.node].requests())
-}
-
-pub(super) async fn sim_clear_requests(State(ctx): State<Ctx>) -> StatusCode {
-    ctx.cluster.nodes[ctx.node].clear_requests();
-    StatusCode::NO_CONTENT
-}
-
 pub(super) async fn sim_cdr(State(ctx): State<Ctx>) -> Json<Vec<crate::sim::cms::cdr::ReceiverStats>> {
     Json(ctx.cluster.nodes[ctx.node].cdr_stats())
 }
@@ -26,6 +17,7 @@ pub(super) struct FaultForm {
     error_rate: Option<f64>,
     drop_rate: Option<f64>,
     lost_ack_rate: Option<f64>,
+    short_page_rate: Option<f64>,
     down: Option<bool>,
 }
 
@@ -43,10 +35,25 @@ pub(super) async fn sim_faults(State(ctx): State<Ctx>, Form(f): Form<FaultForm>)
     if let Some(r) = f.lost_ack_rate {
         faults.set_lost_ack_rate(r);
     }
+    if let Some(r) = f.short_page_rate {
+        faults.set_short_page_rate(r);
+    }
     if let Some(d) = f.down {
         faults.set_down(d);
     }
     StatusCode::NO_CONTENT
+}
+
+/// The Call Bridge restarts: its calls end without CDRs, and it sends CDRs under a new session.
+pub(super) async fn sim_restart_call_bridge(State(ctx): State<Ctx>) -> Result<Json<Restarted>, StatusCode> {
+    let session = ctx.cluster.restart_node(ctx.node).map_err(|_| StatusCode::NOT_FOUND)?;
+    Ok(Json(Restarted { session }))
+}
+
+#[derive(serde::Serialize)]
+pub(super) struct Restarted {
+    /// The `session` its CDRs carry from now on.
+    session: String,
 }
 
 #[derive(serde::Serialize)]

@@ -1,5 +1,5 @@
-//! The layers every API request passes: fault injection first, then Basic auth, and a log of
-//! what was asked and answered (the `/sim/...` endpoints are not logged).
+//! The layers every API request passes: fault injection first, then Basic auth (the log of what
+//! was asked and answered, around both, is the simulators' shared `request_log`).
 
 use super::Ctx;
 use axum::body::{Body, Bytes};
@@ -39,20 +39,4 @@ pub(super) async fn faults(State(ctx): State<Ctx>, req: Request, next: Next) -> 
         return Response::new(body);
     }
     next.run(req).await
-}
-
-pub(super) async fn log_requests(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with("/sim/") {
-        return next.run(req).await;
-    }
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
-    let method = parts.method.to_string();
-    let path = parts.uri.path().to_string();
-    let query = parts.uri.query().unwrap_or("").to_string();
-    let text = String::from_utf8_lossy(&bytes).to_string();
-    let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    let node = &ctx.cluster.nodes[ctx.node];
-    node.record(crate::sim::cms::LoggedRequest { method, path, query, body: text, status: res.status().as_u16(), at_us: node.clock_us() });
-    res
 }

@@ -1,5 +1,6 @@
 //! The simulated Call Bridge's HTTP surface: `/api/v1/...` as CMS serves it (Basic auth, XML,
-//! form bodies, `Location` on POST, case-insensitive paths, pages capped at `max_page`) and
+//! form bodies, `Location` on POST, paths in any case and with or without a trailing slash,
+//! pages capped at `max_page`, shorter ones in the middle on request) and
 //! `/sim/...` for tests and people to look inside and inject faults.
 
 // Handlers answer errors as ready axum responses; boxing them would only add noise.
@@ -57,8 +58,10 @@ fn created(path: String) -> Response {
     r
 }
 
-/// Pages a list as CMS does: `offset`, and `limit` capped at the node's largest page.
-fn page(q: &HashMap<String, String>, total: usize, max: usize) -> Result<(usize, usize), Response> {
+/// Pages a list as CMS does: `offset`, and `limit` capped at the node's largest page. With the
+/// short-pages fault, a page past the first with rows after it holds about a third fewer.
+fn page(q: &HashMap<String, String>, total: usize, ctx: &Ctx) -> Result<(usize, usize), Response> {
+    let max = ctx.cluster.cfg.max_page;
     let num = |k: &str| -> Result<Option<usize>, Response> {
         match q.get(k) {
             None => Ok(None),
@@ -67,7 +70,12 @@ fn page(q: &HashMap<String, String>, total: usize, max: usize) -> Result<(usize,
     };
     let offset = num("offset")?.unwrap_or(0).min(total);
     let limit = num("limit")?.unwrap_or(max).min(max);
-    Ok((offset, (offset + limit).min(total)))
+    let end = (offset + limit).min(total);
+    let rows = end - offset;
+    if offset > 0 && end < total && rows >= 2 && ctx.cluster.nodes[ctx.node].faults.should_short_page() {
+        return Ok((offset, offset + rows * 2 / 3));
+    }
+    Ok((offset, end))
 }
 
 fn contains_ci(hay: &str, needle: &str) -> bool {
@@ -84,9 +92,9 @@ fn only(form: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Response
     Ok(())
 }
 
-type Lower = fn(axum::http::Request<hyper::body::Incoming>) -> Request;
+type Normalise = fn(axum::http::Request<hyper::body::Incoming>) -> Request;
 
-pub fn router(cluster: Arc<Cluster>, node: usize) -> axum::routing::IntoMakeService<tower::util::MapRequest<Router, Lower>> {
+pub fn router(cluster: Arc<Cluster>, node: usize) -> axum::routing::IntoMakeService<tower::util::MapRequest<Router, Normalise>> {
     let ctx = Ctx { cluster, node };
     let api = Router::new()
         .route("/api/v1/calls", get(calls::list_calls))
@@ -126,29 +134,56 @@ pub fn router(cluster: Arc<Cluster>, node: usize) -> axum::routing::IntoMakeServ
         .route("/api/v1/system/status", get(system::system_status))
         .layer(axum::middleware::from_fn_with_state(ctx.clone(), middleware::basic_auth))
         .layer(axum::middleware::from_fn_with_state(ctx.clone(), middleware::faults));
-    let sim = Router::new()
-        .route("/sim/requests", get(inspect::sim_requests).delete(inspect::sim_clear_requests))
+    let log = ctx.cluster.nodes[node].log.clone();
+    let sim = log
+        .routes()
         .route("/sim/cdr", get(inspect::sim_cdr))
         .route("/sim/faults", axum::routing::post(inspect::sim_faults))
+        .route("/sim/restart-callbridge", axum::routing::post(inspect::sim_restart_call_bridge))
         .route("/sim/state", get(inspect::sim_state));
-    let app = api.merge(sim).layer(axum::middleware::from_fn_with_state(ctx.clone(), middleware::log_requests)).with_state(ctx);
-    // CMS paths are matched without regard to case (the old scripts used `calllegs`).
-    let lower: Lower = lowercase_path;
-    axum::ServiceExt::<axum::http::Request<hyper::body::Incoming>>::into_make_service(tower::util::MapRequestLayer::new(lower).layer(app))
+    let app = api.merge(sim).layer(axum::middleware::from_fn_with_state(log, crate::sim::request_log::record)).with_state(ctx);
+    // CMS paths are matched without regard to case (the old scripts used `calllegs`) and with or
+    // without a trailing slash (scripts written against CMS send `/coSpaces/<id>/`).
+    let normalise: Normalise = normalise_path;
+    axum::ServiceExt::<axum::http::Request<hyper::body::Incoming>>::into_make_service(
+        tower::util::MapRequestLayer::new(normalise).layer(app),
+    )
 }
 
-fn lowercase_path(req: axum::http::Request<hyper::body::Incoming>) -> Request {
+/// The path as the routes spell it: lower case, no trailing slash.
+fn normalised(path: &str) -> String {
+    let lowered = path.to_ascii_lowercase();
+    match lowered.trim_end_matches('/') {
+        "" => "/".to_string(),
+        trimmed => trimmed.to_string(),
+    }
+}
+
+fn normalise_path(req: axum::http::Request<hyper::body::Incoming>) -> Request {
     let mut req = req.map(Body::new);
     let uri = req.uri();
-    let lowered = uri.path().to_ascii_lowercase();
-    if lowered != uri.path() {
+    let path = normalised(uri.path());
+    if path != uri.path() {
         let pq = match uri.query() {
-            Some(q) => format!("{lowered}?{q}"),
-            None => lowered,
+            Some(q) => format!("{path}?{q}"),
+            None => path,
         };
         if let Ok(new) = pq.parse::<Uri>() {
             *req.uri_mut() = new;
         }
     }
     req
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalised;
+
+    #[test]
+    fn paths_match_in_any_case_and_with_a_trailing_slash() {
+        assert_eq!(normalised("/api/v1/coSpaces/ABC/"), "/api/v1/cospaces/abc");
+        assert_eq!(normalised("/api/v1/callLegs//"), "/api/v1/calllegs");
+        assert_eq!(normalised("/api/v1/calls"), "/api/v1/calls");
+        assert_eq!(normalised("/"), "/");
+    }
 }

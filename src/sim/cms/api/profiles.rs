@@ -46,7 +46,7 @@ pub(super) async fn list_profiles<const K: usize>(State(ctx): State<Ctx>, Query(
     let (coll, tag, _, _) = profile_kind(K);
     let mut shared = lock(&ctx.cluster.shared);
     let v: Vec<_> = profiles_of(&mut shared, K).values().cloned().collect();
-    let (a, b) = match page(&q, v.len(), ctx.cluster.cfg.max_page) {
+    let (a, b) = match page(&q, v.len(), &ctx) {
         Ok(r) => r,
         Err(e) => return e,
     };

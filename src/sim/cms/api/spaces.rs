@@ -36,7 +36,7 @@ pub(super) async fn list_co_spaces(State(ctx): State<Ctx>, Query(q): Q) -> Respo
     let filter = q.get("filter");
     let v: Vec<_> =
         shared.co_spaces.values().filter(|s| filter.is_none_or(|f| contains_ci(&s.name, f) || contains_ci(&s.uri, f))).collect();
-    let (a, b) = match page(&q, v.len(), ctx.cluster.cfg.max_page) {
+    let (a, b) = match page(&q, v.len(), &ctx) {
         Ok(r) => r,
         Err(e) => return e,
     };
@@ -136,7 +136,7 @@ pub(super) async fn list_users(State(ctx): State<Ctx>, Query(q): Q) -> Response 
         .filter(|u| filter.is_none_or(|f| contains_ci(&u.user_jid, f) || contains_ci(&u.name, f)))
         .filter(|u| email.is_none_or(|e| u.email.eq_ignore_ascii_case(e)))
         .collect();
-    let (a, b) = match page(&q, v.len(), ctx.cluster.cfg.max_page) {
+    let (a, b) = match page(&q, v.len(), &ctx) {
         Ok(r) => r,
         Err(e) => return e,
     };
@@ -160,7 +160,7 @@ pub(super) async fn user_co_spaces(State(ctx): State<Ctx>, Path(id): Path<String
     let mut v: Vec<_> =
         shared.co_spaces.values().filter(|s| s.owner_jid.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(&u.user_jid))).collect();
     v.sort_by(|a, b| a.name.cmp(&b.name));
-    let (a, b) = match page(&q, v.len(), ctx.cluster.cfg.max_page) {
+    let (a, b) = match page(&q, v.len(), &ctx) {
         Ok(r) => r,
         Err(e) => return e,
     };

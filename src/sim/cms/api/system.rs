@@ -16,7 +16,7 @@ const MAX_CDR_RECEIVERS: usize = 4;
 pub(super) async fn list_cdr_receivers(State(ctx): State<Ctx>, Query(q): Q) -> Response {
     let db = lock(&ctx.cluster.nodes[ctx.node].db);
     let v: Vec<_> = db.cdr_receivers.iter().collect();
-    let (a, b) = match page(&q, v.len(), ctx.cluster.cfg.max_page) {
+    let (a, b) = match page(&q, v.len(), &ctx) {
         Ok(r) => r,
         Err(e) => return e,
     };

@@ -1,4 +1,4 @@
-//! Secrets at rest: tokens are sealed with XChaCha20-Poly1305 under a key that lives in the
+//! Secrets at rest (Webex tokens, CMS passcodes and space secrets) are sealed with XChaCha20-Poly1305 under a key that lives in the
 //! configuration or the environment, never in the database. A sealed value is
 //! `v1.<base64 nonce‖ciphertext>`; the purpose is bound as associated data, so a token sealed as
 //! the org grant cannot be replayed as something else.
@@ -17,7 +17,7 @@ pub enum SecretError {
     Unreadable,
 }
 
-/// The key that seals tokens. Its `Debug` never shows it.
+/// The key that seals secrets at rest. Its `Debug` never shows it.
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
