@@ -34,6 +34,7 @@ pub mod store;
 pub mod sync;
 #[cfg(feature = "server")]
 pub mod templating;
+pub mod untrusted;
 pub mod url;
 #[cfg(feature = "server")]
 pub mod webex;

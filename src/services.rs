@@ -14,7 +14,7 @@ use crate::retention::{Retention, RetentionPolicy};
 use crate::status::{Area, StatusService};
 use crate::store::{AuditLog, Store, StoreError};
 use crate::webex::oauth::OAuthConfig;
-use crate::webex::{ConnectApi, OrgGrant, SecretBox, WebexApi, WebexOAuth};
+use crate::webex::{ConnectApi, OrgGrant, PendingLogins, SecretBox, WebexApi, WebexOAuth};
 use crate::workers::Workers;
 use std::sync::Arc;
 
@@ -51,6 +51,8 @@ pub struct Services {
 /// key that seals tokens, and the incident rooms.
 pub struct WebexServices {
     pub oauth: WebexOAuth,
+    /// Logins between the redirect to Webex and the callback (in memory, bounded).
+    pub pending: PendingLogins,
     pub api: WebexApi,
     pub access: WebexAccess,
     pub secrets: SecretBox,
@@ -58,6 +60,12 @@ pub struct WebexServices {
     /// How often the org directory is reloaded.
     pub directory_refresh: std::time::Duration,
 }
+
+/// Logins under way held at most (a few hundred bytes each); beyond it the oldest is dropped.
+const PENDING_LOGINS_MAX: std::num::NonZeroUsize = match std::num::NonZeroUsize::new(10_000) {
+    Some(n) => n,
+    None => panic!("a capacity above zero"),
+};
 
 /// How to reach Webex and Webex Connect, and the incident settings.
 pub struct WebexSettings {
@@ -183,6 +191,7 @@ impl WebexServices {
         };
         let ack_key = w.secrets.derive("incident-ack");
         let incidents = Arc::new(IncidentService::new(store, audit, grant, api.clone(), connect, w.incident, ack_key));
-        Ok(Self { oauth, api, access: w.access, secrets: w.secrets, incidents, directory_refresh: w.directory_refresh })
+        let pending = PendingLogins::new(PENDING_LOGINS_MAX, crate::webex::oauth::PENDING_LIFETIME);
+        Ok(Self { oauth, pending, api, access: w.access, secrets: w.secrets, incidents, directory_refresh: w.directory_refresh })
     }
 }

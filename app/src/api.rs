@@ -184,7 +184,7 @@ pub async fn demo_guest_joins(call_id: String) -> Result<String, AppError> {
         let s = ssr::services()?;
         let demo = s.demo.clone().ok_or_else(|| AppError::NotFound("Only available in demo mode.".into()))?;
         let name = demo.guest_joins(&call_id).map_err(AppError::NotFound)?;
-        s.audit.record(AuditRecord::new(&user.name, AuditAction::DemoGuestJoins, AuditResult::Ok).target(&call_id).detail(&name)).await;
+        s.audit.record(AuditRecord::new(&user.actor(), AuditAction::DemoGuestJoins, AuditResult::Ok).target(&call_id).detail(&name)).await;
         Ok(name)
     })
     .await

@@ -1,18 +1,18 @@
 //! Operator sign-in over plain HTML forms (`GET`/`POST /login`, `POST /logout`), the guard of
 //! the protected router (a signed-in user, with the current role), and the cross-site check.
 
+use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 use app::LoginFeedback;
 use axum::body::Body;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use leptos::prelude::provide_context;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use switchboard::auth::{valid_user_name, AuthError, LimitDecision, StoredUser};
 use switchboard::model::AuditAction;
 use switchboard::model::UserInfo;
@@ -60,7 +60,7 @@ pub async fn login_page(State(state): State<AppState>, uri: axum::http::Uri) -> 
 
 pub async fn login_submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     session: Session,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
@@ -72,7 +72,7 @@ pub async fn login_submit(
     if username.is_empty() || password.is_empty() {
         return login_failure(&state, StatusCode::BAD_REQUEST, "Enter your user name and password.", &username, None).await;
     }
-    let addr = peer.ip().to_string();
+    let addr = client.to_string();
     // Names outside the allowed set exist nowhere; they are never logged or echoed as typed
     // (a newline in a name would forge log lines), but still count against the address.
     let valid = valid_user_name(&username);
@@ -157,7 +157,8 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> Response
     if let Ok(Some(u)) = session.get::<SessionUser>(USER_KEY).await {
         audit(&state, AuditRecord::new(&u.name, AuditAction::Logout, AuditResult::Ok)).await;
     } else if let Ok(Some(u)) = session.get::<crate::webex::WebexSessionUser>(crate::webex::WEBEX_USER_KEY).await {
-        audit(&state, AuditRecord::new(&u.email, AuditAction::Logout, AuditResult::Ok)).await;
+        let actor = switchboard::model::actor_key(switchboard::model::IdentityProvider::Webex, &u.email);
+        audit(&state, AuditRecord::new(&actor, AuditAction::Logout, AuditResult::Ok)).await;
     }
     if let Err(e) = session.flush().await {
         tracing::warn!(error = %e, "logout: could not delete session");

@@ -284,7 +284,11 @@ async fn upload(
         return reply(StatusCode::UNAUTHORIZED, "Sign in first.".into());
     };
     if !user.role.allows(Role::Operator) {
-        state.services.audit.record(AuditRecord::new(&user.name, AuditAction::BrandingUpload, AuditResult::Denied).target(&tenant)).await;
+        state
+            .services
+            .audit
+            .record(AuditRecord::new(&user.actor(), AuditAction::BrandingUpload, AuditResult::Denied).target(&tenant))
+            .await;
         return reply(StatusCode::FORBIDDEN, format!("Your role ({}) may not change branding; it needs operator.", user.role));
     }
     let multipart = match multipart {
@@ -317,7 +321,7 @@ async fn upload(
         FileKind::WebappArchive => "webapp.zip".into(),
         _ => form.name.unwrap_or(file_name),
     };
-    match state.services.branding.put(&tenant, kind, &name, &content, &user.name, AuditAction::BrandingUpload).await {
+    match state.services.branding.put(&tenant, kind, &name, &content, &user.actor(), AuditAction::BrandingUpload).await {
         Ok(out) => reply(if out.replaced { StatusCode::OK } else { StatusCode::CREATED }, out.sentence()),
         Err(e) => {
             let e = AppError::from(e);

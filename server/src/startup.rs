@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
+use crate::rate_limit::ClientLimiter;
 use crate::state::{AppState, SESSION_COOKIE};
 use crate::{auth, ops};
 use app::{shell, App};
@@ -73,15 +74,15 @@ impl Application {
         let services = Services::build(store.clone(), cms, demo, services_config(config, mode, addr)?).await?;
 
         let bundle = crate::assets::Bundle::load(&config.server.site_root);
-        let state = app_state(config, &bundle, addr, services.clone());
         let secure = config.server.secure_cookies_or(mode == Mode::Serve);
+        let state = app_state(config, &bundle, addr, services.clone(), secure);
         let origins = auth::OriginPolicy { public_url: config.server.public_url.clone(), https: secure };
         let closing = CancellationToken::new();
         let router = build_router(
             state,
             &bundle,
             session_layer(config, secure, session_store.clone()),
-            Limits::of(config),
+            Limits::of(config)?,
             config.cdr.guard()?,
             origins,
             closing.clone(),
@@ -135,7 +136,7 @@ fn services_config(config: &Config, mode: Mode, addr: SocketAddr) -> Result<Serv
 }
 
 /// The state the session-bearing routers share.
-fn app_state(config: &Config, bundle: &crate::assets::Bundle, addr: SocketAddr, services: Services) -> AppState {
+fn app_state(config: &Config, bundle: &crate::assets::Bundle, addr: SocketAddr, services: Services, secure_cookies: bool) -> AppState {
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(config.server.site_root.display().to_string())
@@ -148,6 +149,7 @@ fn app_state(config: &Config, bundle: &crate::assets::Bundle, addr: SocketAddr, 
         limiter: Arc::new(config.auth.limiter()),
         metrics: Metrics::new(),
         absolute_session_secs: config.auth.absolute_session_secs(),
+        secure_cookies,
     }
 }
 
@@ -165,6 +167,13 @@ fn session_layer(config: &Config, secure: bool, store: SqliteStore) -> SessionMa
 
 struct Limits {
     max_body: usize,
+    /// Where each request's client address comes from.
+    clients: Arc<crate::client_addr::ClientAddrPolicy>,
+    /// One per-client limiter for each unauthenticated route.
+    sign_in_start: Arc<ClientLimiter>,
+    sign_in_callback: Arc<ClientLimiter>,
+    ack: Arc<ClientLimiter>,
+    graph_hook: Arc<ClientLimiter>,
     cdr_path: String,
     cdr_max_body: usize,
     /// Every route but the event streams answers within this.
@@ -172,14 +181,25 @@ struct Limits {
 }
 
 impl Limits {
-    fn of(config: &Config) -> Self {
-        Self {
+    fn of(config: &Config) -> Result<Self, crate::config::ConfigError> {
+        let rl = &config.server.rate_limit;
+        Ok(Self {
             max_body: config.server.max_body_bytes,
+            clients: Arc::new(config.server.client_addr_policy()?),
+            sign_in_start: rl.limiter()?,
+            sign_in_callback: rl.limiter()?,
+            ack: rl.limiter()?,
+            graph_hook: rl.graph_hook_limiter()?,
             cdr_path: config.cdr.path.clone(),
             cdr_max_body: config.cdr.max_body_bytes,
             request_timeout: config.server.request_timeout(),
-        }
+        })
     }
+}
+
+/// `router` behind `limiter`: each client gets its own allowance (429 beyond it).
+fn limited<S: Clone + Send + Sync + 'static>(router: Router<S>, limiter: &Arc<ClientLimiter>) -> Router<S> {
+    router.route_layer(axum::middleware::from_fn_with_state(limiter.clone(), crate::rate_limit::limit))
 }
 
 /// Three routers by what they need: CMS-facing and system endpoints (no session), sign-in (a
@@ -201,17 +221,17 @@ fn build_router(
         .merge(metrics::routes(state.metrics.clone(), s.workers.clone()))
         .merge(crate::cdr::receiver_routes(&limits.cdr_path, s.calls.clone(), cdr, state.metrics.clone(), limits.cdr_max_body))
         .merge(crate::branding::cms_routes(&s.branding))
-        .route("/ack/{token}", get(crate::incident::ack_page).post(crate::incident::ack_submit));
+        .merge(limited(Router::new().route("/ack/{token}", get(crate::incident::ack_page).post(crate::incident::ack_submit)), &limits.ack));
     if let Some(calendar) = s.calendar.clone() {
-        public = public.merge(crate::calendar::hook_routes(calendar));
+        public = public.merge(limited(crate::calendar::hook_routes(calendar), &limits.graph_hook));
     }
     let public = public.layer(timeout());
 
     let sign_in: Router<AppState> = Router::new()
         .route("/login", get(auth::login_page).post(auth::login_submit))
         .route("/logout", post(auth::logout))
-        .route("/auth/webex", get(crate::webex::sign_in_start))
-        .route("/auth/webex/callback", get(crate::webex::callback))
+        .merge(limited(Router::new().route("/auth/webex", get(crate::webex::sign_in_start)), &limits.sign_in_start))
+        .merge(limited(Router::new().route("/auth/webex/callback", get(crate::webex::callback)), &limits.sign_in_callback))
         .layer(timeout());
 
     let services = s.clone();
@@ -238,6 +258,7 @@ fn build_router(
     let site = public.merge(with_session).fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     ops::security_headers(site)
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(limits.clients.clone(), crate::client_addr::resolve))
         .layer(DefaultBodyLimit::max(limits.max_body))
         .layer(RequestBodyLimitLayer::new(limits.max_body))
         .layer(PropagateRequestIdLayer::x_request_id())

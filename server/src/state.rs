@@ -18,6 +18,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// A session ends this long after sign-in, however busy (seconds).
     pub absolute_session_secs: i64,
+    /// Cookies get `Secure` (Switchboard is reached over HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {

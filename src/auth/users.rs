@@ -35,7 +35,7 @@ pub struct StoredUser {
 
 impl From<StoredUser> for UserInfo {
     fn from(u: StoredUser) -> Self {
-        UserInfo { name: u.name, role: u.role }
+        UserInfo { name: u.name, role: u.role, provider: crate::model::IdentityProvider::Local }
     }
 }
 

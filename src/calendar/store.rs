@@ -322,19 +322,37 @@ impl CalendarStore {
         Ok(())
     }
 
-    /// The mailbox of a subscription when `client_state` is the one it was created with
-    /// (compared in constant time); `Ok(Err(..))` says why a notification is not genuine.
-    pub async fn subscription_mailbox(&self, subscription_id: &str, client_state: &str) -> Result<Result<String, NotGenuine>, StoreError> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT mailbox, client_state FROM calendar_graph_subscriptions WHERE subscription_id = ?")
-                .bind(subscription_id)
-                .fetch_optional(self.store.pool())
+    /// Every subscription, for the in-memory check of notifications.
+    pub async fn subscriptions(&self) -> Result<Vec<KnownSubscription>, StoreError> {
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT subscription_id, mailbox, client_state FROM calendar_graph_subscriptions")
+                .fetch_all(self.store.pool())
                 .await?;
-        let Some((mailbox, expected)) = row else { return Ok(Err(NotGenuine::UnknownSubscription)) };
-        if !bool::from(digest(client_state).as_bytes().ct_eq(expected.as_bytes())) {
-            return Ok(Err(NotGenuine::WrongClientState(mailbox)));
+        Ok(rows.into_iter().map(|(id, mailbox, client_state_digest)| KnownSubscription { id, mailbox, client_state_digest }).collect())
+    }
+}
+
+/// A subscription as notifications are checked against it (only the clientState's hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownSubscription {
+    pub id: String,
+    pub mailbox: String,
+    client_state_digest: String,
+}
+
+impl KnownSubscription {
+    /// As [`CalendarStore::save_subscription`] stores it.
+    pub fn new(id: &str, mailbox: &str, client_state: &str) -> Self {
+        Self { id: id.into(), mailbox: mailbox.into(), client_state_digest: digest(client_state) }
+    }
+
+    /// Its mailbox when `client_state` is the one it was created with (compared in constant time).
+    pub fn check(&self, client_state: &str) -> Result<String, NotGenuine> {
+        if bool::from(digest(client_state).as_bytes().ct_eq(self.client_state_digest.as_bytes())) {
+            Ok(self.mailbox.clone())
+        } else {
+            Err(NotGenuine::WrongClientState(self.mailbox.clone()))
         }
-        Ok(Ok(mailbox))
     }
 }
 

@@ -1,7 +1,12 @@
-//! Who may sign in with Webex, and with which Switchboard role (default: nobody).
+//! Who may sign in with Webex, and with which Switchboard role (default: nobody), and how
+//! often a signed-in person's roles are asked of Webex again.
 
 use crate::model::Role;
 use crate::webex::Person;
+use std::time::Duration;
+
+/// A Webex session's roles are asked of Webex again after this long (and at every sign-in).
+pub const DEFAULT_RECHECK: Duration = Duration::from_secs(600);
 
 /// One rule; the first that matches gives the role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,14 +20,28 @@ pub enum WebexRoleRule {
     Domain(String, Role),
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebexAccess {
     /// Only people of this org; `None`: the org of the admin grant.
     pub org_id: Option<String>,
     pub rules: Vec<WebexRoleRule>,
+    /// A signed-in person's roles are asked of Webex again at most this often: someone removed
+    /// from an admin role (or the org) loses what it gave them within this time.
+    pub recheck_every: Duration,
+}
+
+impl Default for WebexAccess {
+    fn default() -> Self {
+        Self { org_id: None, rules: Vec::new(), recheck_every: DEFAULT_RECHECK }
+    }
 }
 
 impl WebexAccess {
+    /// Whether a session whose roles Webex confirmed at `checked` (unix seconds) must ask again.
+    pub fn recheck_due(&self, checked: i64, now: i64) -> bool {
+        now.saturating_sub(checked) >= self.recheck_every.as_secs() as i64
+    }
+
     /// The role of a Webex person, or `None` (not allowed in). `grant_org` is the connected org.
     pub fn role_for(&self, p: &Person, grant_org: Option<&str>) -> Option<Role> {
         let org = self.org_id.as_deref().or(grant_org)?;
@@ -94,6 +113,7 @@ mod tests {
                 WebexRoleRule::AdminRole(role_id("id_readonly_admin"), Role::Viewer),
                 WebexRoleRule::OrgAdmins(Role::Operator),
             ],
+            ..Default::default()
         };
         let full = role_id("id_full_admin");
         assert_eq!(a.role_for(&with_roles("a@x.com", "O", &[&full]), None), Some(Role::Admin), "configured by name, held as an id");
@@ -110,7 +130,11 @@ mod tests {
         assert_eq!(a.role_for(&with_roles("n@x.com", "O", &[]), None), None, "no admin role, no rule");
         assert_eq!(a.role_for(&with_roles("a@x.com", "OTHER", &[&full]), None), None, "another org");
 
-        let only = WebexAccess { org_id: Some("O".into()), rules: vec![WebexRoleRule::AdminRole("id_full_admin".into(), Role::Admin)] };
+        let only = WebexAccess {
+            org_id: Some("O".into()),
+            rules: vec![WebexRoleRule::AdminRole("id_full_admin".into(), Role::Admin)],
+            ..Default::default()
+        };
         assert_eq!(only.role_for(&with_roles("u@x.com", "O", &[&user_admin]), None), None, "only the role named");
         assert_eq!(only.role_for(&with_roles("u@x.com", "O", &["not base64 at all!"]), None), None);
         assert_eq!(role_name(&full).as_deref(), Some("id_full_admin"));
@@ -128,6 +152,7 @@ mod tests {
                 WebexRoleRule::Email("Boss@Example.com".into(), Role::Admin),
                 WebexRoleRule::Domain("example.com".into(), Role::Operator),
             ],
+            ..Default::default()
         };
         assert_eq!(a.role_for(&person("x@example.com", "O", true), Some("O")), Some(Role::Admin));
         assert_eq!(a.role_for(&person("boss@example.com", "O", false), Some("O")), Some(Role::Admin));
@@ -135,5 +160,17 @@ mod tests {
         assert_eq!(a.role_for(&person("x@other.com", "O", false), Some("O")), None);
         assert_eq!(a.role_for(&person("x@example.com", "OTHER", true), Some("O")), None, "another org");
         assert_eq!(a.role_for(&person("x@example.com", "O", true), None), None, "no org known: nobody");
+    }
+
+    #[test]
+    fn webex_roles_are_asked_again_once_the_recheck_interval_has_passed_not_before() {
+        let a = WebexAccess::default();
+        assert_eq!(a.recheck_every, Duration::from_secs(600), "ten minutes unless configured");
+        assert!(!a.recheck_due(1_000, 1_000));
+        assert!(!a.recheck_due(1_000, 1_599));
+        assert!(a.recheck_due(1_000, 1_600));
+        assert!(a.recheck_due(0, 1_000), "a session from before checks were recorded is checked at once");
+        let every_minute = WebexAccess { recheck_every: Duration::from_secs(60), ..Default::default() };
+        assert!(every_minute.recheck_due(1_000, 1_060));
     }
 }

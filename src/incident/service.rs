@@ -63,6 +63,13 @@ pub struct Commander {
     pub token: String,
 }
 
+impl Commander {
+    /// The actor the audit log records: this Webex user (see [`crate::model::actor_key`]).
+    pub fn actor(&self) -> String {
+        crate::model::actor_key(crate::model::IdentityProvider::Webex, &self.email)
+    }
+}
+
 pub struct IncidentService {
     pub(super) directory: Directory,
     pub(super) spaces: Spaces,

@@ -11,7 +11,7 @@ mod role;
 pub mod stable;
 mod status;
 
-pub use audit::AuditAction;
+pub use audit::{actor_key, split_actor, AuditAction, IdentityProvider};
 pub use calls::{
     BannerDuration, BannerEvent, BannerPosition, BannerRules, BannerRulesForm, CallsOverview, CdrGap, LegSubType, LiveCall, LiveLeg,
     Meeting, MeetingView, SecurityLevel,
@@ -66,6 +66,16 @@ pub fn waiting_for(since: &OffsetDateTime, as_of: &OffsetDateTime) -> String {
 pub struct UserInfo {
     pub name: String,
     pub role: Role,
+    /// Who vouched for the name: a local account or Webex.
+    #[serde(default)]
+    pub provider: IdentityProvider,
+}
+
+impl UserInfo {
+    /// The actor the audit log records for this user (see [`actor_key`]).
+    pub fn actor(&self) -> String {
+        actor_key(self.provider, &self.name)
+    }
 }
 
 /// One recorded operator action.
@@ -76,6 +86,8 @@ pub struct AuditEntry {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub actor: String,
+    /// Who vouched for the actor; `None` for entries written before it was recorded.
+    pub provider: Option<IdentityProvider>,
     pub action: String,
     pub target: Option<String>,
     pub result: String,

@@ -2,7 +2,7 @@
 //! the action it records: a failed write is logged (with the entry) instead.
 
 use super::{now_text, Store, StoreError};
-use crate::model::{AuditAction, AuditPage};
+use crate::model::{split_actor, AuditAction, AuditPage, IdentityProvider};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditResult {
@@ -24,7 +24,9 @@ impl AuditResult {
 /// One action to record.
 #[derive(Debug, Clone)]
 pub struct AuditRecord<'a> {
+    /// The actor's name (without its provider).
     pub actor: &'a str,
+    pub provider: IdentityProvider,
     pub action: AuditAction,
     pub target: Option<&'a str>,
     pub result: AuditResult,
@@ -32,8 +34,11 @@ pub struct AuditRecord<'a> {
 }
 
 impl<'a> AuditRecord<'a> {
+    /// `actor`: an actor key (`UserInfo::actor`, [`crate::model::actor_key`]): a local name
+    /// as it is, anyone else's after their provider.
     pub fn new(actor: &'a str, action: AuditAction, result: AuditResult) -> Self {
-        Self { actor, action, target: None, result, detail: None }
+        let (provider, actor) = split_actor(actor);
+        Self { actor, provider, action, target: None, result, detail: None }
     }
     pub fn target(mut self, target: &'a str) -> Self {
         self.target = Some(target);
@@ -60,21 +65,23 @@ impl AuditLog {
     /// action already happened, and refusing to report it would be worse.
     pub async fn record(&self, rec: AuditRecord<'_>) {
         if let Err(e) = self.try_record(&rec).await {
-            tracing::error!(error = %e, actor = rec.actor, action = rec.action.as_str(), target = ?rec.target, result = rec.result.as_str(),
+            tracing::error!(error = %e, actor = rec.actor, provider = rec.provider.as_str(), action = rec.action.as_str(), target = ?rec.target, result = rec.result.as_str(),
                 "audit log write failed");
         }
     }
 
     async fn try_record(&self, rec: &AuditRecord<'_>) -> Result<i64, StoreError> {
-        let r = sqlx::query("INSERT INTO audit_log (at, actor, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(now_text())
-            .bind(rec.actor)
-            .bind(rec.action)
-            .bind(rec.target)
-            .bind(rec.result.as_str())
-            .bind(rec.detail)
-            .execute(self.store.pool())
-            .await?;
+        let r =
+            sqlx::query("INSERT INTO audit_log (at, actor, actor_provider, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(now_text())
+                .bind(rec.actor)
+                .bind(rec.provider)
+                .bind(rec.action)
+                .bind(rec.target)
+                .bind(rec.result.as_str())
+                .bind(rec.detail)
+                .execute(self.store.pool())
+                .await?;
         Ok(r.last_insert_rowid())
     }
 
@@ -87,7 +94,7 @@ impl AuditLog {
             .fetch_one(self.store.pool())
             .await?;
         let entries = sqlx::query_as(
-            "SELECT id, at, actor, action, target, result, detail FROM audit_log
+            "SELECT id, at, actor, actor_provider AS provider, action, target, result, detail FROM audit_log
              WHERE (?1 IS NULL OR action = ?1) ORDER BY id DESC LIMIT ?2 OFFSET ?3",
         )
         .bind(action)
@@ -121,6 +128,37 @@ mod tests {
         let logins = audit.page(0, 1, Some(AuditAction::Login)).await.unwrap();
         assert_eq!((logins.total, logins.entries.len()), (2, 1));
         assert_eq!(logins.entries[0].result, "denied");
+    }
+
+    #[tokio::test]
+    async fn a_local_user_and_a_webex_user_of_the_same_name_are_told_apart_by_their_provider() {
+        let (store, _dir) = test_store().await;
+        let audit = AuditLog::new(store.clone());
+        let name = "ann@example.com";
+        let local = crate::model::UserInfo { name: name.into(), role: crate::model::Role::Admin, provider: IdentityProvider::Local };
+        let webex = crate::model::UserInfo { provider: IdentityProvider::Webex, ..local.clone() };
+        audit.record(AuditRecord::new(&local.actor(), AuditAction::SettingsBanner, AuditResult::Ok)).await;
+        audit.record(AuditRecord::new(&webex.actor(), AuditAction::SettingsBanner, AuditResult::Ok)).await;
+        audit
+            .record(AuditRecord::new(&crate::model::actor_key(IdentityProvider::System, "retention"), AuditAction::Login, AuditResult::Ok))
+            .await;
+        // An entry from before providers were recorded.
+        sqlx::query("INSERT INTO audit_log (at, actor, action, result) VALUES (?, 'old', 'login', 'ok')")
+            .bind(now_text())
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let page = audit.page(0, 10, None).await.unwrap();
+        let seen: Vec<(&str, Option<IdentityProvider>)> = page.entries.iter().map(|e| (e.actor.as_str(), e.provider)).collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("old", None),
+                ("retention", Some(IdentityProvider::System)),
+                (name, Some(IdentityProvider::Webex)),
+                (name, Some(IdentityProvider::Local)),
+            ]
+        );
     }
 
     #[tokio::test]

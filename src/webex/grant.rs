@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
 const PURPOSE: &str = "webex-org-grant";
+/// The background refresh acts as Switchboard itself.
+const SYSTEM_ACTOR: &str = "system:switchboard";
 
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
@@ -204,7 +206,7 @@ impl OrgGrant {
             Err(e) => {
                 sqlx::query("UPDATE webex_grant SET last_error = ? WHERE id = 1").bind(e.to_string()).execute(self.store.pool()).await?;
                 self.audit
-                    .record(AuditRecord::new("switchboard", AuditAction::WebexGrantRefresh, AuditResult::Failed).detail(&e.to_string()))
+                    .record(AuditRecord::new(SYSTEM_ACTOR, AuditAction::WebexGrantRefresh, AuditResult::Failed).detail(&e.to_string()))
                     .await;
                 Err(e.into())
             }
@@ -214,7 +216,7 @@ impl OrgGrant {
     async fn mark_dead(&self, why: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE webex_grant SET dead = 1, last_error = ? WHERE id = 1").bind(why).execute(self.store.pool()).await?;
         tracing::warn!("{why}: the Webex org grant is needed again");
-        self.audit.record(AuditRecord::new("switchboard", AuditAction::WebexGrantRefresh, AuditResult::Failed).detail(why)).await;
+        self.audit.record(AuditRecord::new(SYSTEM_ACTOR, AuditAction::WebexGrantRefresh, AuditResult::Failed).detail(why)).await;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Adapters to Webex: the REST API ([`client`]), its OAuth integration ([`oauth`]), Webex
-//! Connect's messaging API ([`connect`]), the org grant kept sealed at rest ([`grant`]) and the
-//! sealing itself ([`crate::secret`]). Nothing here knows about incidents.
+//! Connect's messaging API ([`connect`]), the logins under way ([`pending`]), the org grant
+//! kept sealed at rest ([`grant`]) and the sealing itself ([`crate::secret`]). Nothing here
+//! knows about incidents.
 
 pub mod client;
 pub mod connect;
@@ -8,12 +9,14 @@ pub mod grant;
 pub mod oauth;
 #[cfg(test)]
 mod outbound_tests;
+pub mod pending;
 
 pub use crate::secret::{SecretBox, SecretError};
 pub use client::{MeetingInfo, Membership, Person, Room, WebexApi};
 pub use connect::ConnectApi;
 pub use grant::OrgGrant;
 pub use oauth::{LoginKind, OAuthError, PendingLogin, TokenSet, WebexOAuth};
+pub use pending::PendingLogins;
 
 use backon::{ExponentialBuilder, Retryable};
 use std::time::Duration;

@@ -46,7 +46,14 @@ pub fn AuditPage() -> impl IntoView {
                                 <tbody>
                                     {p.entries.into_iter().map(|e| view! {
                                         <tr>
-                                            <td><LocalTime at=e.at/></td><td>{e.actor}</td><td>{e.action}</td>
+                                            <td><LocalTime at=e.at/></td>
+                                            <td data-testid="audit-actor">
+                                                {e.actor}" "
+                                                <span class="muted" data-testid="audit-provider">
+                                                    {format!("({})", e.provider.map(|p| p.label()).unwrap_or("provider not recorded"))}
+                                                </span>
+                                            </td>
+                                            <td>{e.action}</td>
                                             <td>{e.target.unwrap_or_default()}</td>
                                             <td class=format!("result-{}", e.result)>{e.result.clone()}</td>
                                             <td>{e.detail.unwrap_or_default()}</td>

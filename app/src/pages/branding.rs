@@ -53,7 +53,7 @@ pub async fn create_branding_tenant(name: String) -> Result<String, AppError> {
     use crate::api::ssr as edge;
     edge::edge(async {
         let user = edge::require(switchboard::model::Role::Operator).await?;
-        Ok(edge::services()?.branding.create_tenant(&name, &user.name).await?.sentence())
+        Ok(edge::services()?.branding.create_tenant(&name, &user.actor()).await?.sentence())
     })
     .await
 }
@@ -76,7 +76,7 @@ pub async fn save_branding_template(tenant: String, language: String, text: Stri
         let s = edge::services()?;
         let out = s
             .branding
-            .put(&tenant, FileKind::Template, &language, text.as_bytes(), &user.name, switchboard::model::AuditAction::BrandingTemplate)
+            .put(&tenant, FileKind::Template, &language, text.as_bytes(), &user.actor(), switchboard::model::AuditAction::BrandingTemplate)
             .await?;
         Ok(out.sentence())
     })
@@ -89,7 +89,7 @@ pub async fn delete_branding_item(tenant: String, kind: String, name: String) ->
     edge::edge(async {
         let user = edge::require(switchboard::model::Role::Operator).await?;
         let kind = FileKind::parse(&kind).ok_or_else(|| AppError::Invalid(format!("'{kind}' is not a kind of branding file")))?;
-        Ok(edge::services()?.branding.delete(&tenant, kind, &name, &user.name).await?)
+        Ok(edge::services()?.branding.delete(&tenant, kind, &name, &user.actor()).await?)
     })
     .await
 }

@@ -42,7 +42,7 @@ pub async fn set_calendar_dry_run(on: bool) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Admin).await?;
-        calendar()?.service.switch_dry_run(on, &user.name).await;
+        calendar()?.service.switch_dry_run(on, &user.actor()).await;
         Ok(())
     })
     .await
@@ -53,7 +53,7 @@ pub async fn save_calendar_template(language: String, html: String) -> Result<St
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Admin).await?;
-        Ok(calendar()?.service.save_template(&language, &html, &user.name).await?)
+        Ok(calendar()?.service.save_template(&language, &html, &user.actor()).await?)
     })
     .await
 }

@@ -24,7 +24,7 @@ pub async fn start_admit(targets: Vec<AdmitTarget>) -> Result<String, AppError> 
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Operator).await?;
-        Ok(ssr::services()?.lobby.start_admit(&user.name, targets)?)
+        Ok(ssr::services()?.lobby.start_admit(&user.actor(), targets)?)
     })
     .await
 }

@@ -44,7 +44,7 @@ pub async fn save_banner_settings(
             position,
             duration,
         };
-        ssr::services()?.banners.save_rules(&user.name, &form).await?;
+        ssr::services()?.banners.save_rules(&user.actor(), &form).await?;
         Ok("Saved. Live calls are being updated.".to_string())
     })
     .await
@@ -74,7 +74,7 @@ pub async fn preview_incident_templates(webex: String, sms: String, voice: Strin
         let i = ssr::incidents()?;
         let r = if save {
             let user = ssr::require(Role::Admin).await?;
-            i.save_templates(t, &user.name).await?
+            i.save_templates(t, &user.actor()).await?
         } else {
             ssr::require(Role::Operator).await?;
             switchboard::incident::deliveries::templates::validate(&t).map_err(|e| AppError::Invalid(e.to_string()))?

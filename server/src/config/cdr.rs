@@ -74,15 +74,7 @@ impl CdrConfig {
 
     /// The allow-list, parsed; a bad entry is an error naming it.
     pub fn networks(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
-        self.allowed_sources
-            .iter()
-            .map(|s| {
-                let s = s.trim();
-                s.parse::<ipnet::IpNet>()
-                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| ConfigError::Invalid(format!("cdr.allowed_sources: '{s}' is not an IP address or network")))
-            })
-            .collect()
+        super::clients::networks("cdr.allowed_sources", &self.allowed_sources)
     }
 
     /// What the receiver checks on every POST: the token and the allow-list.

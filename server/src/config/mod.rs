@@ -5,6 +5,7 @@
 mod auth;
 mod calendar;
 mod cdr;
+mod clients;
 mod cms;
 mod connect;
 mod database;
@@ -16,6 +17,7 @@ mod webex;
 pub use auth::AuthConfig;
 pub use calendar::{CalendarSection, EwsAuth};
 pub use cdr::CdrConfig;
+pub use clients::RateLimitConfig;
 pub use cms::{CmsConfig, CmsNodeConfig};
 pub use connect::ConnectConfig;
 pub use database::DatabaseConfig;

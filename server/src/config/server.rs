@@ -1,5 +1,6 @@
 //! `[server]`: where Switchboard listens, where its state and built site live, how it is
-//! reached from outside, its HTTP limits, and the log format.
+//! reached from outside (and which proxies in front of it are believed), its HTTP limits, and
+//! the log format.
 
 use super::ConfigError;
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,15 @@ pub struct ServerConfig {
     /// Let `serve` reach Exchange, Graph, Webex or Webex Connect over plain `http://` (test
     /// set-ups only: tokens and passwords would cross the network in clear).
     pub allow_insecure_http: bool,
+    /// Reverse proxies (addresses or networks) believed about the client address: a request
+    /// from one of them is taken to come from the address in `client_ip_header`. Empty: every
+    /// client is its TCP peer, whatever headers it sends.
+    pub trusted_proxies: Vec<String>,
+    /// The header those proxies name the client in, `X-Forwarded-For` style (a list the
+    /// proxies append to; the last address not of a trusted proxy is the client).
+    pub client_ip_header: String,
+    /// Per-client limits on the routes anyone may call without signing in.
+    pub rate_limit: super::clients::RateLimitConfig,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -58,6 +68,9 @@ impl Default for ServerConfig {
             max_body_bytes: 2 * 1024 * 1024,
             log_format: LogFormat::Text,
             allow_insecure_http: false,
+            trusted_proxies: Vec::new(),
+            client_ip_header: "x-forwarded-for".into(),
+            rate_limit: Default::default(),
         }
     }
 }
@@ -79,7 +92,13 @@ impl ServerConfig {
                 return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
             }
         }
-        Ok(())
+        self.client_addr_policy()?;
+        self.rate_limit.validate()
+    }
+
+    /// Where each request's client address comes from (the limiters and logs use it).
+    pub fn client_addr_policy(&self) -> Result<crate::client_addr::ClientAddrPolicy, ConfigError> {
+        super::clients::client_addr_policy(&self.trusted_proxies, &self.client_ip_header)
     }
 
     /// The public base URL people's browsers (and responders' phones) use.

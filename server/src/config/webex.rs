@@ -50,6 +50,9 @@ pub struct WebexConfig {
     pub directory_refresh_hours: u64,
     /// Notifications in flight at once.
     pub concurrency: usize,
+    /// A Webex-signed-in person's roles are asked of Webex again at most this often (seconds;
+    /// also at every sign-in): someone removed from an admin role loses it within this time.
+    pub role_recheck_seconds: u64,
     /// Attempts of one notification (Webex message, SMS or call) while the service throttles,
     /// fails with 5xx or cannot be reached, before it is marked failed with the reason (backoff
     /// 1 s, 2 s, 4 s … or the `Retry-After` between them).
@@ -82,6 +85,7 @@ impl Default for WebexConfig {
             concurrency: 32,
             max_attempts: 8,
             http: HttpLimitsConfig::default(),
+            role_recheck_seconds: 600,
         }
     }
 }
@@ -117,7 +121,11 @@ impl WebexConfig {
             oauth: self.oauth(&api, &public_base),
             api_base: api,
             secrets,
-            access: WebexAccess { org_id: self.org_id.clone().filter(|o| !o.is_empty()), rules },
+            access: WebexAccess {
+                org_id: self.org_id.clone().filter(|o| !o.is_empty()),
+                rules,
+                recheck_every: std::time::Duration::from_secs(self.role_recheck_seconds.max(1)),
+            },
             connect: connect.client(),
             incident: self.incident(connect, public_base)?,
             directory_refresh: std::time::Duration::from_secs(self.directory_refresh_hours.max(1) * 3600),

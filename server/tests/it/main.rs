@@ -12,3 +12,4 @@ mod incidents;
 mod lobby;
 mod login;
 mod sim_world;
+mod unauth;

@@ -108,7 +108,7 @@ impl IncidentService {
         self.lifecycle.event(&mut tx, row.id, TimelineKind::Started, &detail).await?;
         tx.commit().await?;
         self.deliveries.wake_for(row.id, &c.token);
-        self.audit.record(AuditRecord::new(&c.email, AuditAction::IncidentStart, AuditResult::Ok).target(&room.title).detail(name)).await;
+        self.audit.record(AuditRecord::new(&c.actor(), AuditAction::IncidentStart, AuditResult::Ok).target(&room.title).detail(name)).await;
         self.lifecycle.changed(row.id);
         self.view(&row).await
     }
@@ -207,7 +207,7 @@ impl IncidentService {
         tx.commit().await?;
         self.deliveries.forget(i.id);
         self.audit
-            .record(AuditRecord::new(&c.email, AuditAction::IncidentStop, AuditResult::Ok).target(&i.space_title).detail(&detail))
+            .record(AuditRecord::new(&c.actor(), AuditAction::IncidentStop, AuditResult::Ok).target(&i.space_title).detail(&detail))
             .await;
         self.lifecycle.changed(i.id);
         Ok(removed)

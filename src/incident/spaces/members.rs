@@ -106,7 +106,9 @@ impl IncidentService {
         tx.commit().await?;
         self.audit
             .record(
-                AuditRecord::new(&c.email, AuditAction::IncidentResponderAdd, AuditResult::Ok).target(room_id).detail(&person.display_name),
+                AuditRecord::new(&c.actor(), AuditAction::IncidentResponderAdd, AuditResult::Ok)
+                    .target(room_id)
+                    .detail(&person.display_name),
             )
             .await;
         Ok(())
@@ -131,7 +133,7 @@ impl IncidentService {
         self.spaces.db.unlink(&mut tx, room_id, responder_id).await?;
         tx.commit().await?;
         self.audit
-            .record(AuditRecord::new(&c.email, AuditAction::IncidentResponderRemove, AuditResult::Ok).target(room_id).detail(&link.name))
+            .record(AuditRecord::new(&c.actor(), AuditAction::IncidentResponderRemove, AuditResult::Ok).target(room_id).detail(&link.name))
             .await;
         Ok(())
     }

@@ -295,6 +295,19 @@ impl SimWebex {
         });
     }
 
+    /// Test setup: the person's admin roles from now on (as if an admin changed them in Control
+    /// Hub; names like `id_full_admin`, empty: none); `false` if nobody has that email.
+    pub fn set_roles(&self, email: &str, roles: &[&str]) -> bool {
+        let mut w = lock(&self.shared.world);
+        match w.people.iter_mut().find(|p| p.email.eq_ignore_ascii_case(email)) {
+            Some(p) => {
+                p.roles = roles.iter().map(|r| r.to_string()).collect();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Test setup: the person leaves the room (as if they left in the Webex app); `false` if
     /// they were not in it.
     pub fn remove_membership(&self, room_id: &str, person_id: &str) -> bool {

@@ -40,8 +40,8 @@ pub async fn save_external(
         let form = switchboard::incident::ExternalForm { name, email, mobile, voice };
         let i = ssr::incidents()?;
         Ok(match id {
-            Some(id) => i.update_external(&user.name, id, &form).await?,
-            None => i.create_external(&user.name, &form).await?,
+            Some(id) => i.update_external(&user.actor(), id, &form).await?,
+            None => i.create_external(&user.actor(), &form).await?,
         })
     })
     .await
@@ -52,7 +52,7 @@ pub async fn delete_external(id: i64) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Operator).await?;
-        Ok(ssr::incidents()?.delete_external(&user.name, id).await?)
+        Ok(ssr::incidents()?.delete_external(&user.actor(), id).await?)
     })
     .await
 }

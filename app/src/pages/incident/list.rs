@@ -28,7 +28,7 @@ pub async fn refresh_directory() -> Result<usize, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
         let user = ssr::require(switchboard::model::Role::Operator).await?;
-        Ok(ssr::incidents()?.refresh_directory(&user.name).await?)
+        Ok(ssr::incidents()?.refresh_directory(&user.actor()).await?)
     })
     .await
 }
