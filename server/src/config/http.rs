@@ -85,6 +85,7 @@ mod tests {
         Jail::expect_with(|jail| {
             let base = "[cms]\nusername = \"u\"\npassword = \"p\"\n[[cms.nodes]]\nname = \"cb1\"\nurl = \"https://cb1.example.com:445\"\n\
                         [calendar]\nenabled = true\news_url = \"https://ews.example.com/EWS/Exchange.asmx\"\news_user = \"svc\"\n";
+            jail.set_env("SWITCHBOARD_CALENDAR__SECRETS_KEY", switchboard::secret::SecretBox::generate_key());
             jail.create_file("stale.toml", &format!("{base}worker_stale_seconds = 30\n"))?;
             let err = Config::load(Some(Path::new("stale.toml"))).unwrap_err().to_string();
             assert!(err.contains("calendar.worker_stale_seconds") && err.contains("calendar.http.timeout_seconds"), "{err}");
