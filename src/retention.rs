@@ -21,6 +21,14 @@ pub struct RetentionPolicy {
     pub banner_history_days: u32,
     pub gap_days: u32,
     pub audit_days: u32,
+    /// Ended incidents, with their deliveries, acknowledgements and timeline.
+    pub incident_days: u32,
+    /// People of the Webex directory no longer seen by its refresh (left the org), unless a
+    /// responder still points at them.
+    pub directory_stale_days: u32,
+    /// The calendar's log of what was done to meetings, and its user sync runs.
+    pub calendar_log_days: u32,
+    pub calendar_sync_run_days: u32,
     /// Hours of CDRs the live state is rebuilt from at start (`cdr.rebuild_hours`, not a
     /// retention key).
     #[serde(skip)]
@@ -55,6 +63,10 @@ impl Default for RetentionPolicy {
             banner_history_days: 90,
             gap_days: 90,
             audit_days: 365,
+            incident_days: 365,
+            directory_stale_days: 30,
+            calendar_log_days: 90,
+            calendar_sync_run_days: 90,
             rebuild_hours: 24,
             batch_rows: 1000,
             interval: Duration::from_secs(3600),
@@ -81,11 +93,23 @@ pub struct PruneReport {
     pub gaps: u64,
     pub banner_history: u64,
     pub audit: u64,
+    pub incidents: u64,
+    pub directory: u64,
+    pub calendar_log: u64,
+    pub calendar_sync_runs: u64,
 }
 
 impl PruneReport {
     pub fn total(&self) -> u64 {
-        self.cdr_records + self.dead_letters + self.gaps + self.banner_history + self.audit
+        self.cdr_records
+            + self.dead_letters
+            + self.gaps
+            + self.banner_history
+            + self.audit
+            + self.incidents
+            + self.directory
+            + self.calendar_log
+            + self.calendar_sync_runs
     }
 }
 
@@ -141,6 +165,11 @@ impl Retention {
             gaps: self.delete_older("cdr_gaps", "at", &days(p.gap_days), batch).await?,
             banner_history: self.delete_older("banner_history", "at", &days(p.banner_history_days), batch).await?,
             audit: self.delete_older("audit_log", "at", &days(p.audit_days), batch).await?,
+            incidents: self.delete_ended_incidents(&days(p.incident_days), batch).await?,
+            directory: self.delete_stale_directory(&days(p.directory_stale_days), batch).await?,
+            calendar_log: self.delete_older("calendar_log", "at", &days(p.calendar_log_days), batch).await?,
+            // A run still going (no finished_at) is never old.
+            calendar_sync_runs: self.delete_older("calendar_sync_runs", "finished_at", &days(p.calendar_sync_run_days), batch).await?,
         };
         *lock(&self.last) = Some((now, report.clone()));
         Ok(report)
@@ -150,6 +179,42 @@ impl Retention {
         // Table and column names are constants of this module, never input.
         let sql = format!("DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {column} < ? ORDER BY id LIMIT ?)");
         self.in_batches(&sql, |q| q.bind(cutoff.to_string()).bind(batch)).await
+    }
+
+    /// Incidents stopped before `cutoff`, each with its deliveries, acknowledgements and
+    /// timeline, a batch of incidents per transaction (a running incident is never touched).
+    async fn delete_ended_incidents(&self, cutoff: &str, batch: i64) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let mut tx = self.store.write_tx().await?;
+            let ids: Vec<i64> =
+                sqlx::query_scalar("SELECT id FROM incidents WHERE stopped_at IS NOT NULL AND stopped_at < ? ORDER BY id LIMIT ?")
+                    .bind(cutoff)
+                    .bind(batch)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            if ids.is_empty() {
+                return Ok(total);
+            }
+            let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+            for table in ["incident_deliveries", "incident_acks", "incident_events"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE incident_id IN (SELECT value FROM json_each(?))"))
+                    .bind(&list)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let n = sqlx::query("DELETE FROM incidents WHERE id IN (SELECT value FROM json_each(?))").bind(&list).execute(&mut *tx).await?;
+            tx.commit().await?;
+            total += n.rows_affected();
+            tokio::time::sleep(BETWEEN_BATCHES).await;
+        }
+    }
+
+    /// Directory people the refresh has not seen since `cutoff`, unless a responder is them.
+    async fn delete_stale_directory(&self, cutoff: &str, batch: i64) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM webex_directory WHERE person_id IN (SELECT person_id FROM webex_directory WHERE refreshed_at < ?
+                   AND person_id NOT IN (SELECT person_id FROM responders WHERE person_id IS NOT NULL) LIMIT ?)";
+        self.in_batches(sql, |q| q.bind(cutoff.to_string()).bind(batch)).await
     }
 
     async fn keep_newest(&self, table: &str, keep: i64, batch: i64) -> Result<u64, StoreError> {
@@ -227,7 +292,7 @@ mod tests {
         insert(&store, "INSERT INTO cdr_gaps (at, bridge, session, record_index, missing) VALUES (?, '', 'S', 1, 2)", &[old]).await;
         let r = Retention::new(store.clone(), RetentionPolicy { dead_letter_max_rows: 2, batch_rows: 2, ..RetentionPolicy::default() });
         let report = r.prune(now).await.unwrap();
-        assert_eq!(report, PruneReport { cdr_records: 3, dead_letters: 2, gaps: 1, banner_history: 1, audit: 1 });
+        assert_eq!(report, PruneReport { cdr_records: 3, dead_letters: 2, gaps: 1, banner_history: 1, audit: 1, ..PruneReport::default() });
         assert_eq!((count(&store, "cdr_records").await, count(&store, "cdr_dead_letters").await), (1, 2));
         assert_eq!((count(&store, "audit_log").await, count(&store, "banner_history").await), (1, 1));
         let facts = r.facts().await.unwrap();
@@ -243,5 +308,89 @@ mod tests {
         assert_eq!(p(90, 24).cdr_cutoff(now), now - time::Duration::days(90));
         assert_eq!(p(0, 1).cdr_cutoff(now), now - time::Duration::hours(24), "never younger than a day");
         assert_eq!(p(1, 48).cdr_cutoff(now), now - time::Duration::hours(96), "twice the rebuild window");
+    }
+
+    #[tokio::test]
+    async fn ended_incidents_go_with_their_parts_running_ones_stay_and_calendar_and_directory_rows_age_out() {
+        let (store, _d) = test_store().await;
+        let now = datetime!(2026-11-24 12:00 UTC);
+        let old = time_text(now - time::Duration::days(400));
+        let recent = time_text(now - time::Duration::days(1));
+        // 1: ended long ago; 2: started long ago and still running; 3: ended yesterday.
+        for (id, room, stopped) in [(1, "r1", Some(&old)), (2, "r2", None), (3, "r3", Some(&recent))] {
+            sqlx::query(
+                "INSERT INTO incidents (id, room_id, space_title, name, commander, commander_person_id, meeting_link, meeting_number, toll_number, ack_salt, started_at, stopped_at)
+                 VALUES (?, ?, 't', 'n', 'c', 'p', 'l', 'm', 'x', 's', ?, ?)",
+            )
+            .bind(id)
+            .bind(room)
+            .bind(&old)
+            .bind(stopped)
+            .execute(store.pool())
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO incident_deliveries (incident_id, responder_id, responder_name, channel, address, round, status, due_at, updated_at) VALUES (?, 1, 'r', 'sms', '+1', 0, 'sent', ?, ?)")
+                .bind(id).bind(&old).bind(&old).execute(store.pool()).await.unwrap();
+            sqlx::query("INSERT INTO incident_acks (incident_id, responder_id, responder_name, token_hash) VALUES (?, 1, 'r', ?)")
+                .bind(id)
+                .bind(format!("h{id}"))
+                .execute(store.pool())
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO incident_events (incident_id, at, kind, detail) VALUES (?, ?, 'started', 'd')")
+                .bind(id)
+                .bind(&old)
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        for (person, at) in [("gone", &old), ("still-here", &recent), ("responder", &old)] {
+            sqlx::query("INSERT INTO webex_directory (person_id, display_name, email, refreshed_at) VALUES (?, ?, 'e', ?)")
+                .bind(person)
+                .bind(person)
+                .bind(at)
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        sqlx::query("INSERT INTO responders (person_id, name, created_at, updated_at) VALUES ('responder', 'R', ?, ?)")
+            .bind(&old)
+            .bind(&old)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        for at in [&old, &recent] {
+            sqlx::query(
+                "INSERT INTO calendar_log (at, mailbox, item_id, subject, action, detail) VALUES (?, 'm', 'i', 's', 'inserted', 'd')",
+            )
+            .bind(at)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        for finished in [Some(&old), Some(&recent), None] {
+            sqlx::query("INSERT INTO calendar_sync_runs (started_at, finished_at, trigger, status) VALUES (?, ?, 'daily', ?)")
+                .bind(&old)
+                .bind(finished)
+                .bind(if finished.is_some() { "done" } else { "running" })
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+
+        let r = Retention::new(store.clone(), RetentionPolicy { batch_rows: 1, ..RetentionPolicy::default() });
+        let report = r.prune(now).await.unwrap();
+        assert_eq!((report.incidents, report.directory, report.calendar_log, report.calendar_sync_runs), (1, 1, 1, 1), "{report:?}");
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM incidents ORDER BY id").fetch_all(store.pool()).await.unwrap();
+        assert_eq!(ids, [2, 3], "the running incident stays, however old");
+        for table in ["incident_deliveries", "incident_acks", "incident_events"] {
+            let left: Vec<i64> =
+                sqlx::query_scalar(&format!("SELECT incident_id FROM {table} ORDER BY incident_id")).fetch_all(store.pool()).await.unwrap();
+            assert_eq!(left, [2, 3], "{table} follows its incident");
+        }
+        let people: Vec<String> =
+            sqlx::query_scalar("SELECT person_id FROM webex_directory ORDER BY person_id").fetch_all(store.pool()).await.unwrap();
+        assert_eq!(people, ["responder", "still-here"], "a responder's directory entry stays");
+        assert_eq!((count(&store, "calendar_log").await, count(&store, "calendar_sync_runs").await), (1, 2));
     }
 }

@@ -6,8 +6,8 @@ pub mod connect;
 pub mod ews;
 pub mod faults;
 pub mod graph;
-pub mod request_log;
 pub mod lost;
+pub mod request_log;
 pub mod webex;
 
 #[cfg(test)]

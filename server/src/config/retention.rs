@@ -13,6 +13,10 @@ pub(super) fn validate(r: &RetentionPolicy) -> Result<(), ConfigError> {
         ("retention.banner_history_days", u64::from(r.banner_history_days)),
         ("retention.gap_days", u64::from(r.gap_days)),
         ("retention.audit_days", u64::from(r.audit_days)),
+        ("retention.incident_days", u64::from(r.incident_days)),
+        ("retention.directory_stale_days", u64::from(r.directory_stale_days)),
+        ("retention.calendar_log_days", u64::from(r.calendar_log_days)),
+        ("retention.calendar_sync_run_days", u64::from(r.calendar_sync_run_days)),
         ("retention.interval_minutes", r.interval.as_secs() / 60),
         ("retention.batch_rows", u64::from(r.batch_rows)),
     ] {

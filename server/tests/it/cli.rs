@@ -77,8 +77,9 @@ fn serve_refuses_exchange_over_plain_http_naming_the_key_and_the_way_out() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("http.toml");
     let base = format!(
-        "[server]\naddr = \"127.0.0.1:1\"\ndata_dir = \"{}\"\n[cdr]\ntoken = \"0123456789abcdef0123\"\n[[cms.nodes]]\nname = \"cb1\"\nurl = \"https://cb1.example.com:445\"\nusername = \"api\"\npassword = \"pw\"\n[calendar]\nenabled = true\news_url = \"http://exchange.example.com/EWS/Exchange.asmx\"\news_user = \"svc\"\news_password = \"pw\"\n",
-        dir.path().join("d").display()
+        "[server]\naddr = \"127.0.0.1:1\"\ndata_dir = \"{}\"\n[cdr]\ntoken = \"0123456789abcdef0123\"\n[[cms.nodes]]\nname = \"cb1\"\nurl = \"https://cb1.example.com:445\"\nusername = \"api\"\npassword = \"pw\"\n[calendar]\nenabled = true\news_url = \"http://exchange.example.com/EWS/Exchange.asmx\"\news_user = \"svc\"\news_password = \"pw\"\nsecrets_key = \"{}\"\n",
+        dir.path().join("d").display(),
+        switchboard::secret::SecretBox::generate_key()
     );
     std::fs::write(&cfg, &base).unwrap();
     let out = run(&["serve", "--config", cfg.to_str().unwrap()], None);

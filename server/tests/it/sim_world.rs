@@ -102,6 +102,7 @@ async fn simulators_given_the_same_lists_make_one_world_the_user_sync_finds_and_
         insecure: false,
     }];
     let c = &mut cfg.calendar;
+    c.secrets_key = Some(Secret(switchboard::secret::SecretBox::generate_key()));
     c.enabled = true;
     c.mail_domain = "example.com".into();
     c.web_app_url = "https://join.example.com".into();
