@@ -158,9 +158,10 @@ fn Home(h: IncidentsHome, refresh: Action<(), Result<usize, AppError>>) -> impl 
 /// group spaces the connected admin is in (a title alone names no one space).
 #[component]
 fn RespondersSpace(current: Option<SpaceChoice>, role: switchboard::model::Role) -> impl IntoView {
+    // What Save stores: the current space until another is picked.
+    let picked = RwSignal::new(current.as_ref().map(|c| c.room_id.clone()));
     let current = RwSignal::new(current);
     let load = Action::new(|_: &()| responders_space_choices());
-    let picked = RwSignal::new(None::<String>);
     let choose = Action::new(move |id: &String| {
         let id = id.clone();
         async move {
