@@ -32,6 +32,20 @@ pub mod ssr {
         Ok(user)
     }
 
+    /// The signed-in user, if the incident matrix lets their role do `action`.
+    pub async fn permit(action: switchboard::model::IncidentAction) -> Result<UserInfo, AppError> {
+        let user = current_user().await.ok_or(AppError::Unauthorized)?;
+        if !action.allowed(user.role) {
+            return Err(AppError::Forbidden(format!(
+                "Your role ({}) may not {}; it needs {}.",
+                user.role,
+                action.label(),
+                action.least_role()
+            )));
+        }
+        Ok(user)
+    }
+
     /// The Webex person behind this session (only a "Sign in with Webex" session has one).
     pub async fn commander() -> Result<switchboard::incident::Commander, AppError> {
         leptos_axum::extract::<axum::Extension<switchboard::incident::Commander>>()
@@ -40,12 +54,13 @@ pub mod ssr {
             .map_err(|_| AppError::Forbidden(switchboard::incident::IncidentError::NotWebexUser.to_string()))
     }
 
-    /// For the actions of a running incident: an operator signed in with Webex, and the service.
-    pub async fn commanding() -> Result<(std::sync::Arc<switchboard::incident::IncidentService>, switchboard::incident::Commander), AppError>
-    {
-        require(switchboard::model::Role::Operator).await?;
+    /// For the actions of a running incident: someone who may run incidents, signed in with
+    /// Webex; the service, the commander and their role.
+    pub async fn commanding(
+    ) -> Result<(std::sync::Arc<switchboard::incident::IncidentService>, switchboard::incident::Commander, Role), AppError> {
+        let user = permit(switchboard::model::IncidentAction::Run).await?;
         let c = commander().await?;
-        Ok((incidents()?, c))
+        Ok((incidents()?, c, user.role))
     }
 
     /// The incident rooms, or why there are none.
@@ -124,7 +139,7 @@ pub mod ssr {
             use switchboard::webex::grant::GrantError as G;
             match e {
                 I::NotConfigured | I::NotFound(_) | I::NotResponseSpace(_) => AppError::NotFound(e.to_string()),
-                I::NotWebexUser | I::NotResponder(_) => AppError::Forbidden(e.to_string()),
+                I::NotWebexUser | I::NotResponder(_) | I::NoRespondersSpace => AppError::Forbidden(e.to_string()),
                 I::Invalid(m) => AppError::Invalid(m),
                 I::Conflict(m) => AppError::Conflict(m),
                 I::Grant(G::Missing | G::Dead | G::NotAdmin) => AppError::Unavailable(e.to_string()),

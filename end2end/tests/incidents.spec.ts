@@ -1,9 +1,40 @@
 import { test, expect } from '@playwright/test';
-import { hydrated } from './helpers';
+import { hydrated, login } from './helpers';
 
-// Demo mode connects the simulated Webex org at start; a newcomer signs in with Webex as the
-// moderator and runs an incident from start to an acknowledgement.
-test('sign in with Webex, build an incident, start it, watch deliveries and an ack arrive', async ({ page, context, request }) => {
+// Demo mode connects the simulated Webex org at start. An admin picks the responders' space
+// from the list (by its id) and adds an external responder to the directory; then a newcomer
+// signs in with Webex as the moderator (an operator) and runs an incident from start to an
+// acknowledgement.
+test('sign in with Webex, build an incident, start it, watch deliveries and an ack arrive', async ({ browser, page, context, request }) => {
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await login(admin);
+  await admin.goto('/incidents');
+  await hydrated(admin);
+  await admin.getByTestId('choose-responders-space').click();
+  // Each space shows its title and its room id; the choice is stored by id.
+  const choice = admin.getByTestId('space-choice').filter({ hasText: 'Incident_Responders_Members' });
+  await expect(choice).toHaveCount(1);
+  const roomId = await choice.getAttribute('data-room-id');
+  await expect(choice).toContainText(roomId!);
+  await choice.locator('input[type="radio"]').check();
+  await admin.getByTestId('save-responders-space').click();
+  await expect(admin.getByTestId('responders-space-saved')).toContainText(`Incident_Responders_Members (id ${roomId})`);
+  await admin.reload();
+  await hydrated(admin);
+  await expect(admin.getByTestId('responders-space-current')).toContainText(roomId!);
+
+  // An external, phone-only responder (admins keep the directory): a bad number first, then a good one.
+  const directory = admin.getByTestId('external-directory');
+  await directory.getByTestId('ext-name').fill('Pat Partner');
+  await directory.getByTestId('ext-mobile').fill('not a number');
+  await directory.getByTestId('ext-save').click();
+  await expect(directory.getByTestId('ext-error')).toContainText('Mobile number');
+  await directory.getByTestId('ext-mobile').fill('(201) 555-0199');
+  await directory.getByTestId('ext-save').click();
+  await expect(directory.locator('[data-testid="external"][data-name="Pat Partner"]')).toContainText('+12015550199');
+  await adminContext.close();
+
   await page.goto('/incidents');
   await expect(page).toHaveURL(/\/login\?next=/);
   await hydrated(page);
@@ -33,15 +64,11 @@ test('sign in with Webex, build an incident, start it, watch deliveries and an a
   await expect(page.getByTestId('space-result')).toContainText('added to the space');
   await expect(page.locator(`[data-testid="responder"][data-name="${personName}"]`)).toBeVisible();
 
-  // An external, phone-only responder: a bad number first, then a good one.
-  await page.getByTestId('ext-name').fill('Pat Partner');
-  await page.getByTestId('ext-mobile').fill('not a number');
-  await page.getByTestId('ext-save').click();
-  await expect(page.getByTestId('ext-error')).toContainText('Mobile number');
-  await page.getByTestId('ext-mobile').fill('(201) 555-0199');
-  await page.getByTestId('ext-save').click();
+  // The external from the directory; an operator sees its number masked, and may add it.
   const ext = page.locator('[data-testid="external"][data-name="Pat Partner"]');
-  await expect(ext).toContainText('+12015550199');
+  await expect(ext).toContainText('•••0199');
+  await expect(ext).not.toContainText('+12015550199');
+  await expect(page.getByTestId('ext-save')).toHaveCount(0);
   await ext.getByTestId('ext-add').click();
   await expect(page.locator('[data-testid="responder"][data-name="Pat Partner"]')).toBeVisible();
 

@@ -207,6 +207,8 @@ async fn start_webex(cfg: &mut Config) -> anyhow::Result<(switchboard::sim::webe
     use switchboard::sim::webex::{SimWebex, WebexSimConfig};
     // A fresh integration secret per run, as for the other simulated systems.
     let sim_cfg = WebexSimConfig { client_secret: Alphanumeric.sample_string(&mut rand::thread_rng(), 32), ..WebexSimConfig::demo() };
+    // The simulated org's responders' space, by its id (as an admin would choose it).
+    let responders = sim_cfg.org.room_by_title("Incident_Responders_Members").map(|r| r.id.clone());
     let (client_id, client_secret) = (sim_cfg.client_id.clone(), sim_cfg.client_secret.clone());
     let webex = SimWebex::start("127.0.0.1:0".parse()?, sim_cfg).await?;
     let key = Alphanumeric.sample_string(&mut rand::thread_rng(), 24);
@@ -228,6 +230,7 @@ async fn start_webex(cfg: &mut Config) -> anyhow::Result<(switchboard::sim::webe
     w.secrets_key = Some(Secret(secrets_key));
     w.org_admins_role = Some("admin".into());
     w.domains.insert("example.com".into(), "operator".into());
+    w.responders_space_id = responders;
     cfg.connect.url = connect.url();
     cfg.connect.service_key = Some(Secret(key));
     cfg.connect.sms_from = "+14155550100".into();

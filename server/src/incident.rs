@@ -1,16 +1,18 @@
 //! The incident edge outside the Leptos pages: the responders' acknowledgement pages
-//! (`/ack/{token}`, no login) and the live pages' event stream (`/events/incidents`).
+//! (`/ack/{token}`, no login), the external responders' export (`/incidents/directory.csv`,
+//! admins) and the live pages' event stream (`/events/incidents`).
 
 use crate::page::{esc, page, problem};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum::Form;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
 use serde::Deserialize;
 use std::sync::Arc;
 use switchboard::incident::{AckPage, IncidentError, IncidentService};
 use switchboard::model::incident::AckAnswer;
+use switchboard::model::{IncidentAction, UserInfo};
 
 #[derive(Debug, Deserialize)]
 pub struct AckForm {
@@ -43,6 +45,32 @@ pub async fn ack_submit(
             Err(e) => ack_error(e),
         },
         Err(e) => ack_error(e),
+    }
+}
+
+/// `GET /incidents/directory.csv` (protected): the external responders as CSV, for those the
+/// matrix lets export the directory; audited.
+pub async fn directory_csv(State(state): State<AppState>, Extension(user): Extension<UserInfo>) -> Response {
+    let Some(incidents) = state.services.incidents() else { return problem(StatusCode::NOT_FOUND, "Not found", "Nothing here.") };
+    let action = IncidentAction::ExportDirectory;
+    if !action.allowed(user.role) {
+        let why = format!("Your role ({}) may not {}; it needs {}.", user.role, action.label(), action.least_role());
+        return problem(StatusCode::FORBIDDEN, "Not allowed", &why);
+    }
+    match incidents.export_directory(&user.actor()).await {
+        Ok(csv) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"external-responders.csv\""),
+                (axum::http::header::CACHE_CONTROL, "no-store"),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "exporting the responder directory failed");
+            problem(StatusCode::SERVICE_UNAVAILABLE, "Try again", "The directory cannot be exported right now; try again in a moment.")
+        }
     }
 }
 

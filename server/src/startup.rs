@@ -240,6 +240,7 @@ fn build_router(
         .merge(crate::branding::manage_routes())
         // A POST (behind the same-origin check): starting the grant writes the pending login.
         .route("/incidents/connect", post(crate::webex::grant_start))
+        .route("/incidents/directory.csv", get(crate::incident::directory_csv))
         .leptos_routes_with_context(&state, pages, move || provide_context(services.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

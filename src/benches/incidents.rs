@@ -67,6 +67,7 @@ fn settings(sim_cfg: &WebexSimConfig, webex: &SimWebex, connect: &SimConnect, co
             sms_from: "+14155550100".into(),
             voice_from: "+14155550199".into(),
             concurrency,
+            responders_space_id: sim_cfg.org.room_by_title("Incident_Responders_Members").map(|r| r.id.clone()),
             ..IncidentConfig::default()
         },
         directory_refresh: Duration::from_secs(86_400),
@@ -117,7 +118,7 @@ async fn commander(w: &World) -> Commander {
 /// `sms`, voice for the first `voice`); returns the space and how many members it had before.
 async fn populate(w: &World, c: &Commander, load: Load) -> (String, usize) {
     let room = w.org.room_by_title("Response - Network outage").unwrap().id.clone();
-    w.incidents.open_space(c, &room).await.unwrap();
+    w.incidents.open_space(c, &room, switchboard::model::Role::Operator).await.unwrap();
     let already: Vec<String> = w.webex.memberships(&room).iter().map(|m| m.person_id.clone()).collect();
     let people: Vec<_> = w
         .org
@@ -130,14 +131,14 @@ async fn populate(w: &World, c: &Commander, load: Load) -> (String, usize) {
     for p in &people {
         w.incidents.add_internal(c, &room, &p.id).await.unwrap();
     }
-    let page = w.incidents.page(&room, Some(&c.person_id)).await.unwrap();
+    let page = w.incidents.page(&room, Some(&c.person_id), switchboard::model::Role::Admin).await.unwrap();
     let added: Vec<_> = page.responders.iter().filter(|r| !r.pre_existing && !r.is_commander).collect();
     for (i, r) in added.iter().enumerate() {
         if i < load.sms {
-            w.incidents.set_channel(&room, r.id, Channel::Sms, true).await.unwrap();
+            w.incidents.set_channel("bench", &room, r.id, Channel::Sms, true).await.unwrap();
         }
         if i < load.voice {
-            w.incidents.set_channel(&room, r.id, Channel::Voice, true).await.unwrap();
+            w.incidents.set_channel("bench", &room, r.id, Channel::Voice, true).await.unwrap();
         }
     }
     (room, page.responders.iter().filter(|r| r.pre_existing && !r.is_commander).count())
@@ -149,7 +150,7 @@ async fn start_and_wait(w: &World, c: &Commander, room: &str, expected: usize) -
     let v = w.incidents.start(c, room, "Bench incident").await.unwrap();
     assert_eq!(v.deliveries.len(), expected, "200 messages (plus the space's own members), 150 SMS, 100 calls");
     loop {
-        let v = w.incidents.incident(v.summary.id).await.unwrap();
+        let v = w.incidents.incident(v.summary.id, switchboard::model::Role::Admin).await.unwrap();
         if v.deliveries.iter().all(|d| d.status.is_finished()) {
             let failed = v.deliveries.iter().filter(|d| d.status == DeliveryStatus::Failed).count();
             assert_eq!(failed, 0, "every delivery accepted");

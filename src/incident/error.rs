@@ -14,6 +14,8 @@ pub enum IncidentError {
     NotWebexUser,
     #[error("Only members of the Webex space \"{0}\" may run incidents.")]
     NotResponder(String),
+    #[error("No responders' space is chosen yet: an admin chooses, on the Incidents page, the Webex space whose members run incidents.")]
+    NoRespondersSpace,
     #[error("That is not a response space (its title must start with \"{0}\", and the connected admin must be in it).")]
     NotResponseSpace(String),
     #[error("{0}")]

@@ -9,6 +9,7 @@ use super::lifecycle::Lifecycle;
 use super::spaces::Spaces;
 use super::{IncidentError, Tx};
 use crate::model::incident::{GrantStatus, IncidentsHome};
+use crate::model::Role;
 use crate::store::{AuditLog, Store, StoreError};
 use crate::webex::grant::GrantError;
 use crate::webex::{ConnectApi, OrgGrant, TokenSet, WebexApi};
@@ -19,7 +20,8 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone)]
 pub struct IncidentConfig {
     pub space_prefix: String,
-    pub responders_space: String,
+    /// The room id of the space whose members run incidents, while none is chosen on the page.
+    pub responders_space_id: Option<String>,
     /// Which Webex `phoneNumbers[].type` internal responders are texted / called on.
     pub sms_phone_type: String,
     pub voice_phone_type: String,
@@ -39,7 +41,7 @@ impl Default for IncidentConfig {
     fn default() -> Self {
         Self {
             space_prefix: "Response".into(),
-            responders_space: "Incident_Responders_Members".into(),
+            responders_space_id: None,
             sms_phone_type: "mobile".into(),
             voice_phone_type: "mobile".into(),
             default_region: phone::region("US"),
@@ -138,12 +140,16 @@ impl IncidentService {
         self.spaces.check_responder(person_id).await
     }
 
-    pub async fn home(&self, commander: Option<&super::Commander>, configured: bool) -> Result<IncidentsHome, IncidentError> {
+    /// `/incidents` for someone of `role` (signed in with Webex: `commander`).
+    pub async fn home(&self, commander: Option<&super::Commander>, role: Role) -> Result<IncidentsHome, IncidentError> {
         let grant = self.spaces.grant().status().await?;
         let (directory_size, directory_refreshed) = self.directory.state().await?;
+        let responders_space = if grant.connected { self.spaces.responders_space().await? } else { None };
         let mut home = IncidentsHome {
+            role,
+            responders_space,
             grant: grant.clone(),
-            configured,
+            configured: true,
             webex_user: commander.is_some(),
             blocked: None,
             spaces: vec![],

@@ -1,6 +1,7 @@
 //! Incident rooms as pages see them: the org grant, response spaces, responders, an incident
 //! with its deliveries, acknowledgements and timeline.
 
+use super::{IncidentAction, Role};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -106,9 +107,20 @@ pub struct SpaceSummary {
     pub open_incident: Option<String>,
 }
 
+/// A Webex space as an admin picks it: by its room id, the title only to read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceChoice {
+    pub room_id: String,
+    pub title: String,
+}
+
 /// What `/incidents` shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentsHome {
+    /// The role this was prepared for (what the page offers follows [`IncidentAction`]).
+    pub role: Role,
+    /// The space whose members run incidents, if one is chosen.
+    pub responders_space: Option<SpaceChoice>,
     pub grant: GrantStatus,
     /// Whether Webex is configured at all on this Switchboard.
     pub configured: bool,
@@ -125,8 +137,10 @@ pub struct IncidentsHome {
 
 impl IncidentsHome {
     /// The page when incidents cannot run here at all (e.g. Webex is not configured).
-    pub fn unavailable(why: String) -> Self {
+    pub fn unavailable(why: String, role: Role) -> Self {
         Self {
+            role,
+            responders_space: None,
             grant: GrantStatus::default(),
             configured: false,
             webex_user: false,
@@ -244,6 +258,8 @@ impl IncidentView {
 /// What `/incidents/{space}` shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpacePage {
+    /// The role this was prepared for: numbers and links are left out where it may not see them.
+    pub role: Role,
     pub room_id: String,
     pub title: String,
     pub incident_name: String,
@@ -253,6 +269,102 @@ pub struct SpacePage {
     pub incident: Option<IncidentView>,
     pub sms_enabled: bool,
     pub voice_enabled: bool,
+}
+
+/// A phone number as people without the right to read it in full see it: its last 4 digits.
+pub fn mask_number(n: &str) -> String {
+    let digits: Vec<char> = n.chars().filter(char::is_ascii_digit).collect();
+    let last: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+    format!("•••{last}")
+}
+
+/// Free text (a delivery's reason) with every run of 5 or more digits blanked: it may quote a number.
+fn without_digit_runs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().filter(char::is_ascii_digit).count() >= 5 {
+            out.push_str("•••");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for ch in text.chars() {
+        if ch.is_ascii_digit() || (ch == '+' && run.is_empty()) {
+            run.push(ch);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+impl IncidentView {
+    /// As `role` may see it: without the meeting's link and dial-in, the deliveries' addresses
+    /// and numbers in reasons, unless it may see contacts.
+    pub fn for_role(mut self, role: Role) -> Self {
+        if IncidentAction::SeeContacts.allowed(role) {
+            return self;
+        }
+        self.meeting_link.clear();
+        self.meeting_number.clear();
+        self.toll_number.clear();
+        for d in &mut self.deliveries {
+            d.address.clear();
+            d.reason = d.reason.as_deref().map(without_digit_runs);
+        }
+        self
+    }
+}
+
+/// A number of the directory as `role` may see it: in full with the right to export the
+/// directory, masked for those who run incidents, left out for the others.
+fn directory_number(role: Role, n: Option<String>) -> Option<String> {
+    if IncidentAction::ExportDirectory.allowed(role) {
+        n
+    } else if IncidentAction::SeeContacts.allowed(role) {
+        n.map(|n| mask_number(&n))
+    } else {
+        None
+    }
+}
+
+impl ExternalResponder {
+    /// As `role` may see it (see [`directory_number`]).
+    pub fn for_role(mut self, role: Role) -> Self {
+        self.sms_number = directory_number(role, self.sms_number);
+        self.voice_number = directory_number(role, self.voice_number);
+        self
+    }
+}
+
+impl DirectoryPerson {
+    /// As `role` may see it in search results (see [`directory_number`]).
+    pub fn for_role(mut self, role: Role) -> Self {
+        self.sms_number = directory_number(role, self.sms_number);
+        self.voice_number = directory_number(role, self.voice_number);
+        self
+    }
+}
+
+impl SpacePage {
+    /// As `role` may see it: responders' numbers, the externals' and the incident's contacts
+    /// left out (or masked) where the matrix says so.
+    pub fn for_role(mut self, role: Role) -> Self {
+        self.role = role;
+        if !IncidentAction::SeeContacts.allowed(role) {
+            for r in &mut self.responders {
+                r.sms_number = None;
+                r.voice_number = None;
+            }
+        }
+        self.externals = self.externals.into_iter().map(|e| e.for_role(role)).collect();
+        self.incident = self.incident.map(|i| i.for_role(role));
+        self
+    }
 }
 
 /// The notification templates (minijinja), editable in settings.
@@ -280,5 +392,17 @@ impl Default for IncidentTemplates {
                     by calling {{ toll_number }}. {% endfor %}"
                 .into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_masked_number_keeps_only_its_last_four_digits() {
+        assert_eq!(mask_number("+12015550199"), "•••0199");
+        assert_eq!(mask_number("12"), "•••12");
+        assert_eq!(without_digit_runs("'+12015550199' refused (code 1234)"), "'•••' refused (code 1234)");
     }
 }

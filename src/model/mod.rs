@@ -7,6 +7,7 @@ mod calls;
 pub mod ids;
 pub mod incident;
 mod lobby;
+mod permission;
 mod role;
 pub mod stable;
 mod status;
@@ -17,6 +18,7 @@ pub use calls::{
     Meeting, MeetingView, SecurityLevel,
 };
 pub use lobby::{AdmitJob, AdmitOutcome, AdmitResult, AdmitTarget, LobbyMeeting, LobbyPage, LobbyPerson};
+pub use permission::IncidentAction;
 pub use role::{Role, RoleParseError};
 pub use status::{AreaStatus, ComponentState, ComponentStatus, SystemStatus};
 

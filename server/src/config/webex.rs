@@ -39,8 +39,13 @@ pub struct WebexConfig {
     pub domains: BTreeMap<String, String>,
     /// Spaces offered for incidents: group spaces whose title starts with this.
     pub space_prefix: String,
-    /// Only members of this space may run incidents.
-    pub responders_space: String,
+    /// The room id of the Webex space whose members may run incidents, until an admin chooses
+    /// one on the Incidents page (that choice wins). Unset and not chosen: nobody runs incidents.
+    pub responders_space_id: Option<String>,
+    /// No longer read (a title names no one space: anyone can make one with the same title);
+    /// set, it stops start-up with the way out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responders_space: Option<String>,
     /// Which Webex phone number type internal responders are texted and called on.
     pub sms_phone_type: String,
     pub voice_phone_type: String,
@@ -77,7 +82,8 @@ impl Default for WebexConfig {
             emails: Default::default(),
             domains: Default::default(),
             space_prefix: "Response".into(),
-            responders_space: "Incident_Responders_Members".into(),
+            responders_space_id: None,
+            responders_space: None,
             sms_phone_type: "mobile".into(),
             voice_phone_type: "mobile".into(),
             default_region: "US".into(),
@@ -183,11 +189,17 @@ impl WebexConfig {
 
     /// The incident rooms: which spaces, who responds, and how they are reached.
     fn incident(&self, connect: &ConnectConfig, public_base: String) -> Result<IncidentConfig, ConfigError> {
+        if let Some(title) = &self.responders_space {
+            return Err(ConfigError::Invalid(format!(
+                "webex.responders_space = \"{title}\" names a space by its title, which anyone can copy: remove it, and choose the \
+                 responders' space on the Incidents page (admins) or set webex.responders_space_id to its room id"
+            )));
+        }
         let region = switchboard::incident::phone::region(&self.default_region)
             .ok_or_else(|| ConfigError::Invalid(format!("webex.default_region: '{}' is not a two-letter region", self.default_region)))?;
         Ok(IncidentConfig {
             space_prefix: self.space_prefix.clone(),
-            responders_space: self.responders_space.clone(),
+            responders_space_id: self.responders_space_id.clone().filter(|id| !id.trim().is_empty()),
             sms_phone_type: self.sms_phone_type.clone(),
             voice_phone_type: self.voice_phone_type.clone(),
             default_region: Some(region),
@@ -227,6 +239,22 @@ mod tests {
             )?;
             let err = Config::load(Some(Path::new("r.toml"))).unwrap_err().to_string();
             assert!(err.contains("webex.domains.example.com") && err.contains("'boss' is not a role"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_responders_space_named_by_title_stops_start_up_and_one_named_by_room_id_is_taken() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_WEBEX__SECRETS_KEY", switchboard::webex::SecretBox::generate_key());
+            let base = "[webex]\nenabled = true\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+            jail.create_file("title.toml", &format!("{base}responders_space = \"Incident_Responders_Members\"\n"))?;
+            let err = Config::load(Some(Path::new("title.toml"))).and_then(|c| c.webex_settings(None)).map(|_| ()).unwrap_err().to_string();
+            assert!(err.contains("webex.responders_space") && err.contains("webex.responders_space_id"), "{err}");
+            jail.create_file("id.toml", &format!("{base}responders_space_id = \"Y2lzY29zcGFyazovL3VzL1JPT00vMQ\"\n"))?;
+            let c = Config::load(Some(Path::new("id.toml"))).map_err(|e| e.to_string())?;
+            let incident = c.webex_settings(None).map_err(|e| e.to_string())?.expect("webex is on").incident;
+            assert_eq!(incident.responders_space_id.as_deref(), Some("Y2lzY29zcGFyazovL3VzL1JPT00vMQ"));
             Ok(())
         });
     }

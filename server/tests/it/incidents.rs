@@ -10,7 +10,7 @@ use switchboard::model::Role;
 use switchboard::sim::connect::{ConnectConfig, SimConnect};
 use switchboard::sim::webex::{SimWebex, WebexSimConfig};
 
-const KEY: &str = "connect-test-key";
+pub const KEY: &str = "connect-test-key";
 
 pub struct World {
     pub webex: SimWebex,
@@ -34,6 +34,7 @@ pub fn webex_config(dir: &Path, w: &World, connect_key: &str) -> server::config:
     cfg.webex.secrets_key = Some(server::config::Secret(w.secrets_key.clone()));
     cfg.webex.org_admins_role = Some("admin".into());
     cfg.webex.domains.insert("example.com".into(), "operator".into());
+    cfg.webex.responders_space_id = Some(room_id(w, "Incident_Responders_Members"));
     cfg.connect.url = w.connect.url();
     cfg.connect.service_key = Some(server::config::Secret(connect_key.into()));
     cfg.connect.sms_from = "+14155550100".into();
@@ -71,6 +72,14 @@ pub async fn webex_sign_in(app: &TestApp, c: &reqwest::Client, email: &str) -> r
     c.get(back).send().await.unwrap()
 }
 
+/// The local admin [`connect_org`] made, signed in: only admins edit the external directory.
+pub async fn admin(app: &TestApp) -> reqwest::Client {
+    let c = client();
+    let res = login(app, &c, "boss", "boss-password-1").await;
+    assert_eq!(res.status(), 303, "the admin signs in");
+    c
+}
+
 /// A local admin connects the Webex org as `email`.
 pub async fn connect_org(app: &TestApp, email: &str) -> reqwest::Response {
     app.add_user("boss", "boss-password-1", Role::Admin).await;
@@ -90,16 +99,16 @@ pub async fn call(app: &TestApp, c: &reqwest::Client, name: &str, body: Value) -
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
-fn room_id(_w: &World, title: &str) -> String {
+pub fn room_id(_w: &World, title: &str) -> String {
     WebexSimConfig::demo().org.room_by_title(title).unwrap().id.clone()
 }
 
-fn person_id(email: &str) -> String {
+pub fn person_id(email: &str) -> String {
     WebexSimConfig::demo().org.person_by_email(email).unwrap().id.clone()
 }
 
 /// Connected org, directory loaded, the moderator signed in with Webex: ready to run incidents.
-async fn ready(dir: &Path, w: &World) -> (TestApp, reqwest::Client) {
+pub async fn ready(dir: &Path, w: &World) -> (TestApp, reqwest::Client) {
     ready_with(app(dir, w).await).await
 }
 
@@ -114,7 +123,7 @@ async fn ready_with(app: TestApp) -> (TestApp, reqwest::Client) {
     (app, c)
 }
 
-async fn wait_for<F: Fn(&Value) -> bool>(app: &TestApp, c: &reqwest::Client, room: &str, what: &str, f: F) -> Value {
+pub async fn wait_for<F: Fn(&Value) -> bool>(app: &TestApp, c: &reqwest::Client, room: &str, what: &str, f: F) -> Value {
     for _ in 0..300 {
         let (s, page) = call(app, c, "get_space", json!({"room_id": room})).await;
         assert_eq!(s, 200, "{page}");
@@ -141,11 +150,11 @@ fn timeline_details(page: &Value, kind: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn deliveries(page: &Value) -> Vec<Value> {
+pub fn deliveries(page: &Value) -> Vec<Value> {
     page["incident"]["deliveries"].as_array().cloned().unwrap_or_default()
 }
 
-fn all_done(page: &Value) -> bool {
+pub fn all_done(page: &Value) -> bool {
     let d = deliveries(page);
     !d.is_empty() && d.iter().all(|d| d["status"] == "sent" || d["status"] == "failed" || d["status"] == "unknown")
 }
@@ -301,9 +310,10 @@ async fn an_incident_under_a_429_storm_delivers_every_channel_exactly_once_and_s
         let (s, b) = call(&app, &c, "add_internal", json!({"room_id": room, "person_id": pid})).await;
         assert_eq!(s, 200, "{b}");
     }
+    let boss = admin(&app).await;
     let (s, ext) = call(
         &app,
-        &c,
+        &boss,
         "save_external",
         json!({"id": null, "name": "Pat Partner", "email": "", "mobile": "(201) 555-0199", "voice": "+44 20 7946 0958"}),
     )
@@ -314,7 +324,8 @@ async fn an_incident_under_a_429_storm_delivers_every_channel_exactly_once_and_s
     let page = call(&app, &c, "get_space", json!({"room_id": room})).await.1;
     let responders = page["responders"].as_array().unwrap().clone();
     for r in responders.iter().filter(|r| r["internal"] == true && r["sms_number"].is_string()) {
-        let (s, b) = call(&app, &c, "set_channel", json!({"room_id": room, "responder_id": r["id"], "channel": "sms", "on": true})).await;
+        let (s, b) =
+            call(&app, &boss, "set_channel", json!({"room_id": room, "responder_id": r["id"], "channel": "sms", "on": true})).await;
         assert_eq!(s, 200, "{b}");
     }
 
@@ -420,15 +431,16 @@ async fn bad_numbers_are_refused_with_the_reason_and_a_wrong_connect_key_fails_o
     assert_eq!(location(&connect_org(&app, "admin@example.com").await), "/incidents?connected=1");
     let c = client();
     webex_sign_in(&app, &c, "moderator@example.com").await;
+    let boss = admin(&app).await;
     let (s, e) =
-        call(&app, &c, "save_external", json!({"id": null, "name": "Bad", "email": "", "mobile": "call me maybe", "voice": ""})).await;
+        call(&app, &boss, "save_external", json!({"id": null, "name": "Bad", "email": "", "mobile": "call me maybe", "voice": ""})).await;
     assert_eq!(s, 400);
     assert!(e.to_string().contains("Mobile number: 'call me maybe' is not a phone number"), "{e}");
-    let (s, e) = call(&app, &c, "save_external", json!({"id": null, "name": "Nobody", "email": "", "mobile": "", "voice": ""})).await;
+    let (s, e) = call(&app, &boss, "save_external", json!({"id": null, "name": "Nobody", "email": "", "mobile": "", "voice": ""})).await;
     assert_eq!(s, 400, "{e}");
     let (s, ext) = call(
         &app,
-        &c,
+        &boss,
         "save_external",
         json!({"id": null, "name": "Sam Supplier", "email": "sam@partner.example", "mobile": "+1 201 555 0142", "voice": ""}),
     )
@@ -436,7 +448,7 @@ async fn bad_numbers_are_refused_with_the_reason_and_a_wrong_connect_key_fails_o
     assert_eq!(s, 200, "{ext}");
     let (s, upd) = call(
         &app,
-        &c,
+        &boss,
         "save_external",
         json!({"id": ext["id"], "name": "Sam Supplier", "email": "", "mobile": "+1 201 555 0143", "voice": ""}),
     )
@@ -460,7 +472,7 @@ async fn bad_numbers_are_refused_with_the_reason_and_a_wrong_connect_key_fails_o
         wait_for(&app, &c, &room, "the retry", |p| deliveries(p).iter().any(|d| d["id"] == sms["id"] && d["status"] == "failed")).await;
     assert!(page["incident"]["timeline"].as_array().unwrap().iter().any(|t| t["kind"] == "retry"));
     assert_eq!(w.connect.messages().iter().filter(|m| m.status == 401).count(), 2, "tried again once, on request");
-    let (s, _) = call(&app, &c, "delete_external", json!({"id": ext["id"]})).await;
+    let (s, _) = call(&app, &boss, "delete_external", json!({"id": ext["id"]})).await;
     assert_eq!(s, 200);
 }
 
@@ -512,9 +524,11 @@ async fn only_members_of_the_responders_space_run_incidents() {
     assert!(w.webex.memberships(&room).iter().all(|m| m.person_id != outsider.id), "nothing changed in Webex");
 }
 
-/// An external with both numbers, linked to `room`; returns its id.
-async fn linked_external(app: &TestApp, c: &reqwest::Client, room: &str, name: &str, mobile: &str, voice: &str) -> Value {
-    let (s, ext) = call(app, c, "save_external", json!({"id": null, "name": name, "email": "", "mobile": mobile, "voice": voice})).await;
+/// An external with both numbers (created by the admin), linked to `room` by `c`; returns its id.
+pub async fn linked_external(app: &TestApp, c: &reqwest::Client, room: &str, name: &str, mobile: &str, voice: &str) -> Value {
+    let (s, ext) =
+        call(app, &admin(app).await, "save_external", json!({"id": null, "name": name, "email": "", "mobile": mobile, "voice": voice}))
+            .await;
     assert_eq!(s, 200, "{ext}");
     let (s, b) = call(app, c, "link_external", json!({"room_id": room, "id": ext["id"]})).await;
     assert_eq!(s, 200, "{b}");

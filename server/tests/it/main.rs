@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod dashboard;
 mod headers;
+mod incident_permissions;
 mod incidents;
 mod lobby;
 mod login;

@@ -2,12 +2,13 @@
 //! and on demand, searched as you type), the responders made from it (internal: Webex people)
 //! and the external (phone-only) responders typed in by operators.
 
+mod export;
 pub mod phone;
 mod store;
 
 use super::{IncidentConfig, IncidentError, IncidentService, Tx};
-use crate::model::incident::{DirectoryPerson, ExternalResponder};
-use crate::model::AuditAction;
+use crate::model::incident::{mask_number, DirectoryPerson, ExternalResponder};
+use crate::model::{AuditAction, Role};
 use crate::store::{AuditRecord, AuditResult, Store, StoreError};
 use crate::webex::{OrgGrant, Person, WebexApi};
 use std::sync::Arc;
@@ -133,6 +134,22 @@ impl Directory {
     }
 }
 
+fn no_such_external() -> IncidentError {
+    IncidentError::NotFound("No such external responder.".into())
+}
+
+/// An external responder as the audit log keeps it: numbers masked to their last 4 digits.
+fn audited(e: &ExternalResponder) -> String {
+    let n = |n: &Option<String>| n.as_deref().map(mask_number).unwrap_or_else(|| "none".into());
+    format!(
+        "name \"{}\", email {}, mobile {}, voice {}",
+        e.name,
+        e.email.as_deref().unwrap_or("none"),
+        n(&e.sms_number),
+        n(&e.voice_number)
+    )
+}
+
 impl IncidentService {
     /// Reloads the org directory from `GET /people` (all pages).
     pub async fn refresh_directory(&self, by: &str) -> Result<usize, IncidentError> {
@@ -145,39 +162,58 @@ impl IncidentService {
         Ok(self.directory.state().await?.1)
     }
 
-    pub async fn search_directory(&self, q: &str) -> Result<Vec<DirectoryPerson>, IncidentError> {
+    /// People of the org directory matching `q`, their numbers as `role` may see them.
+    pub async fn search_directory(&self, q: &str, role: Role) -> Result<Vec<DirectoryPerson>, IncidentError> {
         let q = q.trim();
         if q.is_empty() {
             return Ok(vec![]);
         }
-        Ok(self.directory.db.search_directory(q, 20).await?)
+        Ok(self.directory.db.search_directory(q, 20).await?.into_iter().map(|p| p.for_role(role)).collect())
+    }
+
+    /// Every external responder, in full (for those who may edit or export the directory).
+    pub async fn externals(&self) -> Result<Vec<ExternalResponder>, IncidentError> {
+        Ok(self.directory.externals().await?)
     }
 
     pub async fn create_external(&self, by: &str, f: &ExternalForm) -> Result<ExternalResponder, IncidentError> {
         let mut e = self.directory.parse_external(0, f)?;
         e.id = self.directory.db.insert_external(&e).await?;
-        self.audit.record(AuditRecord::new(by, AuditAction::IncidentExternalCreate, AuditResult::Ok).detail(&e.name)).await;
+        let detail = format!("before: none; after: {}", audited(&e));
+        self.audit.record(AuditRecord::new(by, AuditAction::IncidentExternalCreate, AuditResult::Ok).target(&e.name).detail(&detail)).await;
         Ok(e)
     }
 
     /// Saves an external responder; a channel left without a number is turned off in every space.
     pub async fn update_external(&self, by: &str, id: i64, f: &ExternalForm) -> Result<ExternalResponder, IncidentError> {
         let e = self.directory.parse_external(id, f)?;
+        let before = self.directory.external(id).await?.ok_or_else(no_such_external)?;
         let mut tx = self.begin().await?;
         if !self.directory.db.update_external(&mut tx, &e).await? {
-            return Err(IncidentError::NotFound("No such external responder.".into()));
+            return Err(no_such_external());
         }
         self.spaces.keep_channels_with_numbers(&mut tx, e.id, e.sms_number.is_some(), e.voice_number.is_some()).await?;
         tx.commit().await?;
-        self.audit.record(AuditRecord::new(by, AuditAction::IncidentExternalUpdate, AuditResult::Ok).detail(&e.name)).await;
+        let detail = format!("before: {}; after: {}", audited(&before), audited(&e));
+        self.audit.record(AuditRecord::new(by, AuditAction::IncidentExternalUpdate, AuditResult::Ok).target(&e.name).detail(&detail)).await;
         Ok(e)
     }
 
     pub async fn delete_external(&self, by: &str, id: i64) -> Result<(), IncidentError> {
-        let e = self.directory.external(id).await?.ok_or_else(|| IncidentError::NotFound("No such external responder.".into()))?;
+        let e = self.directory.external(id).await?.ok_or_else(no_such_external)?;
         self.directory.db.delete_external(id).await?;
-        self.audit.record(AuditRecord::new(by, AuditAction::IncidentExternalDelete, AuditResult::Ok).detail(&e.name)).await;
+        let detail = format!("before: {}; after: none", audited(&e));
+        self.audit.record(AuditRecord::new(by, AuditAction::IncidentExternalDelete, AuditResult::Ok).target(&e.name).detail(&detail)).await;
         Ok(())
+    }
+
+    /// The external responders as CSV (name, email, mobile, voice), audited.
+    pub async fn export_directory(&self, by: &str) -> Result<String, IncidentError> {
+        let externals = self.directory.externals().await?;
+        let csv = export::csv(&externals);
+        let detail = format!("{} external responders", externals.len());
+        self.audit.record(AuditRecord::new(by, AuditAction::IncidentDirectoryExport, AuditResult::Ok).detail(&detail)).await;
+        Ok(csv)
     }
 
     /// The worker: reloads the org directory when it is older than `every` (at start, then as

@@ -7,7 +7,7 @@ mod store;
 use super::spaces::LinkRow;
 use super::{quick, Commander, IncidentError, IncidentService, Tx};
 use crate::model::incident::{Channel, DeliveryStatus, IncidentSummary, IncidentView, TimelineKind};
-use crate::model::AuditAction;
+use crate::model::{AuditAction, Role};
 use crate::store::{AuditRecord, AuditResult, Store, StoreError};
 use crate::webex::{ApiError, MeetingInfo};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -238,9 +238,10 @@ impl IncidentService {
         Ok((removed, failures))
     }
 
-    pub async fn incident(&self, id: i64) -> Result<IncidentView, IncidentError> {
+    /// One incident as `role` may see it (without the meeting's link and numbers for viewers).
+    pub async fn incident(&self, id: i64, role: Role) -> Result<IncidentView, IncidentError> {
         let i = self.lifecycle.incident(id).await?.ok_or_else(|| IncidentError::NotFound("No such incident.".into()))?;
-        self.view(&i).await
+        Ok(self.view(&i).await?.for_role(role))
     }
 
     pub(super) async fn view(&self, i: &IncidentRow) -> Result<IncidentView, IncidentError> {

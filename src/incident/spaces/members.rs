@@ -5,15 +5,15 @@
 use super::store::NewLink;
 use crate::incident::{quick, Commander, IncidentError, IncidentService};
 use crate::model::incident::{Channel, DirectoryPerson, SpacePage};
-use crate::model::AuditAction;
+use crate::model::{AuditAction, Role};
 use crate::store::{AuditRecord, AuditResult};
 use crate::webex::{ApiError, Membership};
 
 impl IncidentService {
     /// Opens a space for the commander: makes them a moderator member, syncs the memberships
     /// into the database (people who left drop out; those already there are kept as
-    /// pre-existing), and returns the page.
-    pub async fn open_space(&self, c: &Commander, room_id: &str) -> Result<SpacePage, IncidentError> {
+    /// pre-existing), and returns the page as `role` may see it.
+    pub async fn open_space(&self, c: &Commander, room_id: &str, role: Role) -> Result<SpacePage, IncidentError> {
         self.spaces.check_responder(&c.person_id).await?;
         let room = self.spaces.response_room(room_id).await?;
         let members = self.moderate(c, room_id).await?;
@@ -43,7 +43,7 @@ impl IncidentService {
             self.spaces.db.unlink(&mut tx, room_id, l.responder_id).await?;
         }
         tx.commit().await?;
-        self.page(room_id, Some(&c.person_id)).await
+        self.page(room_id, Some(&c.person_id), role).await
     }
 
     /// The space's memberships, with the commander in them as a moderator. The org grant's admin
@@ -146,22 +146,30 @@ impl IncidentService {
             NewLink { membership_id: None, pre_existing: false, send_sms: e.sms_number.is_some(), send_voice: e.voice_number.is_some() };
         self.spaces.db.link(&mut tx, room_id, id, link, &c.email).await?;
         tx.commit().await?;
+        let detail = format!("external \"{}\": before: not in the space; after: in the space", e.name);
+        self.audit
+            .record(AuditRecord::new(&c.email, AuditAction::IncidentResponderAdd, AuditResult::Ok).target(room_id).detail(&detail))
+            .await;
         Ok(())
     }
 
-    /// SMS / voice on or off for one responder; refused where there is no number.
-    pub async fn set_channel(&self, room_id: &str, responder_id: i64, channel: Channel, on: bool) -> Result<(), IncidentError> {
+    /// SMS / voice on or off for one responder; refused where there is no number. Audited
+    /// with the state before and after.
+    pub async fn set_channel(&self, by: &str, room_id: &str, responder_id: i64, channel: Channel, on: bool) -> Result<(), IncidentError> {
         let link =
             self.link_row(room_id, responder_id).await?.ok_or_else(|| IncidentError::NotFound("Not a responder of this space.".into()))?;
-        let has = match channel {
-            Channel::Sms => link.sms_number.is_some(),
-            Channel::Voice => link.voice_number.is_some(),
+        let (has, was) = match channel {
+            Channel::Sms => (link.sms_number.is_some(), link.send_sms),
+            Channel::Voice => (link.voice_number.is_some(), link.send_voice),
             Channel::Webex => return Err(IncidentError::Invalid("Webex messages go to every internal responder.".into())),
         };
         if on && !has {
             return Err(IncidentError::Invalid(format!("{} has no number for {}.", link.name, channel.label())));
         }
         self.spaces.db.set_channel(room_id, responder_id, channel, on).await?;
+        let state = |on: bool| if on { "on" } else { "off" };
+        let detail = format!("{} for \"{}\": before: {}; after: {}", channel.label(), link.name, state(was && has), state(on));
+        self.audit.record(AuditRecord::new(by, AuditAction::IncidentChannel, AuditResult::Ok).target(room_id).detail(&detail)).await;
         Ok(())
     }
 }

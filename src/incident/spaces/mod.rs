@@ -1,12 +1,14 @@
 //! The Webex spaces incidents run in: which group rooms are response spaces, who may run
-//! incidents (members of the responders space), and who responds in each space. The
-//! membership changes (open, add, remove, channels) are in [`members`].
+//! incidents (members of the responders' space, chosen by room id: [`responders`]), and who
+//! responds in each space. The membership changes (open, add, remove, channels) are in [`members`].
 
 mod members;
+mod responders;
 mod store;
 
 use super::{IncidentConfig, IncidentError, IncidentService, Tx};
 use crate::model::incident::{ResponderView, SpacePage, SpaceSummary};
+use crate::model::Role;
 use crate::store::{Store, StoreError};
 use crate::webex::{OrgGrant, Room, WebexApi};
 use std::sync::Arc;
@@ -34,10 +36,12 @@ pub struct Spaces {
     grant: Arc<OrgGrant>,
     api: WebexApi,
     space_prefix: String,
-    responders_space: String,
+    /// The responders' space of the configuration, while none is chosen on the page.
+    configured_responders_space: Option<String>,
     rooms_cache: Mutex<Option<(Instant, Vec<Room>)>>,
-    /// Who is in the responders space (checked on every commander action; a minute old at most).
-    responders_cache: Mutex<Option<(Instant, Vec<String>)>>,
+    /// Who is in the responders' space (checked on every commander action; a minute old at
+    /// most): its room id and the person ids of its members.
+    responders_cache: Mutex<Option<(Instant, String, Vec<String>)>>,
 }
 
 impl Spaces {
@@ -47,7 +51,7 @@ impl Spaces {
             grant,
             api,
             space_prefix: cfg.space_prefix.clone(),
-            responders_space: cfg.responders_space.clone(),
+            configured_responders_space: cfg.responders_space_id.clone().filter(|id| !id.trim().is_empty()),
             rooms_cache: Mutex::new(None),
             responders_cache: Mutex::new(None),
         }
@@ -82,26 +86,6 @@ impl Spaces {
         let rooms = self.api.group_rooms(&token, &crate::webex::Retry::default()).await?;
         *cache = Some((Instant::now(), rooms.clone()));
         Ok(rooms)
-    }
-
-    /// Refuses people who are not members of the responders space.
-    pub async fn check_responder(&self, person_id: &str) -> Result<(), IncidentError> {
-        let rooms = self.org_rooms(false).await?;
-        let Some(room) = rooms.iter().find(|r| r.title == self.responders_space) else {
-            return Err(IncidentError::NotResponder(self.responders_space.clone()));
-        };
-        let mut cache = self.responders_cache.lock().await;
-        let fresh = cache.as_ref().is_some_and(|(at, _)| at.elapsed() < Duration::from_secs(60));
-        if !fresh {
-            let token = self.grant.access_token().await?;
-            let members = self.api.memberships(&token, &room.id, &crate::webex::Retry::default()).await?;
-            *cache = Some((Instant::now(), members.into_iter().map(|m| m.person_id).collect()));
-        }
-        if cache.as_ref().is_some_and(|(_, ids)| ids.iter().any(|id| id == person_id)) {
-            Ok(())
-        } else {
-            Err(IncidentError::NotResponder(self.responders_space.clone()))
-        }
     }
 
     /// The room, if it is a response space the org grant sees.
@@ -182,7 +166,8 @@ impl IncidentService {
         Ok(self.links(room_id).await?.into_iter().find(|l| l.responder_id == responder_id))
     }
 
-    pub async fn page(&self, room_id: &str, commander_person_id: Option<&str>) -> Result<SpacePage, IncidentError> {
+    /// The space's page as `role` may see it (numbers and links left out or masked by the matrix).
+    pub async fn page(&self, room_id: &str, commander_person_id: Option<&str>, role: Role) -> Result<SpacePage, IncidentError> {
         let (title, incident_name) = self
             .spaces
             .db
@@ -198,7 +183,8 @@ impl IncidentService {
             Some(i) => Some(self.view(i).await?),
             None => None,
         };
-        Ok(SpacePage {
+        let page = SpacePage {
+            role,
             room_id: room_id.to_string(),
             title,
             incident_name,
@@ -207,7 +193,8 @@ impl IncidentService {
             incident,
             sms_enabled: self.sms_enabled(),
             voice_enabled: self.voice_enabled(),
-        })
+        };
+        Ok(page.for_role(role))
     }
 
     pub async fn set_incident_name(&self, room_id: &str, name: &str) -> Result<(), IncidentError> {

@@ -2,8 +2,11 @@
 //! each (`space_responders`: membership, pre-existing or added, SMS / voice on or off).
 
 use crate::incident::Tx;
-use crate::model::incident::Channel;
+use crate::model::incident::{Channel, SpaceChoice};
 use crate::store::{now_text, Store, StoreError};
+
+/// Where the responders' space chosen on the page is kept (a setting: its room id and title).
+const RESPONDERS_SPACE_KEY: &str = "incident.responders_space";
 
 #[derive(Clone)]
 pub struct SpacesStore {
@@ -55,6 +58,15 @@ impl SpacesStore {
         .execute(&mut **tx)
         .await?;
         Ok(first)
+    }
+
+    /// The responders' space an admin chose, if one did.
+    pub async fn responders_space(&self) -> Result<Option<SpaceChoice>, StoreError> {
+        self.store.setting(RESPONDERS_SPACE_KEY).await
+    }
+
+    pub async fn set_responders_space(&self, choice: &SpaceChoice, by: &str) -> Result<(), StoreError> {
+        self.store.put_setting(RESPONDERS_SPACE_KEY, choice, by).await
     }
 
     pub async fn space_title(&self, room_id: &str) -> Result<Option<(String, String)>, StoreError> {

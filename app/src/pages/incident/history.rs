@@ -11,8 +11,8 @@ use switchboard::model::incident::IncidentView;
 pub async fn get_incident(id: i64) -> Result<IncidentView, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Viewer).await?;
-        Ok(ssr::incidents()?.incident(id).await?)
+        let user = ssr::permit(switchboard::model::IncidentAction::View).await?;
+        Ok(ssr::incidents()?.incident(id, user.role).await?)
     })
     .await
 }

@@ -1,24 +1,25 @@
 //! `/incidents`: the Webex org grant, the directory's state, the response spaces the signed-in
 //! Webex user may run incidents in, and the history.
 
+use super::directory::ExternalDirectory;
 use super::{space_href, when};
 use crate::components::{Frame, LocalTime};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use switchboard::model::display_time;
-use switchboard::model::incident::IncidentsHome;
+use switchboard::model::incident::{IncidentsHome, SpaceChoice};
+use switchboard::model::{display_time, IncidentAction};
 
 #[server(endpoint = "incidents/get_incidents_home", input = server_fn::codec::Json)]
 pub async fn get_incidents_home() -> Result<IncidentsHome, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Viewer).await?;
+        let user = ssr::permit(IncidentAction::View).await?;
         let commander = ssr::commander().await.ok();
         let Some(i) = ssr::services()?.incidents().cloned() else {
-            return Ok(IncidentsHome::unavailable(switchboard::incident::IncidentError::NotConfigured.to_string()));
+            return Ok(IncidentsHome::unavailable(switchboard::incident::IncidentError::NotConfigured.to_string(), user.role));
         };
-        Ok(i.home(commander.as_ref(), true).await?)
+        Ok(i.home(commander.as_ref(), user.role).await?)
     })
     .await
 }
@@ -27,8 +28,30 @@ pub async fn get_incidents_home() -> Result<IncidentsHome, AppError> {
 pub async fn refresh_directory() -> Result<usize, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        let user = ssr::require(switchboard::model::Role::Operator).await?;
+        let user = ssr::permit(IncidentAction::ReloadDirectory).await?;
         Ok(ssr::incidents()?.refresh_directory(&user.actor()).await?)
+    })
+    .await
+}
+
+/// The group spaces the connected admin is in, to choose the responders' space from (admins).
+#[server(endpoint = "incidents/responders_space_choices", input = server_fn::codec::Json)]
+pub async fn responders_space_choices() -> Result<Vec<SpaceChoice>, AppError> {
+    use crate::api::ssr;
+    ssr::edge(async {
+        ssr::permit(IncidentAction::ChooseRespondersSpace).await?;
+        Ok(ssr::incidents()?.responders_space_choices().await?)
+    })
+    .await
+}
+
+/// Makes the space with this room id the responders' space (admins).
+#[server(endpoint = "incidents/choose_responders_space", input = server_fn::codec::Json)]
+pub async fn choose_responders_space(room_id: String) -> Result<SpaceChoice, AppError> {
+    use crate::api::ssr;
+    ssr::edge(async {
+        let user = ssr::permit(IncidentAction::ChooseRespondersSpace).await?;
+        Ok(ssr::incidents()?.choose_responders_space(&user.actor(), &room_id).await?)
     })
     .await
 }
@@ -92,6 +115,7 @@ fn Home(h: IncidentsHome, refresh: Action<(), Result<usize, AppError>>) -> impl 
                 </p>
             })}
         </section>
+        {(h.configured && g.connected).then(|| view! { <RespondersSpace current=h.responders_space.clone() role=h.role/> })}
         <section class="card" data-testid="spaces">
             <h2>"Response spaces"</h2>
             {match h.blocked.clone() {
@@ -109,6 +133,7 @@ fn Home(h: IncidentsHome, refresh: Action<(), Result<usize, AppError>>) -> impl 
                 }.into_any(),
             }}
         </section>
+        {(h.configured && IncidentAction::EditDirectory.allowed(h.role)).then(|| view! { <ExternalDirectory/> })}
         <section class="card">
             <h2>"History"</h2>
             <table class="grid" data-testid="history">
@@ -125,6 +150,63 @@ fn Home(h: IncidentsHome, refresh: Action<(), Result<usize, AppError>>) -> impl 
                     }).collect_view()}
                 </tbody>
             </table>
+        </section>
+    }
+}
+
+/// Whose members run incidents: the space by title and room id; admins choose it from the
+/// group spaces the connected admin is in (a title alone names no one space).
+#[component]
+fn RespondersSpace(current: Option<SpaceChoice>, role: switchboard::model::Role) -> impl IntoView {
+    // What Save stores: the current space until another is picked.
+    let picked = RwSignal::new(current.as_ref().map(|c| c.room_id.clone()));
+    let current = RwSignal::new(current);
+    let load = Action::new(|_: &()| responders_space_choices());
+    let choose = Action::new(move |id: &String| {
+        let id = id.clone();
+        async move {
+            let r = choose_responders_space(id).await;
+            if let Ok(c) = &r {
+                current.set(Some(c.clone()));
+            }
+            r
+        }
+    });
+    let show = |c: &SpaceChoice| format!("{} (id {})", c.title, c.room_id);
+    view! {
+        <section class="card" data-testid="responders-space">
+            <h2>"Who runs incidents"</h2>
+            <p data-testid="responders-space-current">{move || match current.get() {
+                Some(c) => format!("Members of the Webex space {}.", show(&c)),
+                None => "Nobody yet: no responders' space is chosen.".to_string(),
+            }}</p>
+            {IncidentAction::ChooseRespondersSpace.allowed(role).then(|| view! {
+                <button class="secondary" data-testid="choose-responders-space" on:click=move |_| { load.dispatch(()); }
+                    disabled=move || load.pending().get()>"Choose the responders' space…"</button>
+                {move || load.value().get().map(|r| match r {
+                    Err(e) => view! { <p class="alert error">{e.to_string()}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="space-choices">
+                            {list.into_iter().map(|c| {
+                                let id = c.room_id.clone();
+                                let checked = current.with_untracked(|cur| cur.as_ref().is_some_and(|cur| cur.room_id == c.room_id));
+                                view! {
+                                    <li><label data-testid="space-choice" data-room-id=c.room_id.clone()>
+                                        <input type="radio" name="responders-space" prop:checked=checked on:change=move |_| picked.set(Some(id.clone()))/>
+                                        " "<strong>{c.title.clone()}</strong>" "<code class="muted">{c.room_id.clone()}</code>
+                                    </label></li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        <button class="primary" data-testid="save-responders-space" disabled=move || picked.get().is_none()
+                            on:click=move |_| { if let Some(id) = picked.get_untracked() { choose.dispatch(id); } }>"Save"</button>
+                        {move || choose.value().get().map(|r| match r {
+                            Ok(c) => view! { <p class="alert info" data-testid="responders-space-saved">{format!("Saved: {}.", show(&c))}</p> }.into_any(),
+                            Err(e) => view! { <p class="alert error">{e.to_string()}</p> }.into_any(),
+                        })}
+                    }.into_any(),
+                })}
+            })}
         </section>
     }
 }

@@ -11,7 +11,7 @@ use switchboard::model::incident::{AckAnswer, DeliveryStatus, IncidentView};
 pub async fn retry_delivery(delivery_id: i64) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        let (i, c) = ssr::commanding().await?;
+        let (i, c, _) = ssr::commanding().await?;
         Ok(i.retry_delivery(&c, delivery_id).await?)
     })
     .await
@@ -67,7 +67,7 @@ pub(super) fn IncidentPanel(v: IncidentView, room_id: String, can_act: bool, on_
                             <tr data-testid="delivery" data-status=d.status.as_str() data-channel=d.channel.as_str()>
                                 <td>{d.responder_name.clone()}</td>
                                 <td>{d.channel.label()}</td>
-                                <td>{d.address.chars().take(40).collect::<String>()}</td>
+                                <td>{if d.address.is_empty() { "—".to_string() } else { d.address.chars().take(40).collect::<String>() }}</td>
                                 <td>{if d.round == 0 { "start".to_string() } else { format!("reminder {}", d.round) }}</td>
                                 <td class=class>{d.status.label()}{(d.attempts > 1).then(|| format!(" ({} attempts)", d.attempts))}</td>
                                 <td>{d.reason.clone().unwrap_or_default()}</td>

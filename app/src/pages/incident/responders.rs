@@ -9,7 +9,7 @@ use switchboard::model::incident::{Channel, ResponderView, SpacePage};
 pub async fn remove_responder(room_id: String, responder_id: i64) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        let (i, c) = ssr::commanding().await?;
+        let (i, c, _) = ssr::commanding().await?;
         Ok(i.remove_responder(&c, &room_id, responder_id).await?)
     })
     .await
@@ -19,8 +19,8 @@ pub async fn remove_responder(room_id: String, responder_id: i64) -> Result<(), 
 pub async fn set_channel(room_id: String, responder_id: i64, channel: Channel, on: bool) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Operator).await?;
-        Ok(ssr::incidents()?.set_channel(&room_id, responder_id, channel, on).await?)
+        let user = ssr::permit(switchboard::model::IncidentAction::SetChannels).await?;
+        Ok(ssr::incidents()?.set_channel(&user.actor(), &room_id, responder_id, channel, on).await?)
     })
     .await
 }
@@ -29,7 +29,7 @@ pub async fn set_channel(room_id: String, responder_id: i64, channel: Channel, o
 pub async fn remind_responder(room_id: String, responder_id: i64, channels: Vec<Channel>) -> Result<usize, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        let (i, c) = ssr::commanding().await?;
+        let (i, c, _) = ssr::commanding().await?;
         Ok(i.remind(&c, &room_id, responder_id, &channels).await?)
     })
     .await
@@ -70,6 +70,8 @@ pub(super) fn Responders(
             async move { report(remind_responder(room, id, chs).await.map(|n| format!("Reminder queued ({n} notification(s))."))) }
         })
     };
+    // Only those the matrix lets switch channels get live checkboxes; others see the state.
+    let fixed = !switchboard::model::IncidentAction::SetChannels.allowed(p.role);
     let sms_enabled = p.sms_enabled;
     let voice_enabled = p.voice_enabled;
     view! {
@@ -97,12 +99,12 @@ pub(super) fn Responders(
                                 <td>{r.name.clone()}<br/><span class="muted">{r.email.clone().unwrap_or_default()}</span></td>
                                 <td>{kind}</td>
                                 <td>{match sms.clone() {
-                                    Some(n) => view! { <label><input type="checkbox" data-testid="toggle-sms" prop:checked=r.send_sms
+                                    Some(n) => view! { <label><input type="checkbox" data-testid="toggle-sms" prop:checked=r.send_sms disabled=fixed
                                         on:change=move |ev| { toggle.dispatch((id, Channel::Sms, event_target_checked(&ev))); }/>" "{n}</label> }.into_any(),
                                     None => view! { <span class="muted">"no number"</span> }.into_any(),
                                 }}</td>
                                 <td>{match voice.clone() {
-                                    Some(n) => view! { <label><input type="checkbox" data-testid="toggle-voice" prop:checked=r.send_voice
+                                    Some(n) => view! { <label><input type="checkbox" data-testid="toggle-voice" prop:checked=r.send_voice disabled=fixed
                                         on:change=move |ev| { toggle.dispatch((id, Channel::Voice, event_target_checked(&ev))); }/>" "{n}</label> }.into_any(),
                                     None => view! { <span class="muted">"no number"</span> }.into_any(),
                                 }}</td>

@@ -2,7 +2,7 @@
 //! start and stop, the running incident, its responders and who may be added. The old address
 //! `/incidents/space?id=…` redirects here.
 
-use super::directory::{AddInternal, Externals};
+use super::directory::{AddInternal, LinkExternals};
 use super::panel::IncidentPanel;
 use super::responders::Responders;
 use super::space_href;
@@ -17,8 +17,8 @@ use switchboard::model::incident::{IncidentView, SpacePage};
 pub async fn open_space(room_id: String) -> Result<SpacePage, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        let (i, c) = ssr::commanding().await?;
-        Ok(i.open_space(&c, &room_id).await?)
+        let (i, c, role) = ssr::commanding().await?;
+        Ok(i.open_space(&c, &room_id, role).await?)
     })
     .await
 }
@@ -27,9 +27,9 @@ pub async fn open_space(room_id: String) -> Result<SpacePage, AppError> {
 pub async fn get_space(room_id: String) -> Result<SpacePage, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Viewer).await?;
+        let user = ssr::permit(switchboard::model::IncidentAction::View).await?;
         let c = ssr::commander().await.ok();
-        Ok(ssr::incidents()?.page(&room_id, c.as_ref().map(|c| c.person_id.as_str())).await?)
+        Ok(ssr::incidents()?.page(&room_id, c.as_ref().map(|c| c.person_id.as_str()), user.role).await?)
     })
     .await
 }
@@ -38,9 +38,8 @@ pub async fn get_space(room_id: String) -> Result<SpacePage, AppError> {
 pub async fn save_incident_name(room_id: String, name: String) -> Result<(), AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        ssr::require(switchboard::model::Role::Operator).await?;
-        ssr::commander().await?;
-        Ok(ssr::incidents()?.set_incident_name(&room_id, &name).await?)
+        let (i, _, _) = ssr::commanding().await?;
+        Ok(i.set_incident_name(&room_id, &name).await?)
     })
     .await
 }
@@ -49,7 +48,7 @@ pub async fn save_incident_name(room_id: String, name: String) -> Result<(), App
 pub async fn start_incident(room_id: String, name: String) -> Result<IncidentView, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        let (i, c) = ssr::commanding().await?;
+        let (i, c, _) = ssr::commanding().await?;
         Ok(i.start(&c, &room_id, &name).await?)
     })
     .await
@@ -59,7 +58,7 @@ pub async fn start_incident(room_id: String, name: String) -> Result<IncidentVie
 pub async fn stop_incident(room_id: String) -> Result<usize, AppError> {
     use crate::api::ssr;
     ssr::edge(async {
-        let (i, c) = ssr::commanding().await?;
+        let (i, c, _) = ssr::commanding().await?;
         Ok(i.stop(&c, &room_id).await?)
     })
     .await
@@ -183,6 +182,6 @@ fn Space(page: Signal<SpacePage>, on_change: Callback<()>) -> impl IntoView {
         </section>
         {move || view! { <Responders p=page.get() on_change report/> }}
         <AddInternal room_id=room.clone() report/>
-        <Externals externals=Signal::derive(move || page.with(|p| p.externals.clone())) room_id=room.clone() report/>
+        <LinkExternals externals=Signal::derive(move || page.with(|p| p.externals.clone())) room_id=room.clone() report/>
     }
 }
