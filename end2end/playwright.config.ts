@@ -28,7 +28,8 @@ export default defineConfig({
     trace: 'off',
   },
   webServer: {
-    command: `target/debug/switchboard demo --addr 127.0.0.1:${port} --data-dir ${dataDir}`,
+    // The simulators misbehave now and then (demo default), from a fixed seed so that a run repeats.
+    command: `target/debug/switchboard demo --addr 127.0.0.1:${port} --data-dir ${dataDir} --seed ${process.env.E2E_SEED ?? 20261206}`,
     cwd: '..',
     url: `http://127.0.0.1:${port}/healthz`,
     timeout: 60_000,

@@ -1,6 +1,7 @@
 //! The command line: `demo`, `serve`, `user add`, `migrate`, `branding import`, `sim cms`.
 
 use crate::config::Config;
+use crate::demo_faults::DemoFaults;
 use crate::startup::{Application, Mode};
 use crate::telemetry;
 use anyhow::{bail, Context};
@@ -27,6 +28,12 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
+        /// Simulators without faults (by default they misbehave now and then, as the real systems do).
+        #[arg(long)]
+        no_faults: bool,
+        /// Seed for the simulated meetings and the faults: the same seed repeats a run's faults.
+        #[arg(long)]
+        seed: Option<u64>,
         #[command(flatten)]
         target: Target,
     },
@@ -141,11 +148,13 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Demo { addr, target } => {
+        Command::Demo { addr, no_faults, seed, target } => {
             let mut cfg = target.load()?;
             cfg.server.addr = addr;
             telemetry::init(cfg.server.log_format);
-            demo(cfg).await
+            let seed = seed.unwrap_or_else(crate::demo_faults::fresh_seed);
+            let faults = if no_faults { DemoFaults::Off } else { DemoFaults::Mild { seed } };
+            demo(cfg, faults, seed).await
         }
         Command::Serve { config } => {
             let cfg = Target { config: Some(config), data_dir: None }.load()?;
@@ -246,7 +255,7 @@ fn read_password(name: &str) -> anyhow::Result<String> {
     }
 }
 
-async fn demo(mut cfg: Config) -> anyhow::Result<()> {
+async fn demo(mut cfg: Config, faults: DemoFaults, seed: u64) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.server.data_dir)
         .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
     {
@@ -255,7 +264,7 @@ async fn demo(mut cfg: Config) -> anyhow::Result<()> {
         crate::demo::seed_rules(&store).await?;
         store.close().await;
     }
-    let world = crate::demo::start(&mut cfg).await?;
+    let world = crate::demo::start(&mut cfg, faults, seed).await?;
     let app = Application::build_with(&cfg, Mode::Demo, Some(world.control())).await?;
     let login = ensure_demo_admin(&app.services().users).await?;
     if let Err(e) = crate::demo_branding::seed(&app.services().branding).await {
@@ -285,6 +294,7 @@ async fn demo(mut cfg: Config) -> anyhow::Result<()> {
         world.graph.api_url(),
         world.graph.token_url()
     );
+    println!("  {}", world.faults.describe());
     println!("  Stop with Ctrl-C.");
     println!();
     tracing::info!(%url, "listening");

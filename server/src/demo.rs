@@ -15,8 +15,21 @@ pub struct DemoWorld {
     pub ews: switchboard::sim::ews::SimEws,
     pub ews_account: (String, String),
     pub graph: switchboard::sim::graph::SimGraph,
+    /// The faults the simulators meet (mild by default).
+    pub faults: crate::demo_faults::DemoFaults,
     _scenario: tokio::task::JoinHandle<()>,
     _meetings: tokio::task::JoinHandle<()>,
+    _misbehaving: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for DemoWorld {
+    fn drop(&mut self) {
+        self._scenario.abort();
+        self._meetings.abort();
+        if let Some(h) = &self._misbehaving {
+            h.abort();
+        }
+    }
 }
 
 /// Demo controls backed by the simulated cluster.
@@ -64,8 +77,9 @@ pub async fn seed_rules(store: &switchboard::store::Store) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Starts a two-node simulated CMS cluster with living meetings and points `cfg` at it.
-pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
+/// Starts a two-node simulated CMS cluster with living meetings and the other simulators, with
+/// `faults` on, and points `cfg` at them. `seed` drives the living meetings and the faults.
+pub async fn start(cfg: &mut Config, faults: crate::demo_faults::DemoFaults, seed: u64) -> anyhow::Result<DemoWorld> {
     let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 20);
     // HTTPS with a self-signed certificate, as a CMS out of the box; Switchboard trusts it
     // through a CA file, as an administrator would configure it.
@@ -75,7 +89,7 @@ pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
     let ca_file = cfg.server.data_dir.join("demo-cms-ca.pem");
     std::fs::write(&ca_file, cms.cert_pem().unwrap_or_default())?;
     let scenario = Scenario::demo_setup(&cms.cluster);
-    let handle = Scenario::run_demo(cms.cluster.clone(), scenario, rand::random());
+    let handle = Scenario::run_demo(cms.cluster.clone(), scenario, seed);
     cfg.cms.username = "switchboard-demo".into();
     cfg.cms.password = Secret(password);
     cfg.cms.health_interval_seconds = 10;
@@ -93,7 +107,21 @@ pub async fn start(cfg: &mut Config) -> anyhow::Result<DemoWorld> {
     cfg.cms.register_cdr_receiver = true;
     let (webex, connect) = start_webex(cfg).await?;
     let (ews, ews_account, graph, meetings) = start_calendar(cfg, &cms).await?;
-    Ok(DemoWorld { cms, webex, connect, ews, ews_account, graph, _scenario: handle, _meetings: meetings })
+    let misbehaving = faults.keep_misbehaving(ews.handle());
+    let world = DemoWorld {
+        cms,
+        webex,
+        connect,
+        ews,
+        ews_account,
+        graph,
+        faults,
+        _scenario: handle,
+        _meetings: meetings,
+        _misbehaving: misbehaving,
+    };
+    faults.apply(&world);
+    Ok(world)
 }
 
 /// Dave's mailbox is in Exchange Online; the others are on premises.

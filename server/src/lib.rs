@@ -13,6 +13,7 @@ pub mod cms;
 pub mod config;
 pub mod demo;
 pub mod demo_branding;
+pub mod demo_faults;
 pub mod http;
 pub mod incident;
 pub mod metrics;

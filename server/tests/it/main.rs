@@ -7,6 +7,7 @@ mod cdr;
 mod cli;
 mod common;
 mod dashboard;
+mod demo;
 mod headers;
 mod incident_permissions;
 mod incidents;

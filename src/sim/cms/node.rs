@@ -5,6 +5,8 @@ use super::db::NodeDb;
 use super::{cdr, lock};
 pub use crate::sim::request_log::LoggedRequest;
 use crate::sim::request_log::RequestLog;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -27,6 +29,9 @@ pub struct Faults {
     /// The next N API requests fail with 503 / lose their connection (deterministic faults).
     fail_next: AtomicU64,
     drop_next: AtomicU64,
+    /// The chances above drawn from these generators once seeded (repeatable runs), one per
+    /// kind so that CDR traffic does not shift the API's faults; the thread's generator until then.
+    seeded: Mutex<Option<[StdRng; 4]>>,
 }
 
 impl Faults {
@@ -55,27 +60,40 @@ impl Faults {
     pub fn drop_next(&self, n: u64) {
         self.drop_next.store(n, Ordering::Relaxed);
     }
+    /// Draws the chances from a generator seeded with `seed`: the same seed and the same
+    /// requests meet the same faults.
+    pub fn seed(&self, seed: u64) {
+        let kind = |k: u64| StdRng::seed_from_u64(seed.wrapping_mul(4).wrapping_add(k));
+        *lock(&self.seeded) = Some([kind(0), kind(1), kind(2), kind(3)]);
+    }
     fn take(counter: &AtomicU64) -> bool {
         counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok()
     }
     pub fn latency(&self) -> Duration {
         Duration::from_millis(self.latency_ms.load(Ordering::Relaxed))
     }
-    fn roll(ppm: &AtomicU64) -> bool {
+    fn roll(&self, ppm: &AtomicU64, kind: usize) -> bool {
         let p = ppm.load(Ordering::Relaxed);
-        p > 0 && rand::Rng::gen_range(&mut rand::thread_rng(), 0..1_000_000) < p
+        if p == 0 {
+            return false;
+        }
+        let draw = match lock(&self.seeded).as_mut() {
+            Some(rngs) => rngs[kind].gen_range(0..1_000_000),
+            None => rand::thread_rng().gen_range(0..1_000_000),
+        };
+        draw < p
     }
     pub fn should_error(&self) -> bool {
-        self.down.load(Ordering::Relaxed) == 1 || Self::take(&self.fail_next) || Self::roll(&self.error_ppm)
+        self.down.load(Ordering::Relaxed) == 1 || Self::take(&self.fail_next) || self.roll(&self.error_ppm, 0)
     }
     pub fn should_drop(&self) -> bool {
-        Self::take(&self.drop_next) || Self::roll(&self.drop_ppm)
+        Self::take(&self.drop_next) || self.roll(&self.drop_ppm, 1)
     }
     pub fn should_short_page(&self) -> bool {
-        Self::roll(&self.short_page_ppm)
+        self.roll(&self.short_page_ppm, 2)
     }
     pub fn should_lose_ack(&self) -> bool {
-        Self::roll(&self.lost_ack_ppm)
+        self.roll(&self.lost_ack_ppm, 3)
     }
 }
 
@@ -112,5 +130,38 @@ impl Node {
     /// CDR receiver URLs configured on this node.
     pub fn cdr_receivers(&self) -> Vec<String> {
         lock(&self.db).cdr_receivers.values().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draws(f: &Faults) -> Vec<(bool, bool, bool)> {
+        (0..200).map(|_| (f.should_short_page(), f.should_error(), f.should_lose_ack())).collect()
+    }
+
+    fn mild(seed: u64) -> Faults {
+        let f = Faults::default();
+        f.set_short_page_rate(0.3);
+        f.set_error_rate(0.1);
+        f.set_lost_ack_rate(0.2);
+        f.seed(seed);
+        f
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_faults_and_another_seed_others() {
+        let (a, b, c) = (draws(&mild(7)), draws(&mild(7)), draws(&mild(8)));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.iter().any(|d| d.0) && a.iter().any(|d| !d.0), "short pages now and then, not always");
+    }
+
+    #[test]
+    fn no_chance_set_means_no_fault_whatever_the_seed() {
+        let f = Faults::default();
+        f.seed(7);
+        assert!(draws(&f).iter().all(|d| *d == (false, false, false)));
     }
 }

@@ -208,8 +208,7 @@ impl SimEws {
 
     /// Open streams are cut mid-way (no `Closed`), once.
     pub fn drop_streams(&self) {
-        self.shared.faults.drop_streams.store(true, Ordering::Relaxed);
-        self.shared.epoch.fetch_add(1, Ordering::Relaxed);
+        self.handle().drop_streams()
     }
 
     pub fn open_streams(&self) -> u64 {

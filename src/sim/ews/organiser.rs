@@ -16,6 +16,12 @@ use time::OffsetDateTime;
 pub struct EwsHandle(pub(super) Arc<Shared>);
 
 impl EwsHandle {
+    /// Open streams are cut mid-way (no `Closed`), once.
+    pub fn drop_streams(&self) {
+        self.0.faults.drop_streams.store(true, Ordering::Relaxed);
+        self.0.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn create_meeting(
         &self,
         organizer: &str,
