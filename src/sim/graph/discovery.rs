@@ -94,9 +94,10 @@ pub(super) async fn keys(State(s): State<Arc<Shared>>, Path(tenant): Path<String
     }
 }
 
-/// MSAL's instance discovery: an authorization endpoint on this simulator (as reached) is a
-/// known instance, answered with where its tenant's document is and the instance's aliases
-/// (only itself); any other host is `invalid_instance`, as Entra ID answers for one it does not run.
+/// MSAL's instance discovery: an authorization endpoint on this simulator's host (as reached;
+/// MSAL Python names the host without its port) is a known instance, answered with where its
+/// tenant's document is and the instance's aliases (only itself); any other host is
+/// `invalid_instance`, as Entra ID answers for one it does not run.
 pub(super) async fn instance(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
     if !matches!(q.get("api-version").map(String::as_str), Some("1.0" | "1.1")) {
         return aad(
@@ -109,8 +110,9 @@ pub(super) async fn instance(State(s): State<Arc<Shared>>, Query(q): Query<HashM
     let base = public_base(&s, &headers);
     let unknown = || aad(StatusCode::BAD_REQUEST, "invalid_instance", 50049, "AADSTS50049: Unknown or invalid instance.");
     let Some(url) = q.get("authorization_endpoint").and_then(|a| reqwest::Url::parse(a).ok()) else { return unknown() };
-    let origin = url.origin().ascii_serialization();
-    if !origin.eq_ignore_ascii_case(&base) && !origin.eq_ignore_ascii_case(&s.base) {
+    let host_of = |u: &str| reqwest::Url::parse(u).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    let asked = url.host_str().map(str::to_ascii_lowercase);
+    if asked.is_none() || (asked != host_of(&base) && asked != host_of(&s.base)) {
         return unknown();
     }
     let mut segments = url.path_segments().into_iter().flatten().filter(|p| !p.is_empty());
@@ -118,12 +120,9 @@ pub(super) async fn instance(State(s): State<Arc<Shared>>, Query(q): Query<HashM
     if segments.next() != Some("oauth2") {
         return unknown();
     }
-    let host = url.host_str().map(|h| match url.port() {
-        Some(p) => format!("{h}:{p}"),
-        None => h.to_string(),
-    });
+    let host = base.split_once("://").map_or(base.as_str(), |(_, h)| h).to_string();
     Json(json!({
-        "tenant_discovery_endpoint": format!("{origin}/{tenant}/v2.0/.well-known/openid-configuration"),
+        "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
         "api-version": "1.1",
         "metadata": [{ "preferred_network": host, "preferred_cache": host, "aliases": [host] }],
     }))

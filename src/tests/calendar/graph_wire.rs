@@ -63,6 +63,19 @@ async fn msal_finds_the_tenant_by_instance_discovery_and_the_openid_document_and
     let doc_url = found["tenant_discovery_endpoint"].as_str().expect("tenant_discovery_endpoint");
     assert_eq!(doc_url, format!("{authority}/v2.0/.well-known/openid-configuration"));
     assert!(found["metadata"][0]["aliases"].as_array().is_some_and(|a| !a.is_empty()), "{found}");
+    // MSAL Python names the instance by its host alone (no port) and asks with api-version 1.0.
+    let mut portless = reqwest::Url::parse(&format!("{authority}/oauth2/v2.0/authorize")).unwrap();
+    portless.set_port(None).unwrap();
+    let found_too: Value = http
+        .get(format!("{}/common/discovery/instance", g.login_url()))
+        .query(&[("authorization_endpoint", portless.as_str()), ("api-version", "1.0")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found_too["tenant_discovery_endpoint"], doc_url, "{found_too}");
     // The discovery document, every endpoint on the simulator.
     let res = http.get(doc_url).send().await.unwrap();
     assert_eq!(res.status(), 200);
