@@ -268,20 +268,39 @@ pub struct SimGraphArgs {
     /// At most this many events a delta page.
     #[arg(long, default_value_t = 10)]
     pub page_max: usize,
+    /// Serve HTTPS with a self-signed certificate, written to this PEM file (MSAL takes only
+    /// `https://` authorities: trust the file, e.g. `verify=` in MSAL Python).
+    #[arg(long)]
+    pub tls_cert_out: Option<std::path::PathBuf>,
 }
 
 pub async fn run_sim_graph(a: SimGraphArgs) -> anyhow::Result<()> {
     use switchboard::sim::graph::{GraphSimConfig, SimGraph};
     let mailboxes = a.mailboxes.resolve("cloud.example.com")?;
-    let cfg = GraphSimConfig { page_max: a.page_max.max(1), mailboxes: mailboxes.clone(), ..GraphSimConfig::demo(1) };
+    let cfg = GraphSimConfig {
+        page_max: a.page_max.max(1),
+        mailboxes: mailboxes.clone(),
+        tls: a.tls_cert_out.is_some(),
+        ..GraphSimConfig::demo(1)
+    };
     let (tenant, id, secret) = (cfg.tenant.clone(), cfg.client_id.clone(), cfg.client_secret.clone());
     let sim = SimGraph::start(a.addr, cfg).await?;
+    if let (Some(path), Some(pem)) = (&a.tls_cert_out, sim.cert_pem()) {
+        std::fs::write(path, pem)?;
+        println!("HTTPS certificate written to {}", path.display());
+    }
     println!("Microsoft Graph simulator (Exchange Online calendars) at {}", sim.api_url());
     println!(
         "  Token endpoint: {} (tenant {tenant}; client credentials {id} / {secret}; scope https://graph.microsoft.com/.default)",
         sim.token_url()
     );
+    println!(
+        "  MSAL authority: {} (discovery: {{authority}}/v2.0/.well-known/openid-configuration, {}/common/discovery/instance)",
+        sim.authority_url(),
+        sim.login_url()
+    );
     println!("  Mailboxes: {}", some_of(&mailboxes));
+    println!("  Times: dateTimeTimeZone in Windows or IANA zones; answers in UTC or in Prefer: outlook.timezone=\"…\".");
     println!("  Served: users/{{id}}/calendarView/delta, users/{{id}}/events (POST), users/{{id}}/events/{{id}} (GET, PATCH with If-Match, DELETE),");
     println!("          subscriptions (POST with URL validation, PATCH, DELETE; notifications posted on every change).");
     println!("  What it received: {}/sim/requests", sim.login_url());

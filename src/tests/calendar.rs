@@ -152,6 +152,8 @@ pub fn assert_space_name_escaped(body: &str) {
 
 #[path = "calendar/ews_wire.rs"]
 mod ews_wire;
+#[path = "calendar/graph_wire.rs"]
+mod graph_wire;
 
 mod ews {
     use futures::StreamExt;
@@ -746,6 +748,58 @@ mod graph {
         let body = w.graph.event(&id).unwrap().body;
         assert!(body.contains("800003"), "{body}");
         super::assert_space_name_escaped(&body);
+    }
+
+    /// A meeting an organiser in California creates through Graph (times in Pacific time): its
+    /// real end is in two hours, while its local clock read as UTC would put it hours ago.
+    #[tokio::test]
+    async fn a_meeting_created_in_pacific_time_gets_join_details_and_is_read_at_its_real_hours() {
+        let w = world(&[]).await;
+        let start = OffsetDateTime::now_utc() + time::Duration::hours(1);
+        let end = start + time::Duration::hours(1);
+        let local = |t: OffsetDateTime| {
+            let ts = jiff::Timestamp::from_second(t.unix_timestamp()).unwrap();
+            ts.to_zoned(jiff::tz::TimeZone::get("America/Los_Angeles").unwrap())
+                .datetime()
+                .strftime("%Y-%m-%dT%H:%M:%S.0000000")
+                .to_string()
+        };
+        let tok: serde_json::Value = reqwest::Client::new()
+            .post(w.graph.token_url())
+            .form(&[
+                ("client_id", "switchboard-app"),
+                ("client_secret", "app-secret"),
+                ("grant_type", "client_credentials"),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let created: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/users/user1@cloud.example.com/events", w.graph.api_url()))
+            .bearer_auth(tok["access_token"].as_str().unwrap())
+            .json(&serde_json::json!({
+                "subject": "West coast sync", "location": {"displayName": "@cms"},
+                "body": {"contentType": "html", "content": "<p>Agenda</p>"},
+                "start": {"dateTime": local(start), "timeZone": "Pacific Standard Time"},
+                "end": {"dateTime": local(end), "timeZone": "Pacific Standard Time"},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().expect("created").to_string();
+        assert_eq!(poller(&w).poll("user1@cloud.example.com").await.unwrap(), 1);
+        let ev = w.graph.event(&id).unwrap();
+        assert_eq!(ev.updates, 1, "written, not left alone as over: {}", ev.body);
+        assert!(ev.body.contains("800001"), "{}", ev.body);
+        let m = w.client.meeting("user1@cloud.example.com", &id).await.unwrap();
+        assert_eq!(m.end.map(|t| t.unix_timestamp()), Some(end.unix_timestamp()));
     }
 
     #[tokio::test]

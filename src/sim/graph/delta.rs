@@ -3,7 +3,8 @@
 //! carrying the round's state, removed events as `@removed`, 410 for a forgotten token.
 
 use super::gate::Mailbox;
-use super::model::{graph_time, lookup, occurrence_id, parse_time, GraphEvent};
+use super::model::{lookup, occurrence_id, parse_time, GraphEvent};
+use super::zones::{Answering, Zone};
 use super::{error, Shared};
 use crate::sync::lock;
 use axum::extract::{Query, State};
@@ -53,12 +54,12 @@ pub(super) async fn delta(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let st = match round_state(&s, &q) {
-        Ok(st) => st,
+    let (st, answering) = match round_state(&s, &q).and_then(|st| Ok((st, Answering::of(&headers)?))) {
+        Ok(r) => r,
         Err(refused) => return *refused,
     };
     let page_size = page_size(&s, &headers);
-    let round = round_changes(&s, &mailbox, &st);
+    let round = round_changes(&s, &mailbox, &st, &answering.zone);
     let page: Vec<Value> = round.iter().take(page_size).map(|(_, v)| v.clone()).collect();
     let link = |kind: &str, st: &DeltaState| format!("{}/v1.0/users/{}/calendarView/delta?{kind}={}", s.base, mailbox, encode_state(st));
     let mut body = json!({
@@ -71,7 +72,7 @@ pub(super) async fn delta(
     } else {
         body["@odata.deltaLink"] = json!(link("$deltatoken", &DeltaState { after: st.upto, after_n: u32::MAX, ..st }));
     }
-    Json(body).into_response()
+    answering.mark(Json(body).into_response())
 }
 
 /// The round this request goes on with: its token's (410 when the token is forgotten), or a new
@@ -136,7 +137,7 @@ fn page_size(s: &Shared, headers: &HeaderMap) -> usize {
 /// The round's changes not yet handed out, oldest first: events changed in the window, then
 /// events removed. A calendar view never shows a series master: its occurrences in the window
 /// instead (all of them when the master changed; an exception when it changed).
-fn round_changes(s: &Shared, mailbox: &str, st: &DeltaState) -> Vec<((u64, u32), Value)> {
+fn round_changes(s: &Shared, mailbox: &str, st: &DeltaState, zone: &Zone) -> Vec<((u64, u32), Value)> {
     let (start, end) = (
         OffsetDateTime::from_unix_timestamp(st.start).unwrap_or(OffsetDateTime::UNIX_EPOCH),
         OffsetDateTime::from_unix_timestamp(st.end).unwrap_or(OffsetDateTime::UNIX_EPOCH),
@@ -147,14 +148,14 @@ fn round_changes(s: &Shared, mailbox: &str, st: &DeltaState) -> Vec<((u64, u32),
         let events = lock(&s.events);
         for e in events.iter().filter(|e| e.mailbox == mailbox && e.master.is_none()) {
             match &e.recurrence {
-                None if e.end > start && e.start < end && due(e.seq, 0) => round.push(((e.seq, 0), delta_entry(e))),
+                None if e.end > start && e.start < end && due(e.seq, 0) => round.push(((e.seq, 0), delta_entry(e, zone))),
                 None => {}
                 Some(r) => {
                     for (n, _, _) in r.expand(e.start, e.end, Some(end), usize::MAX) {
                         let Some(o) = lookup(&events, &occurrence_id(&e.id, n), mailbox) else { continue };
                         let seq = o.seq.max(e.seq);
                         if o.end > start && o.start < end && due(seq, n) {
-                            round.push(((seq, n), delta_entry(&o)));
+                            round.push(((seq, n), delta_entry(&o, zone)));
                         }
                     }
                 }
@@ -170,8 +171,8 @@ fn round_changes(s: &Shared, mailbox: &str, st: &DeltaState) -> Vec<((u64, u32),
     round
 }
 
-/// A delta entry: Graph returns only some properties of each event here.
-fn delta_entry(e: &GraphEvent) -> Value {
+/// A delta entry: Graph returns only some properties of each event here (times in `zone`).
+fn delta_entry(e: &GraphEvent, zone: &Zone) -> Value {
     json!({
         "@odata.type": "#microsoft.graph.event",
         "@odata.etag": e.etag(),
@@ -179,7 +180,7 @@ fn delta_entry(e: &GraphEvent) -> Value {
         "subject": e.subject,
         "type": e.kind,
         "seriesMasterId": e.master.as_ref().map(|m| m.0.clone()),
-        "start": graph_time(e.start),
-        "end": graph_time(e.end),
+        "start": zone.write(e.start),
+        "end": zone.write(e.end),
     })
 }

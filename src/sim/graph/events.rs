@@ -1,10 +1,12 @@
 //! Events: created (with attendees' copies) by POST or by a test, GET with the marker property
 //! expanded, PATCH with `If-Match` (an occurrence patched becoming an exception, the organiser's
-//! body reaching the copies), DELETE.
+//! body reaching the copies), DELETE. Times are read in the zone they are given in and
+//! answered in UTC, or in the zone `Prefer: outlook.timezone` asks for.
 
 use super::gate::Mailbox;
-use super::model::{graph_time, lookup, parse_time, recurrence_json, recurrence_of, GraphEvent};
+use super::model::{lookup, recurrence_json, recurrence_of, GraphEvent};
 use super::notifications::notify_change;
+use super::zones::{read_time, Answering, Zone};
 use super::{error, new_id, Shared};
 use crate::sim::ews::SimMeeting;
 use crate::sync::lock;
@@ -20,8 +22,9 @@ use std::sync::Arc;
 /// Outlook's property set for named string properties (PS_PUBLIC_STRINGS).
 const PS_PUBLIC_STRINGS: &str = "{00020329-0000-0000-C000-000000000046}";
 
-/// The organiser's event and the attendees' copies (created notifications for each).
-pub(super) fn insert(s: &Shared, m: &SimMeeting, html: bool) -> String {
+/// The organiser's event and the attendees' copies (created notifications for each); `zones`:
+/// those the start and end were given in.
+pub(super) fn insert(s: &Shared, m: &SimMeeting, html: bool, zones: (&str, &str)) -> String {
     let uid = format!("040000008200E00074C5B7101A82E008{}", uuid::Uuid::new_v4().simple());
     let (start, end) = match &m.recurrence {
         Some(r) => r.expand(m.start, m.end, None, 1).first().map(|o| (o.1, o.2)).unwrap_or((m.start, m.end)),
@@ -47,6 +50,8 @@ pub(super) fn insert(s: &Shared, m: &SimMeeting, html: bool) -> String {
             organizer: m.organizer.to_ascii_lowercase(),
             start,
             end,
+            start_zone: zones.0.to_string(),
+            end_zone: zones.1.to_string(),
             properties: HashMap::new(),
             updates: 0,
             kind: if m.recurrence.is_some() { "seriesMaster" } else { "singleInstance" },
@@ -65,7 +70,7 @@ pub(super) fn insert(s: &Shared, m: &SimMeeting, html: bool) -> String {
     id
 }
 
-fn full_event(e: &GraphEvent, base: &str, expand_property: Option<&str>) -> Value {
+fn full_event(e: &GraphEvent, base: &str, expand_property: Option<&str>, zone: &Zone) -> Value {
     let mut v = json!({
         "@odata.context": format!("{base}/v1.0/$metadata#users('{}')/events/$entity", e.mailbox),
         "@odata.etag": e.etag(),
@@ -78,8 +83,10 @@ fn full_event(e: &GraphEvent, base: &str, expand_property: Option<&str>) -> Valu
         "isOrganizer": e.organizer == e.mailbox,
         "isCancelled": false,
         "body": { "contentType": if e.body_html { "html" } else { "text" }, "content": e.body },
-        "start": graph_time(e.start),
-        "end": graph_time(e.end),
+        "start": zone.write(e.start),
+        "end": zone.write(e.end),
+        "originalStartTimeZone": e.start_zone,
+        "originalEndTimeZone": e.end_zone,
         "location": { "displayName": e.location, "locationType": "default" },
         "organizer": { "emailAddress": { "name": e.organizer, "address": e.organizer } },
     });
@@ -115,10 +122,15 @@ pub(super) async fn get_event(
     Mailbox(mailbox): Mailbox,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
+    let answering = match Answering::of(&headers) {
+        Ok(a) => a,
+        Err(refused) => return *refused,
+    };
     let events = lock(&s.events);
     match lookup(&events, &id, &mailbox) {
-        Some(e) => Json(full_event(&e, &s.base, expanded_property(&q).as_deref())).into_response(),
+        Some(e) => answering.mark(Json(full_event(&e, &s.base, expanded_property(&q).as_deref(), &answering.zone)).into_response()),
         None => error(StatusCode::NOT_FOUND, "ErrorItemNotFound", "The specified object was not found in the store."),
     }
 }
@@ -136,6 +148,10 @@ pub(super) async fn patch_event(
             "BadRequest",
             "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.",
         );
+    };
+    let answering = match Answering::of(&headers) {
+        Ok(a) => a,
+        Err(refused) => return *refused,
     };
     let mut events = lock(&s.events);
     // Changing an occurrence makes it an exception of its series.
@@ -175,12 +191,22 @@ pub(super) async fn patch_event(
     for c in &changed {
         notify_change(&s, c, "updated");
     }
-    Json(full_event(&e, &s.base, None)).into_response()
+    answering.mark(Json(full_event(&e, &s.base, None, &answering.zone)).into_response())
 }
 
-/// Writes what the PATCH sets: body, location, subject, extended properties (400 for an id not
-/// in PS_PUBLIC_STRINGS, what came before it kept).
+/// Writes what the PATCH sets: body, location, subject, start and end (in their zones; 400 for
+/// an unknown zone, nothing written), extended properties (400 for an id not in
+/// PS_PUBLIC_STRINGS, what came before it kept).
 fn apply_patch(e: &mut GraphEvent, patch: &Value) -> Result<(), Box<Response>> {
+    let (start, end) = (read_time(patch.get("start"))?, read_time(patch.get("end"))?);
+    if let Some((t, zone)) = start {
+        e.start = t;
+        e.start_zone = zone;
+    }
+    if let Some((t, zone)) = end {
+        e.end = t;
+        e.end_zone = zone;
+    }
     if let Some(b) = patch.get("body") {
         let html = b.get("contentType").and_then(|c| c.as_str()).is_some_and(|c| c.eq_ignore_ascii_case("html"));
         e.body = b.get("content").and_then(|c| c.as_str()).unwrap_or_default().to_string();
@@ -223,15 +249,22 @@ fn reach_copies(s: &Shared, events: &mut [GraphEvent], e: &GraphEvent) -> Vec<Gr
     changed
 }
 
-pub(super) async fn create(State(s): State<Arc<Shared>>, Mailbox(mailbox): Mailbox, body: axum::body::Bytes) -> Response {
+pub(super) async fn create(
+    State(s): State<Arc<Shared>>,
+    Mailbox(mailbox): Mailbox,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error(StatusCode::BAD_REQUEST, "BadRequest", "Unable to read JSON request payload.");
     };
-    let (Some(start), Some(end)) = (
-        v.pointer("/start/dateTime").and_then(|t| t.as_str()).and_then(parse_time),
-        v.pointer("/end/dateTime").and_then(|t| t.as_str()).and_then(parse_time),
-    ) else {
-        return error(StatusCode::BAD_REQUEST, "ErrorInvalidRequest", "start and end (dateTime, timeZone UTC) are required.");
+    let parsed = Answering::of(&headers).and_then(|a| Ok((a, read_time(v.get("start"))?, read_time(v.get("end"))?)));
+    let (answering, start, end) = match parsed {
+        Ok(p) => p,
+        Err(refused) => return *refused,
+    };
+    let (Some((start, start_zone)), Some((end, end_zone))) = (start, end) else {
+        return error(StatusCode::BAD_REQUEST, "ErrorInvalidRequest", "start and end (dateTime, timeZone) are required.");
     };
     let html = v.pointer("/body/contentType").and_then(|c| c.as_str()).is_none_or(|c| c.eq_ignore_ascii_case("html"));
     let s2 = |p: &str| v.pointer(p).and_then(|x| x.as_str()).unwrap_or_default().to_string();
@@ -251,12 +284,12 @@ pub(super) async fn create(State(s): State<Arc<Shared>>, Mailbox(mailbox): Mailb
         end,
         recurrence: v.get("recurrence").and_then(recurrence_of),
     };
-    let id = insert(&s, &m, html);
+    let id = insert(&s, &m, html, (&start_zone, &end_zone));
     let events = lock(&s.events);
     let e = events.iter().find(|e| e.id == id).cloned();
     drop(events);
     match e {
-        Some(e) => (StatusCode::CREATED, Json(full_event(&e, &s.base, None))).into_response(),
+        Some(e) => answering.mark((StatusCode::CREATED, Json(full_event(&e, &s.base, None, &answering.zone))).into_response()),
         None => error(StatusCode::INTERNAL_SERVER_ERROR, "generalException", "The event vanished."),
     }
 }

@@ -2,6 +2,7 @@
 //! bearer token, throttling and failures, then (under `/v1.0/users/{user}`) the mailbox's
 //! existence and the app's access policy.
 
+use super::discovery::public_base;
 use super::token::url_decode;
 use super::{error, Shared};
 use crate::sim::faults::Fault;
@@ -10,6 +11,9 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// Microsoft Graph's application id, which its 401 challenge names.
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
 /// A request past authentication and faults, as every API request meets them first.
 pub(super) struct App;
@@ -49,6 +53,20 @@ pub(super) fn check_mailbox(s: &Shared, mailbox: &str) -> Result<String, Box<Res
     Ok(mailbox)
 }
 
+/// Graph's 401: the error body, and `WWW-Authenticate: Bearer` naming where a token comes from
+/// (here, this simulator) and Graph's own application id as the resource.
+fn unauthorized(s: &Shared, headers: &HeaderMap, message: &str) -> Response {
+    let mut r = error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message);
+    let challenge = format!(
+        "Bearer realm=\"\", authorization_uri=\"{}/common/oauth2/authorize\", client_id=\"{GRAPH_APP_ID}\"",
+        public_base(s, headers)
+    );
+    if let Ok(v) = challenge.parse() {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
 fn pq(uri: &axum::http::Uri) -> String {
     uri.path_and_query().map(|p| p.to_string()).unwrap_or_default()
 }
@@ -59,11 +77,11 @@ async fn gate_app(s: &Shared, method: &Method, uri: &axum::http::Uri, headers: &
     s.faults.delay().await;
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let Some(bearer) = bearer else {
-        return Err(error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty."));
+        return Err(unauthorized(s, headers, "Access token is empty."));
     };
     let valid = lock(&s.tokens).get(bearer).is_some_and(|until| Instant::now() < *until);
     if !valid {
-        return Err(error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."));
+        return Err(unauthorized(s, headers, "Access token has expired or is not yet valid."));
     }
     match s.faults.next() {
         Some(Fault::Throttle(secs)) => {

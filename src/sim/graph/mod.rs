@@ -1,9 +1,14 @@
 //! A Microsoft Graph simulator for Exchange Online calendars (../shared/reference/exchange.md §3): the
 //! identity platform's token endpoint (`/{tenant}/oauth2/v2.0/token`, client credentials, the
 //! secret in the form or in Basic authentication, scope `https://graph.microsoft.com/.default`),
+//! its OpenID Connect discovery document (`/{tenant}/v2.0/.well-known/openid-configuration`) and
+//! MSAL's instance discovery (`/common/discovery/instance`), so that MSAL signs in against it;
 //! and under `/v1.0/users/{user}`: `calendarView/delta` (a window on the first call, pages no
 //! longer than `Prefer: odata.maxpagesize` nor the simulator's own limit, absolute
-//! `@odata.nextLink`/`@odata.deltaLink`, removed events as `@removed`), `events/{id}` GET with
+//! `@odata.nextLink`/`@odata.deltaLink`, removed events as `@removed`; times as
+//! `dateTimeTimeZone` in UTC or in the zone `Prefer: outlook.timezone` names, Windows or IANA
+//! names read in their zone, DST included, the given zone kept as `originalStartTimeZone`),
+//! `events/{id}` GET with
 //! `$expand=singleValueExtendedProperties($filter=id eq '…')`, PATCH with `If-Match` (412 when
 //! the event changed), POST to `events`, DELETE. Errors are Graph's `{"error":{"code","message"}}`.
 //! `subscriptions` (POST validates the notification URL first with `?validationToken=` — a token
@@ -12,7 +17,8 @@
 //! (retried when not answered 2xx within 3 s, sent twice on request), lifecycle notifications
 //! (`reauthorizationRequired`, `subscriptionRemoved`, `missed`) on request. Plain-HTTP
 //! notification URLs are accepted (Graph insists on HTTPS) so tests and demo can use loopback.
-//! Awkward parts on request: tokens that expire early (401 `InvalidAuthenticationToken`), delta
+//! Awkward parts on request: tokens that expire early (401 `InvalidAuthenticationToken` with
+//! `WWW-Authenticate: Bearer` naming the authorization endpoint, as Graph's), delta
 //! tokens forgotten (410 `SyncStateNotFound`), 429 with `Retry-After` / 503 ([`HttpFaults`]),
 //! mailboxes outside the app's access policy (403 `ErrorAccessDenied`), latency.
 //! Series as Graph shows them: calendarView/delta returns a series' `occurrence`s (and
@@ -24,12 +30,14 @@
 //! HTTP request received.
 
 mod delta;
+mod discovery;
 mod events;
 mod gate;
 mod model;
 mod notifications;
 mod subscriptions;
 mod token;
+mod zones;
 
 pub use model::GraphEvent;
 pub use model::SimSubscription;
@@ -68,6 +76,9 @@ pub struct GraphSimConfig {
     pub page_max: usize,
     /// `expires_in` of the tokens handed out.
     pub token_seconds: u64,
+    /// Serve HTTPS with a self-signed certificate ([`SimGraph::cert_pem`]): MSAL takes only
+    /// `https://` authorities.
+    pub tls: bool,
 }
 
 impl GraphSimConfig {
@@ -81,6 +92,7 @@ impl GraphSimConfig {
             allowed: vec![],
             page_max: 10,
             token_seconds: 3599,
+            tls: false,
         }
     }
 }
@@ -109,11 +121,12 @@ struct Shared {
 
 /// A running Graph simulator; stops when dropped.
 pub struct SimGraph {
-    addr: SocketAddr,
     shared: Arc<Shared>,
     /// Every HTTP request received, as `/sim/requests` shows it.
     log: RequestLog,
     task: tokio::task::JoinHandle<()>,
+    /// With TLS: the self-signed certificate it presents (PEM), to trust as a CA.
+    cert_pem: Option<String>,
 }
 
 impl Drop for SimGraph {
@@ -140,9 +153,19 @@ impl SimGraph {
     pub async fn start(addr: SocketAddr, cfg: GraphSimConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let tls = if cfg.tls {
+            let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), addr.ip().to_string()];
+            let key = rcgen::generate_simple_self_signed(names).map_err(std::io::Error::other)?;
+            let (cert, key) = (key.cert.pem(), key.signing_key.serialize_pem());
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem(cert.clone().into_bytes(), key.into_bytes()).await?;
+            Some((cert, config))
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let shared = Arc::new(Shared {
             cfg,
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             events: Mutex::new(Vec::new()),
             removed: Mutex::new(Vec::new()),
             seq: AtomicU64::new(0),
@@ -159,6 +182,9 @@ impl SimGraph {
         let log = RequestLog::default();
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+            .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery::openid_configuration))
+            .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys))
+            .route("/common/discovery/instance", get(discovery::instance))
             .route("/v1.0/users/{user}/calendarView/delta", get(delta::delta))
             .route("/v1.0/users/{user}/events", post(events::create))
             .route("/v1.0/users/{user}/events/{id}", get(events::get_event).patch(events::patch_event).delete(events::delete_event))
@@ -170,12 +196,19 @@ impl SimGraph {
             .merge(log.routes())
             .layer(axum::middleware::from_fn_with_state(log.clone(), crate::sim::request_log::record))
             .with_state(shared.clone());
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+        let log_stop = |r: std::io::Result<()>| {
+            if let Err(e) = r {
                 tracing::error!(error = %e, "Graph simulator stopped");
             }
-        });
-        Ok(Self { addr, shared, log, task })
+        };
+        let task = match &tls {
+            Some((_, config)) => {
+                let server = axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, config.clone())?;
+                tokio::spawn(async move { log_stop(server.serve(app.into_make_service()).await) })
+            }
+            None => tokio::spawn(async move { log_stop(axum::serve(listener, app).await) }),
+        };
+        Ok(Self { shared, log, task, cert_pem: tls.map(|(c, _)| c) })
     }
 
     /// Every HTTP request received (method, path, query, body with secrets masked, status), as
@@ -184,18 +217,28 @@ impl SimGraph {
         &self.log
     }
 
+    /// `https://login.microsoftonline.com/{tenant}` stand-in: the authority MSAL is given.
+    pub fn authority_url(&self) -> String {
+        format!("{}/{}", self.shared.base, self.shared.cfg.tenant)
+    }
+
     /// `https://login.microsoftonline.com` stand-in.
     pub fn login_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.shared.base.clone()
     }
 
     /// `https://graph.microsoft.com/v1.0` stand-in.
     pub fn api_url(&self) -> String {
-        format!("http://{}/v1.0", self.addr)
+        format!("{}/v1.0", self.shared.base)
     }
 
     pub fn token_url(&self) -> String {
-        format!("http://{}/{}/oauth2/v2.0/token", self.addr, self.shared.cfg.tenant)
+        format!("{}/{}/oauth2/v2.0/token", self.shared.base, self.shared.cfg.tenant)
+    }
+
+    /// The certificate it presents when serving HTTPS (PEM).
+    pub fn cert_pem(&self) -> Option<&str> {
+        self.cert_pem.as_deref()
     }
 
     pub fn faults(&self) -> &HttpFaults {
@@ -321,6 +364,6 @@ impl GraphHandle {
     /// A meeting or series (then `start`/`end` are the first occurrence's) with copies in the
     /// attendees' calendars that are mailboxes here; returns the organiser's event id.
     pub fn create(&self, m: SimMeeting) -> String {
-        events::insert(&self.0, &m, true)
+        events::insert(&self.0, &m, true, ("UTC", "UTC"))
     }
 }

@@ -1,6 +1,7 @@
 //! What the simulator keeps: events (singles, series masters, exceptions, attendees' copies),
 //! occurrences as Graph shows them (ids of their own, the master's content), a series'
-//! `patternedRecurrence` both ways, and times as Graph writes and reads them.
+//! `patternedRecurrence` both ways, and the window times of a calendar view (the event times,
+//! in their zones, are in `zones`).
 
 use crate::sim::ews::{SimRange, SimRecurrence};
 use base64::Engine;
@@ -20,6 +21,10 @@ pub struct GraphEvent {
     pub organizer: String,
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
+    /// The zones the times were given in (`originalStartTimeZone`, `originalEndTimeZone`); the
+    /// times themselves are kept as instants.
+    pub start_zone: String,
+    pub end_zone: String,
     /// The marker extended property (named string in PS_PUBLIC_STRINGS) by name → value.
     pub properties: HashMap<String, String>,
     /// PATCH calls that changed it.
@@ -131,13 +136,6 @@ impl GraphEvent {
     }
 }
 
-pub(super) fn graph_time(t: OffsetDateTime) -> Value {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let s =
-        format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.0000000", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second());
-    json!({ "dateTime": s, "timeZone": "UTC" })
-}
-
 pub(super) fn parse_time(v: &str) -> Option<OffsetDateTime> {
     let v = v.trim();
     OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
@@ -166,10 +164,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn graph_times_are_utc_without_offset_and_parse_back() {
+    fn window_times_with_or_without_an_offset_are_read_as_instants() {
         let t = OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap();
-        let v = graph_time(t);
-        assert_eq!(v["timeZone"], "UTC");
-        assert_eq!(parse_time(v["dateTime"].as_str().unwrap()), Some(t));
+        assert_eq!(parse_time(&t3339(t)), Some(t));
+        assert_eq!(parse_time("2026-11-18T11:06:40"), Some(t));
     }
 }

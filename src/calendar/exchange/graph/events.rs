@@ -1,33 +1,22 @@
 //! One Graph event read into a [`Meeting`] (its marker property expanded, its times asked for
-//! in UTC and read as such) and its body written back with `If-Match` its etag (412 = changed
-//! meanwhile).
+//! in UTC but read in whatever zone they come in) and its body written back with `If-Match` its
+//! etag (412 = changed meanwhile).
 
 use super::client::{segment, GraphClient};
+use super::zones;
 use crate::calendar::model::{
-    parse_date, parse_rfc3339, Body, BodyKind, ChangeMarker, Meeting, MeetingKind, Organizer, ProviderError, Series, SeriesRange,
-    MARKER_PROPERTY,
+    parse_date, Body, BodyKind, ChangeMarker, Meeting, MeetingKind, Organizer, ProviderError, Series, SeriesRange, MARKER_PROPERTY,
 };
 use reqwest::header::IF_MATCH;
-use time::OffsetDateTime;
 
 /// The extended property id Graph uses for the marker (a named string property).
 pub fn marker_property_id() -> String {
     format!("String {{00020329-0000-0000-C000-000000000046}} Name {MARKER_PROPERTY}")
 }
 
-/// A Graph `dateTime`: asked for in UTC (`Prefer: outlook.timezone="UTC"`), Graph writes it
-/// without an offset and with seven fractional digits (`2026-11-25T10:00:00.0000000`).
-pub fn parse_utc(s: &str) -> Option<OffsetDateTime> {
-    let s = s.trim();
-    if let Some(t) = parse_rfc3339(s) {
-        return Some(t);
-    }
-    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
-    time::PrimitiveDateTime::parse(s, &f).ok().map(|t| t.assume_utc())
-}
-
-/// An event's JSON in the calendar's model.
-pub fn meeting_of(v: &serde_json::Value) -> Meeting {
+/// An event's JSON in the calendar's model; a time in a zone not known here is a protocol
+/// error for this event (the meeting's hours cannot be told).
+pub fn meeting_of(v: &serde_json::Value) -> Result<Meeting, ProviderError> {
     let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).unwrap_or_default().to_string();
     let marker = v
         .get("singleValueExtendedProperties")
@@ -37,7 +26,8 @@ pub fn meeting_of(v: &serde_json::Value) -> Meeting {
         })
         .and_then(|p| p.get("value").and_then(|x| x.as_str()))
         .map(String::from);
-    Meeting {
+    let (start, end) = (zones::instant(v.get("start"))?, zones::instant(v.get("end"))?);
+    Ok(Meeting {
         id: s("/id"),
         change_marker: ChangeMarker(s("/@odata.etag")),
         subject: s("/subject"),
@@ -51,8 +41,8 @@ pub fn meeting_of(v: &serde_json::Value) -> Meeting {
             kind: if s("/body/contentType").eq_ignore_ascii_case("html") { BodyKind::Html } else { BodyKind::Text },
             content: s("/body/content"),
         },
-        start: parse_utc(&s("/start/dateTime")),
-        end: parse_utc(&s("/end/dateTime")),
+        start,
+        end,
         kind: match s("/type").as_str() {
             "occurrence" => MeetingKind::Occurrence,
             "exception" => MeetingKind::Exception,
@@ -70,7 +60,7 @@ pub fn meeting_of(v: &serde_json::Value) -> Meeting {
             last_occurrence_end: None,
         },
         marker,
-    }
+    })
 }
 
 impl GraphClient {
@@ -84,7 +74,7 @@ impl GraphClient {
             format!("{}?$expand=singleValueExtendedProperties($filter=id eq '{}')", self.event_url(mailbox, id), marker_property_id());
         let res = self.send(self.http.get(url)).await?;
         let v: serde_json::Value = self.json(res).await?;
-        Ok(meeting_of(&v))
+        meeting_of(&v)
     }
 
     /// Writes the body and marker if the event is still as read (`If-Match` its etag).
@@ -114,28 +104,43 @@ impl GraphClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendar::model::parse_rfc3339;
 
     #[test]
-    fn graph_times_in_utc_without_an_offset_are_read_as_utc_and_a_series_range_as_a_date() {
-        let want = parse_rfc3339("2026-11-25T10:00:00Z");
-        assert_eq!(parse_utc("2026-11-25T10:00:00.0000000"), want);
-        assert_eq!(parse_utc("2026-11-25T10:00:00"), want);
-        assert_eq!(parse_utc("2026-11-25T10:00:00Z"), want);
-        assert_eq!(parse_utc(""), None);
+    fn graph_times_without_an_offset_are_read_in_their_zone_and_a_series_range_as_a_date() {
         let v = serde_json::json!({
             "id": "E1", "@odata.etag": "W/\"1\"", "type": "seriesMaster", "subject": "Weekly",
             "start": {"dateTime": "2026-01-05T09:00:00.0000000", "timeZone": "UTC"},
-            "end": {"dateTime": "2026-01-05T09:30:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-01-05T09:30:00", "timeZone": "UTC"},
             "organizer": {"emailAddress": {"name": "Ann", "address": "Ann@Example.com"}},
             "body": {"contentType": "text", "content": "hi"},
             "recurrence": {"range": {"type": "endDate", "endDate": "2027-06-28"}},
         });
-        let m = meeting_of(&v);
+        let m = meeting_of(&v).unwrap();
         assert_eq!(
             (m.kind, m.body.kind, m.organizer.mailbox.as_str(), m.change_marker.as_str()),
             (MeetingKind::Series, BodyKind::Text, "ann@example.com", "W/\"1\"")
         );
         assert_eq!((m.start, m.end), (parse_rfc3339("2026-01-05T09:00:00Z"), parse_rfc3339("2026-01-05T09:30:00Z")));
         assert_eq!(m.series.range, SeriesRange::EndDate(parse_date("2027-06-28")));
+    }
+
+    #[test]
+    fn an_event_whose_times_arrive_in_pacific_standard_time_is_read_at_the_right_instant() {
+        let v = serde_json::json!({
+            "id": "E2", "type": "singleInstance",
+            "start": {"dateTime": "2026-01-05T09:00:00.0000000", "timeZone": "Pacific Standard Time"},
+            "end": {"dateTime": "2026-01-05T09:30:00.0000000", "timeZone": "Pacific Standard Time"},
+        });
+        let m = meeting_of(&v).unwrap();
+        assert_eq!((m.start, m.end), (parse_rfc3339("2026-01-05T17:00:00Z"), parse_rfc3339("2026-01-05T17:30:00Z")));
+    }
+
+    #[test]
+    fn an_event_whose_time_zone_is_unknown_is_refused_as_a_protocol_error() {
+        let v = serde_json::json!({
+            "id": "E3", "start": {"dateTime": "2026-01-05T09:00:00.0000000", "timeZone": "Customized Time Zone"},
+        });
+        assert!(matches!(meeting_of(&v), Err(ProviderError::Protocol(_))));
     }
 }
