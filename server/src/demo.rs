@@ -83,8 +83,9 @@ pub async fn start(cfg: &mut Config, faults: crate::demo_faults::DemoFaults, see
     let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 20);
     // HTTPS with a self-signed certificate, as a CMS out of the box; Switchboard trusts it
     // through a CA file, as an administrator would configure it.
-    let sim_cfg =
-        SimConfig { nodes: 2, username: "switchboard-demo".into(), password: password.clone(), tls: true, ..SimConfig::default() };
+    let defaults = SimConfig::default();
+    let max_page = faults.cms_max_page().unwrap_or(defaults.max_page);
+    let sim_cfg = SimConfig { nodes: 2, username: "switchboard-demo".into(), password: password.clone(), tls: true, max_page, ..defaults };
     let cms = SimCms::start("127.0.0.1:0".parse()?, sim_cfg).await?;
     let ca_file = cfg.server.data_dir.join("demo-cms-ca.pem");
     std::fs::write(&ca_file, cms.cert_pem().unwrap_or_default())?;

@@ -16,10 +16,13 @@ pub enum DemoFaults {
 /// client must ride through without an operator (nothing that loses a send's answer).
 pub mod mild {
     use std::time::Duration;
+    /// CMS: the largest page a node answers (CMS does not say what its own is): small enough that
+    /// the demo's lists of users, spaces and calls take several pages, so short pages can happen.
+    pub const CMS_MAX_PAGE: usize = 4;
     /// CMS: chance that a page in the middle of a list is short.
     pub const CMS_SHORT_PAGE: f64 = 0.25;
     /// CMS: chance of a 503 on an API request.
-    pub const CMS_ERROR: f64 = 0.02;
+    pub const CMS_ERROR: f64 = 0.03;
     /// CMS: chance that a CDR batch's 200 is lost, so the batch comes again.
     pub const CMS_LOST_CDR_ACK: f64 = 0.05;
     /// Webex API: every n-th request 429 (`Retry-After` 1 s), every m-th 503.
@@ -47,14 +50,20 @@ impl DemoFaults {
         }
     }
 
+    /// The largest CMS page under these faults (`None`: the simulator's own).
+    pub fn cms_max_page(&self) -> Option<usize> {
+        self.seed().map(|_| mild::CMS_MAX_PAGE)
+    }
+
     /// One line for the demo's start-up text.
     pub fn describe(&self) -> String {
         match self {
             DemoFaults::Off => "Simulators without faults (--no-faults).".into(),
             DemoFaults::Mild { seed } => format!(
-                "Simulators misbehave now and then as the real systems do (429 with Retry-After, 503, short CMS pages, \
+                "Simulators misbehave now and then as the real systems do (429 with Retry-After, 503, CMS pages of at most {} rows and now and then shorter, \
                  lost CDR acknowledgements, a busy Exchange, a dropped EWS stream every {} s); seed {seed} \
                  (--seed {seed} repeats them, --no-faults turns them off).",
+                mild::CMS_MAX_PAGE,
                 mild::EWS_DROP_STREAMS.as_secs()
             ),
         }

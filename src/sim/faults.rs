@@ -68,7 +68,11 @@ impl HttpFaults {
     pub fn lose_answer(&self) -> bool {
         let every = self.lose_answer_every.load(Ordering::Relaxed);
         let n = self.carried_out.fetch_add(1, Ordering::Relaxed) + 1;
-        every > 0 && n.is_multiple_of(every)
+        let lose = every > 0 && n.is_multiple_of(every);
+        if lose {
+            tracing::info!(fault = "answer lost after the work was done", "simulator fault");
+        }
+        lose
     }
 
     /// Waits the configured latency.
@@ -83,13 +87,20 @@ impl HttpFaults {
     pub fn next(&self) -> Option<Fault> {
         let n = self.seen.fetch_add(1, Ordering::Relaxed) + 1;
         let hit = |a: &AtomicU64| matches!(a.load(Ordering::Relaxed), k if k > 0 && n.is_multiple_of(k));
-        if hit(&self.throttle_every) {
+        let fault = if hit(&self.throttle_every) {
             Some(Fault::Throttle(self.retry_after_secs.load(Ordering::Relaxed)))
         } else if hit(&self.fail_every) {
             Some(Fault::Fail)
         } else {
             None
+        };
+        // Logged, so that a demo shows what Switchboard rode through.
+        match fault {
+            Some(Fault::Throttle(secs)) => tracing::info!(fault = "429", retry_after = secs, "simulator fault"),
+            Some(Fault::Fail) => tracing::info!(fault = "503", "simulator fault"),
+            None => {}
         }
+        fault
     }
 }
 

@@ -84,16 +84,25 @@ impl Faults {
         draw < p
     }
     pub fn should_error(&self) -> bool {
-        self.down.load(Ordering::Relaxed) == 1 || Self::take(&self.fail_next) || self.roll(&self.error_ppm, 0)
+        let down = self.down.load(Ordering::Relaxed) == 1;
+        down || Self::take(&self.fail_next) || self.rolled(&self.error_ppm, 0, "503 Service Unavailable")
     }
     pub fn should_drop(&self) -> bool {
-        Self::take(&self.drop_next) || self.roll(&self.drop_ppm, 1)
+        Self::take(&self.drop_next) || self.rolled(&self.drop_ppm, 1, "connection dropped")
     }
     pub fn should_short_page(&self) -> bool {
-        self.roll(&self.short_page_ppm, 2)
+        self.rolled(&self.short_page_ppm, 2, "a short page")
     }
     pub fn should_lose_ack(&self) -> bool {
-        self.roll(&self.lost_ack_ppm, 3)
+        self.rolled(&self.lost_ack_ppm, 3, "a CDR batch's 200 not seen (the batch comes again)")
+    }
+    /// A chance drawn; a fault met is logged, so that a demo shows what Switchboard rode through.
+    fn rolled(&self, ppm: &AtomicU64, kind: usize, what: &str) -> bool {
+        let hit = self.roll(ppm, kind);
+        if hit {
+            tracing::info!(fault = what, "CMS simulator fault");
+        }
+        hit
     }
 }
 

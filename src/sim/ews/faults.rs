@@ -66,7 +66,11 @@ impl EwsFaults {
     pub(super) fn busy(&self, op: &str) -> bool {
         let n = self.seen.fetch_add(1, Ordering::Relaxed) + 1;
         let every = self.busy_every.load(Ordering::Relaxed);
-        (every > 0 && n.is_multiple_of(every)) || self.busy_now(op)
+        let busy = (every > 0 && n.is_multiple_of(every)) || self.busy_now(op);
+        if busy {
+            tracing::info!(fault = "ErrorServerBusy", operation = op, "EWS simulator fault");
+        }
+        busy
     }
     /// ErrorServerBusy is sent without `BackOffMilliseconds`.
     pub fn set_busy_without_back_off(&self, on: bool) {
