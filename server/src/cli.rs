@@ -260,6 +260,7 @@ async fn demo(mut cfg: Config, faults: DemoFaults, seed: u64) -> anyhow::Result<
         .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
     {
         let store = open_store(&cfg).await?;
+        store.check_fully_ported()?;
         store.migrate().await?;
         crate::demo::seed_rules(&store).await?;
         store.close().await;

@@ -169,6 +169,12 @@ impl Store {
         Ok(())
     }
 
+    /// For `serve` and `demo`: refuses a PostgreSQL database while some capability can only store
+    /// in SQLite, naming them (the server must not half-work).
+    pub fn check_fully_ported(&self) -> Result<(), StoreError> {
+        check_ported(self.is_postgres(), NOT_PORTED_TO_POSTGRES)
+    }
+
     pub fn backend(&self) -> &Backend {
         &self.backend
     }
@@ -194,8 +200,12 @@ impl Store {
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Sqlite(pool) => drop(sqlx::query("SELECT 1").execute(pool).await?),
-            Backend::Postgres(pool) => drop(sqlx::query("SELECT 1").execute(pool).await?),
+            Backend::Sqlite(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
         }
         Ok(())
     }
@@ -206,6 +216,17 @@ impl Store {
             Backend::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+fn check_ported(postgres: bool, unported: &[&str]) -> Result<(), StoreError> {
+    if !postgres || unported.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::Config(format!(
+        "PostgreSQL is not supported by `serve` and `demo` yet: these parts still store in SQLite only: {}. \
+         Use a sqlite: database.url (or leave it unset) for now; `switchboard migrate` and `switchboard user` work on PostgreSQL",
+        unported.join(", ")
+    )))
 }
 
 /// A SQLite pool that never opens anything: a read-only open of a file that does not exist, made
@@ -399,6 +420,14 @@ mod tests {
         let err = Store::connect("mysql://ann:hunter2@db/x").await.err().expect("refused").to_string();
         assert!(err.contains("neither sqlite: nor postgres://"), "{err}");
         assert!(err.contains("mysql://ann:***@db/x") && !err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn postgres_is_refused_by_naming_every_capability_not_ported_yet() {
+        let err = check_ported(true, &["CDR records (cdr/store.rs)", "retention (retention.rs)"]).expect_err("refused").to_string();
+        assert!(err.contains("CDR records (cdr/store.rs), retention (retention.rs)"), "{err}");
+        assert!(check_ported(true, &[]).is_ok(), "nothing left to port: PostgreSQL starts");
+        assert!(check_ported(false, NOT_PORTED_TO_POSTGRES).is_ok(), "SQLite always starts");
     }
 
     #[test]
