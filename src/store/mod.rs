@@ -169,7 +169,7 @@ impl Store {
         Ok(())
     }
 
-    /// For `serve` and `demo`: refuses a PostgreSQL database while some capability can only store
+    /// For `serve`, `demo` and `branding import`: refuses a PostgreSQL database while some capability can only store
     /// in SQLite, naming them (the server must not half-work).
     pub fn check_fully_ported(&self) -> Result<(), StoreError> {
         check_ported(self.is_postgres(), NOT_PORTED_TO_POSTGRES)
@@ -413,6 +413,18 @@ mod tests {
         let err = sqlx::query("SELECT pg_sleep(2)").execute(pool).await.expect_err("cancelled");
         assert!(err.to_string().contains("statement timeout"), "{err}");
         store.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_tls_mode_comes_from_the_url_and_a_required_tls_is_not_given_up() {
+        // The test server speaks no TLS: `require` must fail rather than fall back to clear text.
+        let db = TestDb::fresh_unmigrated(TestBackend::Postgres).await;
+        let sep = if db.url.contains('?') { '&' } else { '?' };
+        assert!(Store::connect(&format!("{}{sep}sslmode=require", db.url)).await.is_err(), "no TLS, no connection");
+        let store = Store::connect(&format!("{}{sep}sslmode=prefer", db.url)).await.expect("prefer falls back");
+        store.close().await;
+        let opts = ConnectOptions { ca_file: Some("/nonexistent/ca.pem".into()), ..ConnectOptions::default() };
+        assert!(Store::connect_with(&format!("{}{sep}sslmode=verify-full", db.url), &opts).await.is_err());
     }
 
     #[tokio::test]

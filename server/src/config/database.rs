@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use switchboard::store::{ConnectOptions, Store, StoreError};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// `sqlite:…` or `postgres://…` / `postgresql://…` (TLS by the URL's `sslmode`). Empty means
@@ -27,6 +27,19 @@ pub struct DatabaseConfig {
 impl Default for DatabaseConfig {
     fn default() -> Self {
         Self { url: None, max_connections: 8, acquire_timeout_seconds: 30, statement_timeout_seconds: 60, ca_file: None }
+    }
+}
+
+/// By hand: a PostgreSQL URL may carry a password, shown as `***`.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &self.url.as_deref().map(switchboard::store::redacted_url))
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout_seconds", &self.acquire_timeout_seconds)
+            .field("statement_timeout_seconds", &self.statement_timeout_seconds)
+            .field("ca_file", &self.ca_file)
+            .finish()
     }
 }
 
@@ -131,6 +144,13 @@ mod tests {
             assert!(err.contains(key), "{err}");
             assert!(!err.contains("pw@"), "no password in {err}");
         }
+    }
+
+    #[test]
+    fn the_database_password_never_shows_in_debug_output() {
+        let c = DatabaseConfig { url: Some("postgres://sb:hunter2@db/sb".into()), ..DatabaseConfig::default() };
+        let shown = format!("{c:?}");
+        assert!(shown.contains("postgres://sb:***@db/sb") && !shown.contains("hunter2"), "{shown}");
     }
 
     #[test]
