@@ -8,8 +8,10 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
-/// Any fixed key: serialises the session table's creation across instances starting together
-/// (tower-sessions-sqlx-store's `migrate` is not safe to run concurrently on PostgreSQL).
+/// Any fixed key: serialises the session table's creation across instances starting together.
+/// tower-sessions-sqlx-store's `migrate` copes with a concurrent `create schema` (both run in one
+/// transaction) but not with a concurrent `create table` once the schema exists; the lock makes
+/// both cases plain.
 const SESSIONS_MIGRATION_LOCK: i64 = 0x5357_4254_5345_5353;
 
 #[derive(Clone, Debug)]
