@@ -191,6 +191,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Branding { command: BrandingCommand::Import { dir, tenant, target } } => {
             let cfg = target.load()?;
             let store = open_store(&cfg).await?;
+            // Branding stores in SQLite only so far.
+            store.check_fully_ported()?;
             store.migrate().await?;
             branding_import(&store, &dir, &tenant).await
         }
@@ -260,6 +262,7 @@ async fn demo(mut cfg: Config, faults: DemoFaults, seed: u64) -> anyhow::Result<
         .with_context(|| format!("cannot create data directory {}", cfg.server.data_dir.display()))?;
     {
         let store = open_store(&cfg).await?;
+        store.check_fully_ported()?;
         store.migrate().await?;
         crate::demo::seed_rules(&store).await?;
         store.close().await;

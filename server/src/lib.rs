@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod ops;
 pub mod page;
 pub mod rate_limit;
+pub mod sessions;
 pub mod sim;
 pub mod sim_lists;
 pub mod startup;

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::ClientLimiter;
+use crate::sessions::Sessions;
 use crate::state::{AppState, SESSION_COOKIE};
 use crate::{auth, ops};
 use app::{shell, App};
@@ -26,7 +27,6 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 pub struct Application {
     listener: TcpListener,
@@ -62,9 +62,11 @@ impl Application {
     /// As `build`, with demo-mode controls over the simulated world.
     pub async fn build_with(config: &Config, mode: Mode, demo: Option<Arc<dyn DemoControl>>) -> anyhow::Result<Self> {
         let store = config.database.connect(&config.server.data_dir).await?;
+        // Before anything runs on it: a PostgreSQL database with capabilities not ported yet
+        // would half-work.
+        store.check_fully_ported()?;
         store.migrate().await?;
-        let session_store = SqliteStore::new(store.pool().clone());
-        session_store.migrate().await?;
+        let session_store = Sessions::open(&store).await?;
 
         let cms = config.cms.cluster()?;
         // Bound first: links Switchboard hands out (OAuth redirect, acknowledgement links) need
@@ -154,7 +156,7 @@ fn app_state(config: &Config, bundle: &crate::assets::Bundle, addr: SocketAddr, 
 }
 
 /// Session cookies: HttpOnly, SameSite=Lax, `Secure` over HTTPS, ended after the idle timeout.
-fn session_layer(config: &Config, secure: bool, store: SqliteStore) -> SessionManagerLayer<SqliteStore> {
+fn session_layer(config: &Config, secure: bool, store: Sessions) -> SessionManagerLayer<Sessions> {
     SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -207,7 +209,7 @@ fn limited<S: Clone + Send + Sync + 'static>(router: Router<S>, limiter: &Arc<Cl
 fn build_router(
     state: AppState,
     bundle: &crate::assets::Bundle,
-    sessions: SessionManagerLayer<SqliteStore>,
+    sessions: SessionManagerLayer<Sessions>,
     limits: Limits,
     cdr: crate::cdr::CdrGuard,
     origins: auth::OriginPolicy,

@@ -3,6 +3,7 @@
 //! visible on the dashboard and `/healthz`, stopped at shutdown.
 
 use crate::config::Config;
+use crate::sessions::Sessions;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard::banner::Enforcer;
@@ -11,9 +12,8 @@ use switchboard::cms::CmsCluster;
 use switchboard::services::{Services, WebexServices};
 use switchboard::workers::{WorkerSpec, Workers};
 use tower_sessions::ExpiredDeletion;
-use tower_sessions_sqlx_store::SqliteStore;
 
-pub fn start(services: &Services, config: &Config, sessions: SqliteStore) {
+pub fn start(services: &Services, config: &Config, sessions: Sessions) {
     start_session_reaper(&services.workers, sessions);
     start_core(services);
     if let Some(webex) = &services.webex {
@@ -27,8 +27,9 @@ pub fn start(services: &Services, config: &Config, sessions: SqliteStore) {
     }
 }
 
-/// Sessions past their expiry are deleted every ten minutes.
-fn start_session_reaper(w: &Workers, sessions: SqliteStore) {
+/// Sessions past their expiry are deleted every ten minutes (on either backend; on PostgreSQL
+/// every instance runs it until leases come — deleting what is expired twice is harmless).
+fn start_session_reaper(w: &Workers, sessions: Sessions) {
     w.spawn(WorkerSpec::new("session-reaper"), move |_ctx| {
         let sessions = sessions.clone();
         async move {

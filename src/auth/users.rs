@@ -1,8 +1,13 @@
-//! Operator accounts: names, argon2id password hashes, roles.
+//! Operator accounts: names, argon2id password hashes, roles. Names are unique regardless of
+//! case, and found regardless of case. The SQL is per backend (`users/sqlite.rs`, `users/postgres.rs`).
+
+mod postgres;
+mod sqlite;
 
 use super::{hash_password, verify_password, PasswordError};
 use crate::model::{Role, UserInfo};
-use crate::store::{now_text, Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -66,10 +71,34 @@ impl From<sqlx::Error> for AuthError {
     }
 }
 
+/// The `users` table, one implementation per backend. Names are trimmed by the caller.
+#[async_trait::async_trait]
+pub(crate) trait UsersRepo: Send + Sync {
+    /// The new user's id; a unique violation when the name is taken (in any case).
+    async fn insert(&self, name: &str, password_hash: &str, role: Role) -> Result<i64, sqlx::Error>;
+    /// New password and role, the epoch moved on (ending sessions), enabled again.
+    async fn reset(&self, name: &str, password_hash: &str, role: Role) -> Result<(), sqlx::Error>;
+    async fn find(&self, name: &str) -> Result<Option<StoredUser>, sqlx::Error>;
+    /// The user with their password hash, for sign-in.
+    async fn find_with_hash(&self, name: &str) -> Result<Option<(StoredUser, String)>, sqlx::Error>;
+    /// Disabled and the epoch moved on; false when there is no such user.
+    async fn disable(&self, name: &str) -> Result<bool, sqlx::Error>;
+    async fn delete(&self, name: &str) -> Result<bool, sqlx::Error>;
+    async fn count(&self) -> Result<i64, sqlx::Error>;
+}
+
+/// A stored user with their hash, as the sign-in query reads it.
+#[derive(sqlx::FromRow)]
+struct UserWithHash {
+    #[sqlx(flatten)]
+    user: StoredUser,
+    password_hash: String,
+}
+
 /// The `users` table.
 #[derive(Clone)]
 pub struct Users {
-    store: Store,
+    repo: Arc<dyn UsersRepo>,
     /// Each argon2 check holds ~19 MiB on a blocking thread: at most 2 per core at once.
     checks: std::sync::Arc<tokio::sync::Semaphore>,
 }
@@ -82,7 +111,11 @@ impl Users {
 
     /// With `slots` password checks at once.
     pub fn with_check_slots(store: Store, slots: usize) -> Self {
-        Self { store, checks: std::sync::Arc::new(tokio::sync::Semaphore::new(slots.max(1))) }
+        let repo: Arc<dyn UsersRepo> = match store.backend() {
+            Backend::Sqlite(pool) => Arc::new(sqlite::SqliteUsers(pool.clone())),
+            Backend::Postgres(pool) => Arc::new(postgres::PgUsers(pool.clone())),
+        };
+        Self { repo, checks: Arc::new(tokio::sync::Semaphore::new(slots.max(1))) }
     }
 
     pub async fn create(&self, name: &str, password: &str, role: Role) -> Result<StoredUser, UserError> {
@@ -91,15 +124,8 @@ impl Users {
             return Err(UserError::BadName);
         }
         let hash = hash_password(password)?;
-        let res = sqlx::query("INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)")
-            .bind(name)
-            .bind(&hash)
-            .bind(role.as_str())
-            .bind(now_text())
-            .execute(self.store.pool())
-            .await;
-        match res {
-            Ok(r) => Ok(StoredUser { id: r.last_insert_rowid(), name: name.to_string(), role, session_epoch: 0, disabled: false }),
+        match self.repo.insert(name, &hash, role).await {
+            Ok(id) => Ok(StoredUser { id, name: name.to_string(), role, session_epoch: 0, disabled: false }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(UserError::Exists(name.to_string())),
             Err(e) => Err(e.into()),
         }
@@ -111,12 +137,7 @@ impl Users {
             Err(UserError::Exists(_)) => {
                 let hash = hash_password(password)?;
                 // A reset ends every session of the user and re-enables the account.
-                sqlx::query("UPDATE users SET password_hash = ?, role = ?, session_epoch = session_epoch + 1, disabled = 0 WHERE name = ?")
-                    .bind(&hash)
-                    .bind(role.as_str())
-                    .bind(name.trim())
-                    .execute(self.store.pool())
-                    .await?;
+                self.repo.reset(name.trim(), &hash, role).await?;
                 self.find(name).await?.ok_or_else(|| UserError::Exists(name.to_string()))
             }
             other => other,
@@ -124,25 +145,17 @@ impl Users {
     }
 
     pub async fn find(&self, name: &str) -> Result<Option<StoredUser>, StoreError> {
-        Ok(sqlx::query_as("SELECT id, name, role, session_epoch, disabled FROM users WHERE name = ?")
-            .bind(name.trim())
-            .fetch_optional(self.store.pool())
-            .await?)
+        Ok(self.repo.find(name.trim()).await?)
     }
 
     /// Disables an account: no sign-in, and its sessions end. False when there is no such user.
     pub async fn disable(&self, name: &str) -> Result<bool, StoreError> {
-        let r = sqlx::query("UPDATE users SET disabled = 1, session_epoch = session_epoch + 1 WHERE name = ?")
-            .bind(name.trim())
-            .execute(self.store.pool())
-            .await?;
-        Ok(r.rows_affected() > 0)
+        Ok(self.repo.disable(name.trim()).await?)
     }
 
     /// Deletes an account (its sessions end with it). False when there is no such user.
     pub async fn delete(&self, name: &str) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM users WHERE name = ?").bind(name.trim()).execute(self.store.pool()).await?;
-        Ok(r.rows_affected() > 0)
+        Ok(self.repo.delete(name.trim()).await?)
     }
 
     pub async fn exists(&self, name: &str) -> Result<bool, StoreError> {
@@ -154,18 +167,9 @@ impl Users {
     /// check slot is taken it answers `Busy` at once instead of queueing memory-hungry work.
     pub async fn authenticate(&self, name: &str, password: &str) -> Result<Option<StoredUser>, AuthError> {
         let _slot = self.checks.clone().try_acquire_owned().map_err(|_| AuthError::Busy)?;
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            user: StoredUser,
-            password_hash: String,
-        }
-        let row: Option<Row> = sqlx::query_as("SELECT id, name, role, session_epoch, disabled, password_hash FROM users WHERE name = ?")
-            .bind(name.trim())
-            .fetch_optional(self.store.pool())
-            .await?;
+        let row = self.repo.find_with_hash(name.trim()).await?;
         let (user, hash) = match row {
-            Some(r) => (Some(r.user), r.password_hash),
+            Some((user, hash)) => (Some(user), hash),
             None => (None, dummy_hash()),
         };
         let password = password.to_string();
@@ -175,7 +179,7 @@ impl Users {
     }
 
     pub async fn count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(self.store.pool()).await?)
+        Ok(self.repo.count().await?)
     }
 }
 
@@ -184,25 +188,58 @@ mod tests {
     use super::*;
     use crate::store::test_store;
 
-    #[tokio::test]
-    async fn created_user_authenticates_with_its_password_only() {
-        let (store, _dir) = test_store().await;
-        let users = Users::new(store);
-        users.create("ann", "s3cret-pass", Role::Operator).await.unwrap();
-        let u = users.authenticate("ann", "s3cret-pass").await.unwrap().expect("authenticated");
-        assert_eq!((u.name.as_str(), u.role), ("ann", Role::Operator));
-        assert!(users.authenticate("ann", "wrong-pass").await.unwrap().is_none());
-        assert!(users.authenticate("nobody", "s3cret-pass").await.unwrap().is_none());
-    }
+    crate::both_backends! {
+        async fn created_user_authenticates_with_its_password_only(store) {
+            let users = Users::new(store);
+            let created = users.create("ann", "s3cret-pass", Role::Operator).await.unwrap();
+            let u = users.authenticate("ann", "s3cret-pass").await.unwrap().expect("authenticated");
+            assert_eq!((u.id, u.name.as_str(), u.role), (created.id, "ann", Role::Operator));
+            assert!(users.authenticate("ann", "wrong-pass").await.unwrap().is_none());
+            assert!(users.authenticate("nobody", "s3cret-pass").await.unwrap().is_none());
+            assert_eq!(users.count().await.unwrap(), 1);
+        }
 
-    #[tokio::test]
-    async fn duplicate_names_are_refused_regardless_of_case_and_bad_names_rejected() {
-        let (store, _dir) = test_store().await;
-        let users = Users::new(store);
-        users.create("Ann", "s3cret-pass", Role::Viewer).await.unwrap();
-        assert!(matches!(users.create("ann", "other-pass", Role::Admin).await, Err(UserError::Exists(_))));
-        assert!(matches!(users.create("a b", "other-pass", Role::Admin).await, Err(UserError::BadName)));
-        assert!(matches!(users.create("bob", "short", Role::Admin).await, Err(UserError::Password(_))));
+        async fn duplicate_names_are_refused_regardless_of_case_and_bad_names_rejected(store) {
+            let users = Users::new(store);
+            users.create("Ann", "s3cret-pass", Role::Viewer).await.unwrap();
+            assert!(matches!(users.create("ann", "other-pass", Role::Admin).await, Err(UserError::Exists(_))));
+            assert!(matches!(users.create("a b", "other-pass", Role::Admin).await, Err(UserError::BadName)));
+            assert!(matches!(users.create("bob", "short", Role::Admin).await, Err(UserError::Password(_))));
+            assert_eq!(users.count().await.unwrap(), 1);
+        }
+
+        async fn a_user_is_found_and_signs_in_whatever_the_case_of_the_name(store) {
+            let users = Users::new(store);
+            users.create("Ann", "s3cret-pass", Role::Viewer).await.unwrap();
+            assert_eq!(users.find("aNN").await.unwrap().map(|u| u.name), Some("Ann".to_string()));
+            assert!(users.authenticate("ANN", "s3cret-pass").await.unwrap().is_some());
+            assert!(users.disable("ann").await.unwrap());
+            assert!(users.find("Ann").await.unwrap().unwrap().disabled);
+        }
+
+        async fn disabling_refuses_sign_in_and_moves_the_epoch_and_a_reset_enables_again(store) {
+            let users = Users::new(store);
+            users.create("ann", "s3cret-pass", Role::Operator).await.unwrap();
+            assert!(users.disable("ann").await.unwrap());
+            assert!(users.authenticate("ann", "s3cret-pass").await.unwrap().is_none());
+            let u = users.find("ann").await.unwrap().unwrap();
+            assert!(u.disabled && u.session_epoch == 1);
+            users.upsert("ann", "new-s3cret", Role::Operator).await.unwrap();
+            let u = users.authenticate("ann", "new-s3cret").await.unwrap().unwrap();
+            assert_eq!((u.disabled, u.session_epoch), (false, 2));
+            assert!(users.delete("ann").await.unwrap());
+            assert!(!users.delete("ann").await.unwrap());
+            assert!(!users.disable("ann").await.unwrap());
+        }
+
+        async fn upsert_replaces_password_and_role(store) {
+            let users = Users::new(store);
+            users.create("admin", "first-pass", Role::Viewer).await.unwrap();
+            users.upsert("admin", "second-pass", Role::Admin).await.unwrap();
+            assert!(users.authenticate("admin", "first-pass").await.unwrap().is_none());
+            let u = users.authenticate("admin", "second-pass").await.unwrap().unwrap();
+            assert_eq!(u.role, Role::Admin);
+        }
     }
 
     #[tokio::test]
@@ -222,33 +259,5 @@ mod tests {
         for bad in ["", "a b", "evil\nINFO login user=admin", &"x".repeat(65)] {
             assert!(!valid_user_name(bad), "{bad:?}");
         }
-    }
-
-    #[tokio::test]
-    async fn disabling_refuses_sign_in_and_moves_the_epoch_and_a_reset_enables_again() {
-        let (store, _dir) = test_store().await;
-        let users = Users::new(store);
-        users.create("ann", "s3cret-pass", Role::Operator).await.unwrap();
-        assert!(users.disable("ann").await.unwrap());
-        assert!(users.authenticate("ann", "s3cret-pass").await.unwrap().is_none());
-        let u = users.find("ann").await.unwrap().unwrap();
-        assert!(u.disabled && u.session_epoch == 1);
-        users.upsert("ann", "new-s3cret", Role::Operator).await.unwrap();
-        let u = users.authenticate("ann", "new-s3cret").await.unwrap().unwrap();
-        assert_eq!((u.disabled, u.session_epoch), (false, 2));
-        assert!(users.delete("ann").await.unwrap());
-        assert!(!users.delete("ann").await.unwrap());
-        assert!(!users.disable("ann").await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn upsert_replaces_password_and_role() {
-        let (store, _dir) = test_store().await;
-        let users = Users::new(store);
-        users.create("admin", "first-pass", Role::Viewer).await.unwrap();
-        users.upsert("admin", "second-pass", Role::Admin).await.unwrap();
-        assert!(users.authenticate("admin", "first-pass").await.unwrap().is_none());
-        let u = users.authenticate("admin", "second-pass").await.unwrap().unwrap();
-        assert_eq!(u.role, Role::Admin);
     }
 }

@@ -1,8 +1,13 @@
 //! The audit log: every operator action, appended, never edited. Writing an entry never fails
-//! the action it records: a failed write is logged (with the entry) instead.
+//! the action it records: a failed write is logged (with the entry) instead. The SQL is per
+//! backend (`audit/sqlite.rs`, `audit/postgres.rs`).
 
-use super::{now_text, Store, StoreError};
-use crate::model::{split_actor, AuditAction, AuditPage, IdentityProvider};
+mod postgres;
+mod sqlite;
+
+use super::{Backend, Store, StoreError};
+use crate::model::{split_actor, AuditAction, AuditEntry, AuditPage, IdentityProvider};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditResult {
@@ -50,58 +55,47 @@ impl<'a> AuditRecord<'a> {
     }
 }
 
-/// The `audit_log` table.
+/// The `audit_log` table, one implementation per backend.
+#[async_trait::async_trait]
+pub(crate) trait AuditRepo: Send + Sync {
+    /// Appends an entry stamped now; its id.
+    async fn insert(&self, rec: &AuditRecord<'_>) -> Result<i64, StoreError>;
+    /// How many entries (with exactly `action`, when given).
+    async fn count(&self, action: Option<AuditAction>) -> Result<i64, StoreError>;
+    /// Newest first, filtered like `count`.
+    async fn page(&self, offset: i64, limit: i64, action: Option<AuditAction>) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// The audit log.
 #[derive(Clone)]
 pub struct AuditLog {
-    store: Store,
+    repo: Arc<dyn AuditRepo>,
 }
 
 impl AuditLog {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        let repo: Arc<dyn AuditRepo> = match store.backend() {
+            Backend::Sqlite(pool) => Arc::new(sqlite::SqliteAudit(pool.clone())),
+            Backend::Postgres(pool) => Arc::new(postgres::PgAudit(pool.clone())),
+        };
+        Self { repo }
     }
 
     /// Appends an entry. A database failure is logged with the entry and not passed on: the
     /// action already happened, and refusing to report it would be worse.
     pub async fn record(&self, rec: AuditRecord<'_>) {
-        if let Err(e) = self.try_record(&rec).await {
+        if let Err(e) = self.repo.insert(&rec).await {
             tracing::error!(error = %e, actor = rec.actor, provider = rec.provider.as_str(), action = rec.action.as_str(), target = ?rec.target, result = rec.result.as_str(),
                 "audit log write failed");
         }
-    }
-
-    async fn try_record(&self, rec: &AuditRecord<'_>) -> Result<i64, StoreError> {
-        let r =
-            sqlx::query("INSERT INTO audit_log (at, actor, actor_provider, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(now_text())
-                .bind(rec.actor)
-                .bind(rec.provider)
-                .bind(rec.action)
-                .bind(rec.target)
-                .bind(rec.result.as_str())
-                .bind(rec.detail)
-                .execute(self.store.pool())
-                .await?;
-        Ok(r.last_insert_rowid())
     }
 
     /// Newest first; `action` filters by exact match when given.
     pub async fn page(&self, offset: i64, limit: i64, action: Option<AuditAction>) -> Result<AuditPage, StoreError> {
         let limit = limit.clamp(1, 500);
         let offset = offset.max(0);
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE (?1 IS NULL OR action = ?1)")
-            .bind(action)
-            .fetch_one(self.store.pool())
-            .await?;
-        let entries = sqlx::query_as(
-            "SELECT id, at, actor, actor_provider AS provider, action, target, result, detail FROM audit_log
-             WHERE (?1 IS NULL OR action = ?1) ORDER BY id DESC LIMIT ?2 OFFSET ?3",
-        )
-        .bind(action)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.store.pool())
-        .await?;
+        let total = self.repo.count(action).await?;
+        let entries = self.repo.page(offset, limit, action).await?;
         Ok(AuditPage { entries, total, offset, limit })
     }
 }
@@ -109,72 +103,99 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_store;
+    use crate::store::{now_text, test_store};
 
-    #[tokio::test]
-    async fn audit_entries_come_back_newest_first_with_filter_and_paging() {
-        let (store, _dir) = test_store().await;
-        let audit = AuditLog::new(store);
-        audit.record(AuditRecord::new("ann", AuditAction::Login, AuditResult::Ok)).await;
-        audit.record(AuditRecord::new("ann", AuditAction::LobbyAdmit, AuditResult::Failed).target("P-1").detail("node down")).await;
-        audit.record(AuditRecord::new("bob", AuditAction::Login, AuditResult::Denied)).await;
+    crate::both_backends! {
+        async fn audit_entries_come_back_newest_first_with_filter_and_paging(store) {
+            let audit = AuditLog::new(store);
+            audit.record(AuditRecord::new("ann", AuditAction::Login, AuditResult::Ok)).await;
+            audit.record(AuditRecord::new("ann", AuditAction::LobbyAdmit, AuditResult::Failed).target("P-1").detail("node down")).await;
+            audit.record(AuditRecord::new("bob", AuditAction::Login, AuditResult::Denied)).await;
 
-        let all = audit.page(0, 10, None).await.unwrap();
-        assert_eq!(all.total, 3);
-        assert_eq!(all.entries[0].actor, "bob");
-        assert_eq!(all.entries[1].target.as_deref(), Some("P-1"));
-        assert_eq!(all.entries[1].result, "failed");
+            let all = audit.page(0, 10, None).await.unwrap();
+            assert_eq!(all.total, 3);
+            assert_eq!(all.entries[0].actor, "bob");
+            assert_eq!(all.entries[1].target.as_deref(), Some("P-1"));
+            assert_eq!(all.entries[1].detail.as_deref(), Some("node down"));
+            assert_eq!(all.entries[1].result, "failed");
+            assert!(all.entries[0].id > all.entries[1].id);
 
-        let logins = audit.page(0, 1, Some(AuditAction::Login)).await.unwrap();
-        assert_eq!((logins.total, logins.entries.len()), (2, 1));
-        assert_eq!(logins.entries[0].result, "denied");
+            let logins = audit.page(0, 1, Some(AuditAction::Login)).await.unwrap();
+            assert_eq!((logins.total, logins.entries.len()), (2, 1));
+            assert_eq!(logins.entries[0].result, "denied");
+            let second = audit.page(1, 1, Some(AuditAction::Login)).await.unwrap();
+            assert_eq!(second.entries[0].actor, "ann");
+        }
+
+        async fn a_local_user_and_a_webex_user_of_the_same_name_are_told_apart_by_their_provider(store) {
+            let audit = AuditLog::new(store.clone());
+            let name = "ann@example.com";
+            let local = crate::model::UserInfo { name: name.into(), role: crate::model::Role::Admin, provider: IdentityProvider::Local };
+            let webex = crate::model::UserInfo { provider: IdentityProvider::Webex, ..local.clone() };
+            audit.record(AuditRecord::new(&local.actor(), AuditAction::SettingsBanner, AuditResult::Ok)).await;
+            audit.record(AuditRecord::new(&webex.actor(), AuditAction::SettingsBanner, AuditResult::Ok)).await;
+            audit
+                .record(AuditRecord::new(&crate::model::actor_key(IdentityProvider::System, "retention"), AuditAction::Login, AuditResult::Ok))
+                .await;
+            // An entry from before providers were recorded.
+            match store.backend() {
+                Backend::Sqlite(pool) => {
+                    sqlx::query("INSERT INTO audit_log (at, actor, action, result) VALUES (?, 'old', 'login', 'ok')")
+                        .bind(now_text())
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                }
+                Backend::Postgres(pool) => {
+                    sqlx::query("INSERT INTO audit_log (at, actor, action, result) VALUES (now(), 'old', 'login', 'ok')")
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                }
+            }
+            let page = audit.page(0, 10, None).await.unwrap();
+            let seen: Vec<(&str, Option<IdentityProvider>)> = page.entries.iter().map(|e| (e.actor.as_str(), e.provider)).collect();
+            assert_eq!(
+                seen,
+                vec![
+                    ("old", None),
+                    ("retention", Some(IdentityProvider::System)),
+                    (name, Some(IdentityProvider::Webex)),
+                    (name, Some(IdentityProvider::Local)),
+                ]
+            );
+        }
+
+        async fn every_audit_action_is_stored_as_its_stable_string_and_reads_back(store) {
+            let audit = AuditLog::new(store.clone());
+            for a in AuditAction::ALL {
+                audit.record(AuditRecord::new("ann", *a, AuditResult::Ok)).await;
+            }
+            for a in AuditAction::ALL {
+                let stored: String = match store.backend() {
+                    Backend::Sqlite(pool) => sqlx::query_scalar("SELECT action FROM audit_log WHERE action = ?").bind(*a).fetch_one(pool).await,
+                    Backend::Postgres(pool) => sqlx::query_scalar("SELECT action FROM audit_log WHERE action = $1").bind(*a).fetch_one(pool).await,
+                }
+                .unwrap();
+                assert_eq!(stored, a.as_str());
+                let page = audit.page(0, 10, Some(*a)).await.unwrap();
+                assert_eq!((page.total, page.entries[0].action.as_str()), (1, a.as_str()));
+            }
+        }
+
+        async fn entries_keep_their_time_to_the_second(store) {
+            let audit = AuditLog::new(store);
+            let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+            audit.record(AuditRecord::new("ann", AuditAction::Login, AuditResult::Ok)).await;
+            let after = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+            let at = audit.page(0, 1, None).await.unwrap().entries[0].at;
+            assert!(before <= at && at <= after, "{before} <= {at} <= {after}");
+        }
     }
 
     #[tokio::test]
-    async fn a_local_user_and_a_webex_user_of_the_same_name_are_told_apart_by_their_provider() {
+    async fn every_audit_action_round_trips_through_sqlite_as_its_stable_string() {
         let (store, _dir) = test_store().await;
-        let audit = AuditLog::new(store.clone());
-        let name = "ann@example.com";
-        let local = crate::model::UserInfo { name: name.into(), role: crate::model::Role::Admin, provider: IdentityProvider::Local };
-        let webex = crate::model::UserInfo { provider: IdentityProvider::Webex, ..local.clone() };
-        audit.record(AuditRecord::new(&local.actor(), AuditAction::SettingsBanner, AuditResult::Ok)).await;
-        audit.record(AuditRecord::new(&webex.actor(), AuditAction::SettingsBanner, AuditResult::Ok)).await;
-        audit
-            .record(AuditRecord::new(&crate::model::actor_key(IdentityProvider::System, "retention"), AuditAction::Login, AuditResult::Ok))
-            .await;
-        // An entry from before providers were recorded.
-        sqlx::query("INSERT INTO audit_log (at, actor, action, result) VALUES (?, 'old', 'login', 'ok')")
-            .bind(now_text())
-            .execute(store.pool())
-            .await
-            .unwrap();
-        let page = audit.page(0, 10, None).await.unwrap();
-        let seen: Vec<(&str, Option<IdentityProvider>)> = page.entries.iter().map(|e| (e.actor.as_str(), e.provider)).collect();
-        assert_eq!(
-            seen,
-            vec![
-                ("old", None),
-                ("retention", Some(IdentityProvider::System)),
-                (name, Some(IdentityProvider::Webex)),
-                (name, Some(IdentityProvider::Local)),
-            ]
-        );
-    }
-
-    #[tokio::test]
-    async fn every_audit_action_is_stored_as_its_stable_string_and_reads_back() {
-        let (store, _dir) = test_store().await;
-        let audit = AuditLog::new(store.clone());
-        for a in AuditAction::ALL {
-            audit.record(AuditRecord::new("ann", *a, AuditResult::Ok)).await;
-        }
-        for a in AuditAction::ALL {
-            let stored: AuditAction =
-                sqlx::query_scalar("SELECT action FROM audit_log WHERE action = ?").bind(*a).fetch_one(store.pool()).await.unwrap();
-            assert_eq!(stored, *a);
-            let page = audit.page(0, 10, Some(*a)).await.unwrap();
-            assert_eq!((page.total, page.entries[0].action.as_str()), (1, a.as_str()));
-        }
         crate::store::assert_round_trips(&store, AuditAction::ALL).await;
     }
 }

@@ -65,8 +65,9 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// Environment variables that are read elsewhere and are not config keys.
-const NOT_CONFIG_KEYS: &[&str] = &["admin_password", "log"];
+/// Environment variables that are read elsewhere and are not config keys (the last two: the
+/// PostgreSQL the tests use, `scripts/test` and `scripts/pg`).
+const NOT_CONFIG_KEYS: &[&str] = &["admin_password", "log", "test_postgres_url", "test_pg_port"];
 
 impl Config {
     /// Defaults, then the file (if given), then `SWITCHBOARD_*` variables.
@@ -88,6 +89,7 @@ impl Config {
     /// something is checked by building it).
     fn validate(&self) -> Result<(), ConfigError> {
         self.auth.validate()?;
+        self.database.validate()?;
         retention::validate(&self.retention)?;
         self.cms.validate_nodes()?;
         self.server.validate()?;
@@ -121,8 +123,9 @@ impl Config {
         self.server.public_base(bound)
     }
 
+    /// The database URL as it may be shown (any password hidden).
     pub fn database_url(&self) -> String {
-        self.database.url(&self.server.data_dir)
+        self.database.shown_url(&self.server.data_dir)
     }
 
     /// The Webex part of the services (with Webex Connect), or `None` when Webex is off.

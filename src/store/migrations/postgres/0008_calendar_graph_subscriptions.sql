@@ -1,0 +1,10 @@
+-- PostgreSQL twin of sqlite/0008. Exchange Online (Graph) change notifications: one subscription
+-- per mailbox, renewed before it expires; client_state is the SHA-256 (hex) of the secret each
+-- notification must carry.
+CREATE TABLE calendar_graph_subscriptions (
+    mailbox TEXT PRIMARY KEY NOT NULL,
+    subscription_id TEXT NOT NULL UNIQUE,
+    client_state TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);

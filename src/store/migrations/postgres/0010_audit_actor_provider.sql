@@ -1,0 +1,3 @@
+-- PostgreSQL twin of sqlite/0010. Who vouched for each audit actor (local, webex, system): a local
+-- user and a Webex user may carry the same name. Entries written before this stay NULL.
+ALTER TABLE audit_log ADD COLUMN actor_provider TEXT;
