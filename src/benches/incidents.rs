@@ -17,10 +17,10 @@ use switchboard::webex::oauth::OAuthConfig;
 use switchboard::webex::{LoginKind, SecretBox};
 use switchboard::workers::WorkerSpec;
 
-/// `SWITCHBOARD_BENCH_SMOKE=1` (or `--smoke`): the test command's run, every path at a size
+/// `BENCH_SMOKE=1` (or `--smoke`): the test command's run, every path at a size
 /// that takes a second or two, so the benchmark cannot break unnoticed. Its figures mean nothing.
 fn smoke() -> bool {
-    std::env::var_os("SWITCHBOARD_BENCH_SMOKE").is_some_and(|v| v != "0") || std::env::args().any(|a| a == "--smoke")
+    std::env::var_os("BENCH_SMOKE").is_some_and(|v| v != "0") || std::env::args().any(|a| a == "--smoke")
 }
 
 /// A size from the environment, else the full run's or the smoke run's default.
