@@ -37,6 +37,8 @@ pub struct BrandingRequestRow {
     pub status: u16,
     pub served: Option<String>,
     pub remote: Option<String>,
+    /// How many identical requests this row stands for (served ones are counted, not repeated).
+    pub count: i64,
 }
 
 /// The branding tables.
@@ -170,7 +172,7 @@ impl BrandingStore {
         let mut tx = self.store.write_tx().await?;
         for chunk in rows.chunks(400) {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO branding_requests (at, tenant, kind, name, method, status, served, remote) ",
+                "INSERT INTO branding_requests (at, tenant, kind, name, method, status, served, remote, count) ",
             );
             qb.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.at)
@@ -180,7 +182,8 @@ impl BrandingStore {
                     .push_bind(&r.method)
                     .push_bind(r.status as i64)
                     .push_bind(&r.served)
-                    .push_bind(&r.remote);
+                    .push_bind(&r.remote)
+                    .push_bind(r.count);
             });
             qb.build().execute(&mut *tx).await?;
         }
@@ -199,7 +202,7 @@ impl BrandingStore {
 
     pub async fn recent_requests(&self, tenant: &str, limit: i64) -> Result<Vec<CmsRequest>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT at, method, kind, name, status, served, remote FROM branding_requests
+            "SELECT at, method, kind, name, status, served, remote, count FROM branding_requests
              WHERE tenant = ? ORDER BY id DESC LIMIT ?",
         )
         .bind(tenant)
@@ -211,7 +214,7 @@ impl BrandingStore {
     /// What CMS asked for and did not get exactly: 404s, and templates answered by a fallback.
     pub async fn missing_requests(&self, tenant: &str, limit: i64) -> Result<Vec<MissingItem>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT kind, name, COUNT(*) AS count, MAX(at) AS last_at, MAX(served) AS served FROM branding_requests
+            "SELECT kind, name, SUM(count) AS count, MAX(at) AS last_at, MAX(served) AS served FROM branding_requests
              WHERE tenant = ? AND (status = 404 OR (kind = 'template' AND name != '' AND status = 200 AND served != name))
              GROUP BY kind, name ORDER BY count DESC, last_at DESC LIMIT ?",
         )
@@ -264,6 +267,7 @@ mod tests {
             status,
             served: served.map(str::to_string),
             remote: Some("127.0.0.1".into()),
+            count: 1,
         };
         let rows = vec![
             row("call", "locked_you_are_waiting.wav", 404, None),
