@@ -40,7 +40,6 @@ pub const NOT_PORTED_TO_POSTGRES: &[&str] = &[
     "CDR records (cdr/store.rs)",
     "branding (branding/store.rs)",
     "calendar (calendar/store.rs)",
-    "Webex grant (webex/grant.rs)",
     "incident directory (incident/directory/store.rs)",
     "incident spaces (incident/spaces/store.rs)",
     "incident lifecycle (incident/lifecycle/store.rs)",
