@@ -21,9 +21,6 @@ pub use directory::ExternalForm;
 pub use error::IncidentError;
 pub use service::{Commander, IncidentConfig, IncidentService};
 
-/// A write transaction shared by the parts when one step changes the rows of several.
-pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
-
 /// Retries of calls a person waits for: a few, honouring `Retry-After` up to 5 s.
 pub(crate) fn quick() -> crate::webex::Retry {
     crate::webex::Retry { attempts: 4, min_delay: std::time::Duration::from_millis(200), max_delay: std::time::Duration::from_secs(5) }
