@@ -12,6 +12,8 @@ mod error;
 pub mod lifecycle;
 mod service;
 pub mod spaces;
+#[cfg(test)]
+mod store_tests;
 
 pub use access::{WebexAccess, WebexRoleRule};
 pub use acknowledgements::AckPage;

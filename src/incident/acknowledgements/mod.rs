@@ -110,12 +110,12 @@ impl IncidentService {
 #[cfg(test)]
 mod tests {
     use crate::model::incident::AckAnswer;
-    use crate::store::{assert_round_trips, test_store};
+    use crate::store::assert_round_trips;
 
-    #[tokio::test]
-    async fn every_acknowledgement_answer_round_trips_through_the_database_as_its_stable_string() {
-        let (store, _dir) = test_store().await;
-        assert_round_trips(&store, AckAnswer::ALL).await;
-        assert_eq!(AckAnswer::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>(), ["coming", "declined"]);
+    crate::both_backends! {
+        async fn every_acknowledgement_answer_round_trips_through_the_database_as_its_stable_string(store) {
+            assert_round_trips(&store, AckAnswer::ALL).await;
+            assert_eq!(AckAnswer::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>(), ["coming", "declined"]);
+        }
     }
 }

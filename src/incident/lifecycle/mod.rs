@@ -243,13 +243,13 @@ fn new_incident(c: &Commander, room_id: &str, space_title: &str, name: &str, mee
 #[cfg(test)]
 mod tests {
     use crate::model::incident::TimelineKind;
-    use crate::store::{assert_round_trips, test_store};
+    use crate::store::assert_round_trips;
 
-    #[tokio::test]
-    async fn every_timeline_kind_round_trips_through_the_database_as_its_stable_string() {
-        let (store, _dir) = test_store().await;
-        assert_round_trips(&store, TimelineKind::ALL).await;
-        let kinds: Vec<_> = TimelineKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(kinds, ["started", "reminder", "retry", "delivery", "ack", "stopped"]);
+    crate::both_backends! {
+        async fn every_timeline_kind_round_trips_through_the_database_as_its_stable_string(store) {
+            assert_round_trips(&store, TimelineKind::ALL).await;
+            let kinds: Vec<_> = TimelineKind::ALL.iter().map(|k| k.as_str()).collect();
+            assert_eq!(kinds, ["started", "reminder", "retry", "delivery", "ack", "stopped"]);
+        }
     }
 }
