@@ -12,6 +12,8 @@ mod error;
 pub mod lifecycle;
 mod service;
 pub mod spaces;
+#[cfg(test)]
+mod store_tests;
 
 pub use access::{WebexAccess, WebexRoleRule};
 pub use acknowledgements::AckPage;
@@ -20,9 +22,6 @@ pub use directory::phone;
 pub use directory::ExternalForm;
 pub use error::IncidentError;
 pub use service::{Commander, IncidentConfig, IncidentService};
-
-/// A write transaction shared by the parts when one step changes the rows of several.
-pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
 /// Retries of calls a person waits for: a few, honouring `Retry-After` up to 5 s.
 pub(crate) fn quick() -> crate::webex::Retry {

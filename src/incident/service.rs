@@ -7,10 +7,10 @@ use super::deliveries::Deliveries;
 use super::directory::{phone, Directory};
 use super::lifecycle::Lifecycle;
 use super::spaces::Spaces;
-use super::{IncidentError, Tx};
+use super::IncidentError;
 use crate::model::incident::{GrantStatus, IncidentsHome};
 use crate::model::Role;
-use crate::store::{AuditLog, Store, StoreError};
+use crate::store::{AuditLog, Store};
 use crate::webex::grant::GrantError;
 use crate::webex::{ConnectApi, OrgGrant, TokenSet, WebexApi};
 use std::sync::Arc;
@@ -128,11 +128,6 @@ impl IncidentService {
     }
     pub fn voice_enabled(&self) -> bool {
         self.deliveries.voice_enabled()
-    }
-
-    /// One write transaction for a step that changes the rows of several parts.
-    pub(super) async fn begin(&self) -> Result<Tx, StoreError> {
-        self.lifecycle.begin().await
     }
 
     /// Refuses people who are not members of the responders space.

@@ -2,16 +2,16 @@
 //! derived (HMAC) from the secrets key and the incident's salt, so only its hash is stored; the
 //! page shows the incident and takes "On my way" / "Can't join" until the incident is over.
 
-mod store;
+pub(crate) mod store;
 
 use super::lifecycle::IncidentRow;
-use super::{IncidentConfig, IncidentError, IncidentService, Tx};
-use crate::model::incident::{AckAnswer, AckView, TimelineKind};
+use super::{IncidentConfig, IncidentError, IncidentService};
+use crate::model::incident::{AckAnswer, AckView};
 use crate::store::{Store, StoreError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use store::{AckRow, AckStore};
+use store::{AckRow, AckStore, NewAck};
 
 /// What an acknowledgement link shows.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -54,9 +54,8 @@ impl Acknowledgements {
     }
 
     /// Makes sure the responder has an acknowledgement (awaiting an answer) in the incident.
-    pub async fn issue(&self, tx: &mut Tx, i: &IncidentRow, responder_id: i64, name: &str) -> Result<(), StoreError> {
-        let hash = Self::token_hash(&self.token(i, responder_id));
-        self.db.insert_ack(tx, i.id, responder_id, name, &hash).await
+    pub fn new_ack(&self, i: &IncidentRow, responder_id: i64, name: &str) -> NewAck {
+        NewAck { responder_id, name: name.to_string(), token_hash: Self::token_hash(&self.token(i, responder_id)) }
     }
 
     pub async fn views(&self, incident_id: i64) -> Result<Vec<AckView>, StoreError> {
@@ -102,10 +101,7 @@ impl IncidentService {
         if i.stopped_at.is_some() {
             return Err(IncidentError::Conflict(format!("The incident \"{}\" is over; no answer is needed.", i.name)));
         }
-        let mut tx = self.acks.db.tx().await?;
-        self.acks.db.answer(&mut tx, &hash, answer).await?;
-        self.lifecycle.event(&mut tx, i.id, TimelineKind::Ack, &format!("{}: {}", ack.responder_name, answer.label())).await?;
-        tx.commit().await?;
+        self.acks.db.answer(&hash, i.id, answer, &format!("{}: {}", ack.responder_name, answer.label())).await?;
         self.lifecycle.changed(i.id);
         self.ack_page(token).await
     }
@@ -114,12 +110,12 @@ impl IncidentService {
 #[cfg(test)]
 mod tests {
     use crate::model::incident::AckAnswer;
-    use crate::store::{assert_round_trips, test_store};
+    use crate::store::assert_round_trips;
 
-    #[tokio::test]
-    async fn every_acknowledgement_answer_round_trips_through_the_database_as_its_stable_string() {
-        let (store, _dir) = test_store().await;
-        assert_round_trips(&store, AckAnswer::ALL).await;
-        assert_eq!(AckAnswer::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>(), ["coming", "declined"]);
+    crate::both_backends! {
+        async fn every_acknowledgement_answer_round_trips_through_the_database_as_its_stable_string(store) {
+            assert_round_trips(&store, AckAnswer::ALL).await;
+            assert_eq!(AckAnswer::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>(), ["coming", "declined"]);
+        }
     }
 }

@@ -1,15 +1,13 @@
-//! The acknowledgements' SQL (`incident_acks`): one row per responder of an incident, found by
-//! the hash of its token, holding the answer.
+//! The acknowledgements' table (`incident_acks`): one row per responder of an incident, found by
+//! the hash of its token, holding the answer. The SQL is per backend (`store/sqlite.rs`,
+//! `store/postgres.rs`).
 
-use crate::incident::Tx;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
 use crate::model::incident::{AckAnswer, AckView};
-use crate::store::{now_text, Store, StoreError};
-use time::OffsetDateTime;
-
-#[derive(Clone)]
-pub struct AckStore {
-    store: Store,
-}
+use crate::store::{Backend, Store, StoreError};
+use std::sync::Arc;
 
 /// The acknowledgement a token hash names.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -19,64 +17,46 @@ pub struct AckRow {
     pub answer: Option<AckAnswer>,
 }
 
+/// An acknowledgement to issue (kept if the responder has one in the incident already).
+#[derive(Debug, Clone)]
+pub struct NewAck {
+    pub responder_id: i64,
+    pub name: String,
+    pub token_hash: String,
+}
+
+/// The acknowledgements' rows, one implementation per backend.
+#[async_trait::async_trait]
+pub(crate) trait AckRepo: Send + Sync {
+    async fn ack_by_hash(&self, hash: &str) -> Result<Option<AckRow>, StoreError>;
+    /// Records the answer and its timeline entry (`event`), in one transaction.
+    async fn answer(&self, hash: &str, incident_id: i64, answer: AckAnswer, event: &str) -> Result<(), StoreError>;
+    async fn acks(&self, incident_id: i64) -> Result<Vec<AckView>, StoreError>;
+}
+
+#[derive(Clone)]
+pub struct AckStore {
+    repo: Arc<dyn AckRepo>,
+}
+
 impl AckStore {
     pub fn new(store: Store) -> Self {
-        Self { store }
-    }
-
-    fn pool(&self) -> &sqlx::SqlitePool {
-        self.store.pool()
-    }
-
-    pub async fn tx(&self) -> Result<Tx, StoreError> {
-        Ok(self.store.write_tx().await?)
-    }
-
-    pub async fn insert_ack(
-        &self,
-        tx: &mut Tx,
-        incident_id: i64,
-        responder_id: i64,
-        name: &str,
-        token_hash: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR IGNORE INTO incident_acks (incident_id, responder_id, responder_name, token_hash) VALUES (?, ?, ?, ?)")
-            .bind(incident_id)
-            .bind(responder_id)
-            .bind(name)
-            .bind(token_hash)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        let repo: Arc<dyn AckRepo> = match store.backend() {
+            Backend::Sqlite(pool) => Arc::new(sqlite::SqliteAcks(pool.clone())),
+            Backend::Postgres(pool) => Arc::new(postgres::PgAcks(pool.clone())),
+        };
+        Self { repo }
     }
 
     pub async fn ack_by_hash(&self, hash: &str) -> Result<Option<AckRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT incident_id, responder_name, answer FROM incident_acks WHERE token_hash = ?")
-            .bind(hash)
-            .fetch_optional(self.pool())
-            .await?)
+        self.repo.ack_by_hash(hash).await
     }
 
-    pub async fn answer(&self, tx: &mut Tx, hash: &str, answer: AckAnswer) -> Result<(), StoreError> {
-        sqlx::query("UPDATE incident_acks SET answer = ?, answered_at = ? WHERE token_hash = ?")
-            .bind(answer)
-            .bind(now_text())
-            .bind(hash)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+    pub async fn answer(&self, hash: &str, incident_id: i64, answer: AckAnswer, event: &str) -> Result<(), StoreError> {
+        self.repo.answer(hash, incident_id, answer, event).await
     }
 
     pub async fn acks(&self, incident_id: i64) -> Result<Vec<AckView>, StoreError> {
-        let rows: Vec<(i64, String, Option<AckAnswer>, Option<OffsetDateTime>)> = sqlx::query_as(
-            "SELECT responder_id, responder_name, answer, answered_at FROM incident_acks WHERE incident_id = ? ORDER BY responder_name COLLATE NOCASE",
-        )
-        .bind(incident_id)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(responder_id, responder_name, answer, answered_at)| AckView { responder_id, responder_name, answer, answered_at })
-            .collect())
+        self.repo.acks(incident_id).await
     }
 }

@@ -8,12 +8,12 @@
 
 mod channels;
 mod outbox;
-mod store;
+pub(crate) mod store;
 pub mod templates;
 
 use super::spaces::LinkRow;
-use super::{IncidentConfig, IncidentError, IncidentService, Tx};
-use crate::model::incident::{Channel, DeliveryStatus, DeliveryView, IncidentTemplates, TimelineKind};
+use super::{IncidentConfig, IncidentError, IncidentService};
+use crate::model::incident::{Channel, DeliveryStatus, DeliveryView, IncidentTemplates};
 use crate::model::AuditAction;
 use crate::store::{AuditRecord, AuditResult, Store, StoreError};
 use crate::webex::connect::Accepted;
@@ -23,7 +23,7 @@ use channels::{repeats_safely, Channels};
 use outbox::Outbox;
 use std::sync::Arc;
 use std::time::Duration;
-use store::{DeliveryStore, DueDelivery};
+use store::{DeliveryStore, DueDelivery, Outcome};
 use templates::TemplateVars;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
@@ -104,25 +104,8 @@ impl Deliveries {
         out
     }
 
-    pub async fn enqueue(&self, tx: &mut Tx, incident_id: i64, round: i64, items: &[NewDelivery]) -> Result<u64, StoreError> {
-        self.db.enqueue(tx, incident_id, round, items).await
-    }
-
     pub async fn next_round(&self, incident_id: i64, responder_id: i64) -> Result<i64, StoreError> {
         self.db.next_round(incident_id, responder_id).await
-    }
-
-    pub async fn incident_of(&self, tx: &mut Tx, delivery_id: i64) -> Result<Option<i64>, StoreError> {
-        self.db.incident_of(tx, delivery_id).await
-    }
-
-    /// A failed or unknown delivery queued again by a person; what it was, if either.
-    pub async fn resend(&self, tx: &mut Tx, delivery_id: i64) -> Result<Option<DeliveryStatus>, StoreError> {
-        self.db.resend(tx, delivery_id).await
-    }
-
-    pub async fn cancel_queued(&self, tx: &mut Tx, incident_id: i64) -> Result<(), StoreError> {
-        self.db.cancel_queued(tx, incident_id).await
     }
 
     pub async fn views(&self, incident_id: i64) -> Result<Vec<DeliveryView>, StoreError> {
@@ -259,11 +242,7 @@ impl IncidentService {
         provider_id: Option<&str>,
         event: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        self.deliveries.db.finish(&mut tx, d.id, status, reason, provider_id).await?;
-        self.lifecycle.event(&mut tx, d.incident_id, TimelineKind::Delivery, event).await?;
-        tx.commit().await?;
-        Ok(())
+        self.deliveries.db.finish(d, Outcome { status, reason, provider_id, event }).await
     }
 
     async fn send_one(&self, d: &DueDelivery) -> Result<Accepted, ApiError> {

@@ -1,17 +1,15 @@
-//! The deliveries' SQL (`incident_deliveries`): the durable job, one row per responder ×
+//! The deliveries' table (`incident_deliveries`): the durable job, one row per responder ×
 //! channel × round, queued → sending → sent | failed | unknown. Each row keeps the key its
 //! Connect sends carry (the same for every attempt) and whether an attempt may have arrived.
+//! The SQL is per backend (`store/sqlite.rs`, `store/postgres.rs`).
 
-use super::NewDelivery;
-use crate::incident::Tx;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
 use crate::model::incident::{Channel, DeliveryStatus, DeliveryView};
-use crate::store::{now_text, time_text, Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
+use std::sync::Arc;
 use time::OffsetDateTime;
-
-#[derive(Clone)]
-pub struct DeliveryStore {
-    store: Store,
-}
 
 /// A delivery claimed for sending.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -29,165 +27,75 @@ pub struct DueDelivery {
     pub maybe_arrived: bool,
 }
 
+/// A delivery's outcome, with the timeline entry that records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome<'a> {
+    pub status: DeliveryStatus,
+    pub reason: Option<&'a str>,
+    pub provider_id: Option<&'a str>,
+    pub event: &'a str,
+}
+
+/// The deliveries' rows, one implementation per backend.
+#[async_trait::async_trait]
+pub(crate) trait DeliveryRepo: Send + Sync {
+    async fn next_round(&self, incident_id: i64, responder_id: i64) -> Result<i64, StoreError>;
+    /// Claims up to `limit` due deliveries (marks them sending, counting the attempt); no
+    /// delivery is ever handed to two claimers.
+    async fn claim_due(&self, limit: i64) -> Result<Vec<DueDelivery>, StoreError>;
+    async fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError>;
+    /// Records the outcome of a delivery being sent and its timeline entry, in one transaction.
+    async fn finish(&self, d: &DueDelivery, outcome: Outcome<'_>) -> Result<(), StoreError>;
+    async fn requeue(&self, id: i64, due: OffsetDateTime, reason: &str, maybe_arrived: bool) -> Result<(), StoreError>;
+    async fn fail_interrupted(&self) -> Result<u64, StoreError>;
+    async fn views(&self, incident_id: i64) -> Result<Vec<DeliveryView>, StoreError>;
+}
+
+#[derive(Clone)]
+pub struct DeliveryStore {
+    repo: Arc<dyn DeliveryRepo>,
+}
+
 impl DeliveryStore {
     pub fn new(store: Store) -> Self {
-        Self { store }
-    }
-
-    fn pool(&self) -> &sqlx::SqlitePool {
-        self.store.pool()
-    }
-
-    /// Queues deliveries of a round; returns how many were new.
-    pub async fn enqueue(&self, tx: &mut Tx, incident_id: i64, round: i64, items: &[NewDelivery]) -> Result<u64, StoreError> {
-        let now = now_text();
-        let mut n = 0;
-        for d in items {
-            let r = sqlx::query(
-                "INSERT OR IGNORE INTO incident_deliveries (incident_id, responder_id, responder_name, channel, address, round, status, due_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(incident_id)
-            .bind(d.responder_id)
-            .bind(&d.responder_name)
-            .bind(d.channel)
-            .bind(&d.address)
-            .bind(round)
-            .bind(DeliveryStatus::Queued)
-            .bind(&now)
-            .bind(&now)
-            .execute(&mut **tx)
-            .await?;
-            n += r.rows_affected();
-        }
-        Ok(n)
+        let repo: Arc<dyn DeliveryRepo> = match store.backend() {
+            Backend::Sqlite(pool) => Arc::new(sqlite::SqliteDeliveries(pool.clone())),
+            Backend::Postgres(pool) => Arc::new(postgres::PgDeliveries(pool.clone())),
+        };
+        Self { repo }
     }
 
     pub async fn next_round(&self, incident_id: i64, responder_id: i64) -> Result<i64, StoreError> {
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(round) FROM incident_deliveries WHERE incident_id = ? AND responder_id = ?")
-            .bind(incident_id)
-            .bind(responder_id)
-            .fetch_one(self.pool())
-            .await?;
-        Ok(max.map_or(0, |m| m + 1))
+        self.repo.next_round(incident_id, responder_id).await
     }
 
     /// Claims up to `limit` due deliveries (marks them sending, counting the attempt).
     pub async fn claim_due(&self, limit: i64) -> Result<Vec<DueDelivery>, StoreError> {
-        let now = now_text();
-        let mut tx = self.store.write_tx().await?;
-        let rows: Vec<DueDelivery> = sqlx::query_as(
-            "UPDATE incident_deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?1
-             WHERE id IN (SELECT id FROM incident_deliveries WHERE status = 'queued' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2)
-             RETURNING id, incident_id, responder_id, responder_name, channel, address, attempts, send_key, maybe_arrived",
-        )
-        .bind(&now)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(rows)
+        self.repo.claim_due(limit).await
     }
 
     /// When the next queued delivery is due.
     pub async fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT MIN(due_at) FROM incident_deliveries WHERE status = 'queued'").fetch_one(self.pool()).await?)
+        self.repo.next_due().await
     }
 
     /// Records a delivery's outcome (its timeline entry goes in the same transaction).
-    pub async fn finish(
-        &self,
-        tx: &mut Tx,
-        id: i64,
-        status: DeliveryStatus,
-        reason: Option<&str>,
-        provider_id: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE incident_deliveries SET status = ?, reason = ?, provider_id = COALESCE(?, provider_id), updated_at = ? WHERE id = ?",
-        )
-        .bind(status)
-        .bind(reason)
-        .bind(provider_id)
-        .bind(now_text())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+    pub async fn finish(&self, d: &DueDelivery, outcome: Outcome<'_>) -> Result<(), StoreError> {
+        self.repo.finish(d, outcome).await
     }
 
     /// Queued again after a transient failure; `maybe_arrived` when this attempt's answer was lost.
     pub async fn requeue(&self, id: i64, due: OffsetDateTime, reason: &str, maybe_arrived: bool) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE incident_deliveries SET status = 'queued', due_at = ?, reason = ?, maybe_arrived = (maybe_arrived OR ?), updated_at = ?
-             WHERE id = ? AND status = 'sending'",
-        )
-        .bind(time_text(due))
-        .bind(reason)
-        .bind(maybe_arrived)
-        .bind(now_text())
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    pub async fn incident_of(&self, tx: &mut Tx, id: i64) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT incident_id FROM incident_deliveries WHERE id = ?").bind(id).fetch_optional(&mut **tx).await?)
-    }
-
-    /// A failed or unknown delivery queued again by a person; what it was, or `None` if it was
-    /// neither. A failed one gets a new key (nothing of it was accepted); an unknown one keeps
-    /// its key, so Connect still recognises it if an earlier attempt did arrive.
-    pub async fn resend(&self, tx: &mut Tx, id: i64) -> Result<Option<DeliveryStatus>, StoreError> {
-        let was: Option<DeliveryStatus> =
-            sqlx::query_scalar("SELECT status FROM incident_deliveries WHERE id = ?").bind(id).fetch_optional(&mut **tx).await?;
-        let Some(was) = was.filter(|w| matches!(w, DeliveryStatus::Failed | DeliveryStatus::Unknown)) else {
-            return Ok(None);
-        };
-        sqlx::query(
-            "UPDATE incident_deliveries SET status = 'queued', due_at = ?1, attempts = 0, reason = NULL, updated_at = ?1,
-               send_key = CASE status WHEN 'failed' THEN lower(hex(randomblob(16))) ELSE send_key END,
-               maybe_arrived = CASE status WHEN 'failed' THEN 0 ELSE maybe_arrived END
-             WHERE id = ?2 AND status = ?3",
-        )
-        .bind(now_text())
-        .bind(id)
-        .bind(was)
-        .execute(&mut **tx)
-        .await?;
-        Ok(Some(was))
-    }
-
-    /// The incident stopped: what has not gone out yet never will.
-    pub async fn cancel_queued(&self, tx: &mut Tx, incident_id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE incident_deliveries SET status = 'failed', reason = 'the incident was stopped before it went out', updated_at = ? WHERE incident_id = ? AND status = 'queued'")
-            .bind(now_text())
-            .bind(incident_id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        self.repo.requeue(id, due, reason, maybe_arrived).await
     }
 
     /// Deliveries caught mid-send by a restart: it is unknown whether they arrived, so they are
     /// not sent again by themselves (a person may resend them).
     pub async fn fail_interrupted(&self) -> Result<u64, StoreError> {
-        let r = sqlx::query(
-            "UPDATE incident_deliveries SET status = 'unknown', maybe_arrived = 1, reason = 'interrupted by a restart while sending; it may have arrived - resend if needed', updated_at = ? WHERE status = 'sending'",
-        )
-        .bind(now_text())
-        .execute(self.pool())
-        .await?;
-        Ok(r.rows_affected())
+        self.repo.fail_interrupted().await
     }
 
     pub async fn views(&self, incident_id: i64) -> Result<Vec<DeliveryView>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, responder_id, responder_name, channel, address, round, status, attempts, reason FROM incident_deliveries
-             WHERE incident_id = ? ORDER BY responder_name COLLATE NOCASE, round, channel",
-        )
-        .bind(incident_id)
-        .fetch_all(self.pool())
-        .await?)
+        self.repo.views(incident_id).await
     }
 }

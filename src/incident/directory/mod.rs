@@ -4,9 +4,9 @@
 
 mod export;
 pub mod phone;
-mod store;
+pub(crate) mod store;
 
-use super::{IncidentConfig, IncidentError, IncidentService, Tx};
+use super::{IncidentConfig, IncidentError, IncidentService};
 use crate::model::incident::{mask_number, DirectoryPerson, ExternalResponder};
 use crate::model::{AuditAction, Role};
 use crate::store::{AuditRecord, AuditResult, Store, StoreError};
@@ -91,11 +91,6 @@ impl Directory {
 
     pub async fn person(&self, person_id: &str) -> Result<Option<DirectoryPerson>, StoreError> {
         self.db.directory_person(person_id).await
-    }
-
-    /// The responder id of a Webex person, created (or refreshed) as needed.
-    pub async fn upsert_internal(&self, tx: &mut Tx, p: &DirectoryPerson) -> Result<i64, StoreError> {
-        self.db.upsert_internal(tx, p).await
     }
 
     pub async fn responders(&self, ids: &[i64]) -> Result<Vec<Responder>, StoreError> {
@@ -188,12 +183,9 @@ impl IncidentService {
     pub async fn update_external(&self, by: &str, id: i64, f: &ExternalForm) -> Result<ExternalResponder, IncidentError> {
         let e = self.directory.parse_external(id, f)?;
         let before = self.directory.external(id).await?.ok_or_else(no_such_external)?;
-        let mut tx = self.begin().await?;
-        if !self.directory.db.update_external(&mut tx, &e).await? {
+        if !self.directory.db.update_external(&e).await? {
             return Err(no_such_external());
         }
-        self.spaces.keep_channels_with_numbers(&mut tx, e.id, e.sms_number.is_some(), e.voice_number.is_some()).await?;
-        tx.commit().await?;
         let detail = format!("before: {}; after: {}", audited(&before), audited(&e));
         self.audit.record(AuditRecord::new(by, AuditAction::IncidentExternalUpdate, AuditResult::Ok).target(&e.name).detail(&detail)).await;
         Ok(e)

@@ -1,145 +1,81 @@
-//! The directory's SQL: the org directory cached from Webex (`webex_directory`) and the
+//! The directory's tables: the org directory cached from Webex (`webex_directory`) and the
 //! responders themselves (`responders`: Webex people with a `person_id`, externals without).
+//! The SQL is per backend (`store/sqlite.rs`, `store/postgres.rs`).
+
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
 
 use super::Responder;
-use crate::incident::Tx;
 use crate::model::incident::{DirectoryPerson, ExternalResponder};
-use crate::store::{now_text, Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
+use std::sync::Arc;
 use time::OffsetDateTime;
+
+/// The directory's rows, one implementation per backend.
+#[async_trait::async_trait]
+pub(crate) trait DirectoryRepo: Send + Sync {
+    async fn replace_directory(&self, people: &[DirectoryPerson]) -> Result<(), StoreError>;
+    async fn directory_state(&self) -> Result<(i64, Option<OffsetDateTime>), StoreError>;
+    async fn search_directory(&self, q: &str, limit: i64) -> Result<Vec<DirectoryPerson>, StoreError>;
+    async fn directory_person(&self, person_id: &str) -> Result<Option<DirectoryPerson>, StoreError>;
+    async fn responders(&self, ids: &[i64]) -> Result<Vec<Responder>, StoreError>;
+    async fn externals(&self) -> Result<Vec<ExternalResponder>, StoreError>;
+    async fn insert_external(&self, e: &ExternalResponder) -> Result<i64, StoreError>;
+    /// Saves an external responder and, in the same transaction, turns off in every space a
+    /// channel it has no number for; false when there is no such external.
+    async fn update_external(&self, e: &ExternalResponder) -> Result<bool, StoreError>;
+    async fn delete_external(&self, id: i64) -> Result<bool, StoreError>;
+}
 
 #[derive(Clone)]
 pub struct DirectoryStore {
-    store: Store,
+    repo: Arc<dyn DirectoryRepo>,
 }
 
 impl DirectoryStore {
     pub fn new(store: Store) -> Self {
-        Self { store }
-    }
-
-    fn pool(&self) -> &sqlx::SqlitePool {
-        self.store.pool()
+        let repo: Arc<dyn DirectoryRepo> = match store.backend() {
+            Backend::Sqlite(pool) => Arc::new(sqlite::SqliteDirectory(pool.clone())),
+            Backend::Postgres(pool) => Arc::new(postgres::PgDirectory(pool.clone())),
+        };
+        Self { repo }
     }
 
     pub async fn replace_directory(&self, people: &[DirectoryPerson]) -> Result<(), StoreError> {
-        let now = now_text();
-        let mut tx = self.store.write_tx().await?;
-        for p in people {
-            sqlx::query(
-                "INSERT INTO webex_directory (person_id, display_name, email, sms_number, voice_number, refreshed_at) VALUES (?, ?, ?, ?, ?, ?)
-                 ON CONFLICT(person_id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email,
-                   sms_number = excluded.sms_number, voice_number = excluded.voice_number, refreshed_at = excluded.refreshed_at",
-            )
-            .bind(&p.person_id)
-            .bind(&p.display_name)
-            .bind(&p.email)
-            .bind(&p.sms_number)
-            .bind(&p.voice_number)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        // People no longer in the org drop out of the cache.
-        sqlx::query("DELETE FROM webex_directory WHERE refreshed_at <> ?").bind(&now).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+        self.repo.replace_directory(people).await
     }
 
     pub async fn directory_state(&self) -> Result<(i64, Option<OffsetDateTime>), StoreError> {
-        Ok(sqlx::query_as("SELECT COUNT(*), MAX(refreshed_at) FROM webex_directory").fetch_one(self.pool()).await?)
+        self.repo.directory_state().await
     }
 
     pub async fn search_directory(&self, q: &str, limit: i64) -> Result<Vec<DirectoryPerson>, StoreError> {
-        let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        Ok(sqlx::query_as(
-            "SELECT person_id, display_name, email, sms_number, voice_number FROM webex_directory
-             WHERE display_name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' ORDER BY display_name COLLATE NOCASE LIMIT ?2",
-        )
-        .bind(like)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?)
+        self.repo.search_directory(q, limit).await
     }
 
     pub async fn directory_person(&self, person_id: &str) -> Result<Option<DirectoryPerson>, StoreError> {
-        Ok(sqlx::query_as("SELECT person_id, display_name, email, sms_number, voice_number FROM webex_directory WHERE person_id = ?")
-            .bind(person_id)
-            .fetch_optional(self.pool())
-            .await?)
-    }
-
-    /// The responder id of a Webex person, created (or its name/numbers refreshed) as needed.
-    pub async fn upsert_internal(&self, tx: &mut Tx, p: &DirectoryPerson) -> Result<i64, StoreError> {
-        let now = now_text();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO responders (person_id, name, email, sms_number, voice_number, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(person_id) DO UPDATE SET name = excluded.name, email = excluded.email,
-               sms_number = COALESCE(excluded.sms_number, responders.sms_number), voice_number = COALESCE(excluded.voice_number, responders.voice_number),
-               updated_at = excluded.updated_at
-             RETURNING id",
-        )
-        .bind(&p.person_id)
-        .bind(&p.display_name)
-        .bind(&p.email)
-        .bind(&p.sms_number)
-        .bind(&p.voice_number)
-        .bind(&now)
-        .bind(&now)
-        .fetch_one(&mut **tx)
-        .await?;
-        Ok(id)
+        self.repo.directory_person(person_id).await
     }
 
     /// The responders of these ids (any order).
     pub async fn responders(&self, ids: &[i64]) -> Result<Vec<Responder>, StoreError> {
-        let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        Ok(sqlx::query_as(
-            "SELECT id, person_id, name, email, sms_number, voice_number FROM responders WHERE id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(ids)
-        .fetch_all(self.pool())
-        .await?)
+        self.repo.responders(ids).await
     }
 
     pub async fn externals(&self) -> Result<Vec<ExternalResponder>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, name, email, sms_number, voice_number FROM responders WHERE person_id IS NULL ORDER BY name COLLATE NOCASE",
-        )
-        .fetch_all(self.pool())
-        .await?)
+        self.repo.externals().await
     }
 
     pub async fn insert_external(&self, e: &ExternalResponder) -> Result<i64, StoreError> {
-        let now = now_text();
-        Ok(sqlx::query_scalar(
-            "INSERT INTO responders (person_id, name, email, sms_number, voice_number, created_at, updated_at) VALUES (NULL, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&e.name)
-        .bind(&e.email)
-        .bind(&e.sms_number)
-        .bind(&e.voice_number)
-        .bind(&now)
-        .bind(&now)
-        .fetch_one(self.pool())
-        .await?)
+        self.repo.insert_external(e).await
     }
 
-    pub async fn update_external(&self, tx: &mut Tx, e: &ExternalResponder) -> Result<bool, StoreError> {
-        let r = sqlx::query("UPDATE responders SET name = ?, email = ?, sms_number = ?, voice_number = ?, updated_at = ? WHERE id = ? AND person_id IS NULL")
-            .bind(&e.name)
-            .bind(&e.email)
-            .bind(&e.sms_number)
-            .bind(&e.voice_number)
-            .bind(now_text())
-            .bind(e.id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(r.rows_affected() == 1)
+    pub async fn update_external(&self, e: &ExternalResponder) -> Result<bool, StoreError> {
+        self.repo.update_external(e).await
     }
 
     /// Deletes an external responder (its links to spaces go with it: `ON DELETE CASCADE`).
     pub async fn delete_external(&self, id: i64) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM responders WHERE id = ? AND person_id IS NULL").bind(id).execute(self.pool()).await?;
-        Ok(r.rows_affected() == 1)
+        self.repo.delete_external(id).await
     }
 }

@@ -2,11 +2,11 @@
 //! per responder × channel), remind, retry, stop (remove the people added for it), and the
 //! timeline every step writes. Changed incidents are announced for the live pages.
 
-mod store;
+pub(crate) mod store;
 
 use super::spaces::LinkRow;
-use super::{quick, Commander, IncidentError, IncidentService, Tx};
-use crate::model::incident::{Channel, DeliveryStatus, IncidentSummary, IncidentView, TimelineKind};
+use super::{quick, Commander, IncidentError, IncidentService};
+use crate::model::incident::{Channel, DeliveryStatus, IncidentSummary, IncidentView};
 use crate::model::{AuditAction, Role};
 use crate::store::{AuditRecord, AuditResult, Store, StoreError};
 use crate::webex::{ApiError, MeetingInfo};
@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 pub use store::IncidentRow;
-use store::LifecycleStore;
+use store::{LifecycleStore, Stop};
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
 
@@ -26,10 +26,6 @@ pub struct Lifecycle {
 impl Lifecycle {
     pub fn new(store: Store, changes: broadcast::Sender<i64>) -> Self {
         Self { db: LifecycleStore::new(store), changes }
-    }
-
-    pub async fn begin(&self) -> Result<Tx, StoreError> {
-        self.db.tx().await
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<i64> {
@@ -53,17 +49,8 @@ impl Lifecycle {
         self.db.incident(id).await
     }
 
-    pub async fn is_running(&self, tx: &mut Tx, id: i64) -> Result<bool, StoreError> {
-        self.db.is_running(tx, id).await
-    }
-
     pub async fn history(&self, limit: i64) -> Result<Vec<IncidentSummary>, StoreError> {
         self.db.history(limit).await
-    }
-
-    /// A timeline entry, written with the change it records.
-    pub async fn event(&self, tx: &mut Tx, incident_id: i64, kind: TimelineKind, detail: &str) -> Result<(), StoreError> {
-        self.db.event(tx, incident_id, kind, detail).await
     }
 }
 
@@ -92,21 +79,15 @@ impl IncidentService {
         let meeting = self.meeting(c, room_id).await?;
         let mut row = new_incident(c, room_id, &room.title, name, &meeting);
         let links = self.links(room_id).await?;
-        let mut tx = self.begin().await?;
-        row.id = match self.lifecycle.db.insert_incident(&mut tx, &row).await {
+        let notified: Vec<&LinkRow> = links.iter().filter(|l| l.person_id.as_deref() != Some(c.person_id.as_str())).collect();
+        let items: Vec<_> = notified.iter().flat_map(|l| self.deliveries.plan(l, &c.person_id, None)).collect();
+        let acks = |i: &IncidentRow| notified.iter().map(|l| self.acks.new_ack(i, l.responder_id, &l.name)).collect();
+        let detail = format!("{} started \"{}\"; {} notifications queued", c.name, name, items.len());
+        row.id = match self.lifecycle.db.start(&row, &acks, &items, &detail).await {
             Ok(id) => id,
             Err(StoreError::Db(sqlx::Error::Database(d))) if d.is_unique_violation() => return Err(already_running()),
             Err(e) => return Err(e.into()),
         };
-        let mut items = Vec::new();
-        for l in links.iter().filter(|l| l.person_id.as_deref() != Some(c.person_id.as_str())) {
-            self.acks.issue(&mut tx, &row, l.responder_id, &l.name).await?;
-            items.extend(self.deliveries.plan(l, &c.person_id, None));
-        }
-        self.deliveries.enqueue(&mut tx, row.id, 0, &items).await?;
-        let detail = format!("{} started \"{}\"; {} notifications queued", c.name, name, items.len());
-        self.lifecycle.event(&mut tx, row.id, TimelineKind::Started, &detail).await?;
-        tx.commit().await?;
         self.deliveries.wake_for(row.id, &c.token);
         self.audit.record(AuditRecord::new(&c.actor(), AuditAction::IncidentStart, AuditResult::Ok).target(&room.title).detail(name)).await;
         self.lifecycle.changed(row.id);
@@ -140,13 +121,10 @@ impl IncidentService {
             return Err(IncidentError::Invalid(format!("{} cannot be reached on the channels chosen.", link.name)));
         }
         let round = self.deliveries.next_round(i.id, responder_id).await?;
-        let mut tx = self.begin().await?;
-        self.acks.issue(&mut tx, &i, responder_id, &link.name).await?;
-        self.deliveries.enqueue(&mut tx, i.id, round, &items).await?;
         let what: Vec<&str> = items.iter().map(|d| d.channel.label()).collect();
         let detail = format!("{} reminded {} ({})", c.name, link.name, what.join(", "));
-        self.lifecycle.event(&mut tx, i.id, TimelineKind::Reminder, &detail).await?;
-        tx.commit().await?;
+        let ack = self.acks.new_ack(&i, responder_id, &link.name);
+        self.lifecycle.db.remind(i.id, &ack, round, &items, &detail).await?;
         self.deliveries.wake_for(i.id, &c.token);
         self.lifecycle.changed(i.id);
         Ok(items.len())
@@ -161,15 +139,11 @@ impl IncidentService {
                 "Only a failed delivery, or one whose outcome is unknown, of a running incident can be sent again.".into(),
             )
         };
-        let mut tx = self.begin().await?;
-        let incident = self.deliveries.incident_of(&mut tx, delivery_id).await?.ok_or_else(refused)?;
-        if !self.lifecycle.is_running(&mut tx, incident).await? {
-            return Err(refused());
-        }
-        let was = self.deliveries.resend(&mut tx, delivery_id).await?.ok_or_else(refused)?;
-        let what = if was == DeliveryStatus::Unknown { "resent a delivery whose outcome was unknown" } else { "retried a failed delivery" };
-        self.lifecycle.event(&mut tx, incident, TimelineKind::Retry, &format!("{} {what}", c.name)).await?;
-        tx.commit().await?;
+        let what =
+            |was| if was == DeliveryStatus::Unknown { "resent a delivery whose outcome was unknown" } else { "retried a failed delivery" };
+        let entry = |was| format!("{} {}", c.name, what(was));
+        let (incident, was) = self.lifecycle.db.retry(delivery_id, &entry).await?.ok_or_else(refused)?;
+        let what = what(was);
         let target = format!("incident {incident}, delivery {delivery_id}");
         self.audit
             .record(AuditRecord::new(&c.email, AuditAction::IncidentDeliveryResend, AuditResult::Ok).target(&target).detail(what))
@@ -194,17 +168,12 @@ impl IncidentService {
                     && l.person_id.as_deref() != Some(i.commander_person_id.as_str())
             })
             .collect();
-        let mut tx = self.begin().await?;
-        let (removed, failures) = self.remove_added(&mut tx, &token, room_id, &added).await?;
-        self.lifecycle.db.stop_incident(&mut tx, i.id, &c.name).await?;
-        self.deliveries.cancel_queued(&mut tx, i.id).await?;
+        let (removed, unlinked, failures) = self.remove_added(&token, &added).await;
         let mut detail = format!("{} stopped the incident; {} added people removed from the space", c.name, removed);
         if !failures.is_empty() {
             detail.push_str(&format!("; could not remove: {}", failures.join("; ")));
         }
-        self.lifecycle.event(&mut tx, i.id, TimelineKind::Stopped, &detail).await?;
-        self.spaces.clear_incident_name(&mut tx, room_id).await?;
-        tx.commit().await?;
+        self.lifecycle.db.stop(Stop { incident_id: i.id, room_id, by: &c.name, unlinked: &unlinked, event: &detail }).await?;
         self.deliveries.forget(i.id);
         self.audit
             .record(AuditRecord::new(&c.actor(), AuditAction::IncidentStop, AuditResult::Ok).target(&i.space_title).detail(&detail))
@@ -213,16 +182,10 @@ impl IncidentService {
         Ok(removed)
     }
 
-    /// Takes the people added for the incident out of the Webex space and unlinks them;
-    /// returns how many were removed and who could not be.
-    async fn remove_added(
-        &self,
-        tx: &mut Tx,
-        token: &str,
-        room_id: &str,
-        added: &[&LinkRow],
-    ) -> Result<(usize, Vec<String>), IncidentError> {
-        let (mut removed, mut failures) = (0, Vec::new());
+    /// Takes the people added for the incident out of the Webex space; returns how many were
+    /// removed, the responders to unlink (those removed, and externals) and who could not be.
+    async fn remove_added(&self, token: &str, added: &[&LinkRow]) -> (usize, Vec<i64>, Vec<String>) {
+        let (mut removed, mut unlinked, mut failures) = (0, Vec::new(), Vec::new());
         for l in added {
             if let (Some(_), Some(mid)) = (&l.person_id, &l.membership_id) {
                 match quick().run(|| self.spaces.api().remove_member(token, mid)).await {
@@ -233,9 +196,9 @@ impl IncidentService {
                     }
                 }
             }
-            self.spaces.unlink(tx, room_id, l.responder_id).await?;
+            unlinked.push(l.responder_id);
         }
-        Ok((removed, failures))
+        (removed, unlinked, failures)
     }
 
     /// One incident as `role` may see it (without the meeting's link and numbers for viewers).
@@ -280,13 +243,13 @@ fn new_incident(c: &Commander, room_id: &str, space_title: &str, name: &str, mee
 #[cfg(test)]
 mod tests {
     use crate::model::incident::TimelineKind;
-    use crate::store::{assert_round_trips, test_store};
+    use crate::store::assert_round_trips;
 
-    #[tokio::test]
-    async fn every_timeline_kind_round_trips_through_the_database_as_its_stable_string() {
-        let (store, _dir) = test_store().await;
-        assert_round_trips(&store, TimelineKind::ALL).await;
-        let kinds: Vec<_> = TimelineKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(kinds, ["started", "reminder", "retry", "delivery", "ack", "stopped"]);
+    crate::both_backends! {
+        async fn every_timeline_kind_round_trips_through_the_database_as_its_stable_string(store) {
+            assert_round_trips(&store, TimelineKind::ALL).await;
+            let kinds: Vec<_> = TimelineKind::ALL.iter().map(|k| k.as_str()).collect();
+            assert_eq!(kinds, ["started", "reminder", "retry", "delivery", "ack", "stopped"]);
+        }
     }
 }

@@ -1,15 +1,17 @@
-//! The lifecycle's SQL: incidents (`incidents`: one open per space) and their timeline
-//! (`incident_events`).
+//! The lifecycle's tables: incidents (`incidents`: one open per space) and their timeline
+//! (`incident_events`). The SQL is per backend (`store/sqlite.rs`, `store/postgres.rs`); each
+//! step (start, remind, retry, stop) changes the rows of several parts in one transaction
+//! inside its implementation.
 
-use crate::incident::Tx;
-use crate::model::incident::{IncidentSummary, TimelineEntry, TimelineKind};
-use crate::store::{now_text, time_text, Store, StoreError};
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
+use crate::incident::acknowledgements::store::NewAck;
+use crate::incident::deliveries::NewDelivery;
+use crate::model::incident::{DeliveryStatus, IncidentSummary, TimelineEntry};
+use crate::store::{Backend, Store, StoreError};
+use std::sync::Arc;
 use time::OffsetDateTime;
-
-#[derive(Clone)]
-pub struct LifecycleStore {
-    store: Store,
-}
 
 /// An incident row, with what the notification texts need.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -41,95 +43,92 @@ impl IncidentRow {
     }
 }
 
+/// The acknowledgements of a new incident, made once its id is known (their tokens name it).
+pub type AcksFor<'a> = &'a (dyn Fn(&IncidentRow) -> Vec<NewAck> + Send + Sync);
+
+/// The timeline entry of a retry, by what the delivery was.
+pub type RetryEvent<'a> = &'a (dyn Fn(DeliveryStatus) -> String + Send + Sync);
+
+/// How an incident stops.
+#[derive(Debug, Clone, Copy)]
+pub struct Stop<'a> {
+    pub incident_id: i64,
+    pub room_id: &'a str,
+    pub by: &'a str,
+    /// The responders taken out of the space for it.
+    pub unlinked: &'a [i64],
+    pub event: &'a str,
+}
+
+/// The lifecycle's rows, one implementation per backend.
+#[async_trait::async_trait]
+pub(crate) trait LifecycleRepo: Send + Sync {
+    async fn open_incident(&self, room_id: &str) -> Result<Option<IncidentRow>, StoreError>;
+    async fn incident(&self, id: i64) -> Result<Option<IncidentRow>, StoreError>;
+    async fn open_incidents(&self) -> Result<Vec<IncidentRow>, StoreError>;
+    async fn history(&self, limit: i64) -> Result<Vec<IncidentRow>, StoreError>;
+    async fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>, StoreError>;
+    /// Records the incident, its acknowledgements, its first round of deliveries and the
+    /// "started" entry, in one transaction; its id. A second open incident in the space fails
+    /// with a unique violation.
+    async fn start(&self, row: &IncidentRow, acks: AcksFor<'_>, items: &[NewDelivery], event: &str) -> Result<i64, StoreError>;
+    /// A responder's acknowledgement (if new), a round of deliveries and the entry, in one transaction.
+    async fn remind(&self, incident_id: i64, ack: &NewAck, round: i64, items: &[NewDelivery], event: &str) -> Result<(), StoreError>;
+    /// Queues a failed or unknown delivery of a running incident again, with its entry, in one
+    /// transaction; its incident and what it was, or `None` when it may not be resent.
+    async fn retry(&self, delivery_id: i64, event: RetryEvent<'_>) -> Result<Option<(i64, DeliveryStatus)>, StoreError>;
+    /// Stops the incident, unlinks those removed, cancels what was not sent, writes the entry
+    /// and clears the space's incident name, in one transaction.
+    async fn stop(&self, s: Stop<'_>) -> Result<(), StoreError>;
+}
+
+#[derive(Clone)]
+pub struct LifecycleStore {
+    repo: Arc<dyn LifecycleRepo>,
+}
+
 impl LifecycleStore {
     pub fn new(store: Store) -> Self {
-        Self { store }
-    }
-
-    fn pool(&self) -> &sqlx::SqlitePool {
-        self.store.pool()
-    }
-
-    pub async fn tx(&self) -> Result<Tx, StoreError> {
-        Ok(self.store.write_tx().await?)
+        let repo: Arc<dyn LifecycleRepo> = match store.backend() {
+            Backend::Sqlite(pool) => Arc::new(sqlite::SqliteLifecycle(pool.clone())),
+            Backend::Postgres(pool) => Arc::new(postgres::PgLifecycle(pool.clone())),
+        };
+        Self { repo }
     }
 
     pub async fn open_incident(&self, room_id: &str) -> Result<Option<IncidentRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM incidents WHERE room_id = ? AND stopped_at IS NULL")
-            .bind(room_id)
-            .fetch_optional(self.pool())
-            .await?)
+        self.repo.open_incident(room_id).await
     }
 
     pub async fn incident(&self, id: i64) -> Result<Option<IncidentRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM incidents WHERE id = ?").bind(id).fetch_optional(self.pool()).await?)
-    }
-
-    /// Whether the incident runs (inside the transaction that depends on it).
-    pub async fn is_running(&self, tx: &mut Tx, id: i64) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT id FROM incidents WHERE id = ? AND stopped_at IS NULL")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some())
+        self.repo.incident(id).await
     }
 
     pub async fn open_incidents(&self) -> Result<Vec<IncidentRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM incidents WHERE stopped_at IS NULL").fetch_all(self.pool()).await?)
+        self.repo.open_incidents().await
     }
 
     pub async fn history(&self, limit: i64) -> Result<Vec<IncidentSummary>, StoreError> {
-        let rows: Vec<IncidentRow> =
-            sqlx::query_as("SELECT * FROM incidents ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(self.pool()).await?;
-        Ok(rows.iter().map(IncidentRow::summary).collect())
-    }
-
-    pub async fn insert_incident(&self, tx: &mut Tx, i: &IncidentRow) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO incidents (room_id, space_title, name, commander, commander_person_id, meeting_link, meeting_number, toll_number, ack_salt, started_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&i.room_id)
-        .bind(&i.space_title)
-        .bind(&i.name)
-        .bind(&i.commander)
-        .bind(&i.commander_person_id)
-        .bind(&i.meeting_link)
-        .bind(&i.meeting_number)
-        .bind(&i.toll_number)
-        .bind(&i.ack_salt)
-        .bind(time_text(i.started_at))
-        .fetch_one(&mut **tx)
-        .await?)
-    }
-
-    pub async fn stop_incident(&self, tx: &mut Tx, id: i64, by: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE incidents SET stopped_at = ?, stopped_by = ? WHERE id = ? AND stopped_at IS NULL")
-            .bind(now_text())
-            .bind(by)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn event(&self, tx: &mut Tx, incident_id: i64, kind: TimelineKind, detail: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO incident_events (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)")
-            .bind(incident_id)
-            .bind(now_text())
-            .bind(kind)
-            .bind(detail)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        Ok(self.repo.history(limit).await?.iter().map(IncidentRow::summary).collect())
     }
 
     pub async fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>, StoreError> {
-        let rows: Vec<(OffsetDateTime, TimelineKind, String)> =
-            sqlx::query_as("SELECT at, kind, detail FROM incident_events WHERE incident_id = ? ORDER BY id")
-                .bind(incident_id)
-                .fetch_all(self.pool())
-                .await?;
-        Ok(rows.into_iter().map(|(at, kind, detail)| TimelineEntry { at, kind, detail }).collect())
+        self.repo.timeline(incident_id).await
+    }
+
+    pub async fn start(&self, row: &IncidentRow, acks: AcksFor<'_>, items: &[NewDelivery], event: &str) -> Result<i64, StoreError> {
+        self.repo.start(row, acks, items, event).await
+    }
+
+    pub async fn remind(&self, incident_id: i64, ack: &NewAck, round: i64, items: &[NewDelivery], event: &str) -> Result<(), StoreError> {
+        self.repo.remind(incident_id, ack, round, items, event).await
+    }
+
+    pub async fn retry(&self, delivery_id: i64, event: RetryEvent<'_>) -> Result<Option<(i64, DeliveryStatus)>, StoreError> {
+        self.repo.retry(delivery_id, event).await
+    }
+
+    pub async fn stop(&self, s: Stop<'_>) -> Result<(), StoreError> {
+        self.repo.stop(s).await
     }
 }

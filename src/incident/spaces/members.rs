@@ -2,7 +2,7 @@
 //! moderator), people of the org are added to or removed from the Webex space, externals are
 //! linked, and SMS / voice are switched per person.
 
-use super::store::NewLink;
+use super::store::{NewLink, SyncedMember};
 use crate::incident::{quick, Commander, IncidentError, IncidentService};
 use crate::model::incident::{Channel, DirectoryPerson, SpacePage};
 use crate::model::{AuditAction, Role};
@@ -17,10 +17,8 @@ impl IncidentService {
         self.spaces.check_responder(&c.person_id).await?;
         let room = self.spaces.response_room(room_id).await?;
         let members = self.moderate(c, room_id).await?;
-        let mut tx = self.begin().await?;
-        let first = self.spaces.db.ensure_space(&mut tx, room_id, &room.title).await?;
         let linked = self.links(room_id).await?;
-        let mut present = Vec::with_capacity(members.len());
+        let mut synced = Vec::with_capacity(members.len());
         for m in &members {
             let known = self.directory.person(&m.person_id).await?;
             let person = known.unwrap_or_else(|| DirectoryPerson {
@@ -30,19 +28,23 @@ impl IncidentService {
                 sms_number: None,
                 voice_number: None,
             });
-            let rid = self.directory.upsert_internal(&mut tx, &person).await?;
-            present.push(rid);
-            let already = linked.iter().any(|l| l.responder_id == rid);
+            // A responder is one Webex person: already linked when a link has their person id.
+            let already = linked.iter().any(|l| l.person_id.as_deref() == Some(m.person_id.as_str()));
             // Someone in the space whom Switchboard did not add is pre-existing (on the first
             // sync, everyone is; the commander made member here is not, but is never removed).
-            let pre = !already && (first || m.person_id != c.person_id);
-            let link = NewLink { membership_id: Some(&m.id), pre_existing: pre, ..Default::default() };
-            self.spaces.db.link(&mut tx, room_id, rid, link, &c.email).await?;
+            synced.push(SyncedMember {
+                person,
+                membership_id: m.id.clone(),
+                pre_existing_if_first: !already,
+                pre_existing_otherwise: !already && m.person_id != c.person_id,
+            });
         }
-        for l in linked.iter().filter(|l| l.person_id.is_some() && !present.contains(&l.responder_id)) {
-            self.spaces.db.unlink(&mut tx, room_id, l.responder_id).await?;
-        }
-        tx.commit().await?;
+        let gone: Vec<i64> = linked
+            .iter()
+            .filter(|l| l.person_id.as_ref().is_some_and(|p| !members.iter().any(|m| &m.person_id == p)))
+            .map(|l| l.responder_id)
+            .collect();
+        self.spaces.db.sync_space(room_id, &room.title, &synced, &gone, &c.email).await?;
         self.page(room_id, Some(&c.person_id), role).await
     }
 
@@ -99,11 +101,8 @@ impl IncidentService {
                 .unwrap_or_default(),
             Err(e) => return Err(e.into()),
         };
-        let mut tx = self.begin().await?;
-        let rid = self.directory.upsert_internal(&mut tx, &person).await?;
         let link = NewLink { membership_id: Some(&membership), ..Default::default() };
-        self.spaces.db.link(&mut tx, room_id, rid, link, &c.email).await?;
-        tx.commit().await?;
+        self.spaces.db.add_internal(room_id, &person, link, &c.email).await?;
         self.audit
             .record(
                 AuditRecord::new(&c.actor(), AuditAction::IncidentResponderAdd, AuditResult::Ok)
@@ -129,9 +128,7 @@ impl IncidentService {
                 Err(e) => return Err(e.into()),
             }
         }
-        let mut tx = self.begin().await?;
-        self.spaces.db.unlink(&mut tx, room_id, responder_id).await?;
-        tx.commit().await?;
+        self.spaces.db.unlink(room_id, responder_id).await?;
         self.audit
             .record(AuditRecord::new(&c.actor(), AuditAction::IncidentResponderRemove, AuditResult::Ok).target(room_id).detail(&link.name))
             .await;
@@ -141,11 +138,9 @@ impl IncidentService {
     pub async fn link_external(&self, c: &Commander, room_id: &str, id: i64) -> Result<(), IncidentError> {
         self.spaces.check_responder(&c.person_id).await?;
         let e = self.directory.external(id).await?.ok_or_else(|| IncidentError::NotFound("No such external responder.".into()))?;
-        let mut tx = self.begin().await?;
         let link =
             NewLink { membership_id: None, pre_existing: false, send_sms: e.sms_number.is_some(), send_voice: e.voice_number.is_some() };
-        self.spaces.db.link(&mut tx, room_id, id, link, &c.email).await?;
-        tx.commit().await?;
+        self.spaces.db.link(room_id, id, link, &c.email).await?;
         let detail = format!("external \"{}\": before: not in the space; after: in the space", e.name);
         self.audit
             .record(AuditRecord::new(&c.email, AuditAction::IncidentResponderAdd, AuditResult::Ok).target(room_id).detail(&detail))

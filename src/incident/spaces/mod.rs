@@ -4,9 +4,9 @@
 
 mod members;
 mod responders;
-mod store;
+pub(crate) mod store;
 
-use super::{IncidentConfig, IncidentError, IncidentService, Tx};
+use super::{IncidentConfig, IncidentError, IncidentService};
 use crate::model::incident::{ResponderView, SpacePage, SpaceSummary};
 use crate::model::Role;
 use crate::store::{Store, StoreError};
@@ -117,19 +117,6 @@ impl Spaces {
             return Err(IncidentError::NotFound("This space has not been opened here yet.".into()));
         }
         Ok(())
-    }
-
-    /// The incident is over: the space's name field is emptied with it.
-    pub async fn clear_incident_name(&self, tx: &mut Tx, room_id: &str) -> Result<(), StoreError> {
-        self.db.clear_incident_name(tx, room_id).await
-    }
-
-    pub async fn unlink(&self, tx: &mut Tx, room_id: &str, responder_id: i64) -> Result<(), StoreError> {
-        self.db.unlink(tx, room_id, responder_id).await
-    }
-
-    pub async fn keep_channels_with_numbers(&self, tx: &mut Tx, responder_id: i64, sms: bool, voice: bool) -> Result<(), StoreError> {
-        self.db.keep_channels_with_numbers(tx, responder_id, sms, voice).await
     }
 }
 

@@ -1,17 +1,17 @@
-//! The spaces' SQL: the response spaces opened here (`response_spaces`) and who responds in
-//! each (`space_responders`: membership, pre-existing or added, SMS / voice on or off).
+//! The spaces' tables: the response spaces opened here (`response_spaces`) and who responds in
+//! each (`space_responders`: membership, pre-existing or added, SMS / voice on or off). The SQL
+//! is per backend (`store/sqlite.rs`, `store/postgres.rs`); each step that changes several rows
+//! (a sync, an addition) is one transaction inside its implementation.
 
-use crate::incident::Tx;
-use crate::model::incident::{Channel, SpaceChoice};
-use crate::store::{now_text, Store, StoreError};
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
+use crate::model::incident::{Channel, DirectoryPerson, SpaceChoice};
+use crate::store::{Backend, Store, StoreError};
+use std::sync::Arc;
 
 /// Where the responders' space chosen on the page is kept (a setting: its room id and title).
 const RESPONDERS_SPACE_KEY: &str = "incident.responders_space";
-
-#[derive(Clone)]
-pub struct SpacesStore {
-    store: Store,
-}
 
 /// A responder's place in a space.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -32,32 +32,46 @@ pub struct NewLink<'a> {
     pub send_voice: bool,
 }
 
+/// A Webex member found in the space by a sync.
+#[derive(Debug, Clone)]
+pub struct SyncedMember {
+    pub person: DirectoryPerson,
+    pub membership_id: String,
+    /// Pre-existing when the space was never synced before (everyone there is)…
+    pub pre_existing_if_first: bool,
+    /// …and when it was.
+    pub pre_existing_otherwise: bool,
+}
+
+/// The spaces' rows, one implementation per backend.
+#[async_trait::async_trait]
+pub(crate) trait SpacesRepo: Send + Sync {
+    async fn space_title(&self, room_id: &str) -> Result<Option<(String, String)>, StoreError>;
+    async fn set_incident_name(&self, room_id: &str, name: &str) -> Result<bool, StoreError>;
+    async fn members(&self, room_id: &str) -> Result<Vec<MemberRow>, StoreError>;
+    async fn set_channel(&self, room_id: &str, responder_id: i64, channel: Channel, on: bool) -> Result<(), StoreError>;
+    /// One sync, in one transaction: the space recorded as synced now, every member a responder
+    /// linked to it (a known link keeps all but a new membership id), `gone` unlinked.
+    async fn sync_space(&self, room_id: &str, title: &str, members: &[SyncedMember], gone: &[i64], by: &str) -> Result<(), StoreError>;
+    /// A Webex person made a responder (or refreshed) and linked to the space, in one transaction.
+    async fn add_internal(&self, room_id: &str, person: &DirectoryPerson, link: NewLink<'_>, by: &str) -> Result<(), StoreError>;
+    async fn link(&self, room_id: &str, responder_id: i64, link: NewLink<'_>, by: &str) -> Result<(), StoreError>;
+    async fn unlink(&self, room_id: &str, responder_id: i64) -> Result<(), StoreError>;
+}
+
+#[derive(Clone)]
+pub struct SpacesStore {
+    store: Store,
+    repo: Arc<dyn SpacesRepo>,
+}
+
 impl SpacesStore {
     pub fn new(store: Store) -> Self {
-        Self { store }
-    }
-
-    fn pool(&self) -> &sqlx::SqlitePool {
-        self.store.pool()
-    }
-
-    /// Records the space as synced now; true when it had never been synced.
-    pub async fn ensure_space(&self, tx: &mut Tx, room_id: &str, title: &str) -> Result<bool, StoreError> {
-        let first: bool = sqlx::query_scalar("SELECT synced_at IS NULL FROM response_spaces WHERE room_id = ?")
-            .bind(room_id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .unwrap_or(true);
-        sqlx::query(
-            "INSERT INTO response_spaces (room_id, title, synced_at) VALUES (?, ?, ?)
-             ON CONFLICT(room_id) DO UPDATE SET title = excluded.title, synced_at = excluded.synced_at",
-        )
-        .bind(room_id)
-        .bind(title)
-        .bind(now_text())
-        .execute(&mut **tx)
-        .await?;
-        Ok(first)
+        let repo: Arc<dyn SpacesRepo> = match store.backend() {
+            Backend::Sqlite(pool) => Arc::new(sqlite::SqliteSpaces(pool.clone())),
+            Backend::Postgres(pool) => Arc::new(postgres::PgSpaces(pool.clone())),
+        };
+        Self { store, repo }
     }
 
     /// The responders' space an admin chose, if one did.
@@ -70,80 +84,35 @@ impl SpacesStore {
     }
 
     pub async fn space_title(&self, room_id: &str) -> Result<Option<(String, String)>, StoreError> {
-        Ok(sqlx::query_as("SELECT title, incident_name FROM response_spaces WHERE room_id = ?")
-            .bind(room_id)
-            .fetch_optional(self.pool())
-            .await?)
+        self.repo.space_title(room_id).await
     }
 
     pub async fn set_incident_name(&self, room_id: &str, name: &str) -> Result<bool, StoreError> {
-        let r = sqlx::query("UPDATE response_spaces SET incident_name = ? WHERE room_id = ?")
-            .bind(name)
-            .bind(room_id)
-            .execute(self.pool())
-            .await?;
-        Ok(r.rows_affected() == 1)
-    }
-
-    pub async fn clear_incident_name(&self, tx: &mut Tx, room_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE response_spaces SET incident_name = '' WHERE room_id = ?").bind(room_id).execute(&mut **tx).await?;
-        Ok(())
-    }
-
-    /// Links a responder to a space (if already linked, only a new membership id is kept).
-    pub async fn link(&self, tx: &mut Tx, room_id: &str, responder_id: i64, l: NewLink<'_>, by: &str) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "INSERT INTO space_responders (room_id, responder_id, membership_id, pre_existing, send_sms, send_voice, added_by, added_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(room_id, responder_id) DO UPDATE SET membership_id = COALESCE(excluded.membership_id, space_responders.membership_id)",
-        )
-        .bind(room_id)
-        .bind(responder_id)
-        .bind(l.membership_id)
-        .bind(l.pre_existing)
-        .bind(l.send_sms)
-        .bind(l.send_voice)
-        .bind(by)
-        .bind(now_text())
-        .execute(&mut **tx)
-        .await?;
-        Ok(r.rows_affected() > 0)
-    }
-
-    pub async fn unlink(&self, tx: &mut Tx, room_id: &str, responder_id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM space_responders WHERE room_id = ? AND responder_id = ?")
-            .bind(room_id)
-            .bind(responder_id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        self.repo.set_incident_name(room_id, name).await
     }
 
     pub async fn members(&self, room_id: &str) -> Result<Vec<MemberRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT responder_id, membership_id, pre_existing, send_sms, send_voice FROM space_responders WHERE room_id = ?")
-            .bind(room_id)
-            .fetch_all(self.pool())
-            .await?)
+        self.repo.members(room_id).await
     }
 
     pub async fn set_channel(&self, room_id: &str, responder_id: i64, channel: Channel, on: bool) -> Result<(), StoreError> {
-        let sql = match channel {
-            Channel::Sms => "UPDATE space_responders SET send_sms = ? WHERE room_id = ? AND responder_id = ?",
-            Channel::Voice => "UPDATE space_responders SET send_voice = ? WHERE room_id = ? AND responder_id = ?",
-            Channel::Webex => return Ok(()),
-        };
-        sqlx::query(sql).bind(on).bind(room_id).bind(responder_id).execute(self.pool()).await?;
-        Ok(())
+        self.repo.set_channel(room_id, responder_id, channel, on).await
     }
 
-    /// A channel without a number cannot stay on, in any space.
-    pub async fn keep_channels_with_numbers(&self, tx: &mut Tx, responder_id: i64, sms: bool, voice: bool) -> Result<(), StoreError> {
-        sqlx::query("UPDATE space_responders SET send_sms = send_sms AND ?, send_voice = send_voice AND ? WHERE responder_id = ?")
-            .bind(sms)
-            .bind(voice)
-            .bind(responder_id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+    pub async fn sync_space(&self, room_id: &str, title: &str, members: &[SyncedMember], gone: &[i64], by: &str) -> Result<(), StoreError> {
+        self.repo.sync_space(room_id, title, members, gone, by).await
+    }
+
+    pub async fn add_internal(&self, room_id: &str, person: &DirectoryPerson, link: NewLink<'_>, by: &str) -> Result<(), StoreError> {
+        self.repo.add_internal(room_id, person, link, by).await
+    }
+
+    /// Links a responder to a space (if already linked, only a new membership id is kept).
+    pub async fn link(&self, room_id: &str, responder_id: i64, link: NewLink<'_>, by: &str) -> Result<(), StoreError> {
+        self.repo.link(room_id, responder_id, link, by).await
+    }
+
+    pub async fn unlink(&self, room_id: &str, responder_id: i64) -> Result<(), StoreError> {
+        self.repo.unlink(room_id, responder_id).await
     }
 }
