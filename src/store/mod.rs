@@ -45,7 +45,6 @@ pub const NOT_PORTED_TO_POSTGRES: &[&str] = &[
     "incident lifecycle (incident/lifecycle/store.rs)",
     "incident deliveries (incident/deliveries/store.rs)",
     "incident acknowledgements (incident/acknowledgements/store.rs)",
-    "retention (retention.rs)",
 ];
 
 /// Which database the store talks to; capabilities pick their implementation by it.
