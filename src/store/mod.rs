@@ -37,7 +37,6 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("store/migrat
 /// to start on PostgreSQL while this is not empty, so the server never half-works there; each
 /// later stage of issue 20 ports some and removes them from here.
 pub const NOT_PORTED_TO_POSTGRES: &[&str] = &[
-    "branding (branding/store.rs)",
     "calendar (calendar/store.rs)",
     "Webex grant (webex/grant.rs)",
     "incident directory (incident/directory/store.rs)",
