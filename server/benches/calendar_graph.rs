@@ -18,8 +18,15 @@ use switchboard::sim::cms::{SimCms, SimConfig};
 use switchboard::sim::graph::{GraphSimConfig, SimGraph};
 use time::OffsetDateTime;
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+/// `BENCH_SMOKE=1` (or `--smoke`): the test command's run, every path at a size
+/// that takes a second or two, so the benchmark cannot break unnoticed. Its figures mean nothing.
+fn smoke() -> bool {
+    std::env::var_os("BENCH_SMOKE").is_some_and(|v| v != "0") || std::env::args().any(|a| a == "--smoke")
+}
+
+/// A size from the environment, else the full run's or the smoke run's default.
+fn env(name: &str, full: usize, smoke_size: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(if smoke() { smoke_size } else { full })
 }
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
@@ -70,6 +77,8 @@ async fn start(n: usize, notifications: bool, poll_seconds: u64) -> Run {
         vec![CmsNodeConfig { name: "cb1".into(), url: cms.url(0), username: None, password: None, ca_file: None, insecure: false }];
     let c = &mut cfg.calendar;
     c.enabled = true;
+    // Meeting passcodes are sealed at rest: the calendar refuses to start without a key.
+    c.secrets_key = Some(Secret(switchboard::secret::SecretBox::generate_key()));
     c.join.sip_domain = "example.com".into();
     c.mail_domain = "cloud.example.com".into();
     c.web_app_url = "https://join.example.com".into();
@@ -154,8 +163,11 @@ async fn stop(r: Run) {
 
 #[tokio::main]
 async fn main() {
+    if smoke() {
+        println!("(smoke run: every path at a tiny size; the figures only show that it runs)");
+    }
     let (n, meetings, seconds, poll) =
-        (env("BENCH_MAILBOXES", 500), env("BENCH_MEETINGS", 200), env("BENCH_SECONDS", 40), env("BENCH_POLL_SECONDS", 60));
+        (env("BENCH_MAILBOXES", 500, 10), env("BENCH_MEETINGS", 200, 5), env("BENCH_SECONDS", 40, 1), env("BENCH_POLL_SECONDS", 60, 5));
     println!("Calendar over Graph: {n} mailboxes in the Graph simulator, {meetings} @cms meetings created over {seconds} s");
 
     let t = Instant::now();

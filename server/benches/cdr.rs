@@ -200,9 +200,28 @@ async fn check_answers(server: &Server) {
     assert!(metrics.contains("switchboard_cdr_records_total 50"), "the 50 records were stored: {metrics}");
 }
 
+/// `BENCH_SMOKE=1` (or `--smoke`): the test command's run, every part at a size
+/// that takes a few seconds, so the benchmark cannot break unnoticed. Its figures mean nothing.
+/// (Not a `SWITCHBOARD_` name: the server started here would read it as configuration.)
+fn smoke() -> bool {
+    std::env::var_os("BENCH_SMOKE").is_some_and(|v| v != "0") || std::env::args().any(|a| a == "--smoke")
+}
+
+/// The full run's size, or the smoke run's.
+fn size(full: usize, smoke_size: usize) -> usize {
+    if smoke() {
+        smoke_size
+    } else {
+        full
+    }
+}
+
 #[tokio::main]
 async fn main() {
-    let n_records: usize = std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    if smoke() {
+        println!("(smoke run: every part at a tiny size; the figures only show that it runs)");
+    }
+    let n_records: usize = std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(size(200_000, 1_000));
     throughput(n_records / 50).await;
     memory_with_live_legs().await;
     banner_latency().await;
@@ -253,11 +272,12 @@ async fn throughput(n_batches: usize) {
 
 /// Part 3, memory with 5,000 live legs (fresh process): 200 calls x 25 connected legs.
 async fn memory_with_live_legs() {
+    let calls = size(200, 4) as u64;
     let server = start_server("").await;
     let (before, _) = server.peak_rss_mb();
     let mut live = Vec::new();
     let mut idx = 0u64;
-    for call in 0..200 {
+    for call in 0..calls {
         let mut recs = vec![];
         idx += 1;
         let m = gid(0xaa, call, 0);
@@ -274,7 +294,7 @@ async fn memory_with_live_legs() {
     check_answers(&server).await;
     ingest(&server, live, 1).await;
     let (peak, rss) = server.peak_rss_mb();
-    println!("Memory with 5,000 live legs: peak {peak:.1} MB, now {rss:.1} MB (at start {before:.1} MB; target <= 150 MB)");
+    println!("Memory with {} live legs: peak {peak:.1} MB, now {rss:.1} MB (at start {before:.1} MB; target <= 150 MB)", calls * 25);
     drop(server);
 }
 
@@ -313,9 +333,9 @@ async fn banner_latency() {
             }
         }
     });
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_millis(size(2000, 300) as u64)).await;
     let mut latencies = Vec::new();
-    for i in 0..150 {
+    for i in 0..size(150, 5) {
         let call = sim.cluster.start_call(0, None, Some(&format!("Probe {i}"))).unwrap();
         tokio::time::sleep(Duration::from_millis(30)).await;
         let t0 = sim.node(0).clock_us();

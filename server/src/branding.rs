@@ -3,15 +3,16 @@
 //! text, and a log line per request for the page. Also the operators' upload endpoint, which
 //! needs a session and the operator role. Paths never reach a filesystem: names become keys.
 
+use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 use app::error::AppError;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::{Multipart, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 use switchboard::branding::{
     BrandingError, BrandingService, FileKind, Lookup, ResourceName, Served, ServedRequest, TemplateKey, TenantName,
@@ -41,90 +42,76 @@ pub fn manage_routes() -> Router<AppState> {
     Router::new().route("/api/branding/{tenant}/upload", post(upload))
 }
 
+// The handlers take the request itself last rather than `HeaderMap` and `Method` extractors,
+// which would copy the headers on every request; its head is kept (the body is not `Sync`).
+
 async fn invite(
     State(svc): State<BrandingService>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    headers: HeaderMap,
+    client: ClientAddr,
     Path(tenant): Path<String>,
     Query(query): Query<Vec<(String, String)>>,
+    req: Request,
 ) -> Response {
+    let (req, _) = req.into_parts();
     // CMS sends `?language=xx_YY`; a missing, repeated or malformed one means the default.
     let language = query.into_iter().find(|(k, _)| k == "language").map(|(_, v)| v);
-    let log_name = language.clone().unwrap_or_default();
     let result = match TenantName::parse(&tenant) {
         Ok(t) => svc.template(&t, language.as_deref()).await,
         Err(e) => Err(e.into()),
     };
-    answer(&svc, &headers, method, peer, tenant, FileKind::Template, log_name, result)
+    answer(&svc, &req, client, tenant, FileKind::Template, language.unwrap_or_default(), result)
 }
 
 async fn call_file(
     State(svc): State<BrandingService>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    headers: HeaderMap,
+    client: ClientAddr,
     Path((tenant, file)): Path<(String, String)>,
+    req: Request,
 ) -> Response {
-    resource(&svc, peer, method, &headers, tenant, FileKind::Call, file).await
+    resource(&svc, client, req.into_parts().0, tenant, FileKind::Call, file).await
 }
 
 async fn ivr_file(
     State(svc): State<BrandingService>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    headers: HeaderMap,
+    client: ClientAddr,
     Path((tenant, file)): Path<(String, String)>,
+    req: Request,
 ) -> Response {
-    resource(&svc, peer, method, &headers, tenant, FileKind::Ivr, file).await
+    resource(&svc, client, req.into_parts().0, tenant, FileKind::Ivr, file).await
 }
 
-async fn resource(
-    svc: &BrandingService,
-    peer: SocketAddr,
-    method: Method,
-    headers: &HeaderMap,
-    tenant: String,
-    kind: FileKind,
-    file: String,
-) -> Response {
+async fn resource(svc: &BrandingService, client: ClientAddr, req: Parts, tenant: String, kind: FileKind, file: String) -> Response {
     let result = async {
         let t = TenantName::parse(&tenant)?;
         let name = ResourceName::parse(&file)?;
         svc.resource(&t, kind, &name).await
     }
     .await;
-    answer(svc, headers, method, peer, tenant, kind, file, result)
+    answer(svc, &req, client, tenant, kind, file, result)
 }
 
-async fn webapp_archive(
-    State(svc): State<BrandingService>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-) -> Response {
+async fn webapp_archive(State(svc): State<BrandingService>, client: ClientAddr, Path(tenant): Path<String>, req: Request) -> Response {
+    let (req, _) = req.into_parts();
     let result = match TenantName::parse(&tenant) {
         Ok(t) => svc.webapp_archive(&t).await,
         Err(e) => Err(e.into()),
     };
-    answer(&svc, &headers, method, peer, tenant, FileKind::WebappArchive, "webapp.zip".into(), result)
+    answer(&svc, &req, client, tenant, FileKind::WebappArchive, "webapp.zip".into(), result)
 }
 
-/// Turns a lookup into the HTTP answer and logs the request.
-#[allow(clippy::too_many_arguments)]
+/// Turns a lookup into the HTTP answer and logs the request (with the client as `client_addr`
+/// decided it: behind a trusted proxy, the address the proxy names, not the proxy).
 fn answer(
     svc: &BrandingService,
-    headers: &HeaderMap,
-    method: Method,
-    peer: SocketAddr,
+    req: &Parts,
+    client: ClientAddr,
     tenant: String,
     kind: FileKind,
     name: String,
     result: Result<Lookup, BrandingError>,
 ) -> Response {
     let (res, served) = match result {
-        Ok(Lookup::Found(s)) => (respond(headers, &s), s.served.clone()),
+        Ok(Lookup::Found(s)) => (respond(&req.headers, &s), s.served.clone()),
         Ok(Lookup::Missing) => (not_found(&format!("{tenant} has no {} '{name}'", kind.label())), None),
         Ok(Lookup::UnknownTenant) => (not_found(&format!("there is no tenant '{tenant}'")), None),
         Err(e) => {
@@ -137,10 +124,10 @@ fn answer(
         tenant,
         kind,
         name,
-        method: method.to_string(),
+        method: req.method.to_string(),
         status: res.status().as_u16(),
         served,
-        remote: Some(peer.ip().to_string()),
+        remote: Some(client.to_string()),
     });
     res
 }
@@ -161,45 +148,90 @@ fn not_found(msg: &str) -> Response {
     plain(StatusCode::NOT_FOUND, CACHE_MISSING, msg.to_string())
 }
 
-/// 200 with the body (gzipped when asked for and worth it), or 304 when the client's copy is current.
+/// 200 with the body (gzipped when asked for and worth it), or 304 when the client's copy is
+/// current. Every header comes ready-made from the file's [`Prepared`] answer; only the choice
+/// between them is made per request.
 fn respond(req: &HeaderMap, s: &Served) -> Response {
-    let gz = s.gzip.as_ref().filter(|_| accepts_gzip(req));
-    let (body, etag) = match gz {
-        Some(g) => (g.clone(), &s.etag_gzip),
-        None => (s.body.clone(), &s.etag),
-    };
-    let last_modified = httpdate::fmt_http_date(s.last_modified);
-    let fresh = match req.get(header::IF_NONE_MATCH) {
-        Some(inm) => etag_matches(inm, etag),
-        None => req
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok())
-            .is_some_and(|since| whole_seconds(s.last_modified) <= since),
-    };
-    let mut b = Response::builder()
-        .header(header::ETAG, etag.as_str())
-        .header(header::LAST_MODIFIED, last_modified)
-        .header(header::CACHE_CONTROL, CACHE_FOUND);
-    if s.gzip.is_some() {
-        b = b.header(header::VARY, "accept-encoding");
+    match s.prepared.get_or_init(|| Box::new(Prepared::of(s))).downcast_ref::<Prepared>() {
+        Some(p) => p.answer(req),
+        // Something else in the slot cannot happen (only this module fills it); still answer.
+        None => Prepared::of(s).answer(req),
     }
-    let res = if fresh {
-        b.status(StatusCode::NOT_MODIFIED).body(Body::empty())
-    } else {
-        if gz.is_some() {
-            b = b.header(header::CONTENT_ENCODING, "gzip");
-        }
-        b.status(StatusCode::OK)
-            .header(header::CONTENT_TYPE, s.content_type.as_str())
-            .header(header::CONTENT_LENGTH, body.len())
-            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-            .body(Body::from(body))
-    };
-    res.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "could not build a branding response");
-        StatusCode::INTERNAL_SERVER_ERROR.into_response()
-    })
+}
+
+/// A branding file's answers, built once per change of the file (the cache rebuilds `Served`
+/// then) and kept in `Served::prepared`: the body as shared bytes, and the complete header set
+/// of each answer, security headers included (the layer in `ops` then finds them in place).
+struct Prepared {
+    identity: Variant,
+    gzip: Option<Variant>,
+    /// `Last-Modified` at the whole second HTTP dates have, for `If-Modified-Since`.
+    modified: SystemTime,
+}
+
+/// One encoding of the file: its body, its ETag, and the headers of a 200 and of a 304.
+struct Variant {
+    body: axum::body::Bytes,
+    etag: String,
+    ok: HeaderMap,
+    not_modified: HeaderMap,
+}
+
+impl Prepared {
+    fn of(s: &Served) -> Self {
+        let modified = whole_seconds(s.last_modified);
+        let last_modified = HeaderValue::from_str(&httpdate::fmt_http_date(modified)).ok();
+        let content_type = HeaderValue::from_str(&s.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+        let variant = |body: &axum::body::Bytes, etag: &str, gzip: bool| {
+            let mut common = HeaderMap::with_capacity(12);
+            if let Ok(v) = HeaderValue::from_str(etag) {
+                common.insert(header::ETAG, v);
+            }
+            if let Some(v) = &last_modified {
+                common.insert(header::LAST_MODIFIED, v.clone());
+            }
+            common.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_FOUND));
+            if s.gzip.is_some() {
+                common.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            }
+            for (name, value) in crate::ops::static_security_headers() {
+                common.insert(name, value);
+            }
+            let not_modified = common.clone();
+            let mut ok = common;
+            if gzip {
+                ok.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            ok.insert(header::CONTENT_TYPE, content_type.clone());
+            ok.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+            Variant { body: body.clone(), etag: etag.to_string(), ok, not_modified }
+        };
+        Prepared { identity: variant(&s.body, &s.etag, false), gzip: s.gzip.as_ref().map(|g| variant(g, &s.etag_gzip, true)), modified }
+    }
+
+    fn answer(&self, req: &HeaderMap) -> Response {
+        let v = match &self.gzip {
+            Some(g) if accepts_gzip(req) => g,
+            _ => &self.identity,
+        };
+        let fresh = match req.get(header::IF_NONE_MATCH) {
+            Some(inm) => etag_matches(inm, &v.etag),
+            None => req
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| httpdate::parse_http_date(v).ok())
+                .is_some_and(|since| self.modified <= since),
+        };
+        let (status, headers, body) = if fresh {
+            (StatusCode::NOT_MODIFIED, v.not_modified.clone(), Body::empty())
+        } else {
+            (StatusCode::OK, v.ok.clone(), Body::from(v.body.clone()))
+        };
+        let mut res = Response::new(body);
+        *res.status_mut() = status;
+        *res.headers_mut() = headers;
+        res
+    }
 }
 
 /// HTTP dates have whole seconds; compare at that precision or a fresh copy would look stale.

@@ -44,6 +44,11 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ServeLimits, s
             },
             _ = &mut shutdown => break,
         };
+        // Each answer goes out whole at once: without this, the last part of a large file can
+        // wait on Nagle for the client's delayed ACK (nginx sets it for keep-alive too).
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "could not set TCP_NODELAY");
+        }
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));

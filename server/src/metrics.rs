@@ -119,7 +119,9 @@ fn method_label(m: &axum::http::Method) -> &'static str {
     }
 }
 
-pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+/// Counts and times every request. The state is an `Arc`: the middleware clones it per request,
+/// and `Metrics` itself is a dozen handles.
+pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let method = method_label(req.method()).to_string();
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| {
         if req.uri().path().starts_with("/pkg/") {

@@ -1,10 +1,12 @@
 //! Operational endpoints and request tracing.
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use switchboard::status::StatusService;
+use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
 
 /// 200 when the database answers and every background worker is alive; 503 naming what is not.
@@ -28,19 +30,54 @@ pub async fn healthz(State(status): State<Arc<StatusService>>) -> impl IntoRespo
 /// with the response's script nonce (`app::api::ssr::page_policy`); anything else (the
 /// acknowledgement and problem pages, JSON, files for CMS) gets this one, which runs no script.
 pub fn security_headers<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
-    use axum::http::{header, HeaderValue};
     use tower_http::set_header::SetResponseHeaderLayer;
-    router
-        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(FALLBACK_POLICY)))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        // Full referrer inside the site only: acknowledgement links carry a token in the path.
-        // (Not `no-referrer`: browsers would then send `Origin: null` on our own form posts.)
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+    let [csp, nosniff, referrer, frame] = static_security_headers();
+    // One stack, applied once: each `Router::layer` call boxes every route again, and each box
+    // is cloned on every request.
+    router.layer(
+        tower::ServiceBuilder::new()
+            .layer(SetResponseHeaderLayer::overriding(frame.0, frame.1))
+            .layer(SetResponseHeaderLayer::overriding(referrer.0, referrer.1))
+            .layer(SetResponseHeaderLayer::overriding(nosniff.0, nosniff.1))
+            .layer(SetResponseHeaderLayer::if_not_present(csp.0, csp.1)),
+    )
+}
+
+/// The security headers with fixed values, for the layer above and for answers prepared ahead
+/// (the branding files): the fallback policy, no sniffing, full referrer inside the site only
+/// (acknowledgement links carry a token in the path; not `no-referrer`: browsers would then
+/// send `Origin: null` on our own form posts), no framing.
+pub fn static_security_headers() -> [(HeaderName, HeaderValue); 4] {
+    [
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(FALLBACK_POLICY)),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    ]
 }
 
 pub const FALLBACK_POLICY: &str =
     "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Request ids in UUID form: a random half drawn once per process and a counter as the other.
+/// As unique as a random UUID per request (`MakeRequestUuid`), without asking the kernel for
+/// randomness on every request; an id is a name for log lines, not a secret.
+#[derive(Clone)]
+pub struct RequestIds(Arc<(u64, AtomicU64)>);
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        Self(Arc::new((rand::random(), AtomicU64::new(0))))
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.0 .1.fetch_add(1, Ordering::Relaxed);
+        let id = uuid::Uuid::from_u64_pair(self.0 .0, n);
+        HeaderValue::from_str(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer())).ok().map(RequestId::new)
+    }
+}
 
 /// One span per request, carrying the request id so every log line of a request can be found.
 pub fn request_span(req: &Request) -> Span {
@@ -60,6 +97,17 @@ pub fn loggable_path(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_distinct_uuids() {
+        let mut ids = RequestIds::default();
+        let req = axum::http::Request::new(());
+        let a = ids.make_request_id(&req).unwrap();
+        let b = ids.clone().make_request_id(&req).unwrap();
+        let (a, b) = (a.header_value().to_str().unwrap(), b.header_value().to_str().unwrap());
+        assert_ne!(a, b, "a clone shares the counter");
+        assert!(uuid::Uuid::parse_str(a).is_ok(), "{a}");
+    }
 
     #[test]
     fn acknowledgement_tokens_never_reach_the_request_log() {

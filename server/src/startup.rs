@@ -23,7 +23,7 @@ use switchboard::store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -259,13 +259,18 @@ fn build_router(
         sign_in.merge(protected).layer(sessions).layer(axum::middleware::from_fn_with_state(origins, auth::same_origin_only));
 
     let site = public.merge(with_session).fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
-    ops::security_headers(site)
-        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
-        .layer(axum::middleware::from_fn_with_state(limits.clients.clone(), crate::client_addr::resolve))
-        .layer(DefaultBodyLimit::max(limits.max_body))
-        .layer(RequestBodyLimitLayer::new(limits.max_body))
-        .layer(PropagateRequestIdLayer::x_request_id())
+    // Outermost first. One stack applied once rather than a `Router::layer` call each: every
+    // such call boxes each route again, and every box is cloned per request (a tenth of the
+    // branding host's CPU, issue 23).
+    let stack = tower::ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(ops::RequestIds::default()))
         .layer(TraceLayer::new_for_http().make_span_with(ops::request_span))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(RequestBodyLimitLayer::new(limits.max_body))
+        // Back to axum's body type for the layers below (the limit above still applies).
+        .map_request(|req: axum::http::Request<_>| req.map(axum::body::Body::new))
+        .layer(DefaultBodyLimit::max(limits.max_body))
+        .layer(axum::middleware::from_fn_with_state(limits.clients.clone(), crate::client_addr::resolve))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(state.metrics.clone()), metrics::track));
+    ops::security_headers(site).layer(stack).with_state(state)
 }

@@ -18,8 +18,15 @@ use switchboard::store::Store;
 use switchboard::workers::{WorkerSpec, Workers};
 use time::OffsetDateTime;
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+/// `BENCH_SMOKE=1` (or `--smoke`): the test command's run, every path at a size
+/// that takes a second or two, so the benchmark cannot break unnoticed. Its figures mean nothing.
+fn smoke() -> bool {
+    std::env::var_os("BENCH_SMOKE").is_some_and(|v| v != "0") || std::env::args().any(|a| a == "--smoke")
+}
+
+/// A size from the environment, else the full run's or the smoke run's default.
+fn env(name: &str, full: usize, smoke_size: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(if smoke() { smoke_size } else { full })
 }
 
 fn rss_mb() -> f64 {
@@ -119,8 +126,11 @@ async fn drive(w: &World, meetings: usize, seconds: usize, limit: Duration) -> V
 
 #[tokio::main]
 async fn main() {
+    if smoke() {
+        println!("(smoke run: every path at a tiny size; the figures only show that it runs)");
+    }
     let (n, meetings, seconds, poll) =
-        (env("BENCH_MAILBOXES", 2000), env("BENCH_MEETINGS", 500), env("BENCH_SECONDS", 60), env("BENCH_POLL_SECONDS", 60));
+        (env("BENCH_MAILBOXES", 2000, 20), env("BENCH_MEETINGS", 500, 5), env("BENCH_SECONDS", 60, 1), env("BENCH_POLL_SECONDS", 60, 1));
     println!("Calendar: {n} mailboxes in the EWS simulator, {meetings} @cms meetings created over {seconds} s");
 
     // Switchboard: streaming notifications.

@@ -9,14 +9,24 @@ use switchboard::cms::model::{CallLeg, CallLegSummary, CallSummary};
 use switchboard::cms::{CmsNode, NodeConfig};
 use switchboard::sim::cms::{Scenario, SimCms, SimConfig};
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+/// `BENCH_SMOKE=1` (or `--smoke`): the test command's run, every path at a size
+/// that takes a second or two, so the benchmark cannot break unnoticed. Its figures mean nothing.
+fn smoke() -> bool {
+    std::env::var_os("BENCH_SMOKE").is_some_and(|v| v != "0") || std::env::args().any(|a| a == "--smoke")
+}
+
+/// A size from the environment, else the full run's or the smoke run's default.
+fn env(name: &str, full: usize, smoke_size: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(if smoke() { smoke_size } else { full })
 }
 
 #[tokio::main]
 async fn main() {
+    if smoke() {
+        println!("(smoke run: every path at a tiny size; the figures only show that it runs)");
+    }
     let (calls, legs, latency, conc) =
-        (env("BENCH_CALLS", 200), env("BENCH_LEGS", 25), env("BENCH_LATENCY_MS", 20), env("BENCH_CONCURRENCY", 32));
+        (env("BENCH_CALLS", 200, 10), env("BENCH_LEGS", 25, 5), env("BENCH_LATENCY_MS", 20, 2), env("BENCH_CONCURRENCY", 32, 8));
     let cfg = SimConfig { username: "bench".into(), password: "bench-pass".into(), ..SimConfig::default() };
     let sim = SimCms::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap();
     Scenario::populate(&sim.cluster, 0, calls, legs);

@@ -17,8 +17,15 @@ use switchboard::webex::oauth::OAuthConfig;
 use switchboard::webex::{LoginKind, SecretBox};
 use switchboard::workers::WorkerSpec;
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+/// `BENCH_SMOKE=1` (or `--smoke`): the test command's run, every path at a size
+/// that takes a second or two, so the benchmark cannot break unnoticed. Its figures mean nothing.
+fn smoke() -> bool {
+    std::env::var_os("BENCH_SMOKE").is_some_and(|v| v != "0") || std::env::args().any(|a| a == "--smoke")
+}
+
+/// A size from the environment, else the full run's or the smoke run's default.
+fn env(name: &str, full: usize, smoke_size: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(if smoke() { smoke_size } else { full })
 }
 
 struct Run {
@@ -186,12 +193,15 @@ async fn run(load: Load) -> Run {
 
 #[tokio::main]
 async fn main() {
+    if smoke() {
+        println!("(smoke run: every path at a tiny size; the figures only show that it runs)");
+    }
     let (n, sms, voice, latency, conc) = (
-        env("BENCH_RESPONDERS", 200),
-        env("BENCH_SMS", 150),
-        env("BENCH_VOICE", 100),
-        env("BENCH_LATENCY_MS", 50) as u64,
-        env("BENCH_CONCURRENCY", 32),
+        env("BENCH_RESPONDERS", 200, 10),
+        env("BENCH_SMS", 150, 6),
+        env("BENCH_VOICE", 100, 4),
+        env("BENCH_LATENCY_MS", 50, 5) as u64,
+        env("BENCH_CONCURRENCY", 32, 8),
     );
     println!(
         "Incident start: {n} responders ({n} Webex messages, {sms} SMS, {voice} voice calls), {latency} ms per request, 5 % answered 429"

@@ -15,8 +15,15 @@ use switchboard::model::{AdmitTarget, LobbyMeeting};
 use switchboard::sim::cms::{Scenario, SimCms, SimConfig};
 use switchboard::store::Store;
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+/// `BENCH_SMOKE=1` (or `--smoke`): the test command's run, every path at a size
+/// that takes a second or two, so the benchmark cannot break unnoticed. Its figures mean nothing.
+fn smoke() -> bool {
+    std::env::var_os("BENCH_SMOKE").is_some_and(|v| v != "0") || std::env::args().any(|a| a == "--smoke")
+}
+
+/// A size from the environment, else the full run's or the smoke run's default.
+fn env(name: &str, full: usize, smoke_size: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(if smoke() { smoke_size } else { full })
 }
 
 /// The run's size, from the environment.
@@ -31,11 +38,11 @@ struct Settings {
 impl Settings {
     fn from_env() -> Self {
         Self {
-            calls: env("BENCH_CALLS", 200),
-            legs: env("BENCH_LEGS", 25),
-            n_admit: env("BENCH_ADMIT", 200),
-            latency: env("BENCH_LATENCY_MS", 20),
-            conc: env("BENCH_CONCURRENCY", 128),
+            calls: env("BENCH_CALLS", 200, 10),
+            legs: env("BENCH_LEGS", 25, 6),
+            n_admit: env("BENCH_ADMIT", 200, 5),
+            latency: env("BENCH_LATENCY_MS", 20, 2),
+            conc: env("BENCH_CONCURRENCY", 128, 16),
         }
     }
 }
@@ -146,6 +153,9 @@ async fn admit_one_at_a_time(node: &CmsNode, targets: &[AdmitTarget]) -> Duratio
 
 #[tokio::main]
 async fn main() {
+    if smoke() {
+        println!("(smoke run: every path at a tiny size; the figures only show that it runs)");
+    }
     let s = Settings::from_env();
     let b = set_up(&s).await;
     let (calls, legs, n_admit, latency, conc) = (s.calls, s.legs, s.n_admit, s.latency, s.conc);

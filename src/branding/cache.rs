@@ -5,9 +5,10 @@
 use super::names::{FileKind, MediaKind};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
+use std::any::Any;
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 /// Cached answers (including "not there") beyond this many are dropped wholesale, so requests for
@@ -15,7 +16,6 @@ use std::time::SystemTime;
 pub(super) const MAX_CACHE_ENTRIES: usize = 20_000;
 
 /// A body ready to send, with the validators HTTP caching needs, computed once per change.
-#[derive(Debug)]
 pub struct Served {
     pub body: Bytes,
     /// Gzipped body, for text worth compressing.
@@ -27,6 +27,23 @@ pub struct Served {
     pub last_modified: SystemTime,
     /// For templates: which template answered ("en_US", "es", "default").
     pub served: Option<String>,
+    /// What the HTTP side derives from this body once (its ready-made response headers), kept
+    /// with it so that it is built once per change instead of once per request. Opaque here:
+    /// the domain knows nothing of HTTP types.
+    pub prepared: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Served")
+            .field("bytes", &self.body.len())
+            .field("gzip_bytes", &self.gzip.as_ref().map(Bytes::len))
+            .field("content_type", &self.content_type)
+            .field("etag", &self.etag)
+            .field("last_modified", &self.last_modified)
+            .field("served", &self.served)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Served {
@@ -48,6 +65,7 @@ impl Served {
             etag_gzip: format!("\"{tag}-gz\""),
             last_modified: SystemTime::from(updated_at),
             served,
+            prepared: OnceLock::new(),
         }
     }
 }

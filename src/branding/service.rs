@@ -435,6 +435,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn served_requests_are_counted_into_one_row_and_every_miss_keeps_its_own() {
+        let (svc, _store, _dir, _w) = service().await;
+        let req = |name: &str, status: u16, served: Option<&str>| ServedRequest {
+            tenant: "acme".into(),
+            kind: FileKind::Template,
+            name: name.into(),
+            method: "GET".into(),
+            status,
+            served: served.map(str::to_string),
+            remote: Some("192.0.2.1".into()),
+        };
+        for _ in 0..1_000 {
+            svc.log(req("en_US", 200, Some("en_US")));
+        }
+        for _ in 0..300 {
+            svc.log(req("da_DK", 200, Some("default")));
+        }
+        for _ in 0..3 {
+            svc.log(req("fr_FR", 404, None));
+        }
+        let o = svc.tenant_overview("acme", "http://sb.example/", true).await.unwrap();
+        let mut rows: Vec<(&str, u16, i64)> = o.recent.iter().map(|r| (r.name.as_str(), r.status, r.count)).collect();
+        rows.sort();
+        assert_eq!(
+            rows,
+            vec![("da_DK", 200, 300), ("en_US", 200, 1_000), ("fr_FR", 404, 1), ("fr_FR", 404, 1), ("fr_FR", 404, 1)],
+            "served: one row with its count; misses: a row each"
+        );
+        let missing: Vec<(&str, i64)> = o.missing.iter().map(|m| (m.name.as_str(), m.count)).collect();
+        assert_eq!(missing, vec![("da_DK", 300), ("fr_FR", 3)], "the fallback and the 404s, each request counted");
+        // Counts start again after a write: the next burst is a row of its own.
+        svc.log(req("en_US", 200, Some("en_US")));
+        let o = svc.tenant_overview("acme", "http://sb.example/", true).await.unwrap();
+        assert_eq!((o.recent[0].name.as_str(), o.recent[0].count), ("en_US", 1));
+    }
+
+    #[tokio::test]
     async fn logged_requests_reach_the_overview_after_a_flush() {
         let (svc, _store, _dir, _w) = service().await;
         svc.log(ServedRequest {

@@ -42,6 +42,8 @@ pub struct BrandingRequestRow {
     pub status: u16,
     pub served: Option<String>,
     pub remote: Option<String>,
+    /// How many identical requests this row stands for (served ones are counted, not repeated).
+    pub count: i64,
 }
 
 /// The branding tables, one implementation per backend.
@@ -221,19 +223,21 @@ mod tests {
                 status,
                 served: served.map(str::to_string),
                 remote: Some("127.0.0.1".into()),
+                count: 1,
             };
             let rows = vec![
                 row("call", "locked_you_are_waiting.wav", 404, None),
                 row("call", "locked_you_are_waiting.wav", 404, None),
-                row("template", "da_DK", 200, Some("default")),
+                BrandingRequestRow { count: 3, ..row("template", "da_DK", 200, Some("default")) },
                 row("template", "en_US", 200, Some("en_US")),
                 row("call", "welcome.wav", 200, None),
             ];
             store.log_requests(&rows).await.unwrap();
             let missing = store.missing_requests("acme", 10).await.unwrap();
             assert_eq!(missing.len(), 2, "{missing:?}");
-            assert_eq!((missing[0].name.as_str(), missing[0].count), ("locked_you_are_waiting.wav", 2));
-            assert_eq!((missing[1].name.as_str(), missing[1].served.as_deref()), ("da_DK", Some("default")));
+            assert_eq!((missing[1].name.as_str(), missing[1].count), ("locked_you_are_waiting.wav", 2));
+            assert_eq!((missing[0].name.as_str(), missing[0].count), ("da_DK", 3), "a counted row counts as many");
+            assert_eq!(missing[0].served.as_deref(), Some("default"));
             let recent = store.recent_requests("acme", 2).await.unwrap();
             assert_eq!(recent[0].name, "welcome.wav");
             assert_eq!(store.prune_requests(2).await.unwrap(), 3);

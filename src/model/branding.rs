@@ -113,6 +113,9 @@ pub struct CmsRequest {
     /// For templates: which one answered ("es", "default"), so fallbacks are visible.
     pub served: Option<String>,
     pub remote: Option<String>,
+    /// How many identical requests this stands for, the last at `at` (served requests are
+    /// counted per round of the log writer rather than kept a row each).
+    pub count: i64,
 }
 
 /// Something CMS asked for that the tenant does not have (404, or a template answered by a fallback).

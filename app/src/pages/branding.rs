@@ -357,7 +357,8 @@ fn RequestsCard(b: TenantBranding) -> impl IntoView {
                             <tr>
                                 <td><LocalTime at=r.at/></td>
                                 <td>{r.remote.unwrap_or_default()}</td>
-                                <td>{format!("{} {}", r.method, r.kind)}</td>
+                                // Served requests are counted: one row for a burst of the same fetch.
+                                <td>{if r.count > 1 { format!("{} {} ×{}", r.method, r.kind, r.count) } else { format!("{} {}", r.method, r.kind) }}</td>
                                 <td>{r.name}</td>
                                 <td class=class>{r.status}</td>
                                 <td>{r.served.unwrap_or_default()}</td>

@@ -143,6 +143,49 @@ async fn files_are_served_with_type_length_validators_and_head_and_304() {
     app.stop().await;
 }
 
+/// The answers CMS gets are prepared once per file; they must still say everything an answer
+/// built per request said: the security headers, a request id of their own, the validators.
+#[tokio::test]
+async fn cms_answers_carry_every_security_header_and_their_own_request_id_on_hits_304s_gzip_and_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let c = operator(&app).await;
+    let template = format!("Subject: %name%\n{}", "Join with %uri% from any video system.\n".repeat(20));
+    upload(&app, &c, "template", "invitation_template.txt", template.into_bytes(), &[]).await;
+    upload(&app, &c, "call", "welcome.wav", wav(8_000, 1, 100), &[]).await;
+    let invite = app.url("/invites/acme?language=en_US");
+    let etag = cms().get(&invite).send().await.unwrap().headers()["etag"].to_str().unwrap().to_string();
+    let answers = [
+        (cms().get(&invite), 200),
+        (cms().get(&invite).header("accept-encoding", "gzip"), 200),
+        (cms().get(&invite).header("if-none-match", &etag), 304),
+        (cms().head(app.url("/branding/acme/call/welcome.wav")), 200),
+        (cms().get(app.url("/branding/acme/call/welcome.wav")), 200),
+        (cms().get(app.url("/branding/acme/call/timeout.wav")), 404),
+        (cms().get(app.url("/branding/nobody/call/welcome.wav")), 404),
+        (cms().get(app.url("/branding/acme/call/no-extension")), 400),
+    ];
+    let mut ids = std::collections::HashSet::new();
+    for (i, (req, status)) in answers.into_iter().enumerate() {
+        let res = req.send().await.unwrap();
+        let h = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        assert_eq!(res.status(), status, "answer {i}");
+        assert_eq!(h("content-security-policy"), server::ops::FALLBACK_POLICY, "answer {i}");
+        assert_eq!(h("x-content-type-options"), "nosniff", "answer {i}");
+        assert_eq!(h("referrer-policy"), "same-origin", "answer {i}");
+        assert_eq!(h("x-frame-options"), "DENY", "answer {i}");
+        assert!(ids.insert(h("x-request-id")) && !h("x-request-id").is_empty(), "answer {i}: an id of its own");
+        if status != 404 && status != 400 {
+            assert!(h("etag").starts_with('"') && !h("last-modified").is_empty(), "answer {i}");
+            assert_eq!(h("cache-control"), "public, max-age=60", "answer {i}");
+        }
+        if i == 1 {
+            assert_eq!((h("content-encoding").as_str(), h("vary").as_str()), ("gzip", "accept-encoding"));
+        }
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn replacing_a_file_changes_its_etag_and_old_copies_are_refetched() {
     let dir = tempfile::tempdir().unwrap();

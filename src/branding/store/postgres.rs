@@ -120,8 +120,8 @@ impl BrandingRepo for PgBranding {
         let now = OffsetDateTime::now_utc();
         let at: Vec<OffsetDateTime> = rows.iter().map(|r| OffsetDateTime::parse(&r.at, &Rfc3339).unwrap_or(now)).collect();
         sqlx::query(
-            "INSERT INTO branding_requests (at, tenant, kind, name, method, status, served, remote)
-             SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])",
+            "INSERT INTO branding_requests (at, tenant, kind, name, method, status, served, remote, count)
+             SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])",
         )
         .bind(at)
         .bind(rows.iter().map(|r| r.tenant.as_str()).collect::<Vec<_>>())
@@ -131,6 +131,7 @@ impl BrandingRepo for PgBranding {
         .bind(rows.iter().map(|r| i64::from(r.status)).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.served.as_deref()).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.remote.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.count).collect::<Vec<_>>())
         .execute(&self.0)
         .await?;
         Ok(())
@@ -146,7 +147,7 @@ impl BrandingRepo for PgBranding {
 
     async fn recent_requests(&self, tenant: &str, limit: i64) -> Result<Vec<CmsRequest>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT at, method, kind, name, status, served, remote FROM branding_requests
+            "SELECT at, method, kind, name, status, served, remote, count FROM branding_requests
              WHERE tenant = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(tenant)
@@ -157,7 +158,7 @@ impl BrandingRepo for PgBranding {
 
     async fn missing_requests(&self, tenant: &str, limit: i64) -> Result<Vec<MissingItem>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT kind, name, COUNT(*) AS count, MAX(at) AS last_at, MAX(served) AS served FROM branding_requests
+            "SELECT kind, name, SUM(count)::bigint AS count, MAX(at) AS last_at, MAX(served) AS served FROM branding_requests
              WHERE tenant = $1 AND (status = 404 OR (kind = 'template' AND name <> '' AND status = 200 AND served <> name))
              GROUP BY kind, name ORDER BY count DESC, last_at DESC LIMIT $2",
         )

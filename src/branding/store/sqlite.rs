@@ -119,7 +119,7 @@ impl BrandingRepo for SqliteBranding {
         let mut tx = self.0.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in rows.chunks(400) {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO branding_requests (at, tenant, kind, name, method, status, served, remote) ",
+                "INSERT INTO branding_requests (at, tenant, kind, name, method, status, served, remote, count) ",
             );
             qb.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.at)
@@ -129,7 +129,8 @@ impl BrandingRepo for SqliteBranding {
                     .push_bind(&r.method)
                     .push_bind(r.status as i64)
                     .push_bind(&r.served)
-                    .push_bind(&r.remote);
+                    .push_bind(&r.remote)
+                    .push_bind(r.count);
             });
             qb.build().execute(&mut *tx).await?;
         }
@@ -147,7 +148,7 @@ impl BrandingRepo for SqliteBranding {
 
     async fn recent_requests(&self, tenant: &str, limit: i64) -> Result<Vec<CmsRequest>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT at, method, kind, name, status, served, remote FROM branding_requests
+            "SELECT at, method, kind, name, status, served, remote, count FROM branding_requests
              WHERE tenant = ? ORDER BY id DESC LIMIT ?",
         )
         .bind(tenant)
@@ -158,7 +159,7 @@ impl BrandingRepo for SqliteBranding {
 
     async fn missing_requests(&self, tenant: &str, limit: i64) -> Result<Vec<MissingItem>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT kind, name, COUNT(*) AS count, MAX(at) AS last_at, MAX(served) AS served FROM branding_requests
+            "SELECT kind, name, SUM(count) AS count, MAX(at) AS last_at, MAX(served) AS served FROM branding_requests
              WHERE tenant = ? AND (status = 404 OR (kind = 'template' AND name != '' AND status = 200 AND served != name))
              GROUP BY kind, name ORDER BY count DESC, last_at DESC LIMIT ?",
         )
