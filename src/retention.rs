@@ -2,10 +2,15 @@
 //! database stops growing without end and no single delete holds the write lock for long.
 //! CDR records are the dedup keys of what CMS sent: they are never deleted while CMS could
 //! still resend them or while the live-state rebuild reads them (see `RetentionPolicy::cdr_cutoff`).
+//! The deletes are per backend (`retention/sqlite.rs`, `retention/postgres.rs`).
 
-use crate::store::{time_text, Store, StoreError};
+mod postgres;
+mod sqlite;
+
+use crate::store::{Backend, Store, StoreError};
 use crate::sync::{lock, read};
 use crate::workers::WorkerCtx;
+use std::sync::Arc;
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -122,8 +127,26 @@ pub struct StorageFacts {
     pub policy: RetentionPolicy,
 }
 
+/// The deletes, one batch per call (the caller repeats until nothing is left), one
+/// implementation per backend. `table` and `column` are constants of this module, never input.
+#[async_trait::async_trait]
+pub(crate) trait RetentionRepo: Send + Sync {
+    /// Up to `batch` rows of `table` whose `column` is before `cutoff`, oldest ids first.
+    async fn delete_older(&self, table: &str, column: &str, cutoff: OffsetDateTime, batch: i64) -> Result<u64, StoreError>;
+    /// Up to `batch` rows of `table` beyond the newest `keep` (by id).
+    async fn keep_newest(&self, table: &str, keep: i64, batch: i64) -> Result<u64, StoreError>;
+    /// Up to `batch` incidents stopped before `cutoff`, each with its deliveries,
+    /// acknowledgements and timeline, in one transaction; returns the incidents deleted.
+    async fn delete_ended_incidents(&self, cutoff: OffsetDateTime, batch: i64) -> Result<u64, StoreError>;
+    /// Up to `batch` directory people not refreshed since `cutoff`, unless a responder is them.
+    async fn delete_stale_directory(&self, cutoff: OffsetDateTime, batch: i64) -> Result<u64, StoreError>;
+    /// The database's size on disk.
+    async fn bytes(&self) -> Result<i64, StoreError>;
+    async fn oldest_cdr(&self) -> Result<Option<OffsetDateTime>, StoreError>;
+}
+
 pub struct Retention {
-    store: Store,
+    repo: Arc<dyn RetentionRepo>,
     policy: RwLock<RetentionPolicy>,
     last: Mutex<Option<(OffsetDateTime, PruneReport)>>,
 }
@@ -133,7 +156,11 @@ const BETWEEN_BATCHES: Duration = Duration::from_millis(20);
 
 impl Retention {
     pub fn new(store: Store, policy: RetentionPolicy) -> Self {
-        Self { store, policy: RwLock::new(policy), last: Mutex::new(None) }
+        let repo: Arc<dyn RetentionRepo> = match store.backend() {
+            Backend::Sqlite(pool) => Arc::new(sqlite::SqliteRetention(pool.clone())),
+            Backend::Postgres(pool) => Arc::new(postgres::PgRetention(pool.clone())),
+        };
+        Self { repo, policy: RwLock::new(policy), last: Mutex::new(None) }
     }
 
     /// The retention worker: a pass now, then every `interval`.
@@ -156,149 +183,214 @@ impl Retention {
     /// One pass as of `now`.
     pub async fn prune(&self, now: OffsetDateTime) -> Result<PruneReport, StoreError> {
         let p = read(&self.policy).clone();
-        let days = |d: u32| time_text(now - time::Duration::days(d.into()));
+        let days = |d: u32| now - time::Duration::days(d.into());
         let batch = i64::from(p.batch_rows.max(1));
+        let repo = self.repo.as_ref();
+        let older = |table: &'static str, column: &'static str, cutoff: OffsetDateTime| {
+            in_batches(move || repo.delete_older(table, column, cutoff, batch))
+        };
         let report = PruneReport {
-            cdr_records: self.delete_older("cdr_records", "received_at", &time_text(p.cdr_cutoff(now)), batch).await?,
-            dead_letters: self.delete_older("cdr_dead_letters", "received_at", &days(p.dead_letter_days), batch).await?
-                + self.keep_newest("cdr_dead_letters", i64::from(p.dead_letter_max_rows), batch).await?,
-            gaps: self.delete_older("cdr_gaps", "at", &days(p.gap_days), batch).await?,
-            banner_history: self.delete_older("banner_history", "at", &days(p.banner_history_days), batch).await?,
-            audit: self.delete_older("audit_log", "at", &days(p.audit_days), batch).await?,
-            incidents: self.delete_ended_incidents(&days(p.incident_days), batch).await?,
-            directory: self.delete_stale_directory(&days(p.directory_stale_days), batch).await?,
-            calendar_log: self.delete_older("calendar_log", "at", &days(p.calendar_log_days), batch).await?,
+            cdr_records: older("cdr_records", "received_at", p.cdr_cutoff(now)).await?,
+            dead_letters: older("cdr_dead_letters", "received_at", days(p.dead_letter_days)).await?
+                + in_batches(|| repo.keep_newest("cdr_dead_letters", i64::from(p.dead_letter_max_rows), batch)).await?,
+            gaps: older("cdr_gaps", "at", days(p.gap_days)).await?,
+            banner_history: older("banner_history", "at", days(p.banner_history_days)).await?,
+            audit: older("audit_log", "at", days(p.audit_days)).await?,
+            incidents: in_batches(|| repo.delete_ended_incidents(days(p.incident_days), batch)).await?,
+            directory: in_batches(|| repo.delete_stale_directory(days(p.directory_stale_days), batch)).await?,
+            calendar_log: older("calendar_log", "at", days(p.calendar_log_days)).await?,
             // A run still going (no finished_at) is never old.
-            calendar_sync_runs: self.delete_older("calendar_sync_runs", "finished_at", &days(p.calendar_sync_run_days), batch).await?,
+            calendar_sync_runs: older("calendar_sync_runs", "finished_at", days(p.calendar_sync_run_days)).await?,
         };
         *lock(&self.last) = Some((now, report.clone()));
         Ok(report)
     }
 
-    async fn delete_older(&self, table: &str, column: &str, cutoff: &str, batch: i64) -> Result<u64, StoreError> {
-        // Table and column names are constants of this module, never input.
-        let sql = format!("DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {column} < ? ORDER BY id LIMIT ?)");
-        self.in_batches(&sql, |q| q.bind(cutoff.to_string()).bind(batch)).await
-    }
-
-    /// Incidents stopped before `cutoff`, each with its deliveries, acknowledgements and
-    /// timeline, a batch of incidents per transaction (a running incident is never touched).
-    async fn delete_ended_incidents(&self, cutoff: &str, batch: i64) -> Result<u64, StoreError> {
-        let mut total = 0;
-        loop {
-            let mut tx = self.store.write_tx().await?;
-            let ids: Vec<i64> =
-                sqlx::query_scalar("SELECT id FROM incidents WHERE stopped_at IS NOT NULL AND stopped_at < ? ORDER BY id LIMIT ?")
-                    .bind(cutoff)
-                    .bind(batch)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            if ids.is_empty() {
-                return Ok(total);
-            }
-            let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
-            for table in ["incident_deliveries", "incident_acks", "incident_events"] {
-                sqlx::query(&format!("DELETE FROM {table} WHERE incident_id IN (SELECT value FROM json_each(?))"))
-                    .bind(&list)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let n = sqlx::query("DELETE FROM incidents WHERE id IN (SELECT value FROM json_each(?))").bind(&list).execute(&mut *tx).await?;
-            tx.commit().await?;
-            total += n.rows_affected();
-            tokio::time::sleep(BETWEEN_BATCHES).await;
-        }
-    }
-
-    /// Directory people the refresh has not seen since `cutoff`, unless a responder is them.
-    async fn delete_stale_directory(&self, cutoff: &str, batch: i64) -> Result<u64, StoreError> {
-        let sql = "DELETE FROM webex_directory WHERE person_id IN (SELECT person_id FROM webex_directory WHERE refreshed_at < ?
-                   AND person_id NOT IN (SELECT person_id FROM responders WHERE person_id IS NOT NULL) LIMIT ?)";
-        self.in_batches(sql, |q| q.bind(cutoff.to_string()).bind(batch)).await
-    }
-
-    async fn keep_newest(&self, table: &str, keep: i64, batch: i64) -> Result<u64, StoreError> {
-        let sql = format!(
-            "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE id <= (SELECT COALESCE(MAX(id), 0) FROM {table}) - ? ORDER BY id LIMIT ?)"
-        );
-        self.in_batches(&sql, |q| q.bind(keep).bind(batch)).await
-    }
-
-    async fn in_batches<'q>(
-        &self,
-        sql: &'q str,
-        bind: impl Fn(
-            sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-        ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    ) -> Result<u64, StoreError> {
-        let mut total = 0;
-        loop {
-            let n = bind(sqlx::query(sql)).execute(self.store.pool()).await?.rows_affected();
-            total += n;
-            if n == 0 {
-                return Ok(total);
-            }
-            tokio::time::sleep(BETWEEN_BATCHES).await;
-        }
-    }
-
     pub async fn facts(&self) -> Result<StorageFacts, StoreError> {
-        let bytes: i64 = sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
-            .fetch_one(self.store.pool())
-            .await?;
-        let oldest: Option<String> = sqlx::query_scalar("SELECT MIN(received_at) FROM cdr_records").fetch_one(self.store.pool()).await?;
-        let oldest_cdr = oldest.and_then(|t| OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok());
+        let bytes = self.repo.bytes().await?;
+        let oldest_cdr = self.repo.oldest_cdr().await?;
         Ok(StorageFacts { bytes, oldest_cdr, last_prune: lock(&self.last).clone(), policy: read(&self.policy).clone() })
+    }
+}
+
+/// Runs one delete batch after another, with a pause between, until one deletes nothing;
+/// returns the rows deleted in all.
+async fn in_batches<F, Fut>(delete: F) -> Result<u64, StoreError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StoreError>>,
+{
+    let mut total = 0;
+    loop {
+        let n = delete().await?;
+        total += n;
+        if n == 0 {
+            return Ok(total);
+        }
+        tokio::time::sleep(BETWEEN_BATCHES).await;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_store;
+    use crate::store::time_text;
+    use sqlx::Row;
     use time::macros::datetime;
 
-    async fn insert(store: &Store, sql: &str, times: &[OffsetDateTime]) {
-        for t in times {
-            sqlx::query(sql).bind(time_text(*t)).execute(store.pool()).await.unwrap();
+    /// A value for a fixture row: times go in as each backend stores them (text or TIMESTAMPTZ).
+    #[derive(Clone, Copy)]
+    enum V<'a> {
+        T(OffsetDateTime),
+        OptT(Option<OffsetDateTime>),
+        I(i64),
+        S(&'a str),
+    }
+
+    /// Runs fixture SQL written with `?` placeholders on either backend; returns the first
+    /// column of the first row when the statement returns one (`RETURNING id`).
+    async fn exec(store: &Store, sql: &str, vals: &[V<'_>]) -> Option<i64> {
+        match store.backend() {
+            Backend::Sqlite(pool) => {
+                let mut q = sqlx::query(sql);
+                for v in vals {
+                    q = match *v {
+                        V::T(t) => q.bind(time_text(t)),
+                        V::OptT(t) => q.bind(t.map(time_text)),
+                        V::I(i) => q.bind(i),
+                        V::S(s) => q.bind(s),
+                    };
+                }
+                q.fetch_all(pool).await.unwrap().first().and_then(|r| r.try_get::<i64, _>(0).ok())
+            }
+            Backend::Postgres(pool) => {
+                let mut n = 0;
+                let sql: String = sql
+                    .chars()
+                    .map(|c| match c {
+                        '?' => {
+                            n += 1;
+                            format!("${n}")
+                        }
+                        c => c.to_string(),
+                    })
+                    .collect();
+                let mut q = sqlx::query(&sql);
+                for v in vals {
+                    q = match *v {
+                        V::T(t) => q.bind(t),
+                        V::OptT(t) => q.bind(t),
+                        V::I(i) => q.bind(i),
+                        V::S(s) => q.bind(s),
+                    };
+                }
+                q.fetch_all(pool).await.unwrap().first().and_then(|r| r.try_get::<i64, _>(0).ok())
+            }
+        }
+    }
+
+    async fn column<T>(store: &Store, sql: &str) -> Vec<T>
+    where
+        T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        match store.backend() {
+            Backend::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+            Backend::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
         }
     }
 
     async fn count(store: &Store, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(store.pool()).await.unwrap()
+        column::<i64>(store, &format!("SELECT COUNT(*) FROM {table}")).await[0]
     }
 
-    #[tokio::test]
-    async fn old_rows_go_in_batches_new_ones_stay_and_dead_letters_are_capped() {
-        let (store, _d) = test_store().await;
-        let now = datetime!(2026-11-24 12:00 UTC);
-        let old = now - time::Duration::days(400);
-        let recent = now - time::Duration::days(1);
-        let cdr = "INSERT INTO cdr_records (bridge, session, record_index, record_type, time, object_id, received_at, raw) VALUES ('', 'S', abs(random()), 'callStart', 't', 'c', ?, '<r/>')";
-        insert(&store, cdr, &[old, old, old, recent]).await;
-        insert(
-            &store,
-            "INSERT INTO cdr_dead_letters (received_at, peer, reason, body) VALUES (?, 'p', 'r', 'b')",
-            &[old, recent, recent, recent],
-        )
-        .await;
-        insert(&store, "INSERT INTO audit_log (at, actor, action, result) VALUES (?, 'ann', 'login', 'ok')", &[old, recent]).await;
-        insert(
-            &store,
-            "INSERT INTO banner_history (at, call_id, node, call_name, text, result) VALUES (?, 'c', 'n', 'x', 't', 'ok')",
-            &[old, recent],
-        )
-        .await;
-        insert(&store, "INSERT INTO cdr_gaps (at, bridge, session, record_index, missing) VALUES (?, '', 'S', 1, 2)", &[old]).await;
-        let r = Retention::new(store.clone(), RetentionPolicy { dead_letter_max_rows: 2, batch_rows: 2, ..RetentionPolicy::default() });
-        let report = r.prune(now).await.unwrap();
-        assert_eq!(report, PruneReport { cdr_records: 3, dead_letters: 2, gaps: 1, banner_history: 1, audit: 1, ..PruneReport::default() });
-        assert_eq!((count(&store, "cdr_records").await, count(&store, "cdr_dead_letters").await), (1, 2));
-        assert_eq!((count(&store, "audit_log").await, count(&store, "banner_history").await), (1, 1));
-        let facts = r.facts().await.unwrap();
-        assert!(facts.bytes > 0);
-        assert_eq!(facts.oldest_cdr, Some(recent));
-        assert_eq!(facts.last_prune.map(|(_, r)| r.total()), Some(8));
+    crate::both_backends! {
+        async fn old_rows_go_in_batches_new_ones_stay_and_dead_letters_are_capped(store) {
+            let now = datetime!(2026-11-24 12:00 UTC);
+            let old = now - time::Duration::days(400);
+            let recent = now - time::Duration::days(1);
+            let cdr = "INSERT INTO cdr_records (bridge, session, record_index, record_type, time, object_id, received_at, raw) VALUES ('', 'S', ?, 'callStart', ?, 'c', ?, '<r/>')";
+            for (i, at) in [old, old, old, recent].into_iter().enumerate() {
+                exec(&store, cdr, &[V::I(i as i64), V::T(at), V::T(at)]).await;
+            }
+            for at in [old, recent, recent, recent] {
+                exec(&store, "INSERT INTO cdr_dead_letters (received_at, peer, reason, body) VALUES (?, 'p', 'r', 'b')", &[V::T(at)]).await;
+            }
+            for at in [old, recent] {
+                exec(&store, "INSERT INTO audit_log (at, actor, action, result) VALUES (?, 'ann', 'login', 'ok')", &[V::T(at)]).await;
+                exec(&store, "INSERT INTO banner_history (at, call_id, node, call_name, text, result) VALUES (?, 'c', 'n', 'x', 't', 'ok')", &[V::T(at)]).await;
+            }
+            exec(&store, "INSERT INTO cdr_gaps (at, bridge, session, record_index, missing) VALUES (?, '', 'S', 1, 2)", &[V::T(old)]).await;
+            let r = Retention::new(store.clone(), RetentionPolicy { dead_letter_max_rows: 2, batch_rows: 2, ..RetentionPolicy::default() });
+            let report = r.prune(now).await.unwrap();
+            assert_eq!(report, PruneReport { cdr_records: 3, dead_letters: 2, gaps: 1, banner_history: 1, audit: 1, ..PruneReport::default() });
+            assert_eq!((count(&store, "cdr_records").await, count(&store, "cdr_dead_letters").await), (1, 2));
+            assert_eq!((count(&store, "audit_log").await, count(&store, "banner_history").await), (1, 1));
+            let facts = r.facts().await.unwrap();
+            assert!(facts.bytes > 0);
+            assert_eq!(facts.oldest_cdr, Some(recent));
+            assert_eq!(facts.last_prune.map(|(_, r)| r.total()), Some(8));
+        }
+
+        async fn a_row_exactly_at_the_cutoff_stays_and_one_a_second_older_goes(store) {
+            // Compared as times on both backends: the boundary is exact.
+            let now = datetime!(2026-11-24 12:00 UTC);
+            let cutoff = now - time::Duration::days(90);
+            for at in [cutoff - time::Duration::seconds(1), cutoff] {
+                exec(&store, "INSERT INTO audit_log (at, actor, action, result) VALUES (?, 'ann', 'login', 'ok')", &[V::T(at)]).await;
+            }
+            let r = Retention::new(store.clone(), RetentionPolicy { audit_days: 90, ..RetentionPolicy::default() });
+            assert_eq!(r.prune(now).await.unwrap().audit, 1);
+            assert_eq!(count(&store, "audit_log").await, 1);
+        }
+
+        async fn ended_incidents_go_with_their_parts_running_ones_stay_and_calendar_and_directory_rows_age_out(store) {
+            let now = datetime!(2026-11-24 12:00 UTC);
+            let old = now - time::Duration::days(400);
+            let recent = now - time::Duration::days(1);
+            // 1st: ended long ago; 2nd: started long ago and still running; 3rd: ended yesterday.
+            let mut ids = Vec::new();
+            for (room, stopped) in [("r1", Some(old)), ("r2", None), ("r3", Some(recent))] {
+                let id = exec(
+                    &store,
+                    "INSERT INTO incidents (room_id, space_title, name, commander, commander_person_id, meeting_link, meeting_number, toll_number, ack_salt, started_at, stopped_at)
+                     VALUES (?, 't', 'n', 'c', 'p', 'l', 'm', 'x', 's', ?, ?) RETURNING id",
+                    &[V::S(room), V::T(old), V::OptT(stopped)],
+                )
+                .await
+                .expect("an id");
+                exec(&store, "INSERT INTO incident_deliveries (incident_id, responder_id, responder_name, channel, address, round, status, due_at, updated_at) VALUES (?, 1, 'r', 'sms', '+1', 0, 'sent', ?, ?)",
+                    &[V::I(id), V::T(old), V::T(old)]).await;
+                exec(&store, "INSERT INTO incident_acks (incident_id, responder_id, responder_name, token_hash) VALUES (?, 1, 'r', ?)",
+                    &[V::I(id), V::S(room)]).await;
+                exec(&store, "INSERT INTO incident_events (incident_id, at, kind, detail) VALUES (?, ?, 'started', 'd')", &[V::I(id), V::T(old)]).await;
+                ids.push(id);
+            }
+            for (person, at) in [("gone", old), ("still-here", recent), ("responder", old)] {
+                exec(&store, "INSERT INTO webex_directory (person_id, display_name, email, refreshed_at) VALUES (?, ?, 'e', ?)",
+                    &[V::S(person), V::S(person), V::T(at)]).await;
+            }
+            exec(&store, "INSERT INTO responders (person_id, name, created_at, updated_at) VALUES ('responder', 'R', ?, ?)", &[V::T(old), V::T(old)]).await;
+            for at in [old, recent] {
+                exec(&store, "INSERT INTO calendar_log (at, mailbox, item_id, subject, action, detail) VALUES (?, 'm', 'i', 's', 'inserted', 'd')", &[V::T(at)]).await;
+            }
+            for (finished, status) in [(Some(old), "done"), (Some(recent), "done"), (None, "running")] {
+                exec(&store, "INSERT INTO calendar_sync_runs (started_at, finished_at, trigger, status) VALUES (?, ?, 'daily', ?)",
+                    &[V::T(old), V::OptT(finished), V::S(status)]).await;
+            }
+
+            let r = Retention::new(store.clone(), RetentionPolicy { batch_rows: 1, ..RetentionPolicy::default() });
+            let report = r.prune(now).await.unwrap();
+            assert_eq!((report.incidents, report.directory, report.calendar_log, report.calendar_sync_runs), (1, 1, 1, 1), "{report:?}");
+            assert_eq!(column::<i64>(&store, "SELECT id FROM incidents ORDER BY id").await, ids[1..], "the running incident stays, however old");
+            for table in ["incident_deliveries", "incident_acks", "incident_events"] {
+                let left = column::<i64>(&store, &format!("SELECT incident_id FROM {table} ORDER BY incident_id")).await;
+                assert_eq!(left, ids[1..], "{table} follows its incident");
+            }
+            let people = column::<String>(&store, "SELECT person_id FROM webex_directory ORDER BY person_id").await;
+            assert_eq!(people, ["responder", "still-here"], "a responder's directory entry stays");
+            assert_eq!((count(&store, "calendar_log").await, count(&store, "calendar_sync_runs").await), (1, 2));
+        }
     }
 
     #[test]
@@ -308,89 +400,5 @@ mod tests {
         assert_eq!(p(90, 24).cdr_cutoff(now), now - time::Duration::days(90));
         assert_eq!(p(0, 1).cdr_cutoff(now), now - time::Duration::hours(24), "never younger than a day");
         assert_eq!(p(1, 48).cdr_cutoff(now), now - time::Duration::hours(96), "twice the rebuild window");
-    }
-
-    #[tokio::test]
-    async fn ended_incidents_go_with_their_parts_running_ones_stay_and_calendar_and_directory_rows_age_out() {
-        let (store, _d) = test_store().await;
-        let now = datetime!(2026-11-24 12:00 UTC);
-        let old = time_text(now - time::Duration::days(400));
-        let recent = time_text(now - time::Duration::days(1));
-        // 1: ended long ago; 2: started long ago and still running; 3: ended yesterday.
-        for (id, room, stopped) in [(1, "r1", Some(&old)), (2, "r2", None), (3, "r3", Some(&recent))] {
-            sqlx::query(
-                "INSERT INTO incidents (id, room_id, space_title, name, commander, commander_person_id, meeting_link, meeting_number, toll_number, ack_salt, started_at, stopped_at)
-                 VALUES (?, ?, 't', 'n', 'c', 'p', 'l', 'm', 'x', 's', ?, ?)",
-            )
-            .bind(id)
-            .bind(room)
-            .bind(&old)
-            .bind(stopped)
-            .execute(store.pool())
-            .await
-            .unwrap();
-            sqlx::query("INSERT INTO incident_deliveries (incident_id, responder_id, responder_name, channel, address, round, status, due_at, updated_at) VALUES (?, 1, 'r', 'sms', '+1', 0, 'sent', ?, ?)")
-                .bind(id).bind(&old).bind(&old).execute(store.pool()).await.unwrap();
-            sqlx::query("INSERT INTO incident_acks (incident_id, responder_id, responder_name, token_hash) VALUES (?, 1, 'r', ?)")
-                .bind(id)
-                .bind(format!("h{id}"))
-                .execute(store.pool())
-                .await
-                .unwrap();
-            sqlx::query("INSERT INTO incident_events (incident_id, at, kind, detail) VALUES (?, ?, 'started', 'd')")
-                .bind(id)
-                .bind(&old)
-                .execute(store.pool())
-                .await
-                .unwrap();
-        }
-        for (person, at) in [("gone", &old), ("still-here", &recent), ("responder", &old)] {
-            sqlx::query("INSERT INTO webex_directory (person_id, display_name, email, refreshed_at) VALUES (?, ?, 'e', ?)")
-                .bind(person)
-                .bind(person)
-                .bind(at)
-                .execute(store.pool())
-                .await
-                .unwrap();
-        }
-        sqlx::query("INSERT INTO responders (person_id, name, created_at, updated_at) VALUES ('responder', 'R', ?, ?)")
-            .bind(&old)
-            .bind(&old)
-            .execute(store.pool())
-            .await
-            .unwrap();
-        for at in [&old, &recent] {
-            sqlx::query(
-                "INSERT INTO calendar_log (at, mailbox, item_id, subject, action, detail) VALUES (?, 'm', 'i', 's', 'inserted', 'd')",
-            )
-            .bind(at)
-            .execute(store.pool())
-            .await
-            .unwrap();
-        }
-        for finished in [Some(&old), Some(&recent), None] {
-            sqlx::query("INSERT INTO calendar_sync_runs (started_at, finished_at, trigger, status) VALUES (?, ?, 'daily', ?)")
-                .bind(&old)
-                .bind(finished)
-                .bind(if finished.is_some() { "done" } else { "running" })
-                .execute(store.pool())
-                .await
-                .unwrap();
-        }
-
-        let r = Retention::new(store.clone(), RetentionPolicy { batch_rows: 1, ..RetentionPolicy::default() });
-        let report = r.prune(now).await.unwrap();
-        assert_eq!((report.incidents, report.directory, report.calendar_log, report.calendar_sync_runs), (1, 1, 1, 1), "{report:?}");
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM incidents ORDER BY id").fetch_all(store.pool()).await.unwrap();
-        assert_eq!(ids, [2, 3], "the running incident stays, however old");
-        for table in ["incident_deliveries", "incident_acks", "incident_events"] {
-            let left: Vec<i64> =
-                sqlx::query_scalar(&format!("SELECT incident_id FROM {table} ORDER BY incident_id")).fetch_all(store.pool()).await.unwrap();
-            assert_eq!(left, [2, 3], "{table} follows its incident");
-        }
-        let people: Vec<String> =
-            sqlx::query_scalar("SELECT person_id FROM webex_directory ORDER BY person_id").fetch_all(store.pool()).await.unwrap();
-        assert_eq!(people, ["responder", "still-here"], "a responder's directory entry stays");
-        assert_eq!((count(&store, "calendar_log").await, count(&store, "calendar_sync_runs").await), (1, 2));
     }
 }

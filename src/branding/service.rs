@@ -356,6 +356,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn on_postgres_an_instance_on_its_own_pool_sees_another_instances_changes_within_the_watch_interval() {
+        // Two instances: two pools on one database; only the trigger-bumped generation tells B.
+        use crate::store::testing::{TestBackend, TestDb};
+        let db = TestDb::fresh(TestBackend::Postgres).await;
+        let other = Store::connect(&db.url).await.unwrap();
+        let a = BrandingService::new(db.store.clone());
+        let b = BrandingService::new(other.clone());
+        let (_wa, _wb) = (with_workers(&a), with_workers(&b));
+        a.create_tenant("acme", "ann").await.unwrap();
+        a.put("acme", FileKind::Template, "default", b"Subject: one", "ann", AuditAction::BrandingTemplate).await.unwrap();
+        assert_eq!(body_of(&b, None).await.unwrap().0, "Subject: one");
+        tokio::time::sleep(WATCH_INTERVAL + Duration::from_millis(200)).await;
+        a.put("acme", FileKind::Template, "default", b"Subject: two", "ann", AuditAction::BrandingTemplate).await.unwrap();
+        tokio::time::sleep(WATCH_INTERVAL * 2 + Duration::from_millis(200)).await;
+        assert_eq!(body_of(&b, None).await.unwrap().0, "Subject: two");
+        other.close().await;
+    }
+
+    #[tokio::test]
     async fn refused_uploads_leave_the_stored_file_untouched_and_are_audited() {
         let (svc, store, _dir, _w) = service().await;
         let good = samples::wav(16_000, 1, 16, 160);

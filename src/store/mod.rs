@@ -36,8 +36,7 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("store/migrat
 /// The capabilities whose storage has no PostgreSQL implementation yet. `serve` and `demo` refuse
 /// to start on PostgreSQL while this is not empty, so the server never half-works there; each
 /// later stage of issue 20 ports some and removes them from here.
-pub const NOT_PORTED_TO_POSTGRES: &[&str] =
-    &["CDR records (cdr/store.rs)", "branding (branding/store.rs)", "calendar (calendar/store.rs)", "retention (retention.rs)"];
+pub const NOT_PORTED_TO_POSTGRES: &[&str] = &["calendar (calendar/store.rs)"];
 
 /// Which database the store talks to; capabilities pick their implementation by it.
 #[derive(Clone, Debug)]
