@@ -16,6 +16,8 @@ pub mod cdr;
 pub mod cms;
 #[cfg(feature = "server")]
 pub mod incident;
+#[cfg(feature = "server")]
+pub mod lease;
 pub mod lobby;
 #[cfg(feature = "server")]
 pub mod outbound;

@@ -303,6 +303,7 @@ mod tests {
         (10, "6ba81516e7faea41a1859a1a9bd39a043fcafdef17ecdf209b40c2c479ea54690166b4aeac301bc69737c1ebd694e76e"),
         // Added after PostgreSQL came: a new migration adds its line, none changes.
         (11, "edfd21784059782acb267fe98606987ce910adb683e85493e7c1f3c040ca3e8ea9e359832e23f26545ef7deb2587808c"),
+        (12, "75772e92d8972779d201e54b2798d03aa24c8f6293862d8995abdbcdf872110ee9d1d8455aa8fb7d6d4573a646aa7d8b"),
     ];
 
     fn hex(bytes: &[u8]) -> String {
