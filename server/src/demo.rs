@@ -121,7 +121,8 @@ pub async fn start(cfg: &mut Config, faults: crate::demo_faults::DemoFaults, see
         _meetings: meetings,
         _misbehaving: misbehaving,
     };
-    faults.apply(&world);
+    let w = &world;
+    faults.apply(crate::demo_faults::Sims { cms: &w.cms, webex: &w.webex, connect: &w.connect, graph: &w.graph, ews: &w.ews });
     Ok(world)
 }
 

@@ -3,6 +3,15 @@
 //! busy Exchange, a dropped EWS stream), so that the demo shows Switchboard riding through them.
 //! Seeded: the same seed meets the same faults in the same requests. `--no-faults` turns them off.
 
+/// The running simulators the faults are switched on in.
+pub struct Sims<'a> {
+    pub cms: &'a switchboard::sim::cms::SimCms,
+    pub webex: &'a switchboard::sim::webex::SimWebex,
+    pub connect: &'a switchboard::sim::connect::SimConnect,
+    pub graph: &'a switchboard::sim::graph::SimGraph,
+    pub ews: &'a switchboard::sim::ews::SimEws,
+}
+
 /// Which faults the demo's simulators meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DemoFaults {
@@ -70,7 +79,7 @@ impl DemoFaults {
     }
 
     /// Switches the faults on in each running simulator.
-    pub fn apply(&self, world: &crate::demo::DemoWorld) {
+    pub fn apply(&self, world: Sims<'_>) {
         let DemoFaults::Mild { seed } = *self else { return };
         for (i, node) in world.cms.cluster.nodes.iter().enumerate() {
             let f = &node.faults;

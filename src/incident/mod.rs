@@ -12,6 +12,7 @@ mod error;
 pub mod lifecycle;
 mod service;
 pub mod spaces;
+mod statements;
 #[cfg(test)]
 mod store_tests;
 

@@ -246,7 +246,7 @@ pub fn updated_change_key(xml: &str) -> Result<Option<String>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::soap::{NS_M, NS_SOAP, NS_T};
+    use super::super::xml::{NS_M, NS_SOAP, NS_T};
     use super::*;
 
     #[test]

@@ -1,11 +1,7 @@
 //! EWS's requests as Switchboard sends them (../shared/reference/exchange.md §2): SOAP 1.1
 //! envelopes built as text, everything they carry escaped. Pure functions, no I/O.
 
-use super::xml::esc;
-
-pub const NS_SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-pub const NS_M: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
-pub const NS_T: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
+use super::xml::{esc, NS_M, NS_SOAP, NS_T};
 pub use crate::calendar::model::MARKER_PROPERTY;
 
 /// A SOAP envelope acting as `mailbox` (ExchangeImpersonation), Exchange 2016 schema.

@@ -4,7 +4,11 @@
 //! EWS one (a crafted `<x:Body>` cannot stand in for the item's body); and the escaping of what
 //! the requests carry (quick-xml's).
 
-use super::soap::{NS_M, NS_SOAP, NS_T};
+/// The namespaces of EWS's SOAP documents, as requests write them and answers are read by.
+pub const NS_SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub const NS_M: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
+pub const NS_T: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
+
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;

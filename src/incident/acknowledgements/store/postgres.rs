@@ -2,7 +2,7 @@
 //! SQLite's NOCASE order. `insert_ack` runs inside the lifecycle's transactions (start, remind).
 
 use super::{AckRepo, AckRow, NewAck};
-use crate::incident::lifecycle::store::postgres::event;
+use crate::incident::statements::postgres::event;
 use crate::model::incident::{AckAnswer, AckView, TimelineKind};
 use crate::store::StoreError;
 use sqlx::{PgConnection, PgPool};

@@ -2,7 +2,7 @@
 //! lifecycle's transactions (start, remind).
 
 use super::{AckRepo, AckRow, NewAck};
-use crate::incident::lifecycle::store::sqlite::event;
+use crate::incident::statements::sqlite::event;
 use crate::model::incident::{AckAnswer, AckView, TimelineKind};
 use crate::store::{now_text, StoreError};
 use sqlx::{SqliteConnection, SqlitePool};

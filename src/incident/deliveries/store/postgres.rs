@@ -5,7 +5,7 @@
 
 use super::{DeliveryRepo, DueDelivery, Outcome};
 use crate::incident::deliveries::NewDelivery;
-use crate::incident::lifecycle::store::postgres::event;
+use crate::incident::statements::postgres::event;
 use crate::model::incident::{DeliveryStatus, DeliveryView, TimelineKind};
 use crate::store::StoreError;
 use sqlx::{PgConnection, PgPool};

@@ -4,7 +4,7 @@
 
 use super::{DeliveryRepo, DueDelivery, Outcome};
 use crate::incident::deliveries::NewDelivery;
-use crate::incident::lifecycle::store::sqlite::event;
+use crate::incident::statements::sqlite::event;
 use crate::model::incident::{DeliveryStatus, DeliveryView, TimelineKind};
 use crate::store::{now_text, time_text, StoreError};
 use sqlx::{SqliteConnection, SqlitePool};

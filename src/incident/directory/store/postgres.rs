@@ -5,30 +5,10 @@ use super::super::Responder;
 use super::DirectoryRepo;
 use crate::model::incident::{DirectoryPerson, ExternalResponder};
 use crate::store::StoreError;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use time::OffsetDateTime;
 
 pub(crate) struct PgDirectory(pub(crate) PgPool);
-
-/// The responder id of a Webex person, created (or its name/numbers refreshed) as needed.
-pub(crate) async fn upsert_internal(c: &mut PgConnection, p: &DirectoryPerson) -> Result<i64, StoreError> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO responders (person_id, name, email, sms_number, voice_number, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
-         ON CONFLICT (person_id) DO UPDATE SET name = excluded.name, email = excluded.email,
-           sms_number = COALESCE(excluded.sms_number, responders.sms_number), voice_number = COALESCE(excluded.voice_number, responders.voice_number),
-           updated_at = excluded.updated_at
-         RETURNING id",
-    )
-    .bind(&p.person_id)
-    .bind(&p.display_name)
-    .bind(&p.email)
-    .bind(&p.sms_number)
-    .bind(&p.voice_number)
-    .bind(OffsetDateTime::now_utc())
-    .fetch_one(c)
-    .await?;
-    Ok(id)
-}
 
 #[async_trait::async_trait]
 impl DirectoryRepo for PgDirectory {
@@ -121,13 +101,8 @@ impl DirectoryRepo for PgDirectory {
         if r.rows_affected() != 1 {
             return Ok(false);
         }
-        crate::incident::spaces::store::postgres::keep_channels_with_numbers(
-            &mut tx,
-            e.id,
-            e.sms_number.is_some(),
-            e.voice_number.is_some(),
-        )
-        .await?;
+        crate::incident::statements::postgres::keep_channels_with_numbers(&mut tx, e.id, e.sms_number.is_some(), e.voice_number.is_some())
+            .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -5,32 +5,10 @@ use super::super::Responder;
 use super::DirectoryRepo;
 use crate::model::incident::{DirectoryPerson, ExternalResponder};
 use crate::store::{now_text, StoreError};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
 pub(crate) struct SqliteDirectory(pub(crate) SqlitePool);
-
-/// The responder id of a Webex person, created (or its name/numbers refreshed) as needed.
-pub(crate) async fn upsert_internal(c: &mut SqliteConnection, p: &DirectoryPerson) -> Result<i64, StoreError> {
-    let now = now_text();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO responders (person_id, name, email, sms_number, voice_number, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(person_id) DO UPDATE SET name = excluded.name, email = excluded.email,
-           sms_number = COALESCE(excluded.sms_number, responders.sms_number), voice_number = COALESCE(excluded.voice_number, responders.voice_number),
-           updated_at = excluded.updated_at
-         RETURNING id",
-    )
-    .bind(&p.person_id)
-    .bind(&p.display_name)
-    .bind(&p.email)
-    .bind(&p.sms_number)
-    .bind(&p.voice_number)
-    .bind(&now)
-    .bind(&now)
-    .fetch_one(c)
-    .await?;
-    Ok(id)
-}
 
 #[async_trait::async_trait]
 impl DirectoryRepo for SqliteDirectory {
@@ -128,7 +106,7 @@ impl DirectoryRepo for SqliteDirectory {
         if r.rows_affected() != 1 {
             return Ok(false);
         }
-        crate::incident::spaces::store::sqlite::keep_channels_with_numbers(&mut tx, e.id, e.sms_number.is_some(), e.voice_number.is_some())
+        crate::incident::statements::sqlite::keep_channels_with_numbers(&mut tx, e.id, e.sms_number.is_some(), e.voice_number.is_some())
             .await?;
         tx.commit().await?;
         Ok(true)

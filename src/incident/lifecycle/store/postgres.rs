@@ -8,6 +8,7 @@ use crate::incident::acknowledgements::store::{postgres::insert_ack, NewAck};
 use crate::incident::deliveries::store::postgres as deliveries;
 use crate::incident::deliveries::NewDelivery;
 use crate::incident::spaces::store::postgres as spaces;
+use crate::incident::statements::postgres::event;
 use crate::model::incident::{DeliveryStatus, TimelineEntry, TimelineKind};
 use crate::store::StoreError;
 use sqlx::{PgConnection, PgPool};
@@ -17,18 +18,6 @@ pub(crate) struct PgLifecycle(pub(crate) PgPool);
 
 /// The columns of [`IncidentRow`] (the table has more: `stopped_by`).
 const INCIDENT: &str = "SELECT id, room_id, space_title, name, commander, commander_person_id, meeting_link, meeting_number, toll_number, ack_salt, started_at, stopped_at FROM incidents";
-
-/// A timeline entry, written with the change it records.
-pub(crate) async fn event(c: &mut PgConnection, incident_id: i64, kind: TimelineKind, detail: &str) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO incident_events (incident_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
-        .bind(incident_id)
-        .bind(OffsetDateTime::now_utc())
-        .bind(kind)
-        .bind(detail)
-        .execute(c)
-        .await?;
-    Ok(())
-}
 
 async fn insert_incident(c: &mut PgConnection, i: &IncidentRow) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(

@@ -7,24 +7,13 @@ use crate::incident::acknowledgements::store::{sqlite::insert_ack, NewAck};
 use crate::incident::deliveries::store::sqlite as deliveries;
 use crate::incident::deliveries::NewDelivery;
 use crate::incident::spaces::store::sqlite as spaces;
+use crate::incident::statements::sqlite::event;
 use crate::model::incident::{DeliveryStatus, TimelineEntry, TimelineKind};
 use crate::store::{now_text, time_text, StoreError};
 use sqlx::{SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 
 pub(crate) struct SqliteLifecycle(pub(crate) SqlitePool);
-
-/// A timeline entry, written with the change it records.
-pub(crate) async fn event(c: &mut SqliteConnection, incident_id: i64, kind: TimelineKind, detail: &str) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO incident_events (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)")
-        .bind(incident_id)
-        .bind(now_text())
-        .bind(kind)
-        .bind(detail)
-        .execute(c)
-        .await?;
-    Ok(())
-}
 
 async fn insert_incident(c: &mut SqliteConnection, i: &IncidentRow) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(

@@ -2,7 +2,7 @@
 //! `pub(crate)` statements also run inside other parts' transactions (a stop, an external's update).
 
 use super::{MemberRow, NewLink, SpacesRepo, SyncedMember};
-use crate::incident::directory::store::postgres::upsert_internal;
+use crate::incident::statements::postgres::upsert_internal;
 use crate::model::incident::{Channel, DirectoryPerson};
 use crate::store::StoreError;
 use sqlx::{PgConnection, PgPool};
@@ -56,17 +56,6 @@ async fn link(c: &mut PgConnection, room_id: &str, responder_id: i64, l: NewLink
 pub(crate) async fn unlink(c: &mut PgConnection, room_id: &str, responder_id: i64) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM space_responders WHERE room_id = $1 AND responder_id = $2")
         .bind(room_id)
-        .bind(responder_id)
-        .execute(c)
-        .await?;
-    Ok(())
-}
-
-/// A channel without a number cannot stay on, in any space.
-pub(crate) async fn keep_channels_with_numbers(c: &mut PgConnection, responder_id: i64, sms: bool, voice: bool) -> Result<(), StoreError> {
-    sqlx::query("UPDATE space_responders SET send_sms = send_sms AND $1, send_voice = send_voice AND $2 WHERE responder_id = $3")
-        .bind(sms)
-        .bind(voice)
         .bind(responder_id)
         .execute(c)
         .await?;

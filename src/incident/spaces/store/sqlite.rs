@@ -2,7 +2,7 @@
 //! other parts' transactions (an incident's stop, an external's update).
 
 use super::{MemberRow, NewLink, SpacesRepo, SyncedMember};
-use crate::incident::directory::store::sqlite::upsert_internal;
+use crate::incident::statements::sqlite::upsert_internal;
 use crate::model::incident::{Channel, DirectoryPerson};
 use crate::store::{now_text, StoreError};
 use sqlx::{SqliteConnection, SqlitePool};
@@ -54,22 +54,6 @@ async fn link(c: &mut SqliteConnection, room_id: &str, responder_id: i64, l: New
 
 pub(crate) async fn unlink(c: &mut SqliteConnection, room_id: &str, responder_id: i64) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM space_responders WHERE room_id = ? AND responder_id = ?").bind(room_id).bind(responder_id).execute(c).await?;
-    Ok(())
-}
-
-/// A channel without a number cannot stay on, in any space.
-pub(crate) async fn keep_channels_with_numbers(
-    c: &mut SqliteConnection,
-    responder_id: i64,
-    sms: bool,
-    voice: bool,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE space_responders SET send_sms = send_sms AND ?, send_voice = send_voice AND ? WHERE responder_id = ?")
-        .bind(sms)
-        .bind(voice)
-        .bind(responder_id)
-        .execute(c)
-        .await?;
     Ok(())
 }
 
