@@ -191,7 +191,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Branding { command: BrandingCommand::Import { dir, tenant, target } } => {
             let cfg = target.load()?;
             let store = open_store(&cfg).await?;
-            // Branding stores in SQLite only so far.
+            // Refused on PostgreSQL while some capability stores in SQLite only.
             store.check_fully_ported()?;
             store.migrate().await?;
             branding_import(&store, &dir, &tenant).await
