@@ -285,8 +285,8 @@ mod tests {
     /// One instance's grant: its own store (pool) on the shared database, the same key.
     fn instance(store: Store, sim: &SimWebex, secrets: &SecretBox) -> OrgGrant {
         let cfg = OAuthConfig {
-            client_id: "switchboard-sim-client".into(),
-            client_secret: "switchboard-sim-secret".into(),
+            client_id: sim.client_id().into(),
+            client_secret: sim.client_secret().into(),
             authorize_url: format!("{}/v1/authorize", sim.url()),
             token_url: format!("{}/v1/access_token", sim.url()),
             redirect_url: "http://127.0.0.1:5500/callback".into(),
@@ -300,12 +300,17 @@ mod tests {
         OrgGrant::new(store.clone(), secrets.clone(), oauth, api, AuditLog::new(store))
     }
 
+    /// The demo org with an integration secret of this run's own.
+    fn sim_config() -> WebexSimConfig {
+        WebexSimConfig { client_secret: uuid::Uuid::new_v4().simple().to_string(), ..WebexSimConfig::demo() }
+    }
+
     fn token_requests(sim: &SimWebex) -> usize {
         sim.requests().iter().filter(|r| r.path.starts_with("/v1/access_token")).count()
     }
 
     async fn two_instances_refreshing_at_once_spend_the_refresh_token_once(backend: TestBackend) {
-        let sim = SimWebex::start("127.0.0.1:0".parse().unwrap(), WebexSimConfig::demo()).await.unwrap();
+        let sim = SimWebex::start("127.0.0.1:0".parse().unwrap(), sim_config()).await.unwrap();
         let db = TestDb::fresh(backend).await;
         let other = Store::connect(&db.url).await.unwrap();
         let secrets = SecretBox::from_base64(&SecretBox::generate_key()).unwrap();
@@ -340,7 +345,7 @@ mod tests {
 
     crate::both_backends! {
         async fn a_refused_refresh_token_marks_the_grant_needed_again(store) {
-            let sim = SimWebex::start("127.0.0.1:0".parse().unwrap(), WebexSimConfig::demo()).await.unwrap();
+            let sim = SimWebex::start("127.0.0.1:0".parse().unwrap(), sim_config()).await.unwrap();
             let secrets = SecretBox::from_base64(&SecretBox::generate_key()).unwrap();
             let g = instance(store, &sim, &secrets);
             assert!(matches!(g.access_token().await, Err(GrantError::Missing)));

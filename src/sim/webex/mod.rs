@@ -233,6 +233,14 @@ impl SimWebex {
         &self.shared.faults
     }
 
+    /// The integration this simulator accepts (as registered at developer.webex.com).
+    pub fn client_id(&self) -> &str {
+        &self.shared.cfg.client_id
+    }
+    pub fn client_secret(&self) -> &str {
+        &self.shared.cfg.client_secret
+    }
+
     /// Every message `POST /v1/messages` accepted, oldest first.
     pub fn messages(&self) -> Vec<SimMessage> {
         lock(&self.shared.world).messages.clone()
